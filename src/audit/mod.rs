@@ -1,0 +1,228 @@
+//! The audit log: who (user, token, system) did what to which target, when
+//! and from where. Entries are written in the same transaction as the change
+//! they describe and are never edited.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sqlx::{Any, Executor, Row};
+
+use crate::auth::User;
+use crate::db::{Db, Timestamp};
+
+/// Who acted, as recorded in audit entries and history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub kind: ActorKind,
+    pub user_id: Option<i64>,
+    /// E-mail, `token:NAME (email)`, `system`, or the e-mail someone typed.
+    pub label: String,
+    pub client_addr: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    User,
+    Token,
+    System,
+    Anonymous,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::User => "user",
+            ActorKind::Token => "token",
+            ActorKind::System => "system",
+            ActorKind::Anonymous => "anonymous",
+        }
+    }
+}
+
+impl Actor {
+    pub fn user(user: &User) -> Self {
+        Self {
+            kind: ActorKind::User,
+            user_id: Some(user.id),
+            label: user.email.clone(),
+            client_addr: String::new(),
+        }
+    }
+
+    pub fn token(user: &User, token_id: i64, token_name: &str) -> Self {
+        Self {
+            kind: ActorKind::Token,
+            user_id: Some(user.id),
+            label: format!("{} (token {token_name} #{token_id})", user.email),
+            client_addr: String::new(),
+        }
+    }
+
+    /// The command line or a background task.
+    pub fn system(label: &str) -> Self {
+        Self {
+            kind: ActorKind::System,
+            user_id: None,
+            label: label.to_owned(),
+            client_addr: String::new(),
+        }
+    }
+
+    /// Someone not signed in, known only by what they typed (a failed login).
+    pub fn anonymous(label: &str) -> Self {
+        Self {
+            kind: ActorKind::Anonymous,
+            user_id: None,
+            label: label.to_owned(),
+            client_addr: String::new(),
+        }
+    }
+
+    pub fn from_addr(mut self, client_addr: &str) -> Self {
+        client_addr.clone_into(&mut self.client_addr);
+        self
+    }
+}
+
+/// One thing that happened, before it is stored.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub action: &'static str,
+    pub target: String,
+    pub details: Map<String, Value>,
+}
+
+impl AuditEvent {
+    pub fn new(action: &'static str, target: impl Into<String>) -> Self {
+        Self {
+            action,
+            target: target.into(),
+            details: Map::new(),
+        }
+    }
+
+    pub fn detail(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+/// Writes one entry with the caller's executor, so it commits or rolls back
+/// with the change it records.
+pub async fn record<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    actor: &Actor,
+    event: AuditEvent,
+    at: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_entries \
+         (at, actor_kind, actor_user_id, actor_label, action, target, details, client_addr) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(at)
+    .bind(actor.kind.as_str())
+    .bind(actor.user_id)
+    .bind(&actor.label)
+    .bind(event.action)
+    .bind(&event.target)
+    .bind(Value::Object(event.details).to_string())
+    .bind(&actor.client_addr)
+    .execute(executor)
+    .await?;
+    tracing::info!(
+        audit.action = event.action,
+        audit.actor = %actor.label,
+        audit.target = %event.target,
+        "audit"
+    );
+    Ok(())
+}
+
+/// A stored entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor_kind: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub details: Value,
+    pub client_addr: String,
+}
+
+/// Narrows the log: `actor` matches part of the label, `action` an action or
+/// its prefix (`user.` for every user change). `before` pages backwards by id.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// Entries, newest first.
+pub async fn list(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    let actor = filter
+        .actor
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("%{}%", escape_like(&s.to_lowercase())));
+    let action = filter
+        .action
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if s.ends_with('.') {
+                format!("{}%", escape_like(s))
+            } else {
+                escape_like(s)
+            }
+        });
+    let limit = filter.limit.clamp(1, 500);
+    let rows = sqlx::query(
+        "SELECT id, at, actor_kind, actor_label, action, target, details, client_addr \
+         FROM audit_entries \
+         WHERE ($1 IS NULL OR LOWER(actor_label) LIKE $1 ESCAPE '\\') \
+           AND ($2 IS NULL OR action LIKE $2 ESCAPE '\\') \
+           AND ($3 IS NULL OR id < $3) \
+         ORDER BY id DESC LIMIT $4",
+    )
+    .bind(actor)
+    .bind(action)
+    .bind(filter.before)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let details: String = row.try_get("details")?;
+            Ok(AuditEntry {
+                id: row.try_get("id")?,
+                at: row.try_get("at")?,
+                actor_kind: row.try_get("actor_kind")?,
+                actor: row.try_get("actor_label")?,
+                action: row.try_get("action")?,
+                target: row.try_get("target")?,
+                details: serde_json::from_str(&details).unwrap_or(Value::Null),
+                client_addr: row.try_get("client_addr")?,
+            })
+        })
+        .collect()
+}
+
+/// The distinct actions seen so far, for the filter menu.
+pub async fn actions(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query("SELECT DISTINCT action FROM audit_entries ORDER BY action")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(|row| row.try_get("action")).collect()
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

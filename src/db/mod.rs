@@ -1,0 +1,230 @@
+//! Database access: backend choice by URL, connection pools, migrations, write
+//! transactions and the few types (timestamps) every module stores.
+//!
+//! SQL is written once with `$1` placeholders, `RETURNING` and `ON CONFLICT`,
+//! which SQLite and PostgreSQL both understand, and runs through sqlx's `Any`
+//! driver. The few places where the dialects differ ask [`Backend`].
+
+mod migrations;
+mod timestamp;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
+
+pub use timestamp::{Clock, Timestamp};
+
+/// A write transaction on either backend.
+pub type WriteTx = Transaction<'static, Any>;
+
+/// Which engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The statement that opens a write transaction. On SQLite it takes the
+    /// write lock up front, so two writers never deadlock on upgrade.
+    fn begin_write(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+
+    /// `FOR UPDATE` where the engine has row locks; SQLite serializes writers instead.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+/// Failures while opening or preparing the database. Each renders as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error(
+        "database URL {0:?} has an unknown scheme; use sqlite://PATH or postgres://USER@HOST/DB"
+    )]
+    UnknownScheme(String),
+    #[error("cannot open database {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("cannot migrate database {url}: {reason}")]
+    Migrate { url: String, reason: String },
+}
+
+/// A database URL whose password never reaches a log line or an error.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn backend(&self) -> Result<Backend, DbSetupError> {
+        let scheme = self.0.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => Err(DbSetupError::UnknownScheme(self.redacted())),
+        }
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut parsed) if parsed.password().is_some() => {
+                // set_password only fails for URLs that cannot carry one.
+                let _ = parsed.set_password(Some("***"));
+                parsed.to_string()
+            }
+            _ => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// The shared connection pool and the backend it talks to.
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+impl Db {
+    /// Opens a pool. SQLite gets WAL, foreign keys and a busy timeout on every
+    /// connection; PostgreSQL must answer within a few seconds or startup fails.
+    pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Self, DbSetupError> {
+        sqlx::any::install_default_drivers();
+        let backend = url.backend()?;
+        let connect_err = |err: sqlx::Error| DbSetupError::Connect {
+            url: url.redacted(),
+            reason: err.to_string(),
+        };
+        let mut raw = url.expose().to_owned();
+        if backend == Backend::Sqlite && !raw.contains("mode=") {
+            raw.push_str(if raw.contains('?') { "&" } else { "?" });
+            raw.push_str("mode=rwc");
+        }
+        let options = AnyConnectOptions::from_str(&raw).map_err(connect_err)?;
+        // One direct connection first: a pool only reports "timed out", this
+        // reports "connection refused" or "database does not exist".
+        let probe = tokio::time::timeout(
+            Duration::from_secs(5),
+            AnyConnection::connect_with(&options),
+        )
+        .await
+        .map_err(|_| DbSetupError::Connect {
+            url: url.redacted(),
+            reason: "no answer within 5 seconds".to_owned(),
+        })?
+        .map_err(connect_err)?;
+        probe.close().await.map_err(connect_err)?;
+        let pool_options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(5))
+            .max_connections(max_connections.max(1));
+        let pool_options = match backend {
+            Backend::Sqlite => pool_options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                         PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => pool_options,
+        };
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .map_err(connect_err)?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Brings the schema to the newest migration of this backend.
+    pub async fn migrate(&self, url: &DatabaseUrl) -> Result<(), DbSetupError> {
+        migrations::migrator(self.backend)
+            .run(&self.pool)
+            .await
+            .map_err(|err| DbSetupError::Migrate {
+                url: url.redacted(),
+                reason: err.to_string(),
+            })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Opens a write transaction (`BEGIN IMMEDIATE` on SQLite).
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        self.pool.begin_with(self.backend.begin_write()).await
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Connections open and idle, for `/metrics`.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Reads a boolean column: PostgreSQL `BOOLEAN`, or SQLite `INTEGER` 0/1.
+pub fn get_bool(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    use sqlx::Row;
+    match row.try_get::<bool, _>(column) {
+        Ok(value) => Ok(value),
+        Err(_) => Ok(row.try_get::<i64, _>(column)? != 0),
+    }
+}
+
+/// True when the error is a unique-constraint violation (on either backend).
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.is_unique_violation(),
+        _ => false,
+    }
+}

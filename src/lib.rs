@@ -1,0 +1,17 @@
+//! Sluice: the governed product-data layer between an ERP and the sales channels.
+
+pub mod app;
+/// The audit log of logins, user and token changes and, later, every governed action.
+pub mod audit;
+/// Users, roles, passwords, sessions, API tokens and the one permission check.
+pub mod auth;
+/// Configuration from defaults, `sluice.toml` and `SLUICE_*` variables.
+pub mod config;
+/// Database backends, pools, migrations and timestamps.
+pub mod db;
+/// Demo users and data for `sluice demo`.
+pub mod demo;
+/// Where errors become HTTP responses.
+pub mod error;
+/// HTTP: pages, API, middleware, static files, metrics.
+pub mod web;

@@ -1,0 +1,217 @@
+//! The `sluice` command line.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use sluice::app;
+use sluice::audit::Actor;
+use sluice::auth::users::{self, NewUser};
+use sluice::auth::{Role, Roles, Scopes, tokens};
+use sluice::config::Config;
+use tracing_subscriber::EnvFilter;
+
+/// Sluice: the governed product-data layer between an ERP and the sales channels.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the web UI and API on SLUICE_BIND (default 127.0.0.1:8080).
+    Serve,
+    /// Create the data folder, migrate, seed demo users, print their logins and serve.
+    Demo {
+        /// Seed and exit instead of serving.
+        #[arg(long)]
+        seed_only: bool,
+    },
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user. The password comes from SLUICE_PASSWORD or a prompt.
+    Add(UserAdd),
+}
+
+#[derive(Debug, Args)]
+struct UserAdd {
+    /// The e-mail address the user signs in with.
+    email: String,
+    /// A role: admin, editor, approver or viewer. Repeat for several.
+    #[arg(long = "role", required = true, value_parser = parse_role)]
+    roles: Vec<Role>,
+    /// The display name.
+    #[arg(long, default_value = "")]
+    name: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it on stdout (nothing else).
+    Create(TokenCreate),
+}
+
+#[derive(Debug, Args)]
+struct TokenCreate {
+    /// A name that says what uses the token, e.g. "shopify-connector".
+    name: String,
+    /// The user the token acts as.
+    #[arg(long)]
+    user: String,
+    /// catalog:read, catalog:write, import, feed:<channel>, feed:* or admin. Repeat for several.
+    #[arg(long = "scope", required = true)]
+    scopes: Vec<String>,
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text)
+        .ok_or_else(|| format!("unknown role {text:?}; use admin, editor, approver or viewer"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let serving = matches!(cli.command, Command::Serve | Command::Demo { .. });
+    if let Err(message) = init_tracing(if serving { "info,sqlx=warn" } else { "warn" }) {
+        eprintln!("sluice: {message}");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("sluice: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("sluice: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr (stdout is for output scripts read, like a new token).
+fn init_tracing(default_filter: &str) -> Result<(), String> {
+    let filter = match std::env::var("SLUICE_LOG") {
+        Ok(directives) => EnvFilter::try_new(&directives)
+            .map_err(|err| format!("SLUICE_LOG={directives:?} is not valid: {err}"))?,
+        Err(_) => EnvFilter::new(default_filter),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    Ok(())
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let config = Config::load()?;
+    match command {
+        Command::Serve => {
+            let state = app::prepare(config).await?;
+            app::serve(state).await
+        }
+        Command::Demo { seed_only } => demo(config, seed_only).await,
+        Command::Migrate => {
+            let url = config.database_url.clone();
+            let state = app::prepare(config).await?;
+            state.db.close().await;
+            eprintln!("sluice: {url} is up to date");
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Add(add),
+        } => user_add(config, add).await,
+        Command::Token {
+            command: TokenCommand::Create(create),
+        } => token_create(config, create).await,
+    }
+}
+
+async fn demo(config: Config, seed_only: bool) -> anyhow::Result<()> {
+    let data_dir = config.data_dir.clone();
+    let public_url = config.public_url.clone();
+    let state = app::prepare(config).await?;
+    let fixed = std::env::var("SLUICE_DEMO_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let logins = sluice::demo::seed_users(&state.db, &state.clock, fixed.as_deref()).await?;
+    println!();
+    println!("Sluice demo — data folder {}", data_dir.display());
+    println!("Sign in at {public_url}/login with one of:");
+    for login in &logins {
+        println!(
+            "  {:<24} {:<20} {}",
+            login.email,
+            login.password,
+            login.roles.to_stored()
+        );
+    }
+    println!();
+    if seed_only {
+        state.db.close().await;
+        return Ok(());
+    }
+    app::serve(state).await
+}
+
+async fn user_add(config: Config, add: UserAdd) -> anyhow::Result<()> {
+    let password = match std::env::var("SLUICE_PASSWORD") {
+        Ok(password) if !password.is_empty() => password,
+        _ => rpassword::prompt_password(format!("Password for {}: ", add.email))
+            .context("no SLUICE_PASSWORD set and no terminal to ask for a password")?,
+    };
+    let state = app::prepare(config).await?;
+    let user = users::create(
+        &state.db,
+        &Actor::system("sluice user add"),
+        NewUser {
+            email: add.email,
+            name: add.name,
+            roles: Roles::new(add.roles)?,
+            password,
+        },
+        state.clock.now(),
+    )
+    .await?;
+    state.db.close().await;
+    eprintln!("sluice: added {} ({})", user.email, user.roles.to_stored());
+    Ok(())
+}
+
+async fn token_create(config: Config, create: TokenCreate) -> anyhow::Result<()> {
+    let scopes = Scopes::parse_list(&create.scopes.join(" "))?;
+    let state = app::prepare(config).await?;
+    let created = tokens::create(
+        &state.db,
+        &Actor::system("sluice token create"),
+        &create.name,
+        &create.user,
+        scopes,
+        state.clock.now(),
+    )
+    .await?;
+    state.db.close().await;
+    println!("{}", created.secret);
+    Ok(())
+}

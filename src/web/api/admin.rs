@@ -1,0 +1,130 @@
+//! Admin reads: users and the audit log (token scope `admin`, role admin).
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::me::UserView;
+use crate::app::AppState;
+use crate::audit::{self, AuditFilter};
+use crate::auth::{Permission, users};
+use crate::error::{ApiResult, AppError, ErrorBody};
+use crate::web::extract::ApiCaller;
+
+/// Every user, by e-mail.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "admin",
+    responses(
+        (status = 200, description = "All users", body = Vec<UserView>),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the token lacks the admin scope", body = ErrorBody),
+    )
+)]
+pub async fn list_users(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+) -> ApiResult<Json<Vec<UserView>>> {
+    caller.require(&Permission::Administer)?;
+    let users = users::list(&state.db).await?;
+    Ok(Json(users.iter().map(UserView::from).collect()))
+}
+
+/// Filters of the audit log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Part of the actor's label (e-mail, token name).
+    pub actor: Option<String>,
+    /// An action (`auth.login`) or a prefix ending in a dot (`user.`).
+    pub action: Option<String>,
+    /// Entries with an id below this one (the previous page's `next_before`).
+    pub before: Option<i64>,
+    /// 1 to 500; default 100.
+    pub limit: Option<i64>,
+}
+
+/// One audit entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntryView {
+    pub id: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: String,
+    pub actor_kind: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    pub client_addr: String,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntryView>,
+    /// Pass as `before` for the next page; absent on the last page.
+    pub next_before: Option<i64>,
+}
+
+/// The audit log, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "admin",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of entries", body = AuditPage),
+        (status = 400, description = "Bad parameters", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the token lacks the admin scope", body = ErrorBody),
+    )
+)]
+pub async fn list_audit(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<AuditPage>> {
+    caller.require(&Permission::Administer)?;
+    let Query(query) = query?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit must be between 1 and 500, not {limit}"
+        )));
+    }
+    let entries = audit::list(
+        &state.db,
+        &AuditFilter {
+            actor: query.actor,
+            action: query.action,
+            before: query.before,
+            limit,
+        },
+    )
+    .await?;
+    let full = i64::try_from(entries.len()).unwrap_or(i64::MAX) == limit;
+    let next_before = if full {
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(Json(AuditPage {
+        entries: entries
+            .into_iter()
+            .map(|entry| AuditEntryView {
+                id: entry.id,
+                at: entry.at.to_stored(),
+                actor_kind: entry.actor_kind,
+                actor: entry.actor,
+                action: entry.action,
+                target: entry.target,
+                details: entry.details,
+                client_addr: entry.client_addr,
+            })
+            .collect(),
+        next_before,
+    }))
+}

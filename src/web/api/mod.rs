@@ -1,0 +1,53 @@
+//! The JSON API under `/api/v1`. Every route is registered through
+//! `utoipa_axum::routes!`, so it cannot exist without its OpenAPI entry.
+
+mod admin;
+mod me;
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::error::{ErrorBody, ErrorDetail, FieldError};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sluice API",
+        version = "1",
+        description = "Governed product data between the ERP and the sales channels. \
+            Authenticate with `Authorization: Bearer slc_…`. Errors use \
+            `{\"error\": {\"code\", \"message\", \"details\"}}`."
+    ),
+    modifiers(&BearerToken),
+    security(("bearer" = [])),
+    components(schemas(ErrorBody, ErrorDetail, FieldError))
+)]
+struct ApiDoc;
+
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("slc_…")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The API routes with their OpenAPI document.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(me::get_me))
+        .routes(routes!(admin::list_users))
+        .routes(routes!(admin::list_audit))
+}

@@ -1,0 +1,126 @@
+//! Page middleware: load the session once per request, and refuse any
+//! state-changing request whose CSRF token does not match.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::cookies;
+use super::extract::LoadedSession;
+use crate::app::AppState;
+use crate::auth::sessions::{self};
+use crate::error::{AppError, PageError};
+
+pub const CSRF_FIELD: &str = "csrf_token";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Resolves the session cookie, checks CSRF on unsafe methods, and leaves the
+/// session in the request for [`super::extract::PageSession`].
+pub async fn page_guard(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, PageError> {
+    let secure = state.config.secure_cookies;
+    let session = match cookies::read(request.headers(), cookies::SESSION, secure) {
+        Some(value) => {
+            sessions::resolve(&state.db, &value, state.session_policy(), state.clock.now()).await?
+        }
+        None => None,
+    };
+
+    let mut request = request;
+    if is_state_changing(request.method()) {
+        let expected = if request.uri().path() == "/login" {
+            cookies::read(request.headers(), cookies::LOGIN_CSRF, secure)
+        } else {
+            session.as_ref().map(|session| session.csrf_token.clone())
+        };
+        // Without a session (and off the login form) the handler sends the
+        // browser to the login page; there is nothing to protect yet.
+        let needs_check = expected.is_some() || request.uri().path() == "/login";
+        if needs_check {
+            let (submitted, rebuilt) =
+                submitted_token(request, state.config.max_body_bytes).await?;
+            request = rebuilt;
+            let matches = match (&expected, &submitted) {
+                (Some(expected), Some(submitted)) => constant_time_eq(expected, submitted),
+                _ => false,
+            };
+            if !matches {
+                tracing::warn!(
+                    http.path = request.uri().path(),
+                    "csrf token missing or wrong"
+                );
+                return Err(PageError(AppError::Forbidden(
+                    "This form has expired or did not come from Sluice. Go back, reload the page and try again."
+                        .to_owned(),
+                )));
+            }
+        }
+    }
+    request.extensions_mut().insert(LoadedSession(session));
+    Ok(next.run(request).await)
+}
+
+fn is_state_changing(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Reads the token from the `X-CSRF-Token` header or, for URL-encoded forms,
+/// the `csrf_token` field; the body is buffered (within the body limit) and
+/// put back for the handler.
+async fn submitted_token(
+    request: Request,
+    limit: usize,
+) -> Result<(Option<String>, Request), PageError> {
+    if let Some(value) = request.headers().get(CSRF_HEADER) {
+        let token = value.to_str().ok().map(str::to_owned);
+        return Ok((token, request));
+    }
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok((None, request));
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = to_bytes(body, limit).await.map_err(|_| {
+        PageError(AppError::PayloadTooLarge(format!(
+            "The form is larger than the limit of {limit} bytes."
+        )))
+    })?;
+    let token = url::form_urlencoded::parse(&bytes)
+        .find(|(key, _)| key == CSRF_FIELD)
+        .map(|(_, value)| value.into_owned());
+    Ok((token, Request::from_parts(parts, Body::from(bytes))))
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Marks a response as never cacheable (login and token pages).
+pub fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn compares_whole_strings() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "abcd"));
+    }
+}

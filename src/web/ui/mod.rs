@@ -1,0 +1,319 @@
+//! Server-rendered pages (askama). Every page works without JavaScript.
+//! State-changing forms are CSRF-checked by [`crate::web::layers::page_guard`].
+
+mod account;
+mod audit_log;
+mod dashboard;
+mod login;
+mod settings;
+
+use askama::Template;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+use crate::auth::sessions::Session;
+use crate::error::{AppError, FieldError, PageError};
+use crate::web::extract::PageSession;
+use crate::web::layers::page_guard;
+use crate::web::static_files;
+
+/// A link in the top navigation or the settings menu.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub active: bool,
+}
+
+const MAIN_NAV: &[(&str, &str, bool)] = &[
+    ("Dashboard", "/", false),
+    ("Products", "/products", false),
+    ("Proposals", "/proposals", false),
+    ("Imports", "/imports", false),
+    ("Media", "/media", false),
+    ("Channels", "/channels", false),
+    ("Audit", "/audit", true),
+    ("Settings", "/settings/users", true),
+];
+
+const SETTINGS_NAV: &[(&str, &str)] = &[
+    ("Users", "/settings/users"),
+    ("API tokens", "/settings/tokens"),
+    ("Attributes", "/settings/attributes"),
+    ("Families", "/settings/families"),
+    ("Categories", "/settings/categories"),
+    ("Channels", "/settings/channels"),
+    ("Mapping profiles", "/settings/profiles"),
+];
+
+/// What the base layout needs on every signed-in page.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub user_name: String,
+    pub user_email: String,
+    pub csrf: String,
+    pub nav: Vec<NavItem>,
+    pub notice: Option<&'static str>,
+    pub css_url: String,
+    pub icon_url: String,
+}
+
+impl Chrome {
+    /// `section` is the first path segment of the current area (`/settings/users` → `/settings`).
+    pub fn new(session: &Session, section: &str, notice: Option<&str>) -> Self {
+        let is_admin = session.user.has_role(crate::auth::Role::Admin);
+        let nav = MAIN_NAV
+            .iter()
+            .filter(|(_, _, admin_only)| is_admin || !admin_only)
+            .map(|&(label, href, _)| NavItem {
+                label,
+                href,
+                active: section_of(href) == section,
+            })
+            .collect();
+        Chrome {
+            user_name: session.user.display_name().to_owned(),
+            user_email: session.user.email.clone(),
+            csrf: session.csrf_token.clone(),
+            nav,
+            notice: notice.and_then(notice_text),
+            css_url: static_files::url("app.css"),
+            icon_url: static_files::url("favicon.svg"),
+        }
+    }
+}
+
+fn section_of(href: &str) -> &str {
+    match href[1..].find('/') {
+        Some(end) => &href[..=end],
+        None => href,
+    }
+}
+
+/// The settings menu with `current` marked.
+pub fn settings_nav(current: &str) -> Vec<NavItem> {
+    SETTINGS_NAV
+        .iter()
+        .map(|&(label, href)| NavItem {
+            label,
+            href,
+            active: href == current,
+        })
+        .collect()
+}
+
+/// Messages shown after a redirect, by code (`?notice=user_created`). Only
+/// known codes show, so the query string cannot inject text into a page.
+fn notice_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "signed_out" => "You have signed out.",
+        "session_ended" => "Your session has ended. Please sign in again.",
+        "user_created" => "User added.",
+        "user_updated" => "User saved.",
+        "user_disabled" => "User disabled; their sessions have ended and their tokens stopped.",
+        "user_enabled" => "User enabled.",
+        "password_reset" => "Password reset; all of the user's sessions have ended.",
+        "password_changed" => "Password changed; your other sessions have ended.",
+        "token_revoked" => "Token revoked.",
+        _ => return None,
+    })
+}
+
+/// Field errors of a form, shown next to their fields.
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors(Vec<FieldError>);
+
+impl FormErrors {
+    /// Splits validation failures (shown in the form, 422) from every other error.
+    pub fn from_error(err: AppError) -> Result<Self, PageError> {
+        match err {
+            AppError::Validation { details, .. } => Ok(FormErrors(details)),
+            other => Err(PageError(other)),
+        }
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|err| err.field.as_deref() == Some(field))
+            .map(|err| err.message.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Renders a template, or an error page if rendering fails.
+pub fn render<T: Template>(status: StatusCode, template: &T) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(err) => PageError(AppError::internal(err)).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+    css_url: String,
+    icon_url: String,
+}
+
+/// A plain error page: status, message, a way back. Never internals.
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let page = ErrorPage {
+        status: status.as_u16(),
+        title: status.canonical_reason().unwrap_or("Error"),
+        message,
+        css_url: static_files::url("app.css"),
+        icon_url: static_files::url("favicon.svg"),
+    };
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        // The error template has no fallible parts; keep a plain answer just in case.
+        Err(_) => (status, message.to_owned()).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "placeholder.html")]
+struct PlaceholderPage {
+    chrome: Chrome,
+    title: &'static str,
+    summary: &'static str,
+    arrives: &'static str,
+}
+
+/// Areas of DESIGN.md whose issues have not landed: they say so plainly.
+const PLANNED: &[(&str, &str, &str, &str)] = &[
+    (
+        "/products",
+        "Products",
+        "Find products, enrich attributes, variants and media, and see readiness per channel.",
+        "the product grid arrives with the catalog",
+    ),
+    (
+        "/proposals",
+        "Proposals",
+        "Review changes side by side and approve or reject them.",
+        "the review queue arrives with the review workflow",
+    ),
+    (
+        "/imports",
+        "Imports",
+        "Upload ERP exports, follow their progress and download failed rows to fix and re-send.",
+        "imports arrive with the ERP import",
+    ),
+    (
+        "/media",
+        "Media",
+        "The media library: upload, approve and tag assets and see their renditions.",
+        "the media library arrives with the DAM",
+    ),
+    (
+        "/channels",
+        "Channels",
+        "What each channel receives: ready, held and not-ready products and the feed.",
+        "channel pages arrive with publishing",
+    ),
+    (
+        "/settings/attributes",
+        "Attributes",
+        "Attribute types, groups, owners, lanes and validation.",
+        "attribute settings arrive with the catalog",
+    ),
+    (
+        "/settings/families",
+        "Families",
+        "Attribute sets, required attributes per channel and variant axes.",
+        "family settings arrive with the catalog",
+    ),
+    (
+        "/settings/categories",
+        "Categories",
+        "The category trees channels are limited to.",
+        "category settings arrive with the catalog",
+    ),
+    (
+        "/settings/channels",
+        "Channel settings",
+        "Locales, currencies, formats and field mappings of each channel.",
+        "channel settings arrive with the catalog",
+    ),
+    (
+        "/settings/profiles",
+        "Mapping profiles",
+        "How ERP columns become attributes.",
+        "mapping profiles arrive with the ERP import",
+    ),
+];
+
+async fn placeholder(PageSession(session): PageSession, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let Some(&(href, title, summary, arrives)) = PLANNED.iter().find(|p| p.0 == path) else {
+        return error_page(StatusCode::NOT_FOUND, "Nothing lives here.");
+    };
+    let settings = href.starts_with("/settings/");
+    if settings && !session.user.has_role(crate::auth::Role::Admin) {
+        return PageError(AppError::Forbidden("Settings are for admins.".to_owned()))
+            .into_response();
+    }
+    render(
+        StatusCode::OK,
+        &PlaceholderPage {
+            chrome: Chrome::new(&session, section_of(href), None),
+            title,
+            summary,
+            arrives,
+        },
+    )
+}
+
+/// The page routes, behind the session and CSRF guard.
+pub fn router(state: AppState) -> Router<AppState> {
+    let mut router = Router::new()
+        .route("/", get(dashboard::show))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/account", get(account::show))
+        .route("/account/password", post(account::change_password))
+        .route("/audit", get(audit_log::show))
+        .route(
+            "/settings",
+            get(|| async { axum::response::Redirect::to("/settings/users") }),
+        )
+        .route(
+            "/settings/users",
+            get(settings::users).post(settings::create_user),
+        )
+        .route(
+            "/settings/users/{id}",
+            get(settings::user).post(settings::update_user),
+        )
+        .route(
+            "/settings/users/{id}/password",
+            post(settings::reset_password),
+        )
+        .route("/settings/users/{id}/disable", post(settings::disable_user))
+        .route("/settings/users/{id}/enable", post(settings::enable_user))
+        .route(
+            "/settings/tokens",
+            get(settings::tokens).post(settings::create_token),
+        )
+        .route("/settings/tokens/{id}/revoke", post(settings::revoke_token));
+    for (href, ..) in PLANNED {
+        router = router.route(href, get(placeholder));
+    }
+    router.layer(middleware::from_fn_with_state(state, page_guard))
+}

@@ -1,0 +1,201 @@
+//! Startup: a bad configuration stops with one clear line, never a panic;
+//! the CLI creates users and tokens.
+
+use std::process::Command;
+
+use axum::http::StatusCode;
+
+use crate::TestApp;
+
+/// Runs the real binary with only the given SLUICE_* variables.
+fn sluice(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    command.args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SLUICE_") {
+            command.env_remove(key);
+        }
+    }
+    command.envs(env.iter().copied());
+    let output = command.output().expect("run sluice");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn assert_one_clear_line(stderr: &str, expected: &str) {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line, got: {stderr}");
+    assert!(lines[0].starts_with("sluice: "), "{stderr}");
+    assert!(lines[0].contains(expected), "{expected:?} not in {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn unknown_database_scheme_stops_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let (code, _, stderr) = sluice(
+        &["migrate"],
+        &[
+            ("SLUICE_DATA_DIR", &data),
+            ("SLUICE_DATABASE_URL", "mysql://db/sluice"),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_one_clear_line(&stderr, "unknown scheme");
+}
+
+#[test]
+fn unreachable_postgres_stops_startup_without_leaking_the_password() {
+    let (code, _, stderr) = sluice(
+        &["serve"],
+        &[(
+            "SLUICE_DATABASE_URL",
+            "postgres://sluice:hunter2@127.0.0.1:1/sluice",
+        )],
+    );
+    assert_eq!(code, 1);
+    assert_one_clear_line(
+        &stderr,
+        "cannot open database postgres://sluice:***@127.0.0.1:1/sluice",
+    );
+    assert!(!stderr.contains("hunter2"));
+}
+
+#[test]
+fn unusable_data_folder_stops_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let (code, _, stderr) = sluice(
+        &["migrate"],
+        &[("SLUICE_DATA_DIR", &file.display().to_string())],
+    );
+    assert_eq!(code, 1);
+    assert_one_clear_line(&stderr, "data folder");
+}
+
+#[test]
+fn bad_settings_and_config_files_name_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let (code, _, stderr) = sluice(
+        &["serve"],
+        &[("SLUICE_DATA_DIR", &data), ("SLUICE_BIND", "everywhere")],
+    );
+    assert_eq!(code, 1);
+    assert_one_clear_line(&stderr, "SLUICE_BIND");
+    let toml = dir.path().join("sluice.toml");
+    std::fs::write(
+        &toml,
+        "bind = \"127.0.0.1:0\"\ndatabse_url = \"sqlite://x\"\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = sluice(
+        &["serve"],
+        &[
+            ("SLUICE_DATA_DIR", &data),
+            ("SLUICE_CONFIG", &toml.display().to_string()),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_one_clear_line(&stderr, "databse_url");
+}
+
+#[test]
+fn cli_adds_users_and_prints_only_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let env = [
+        ("SLUICE_DATA_DIR", data.as_str()),
+        ("SLUICE_PASSWORD", "a long cli password"),
+    ];
+    let (code, stdout, stderr) = sluice(
+        &[
+            "user",
+            "add",
+            "ops@example.com",
+            "--role",
+            "viewer",
+            "--role",
+            "editor",
+            "--name",
+            "Ops",
+        ],
+        &env,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.is_empty());
+    let (code, _, stderr) = sluice(
+        &["user", "add", "ops@example.com", "--role", "viewer"],
+        &env,
+    );
+    assert_eq!(code, 1);
+    assert_one_clear_line(&stderr, "already exists");
+    let (code, _, stderr) = sluice(&["user", "add", "x@example.com", "--role", "wizard"], &env);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("unknown role"), "{stderr}");
+
+    let (code, stdout, stderr) = sluice(
+        &[
+            "token",
+            "create",
+            "erp",
+            "--user",
+            "ops@example.com",
+            "--scope",
+            "import",
+            "--scope",
+            "catalog:read",
+        ],
+        &env,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let token = stdout.trim_end_matches('\n');
+    assert!(
+        token.starts_with("slc_") && token.len() == 68 && !token.contains('\n'),
+        "{stdout:?}"
+    );
+
+    let (code, _, stderr) = sluice(
+        &[
+            "token",
+            "create",
+            "too-much",
+            "--user",
+            "ops@example.com",
+            "--scope",
+            "admin",
+        ],
+        &env,
+    );
+    assert_eq!(code, 1);
+    assert_one_clear_line(&stderr, "never allow the scope admin");
+}
+
+crate::db_tests!(demo_seeding_is_repeatable);
+
+async fn demo_seeding_is_repeatable(app: TestApp) {
+    let first = sluice::demo::seed_users(app.db(), app.clock(), None)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 4);
+    assert_ne!(first[0].password, first[1].password, "random passwords");
+    let second = sluice::demo::seed_users(app.db(), app.clock(), Some("fixed demo password"))
+        .await
+        .unwrap();
+    assert_eq!(sluice::auth::users::list(app.db()).await.unwrap().len(), 4);
+    let admin = app.client();
+    let response = admin.login(&second[0].email, "fixed demo password").await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.client()
+            .login(&first[0].email, &first[0].password)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
