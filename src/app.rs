@@ -62,6 +62,11 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         .await
         .map_err(|err| anyhow::anyhow!("cannot listen on {bind} (SLUICE_BIND): {err}"))?;
     tracing::info!(http.bind = %bind, public_url = %state.config.public_url, "sluice is serving");
+    if state.config.public_url.starts_with("https://") && !state.config.secure_cookies {
+        tracing::warn!(
+            "SLUICE_PUBLIC_URL is https:// but SLUICE_SECURE_COOKIES is off: cookies lack Secure and the __Host- prefix"
+        );
+    }
     let db = state.db.clone();
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let app = build_router(state);

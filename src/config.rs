@@ -153,26 +153,46 @@ impl Config {
             Some(value) => parse_bool("SLUICE_TRUST_PROXY", &value)?,
             None => from_file.trust_proxy.unwrap_or(false),
         };
-        let number = |name: &'static str, from_file: Option<i64>, default: i64| match env(name) {
-            Some(value) => parse_positive(name, &value),
+        let number = |bounds: Bounds, from_file: Option<i64>, default: i64| match env(bounds.name) {
+            Some(value) => parse_bounded(bounds, &value),
             None => match from_file {
-                Some(number) => parse_positive(name, &number.to_string()),
+                Some(number) => parse_bounded(bounds, &number.to_string()),
                 None => Ok(default),
             },
         };
         let idle_minutes = number(
-            "SLUICE_SESSION_IDLE_MINUTES",
+            Bounds::new(
+                "SLUICE_SESSION_IDLE_MINUTES",
+                30 * 24 * 60,
+                "a number of minutes from 1 to 43200 (30 days)",
+            ),
             from_file.session_idle_minutes,
             120,
         )?;
-        let max_hours = number("SLUICE_SESSION_MAX_HOURS", from_file.session_max_hours, 12)?;
+        let max_hours = number(
+            Bounds::new(
+                "SLUICE_SESSION_MAX_HOURS",
+                365 * 24,
+                "a number of hours from 1 to 8760 (a year)",
+            ),
+            from_file.session_max_hours,
+            12,
+        )?;
         let max_body_bytes = number(
-            "SLUICE_MAX_BODY_BYTES",
+            Bounds::new(
+                "SLUICE_MAX_BODY_BYTES",
+                1 << 40,
+                "a number of bytes from 1 to 1 TiB",
+            ),
             from_file.max_body_bytes,
             2 * 1024 * 1024,
         )?;
         let db_max_connections = number(
-            "SLUICE_DB_MAX_CONNECTIONS",
+            Bounds::new(
+                "SLUICE_DB_MAX_CONNECTIONS",
+                1000,
+                "a number of connections from 1 to 1000",
+            ),
             from_file.db_max_connections,
             match database_url.backend()? {
                 Backend::Sqlite => 8,
@@ -226,13 +246,31 @@ fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
     }
 }
 
-fn parse_positive(name: &'static str, value: &str) -> Result<i64, ConfigError> {
-    match value.trim().parse::<i64>() {
-        Ok(number) if number > 0 => Ok(number),
-        _ => Err(ConfigError::BadValue {
+/// A numeric setting: its name, the largest sensible value and how to say so.
+#[derive(Clone, Copy)]
+struct Bounds {
+    name: &'static str,
+    max: i64,
+    expected: &'static str,
+}
+
+impl Bounds {
+    fn new(name: &'static str, max: i64, expected: &'static str) -> Self {
+        Self {
             name,
+            max,
+            expected,
+        }
+    }
+}
+
+fn parse_bounded(bounds: Bounds, value: &str) -> Result<i64, ConfigError> {
+    match value.trim().parse::<i64>() {
+        Ok(number) if (1..=bounds.max).contains(&number) => Ok(number),
+        _ => Err(ConfigError::BadValue {
+            name: bounds.name,
             value: value.to_owned(),
-            expected: "a whole number above zero",
+            expected: bounds.expected,
         }),
     }
 }
@@ -292,6 +330,10 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("SLUICE_SESSION_IDLE_MINUTES"), "{err}");
+        let err = Config::from_sources(None, &env_of(&[("SLUICE_SESSION_MAX_HOURS", "100000000")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("a year"), "{err}");
 
         let err = Config::from_sources(Some((Path::new("s.toml"), "colour = 1")), &env_of(&[]))
             .unwrap_err()

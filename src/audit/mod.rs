@@ -213,6 +213,24 @@ pub async fn list(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditEntry>, sqlx
         .collect()
 }
 
+/// True when an entry with this action and target was written after `since`.
+pub async fn exists_since<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    action: &str,
+    target: &str,
+    since: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id FROM audit_entries WHERE action = $1 AND target = $2 AND at > $3 LIMIT 1",
+    )
+    .bind(action)
+    .bind(target)
+    .bind(since)
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.is_some())
+}
+
 /// The distinct actions seen so far, for the filter menu.
 pub async fn actions(db: &Db) -> Result<Vec<String>, sqlx::Error> {
     let rows = sqlx::query("SELECT DISTINCT action FROM audit_entries ORDER BY action")

@@ -23,20 +23,36 @@ pub async fn login(
     previous_session: Option<&str>,
     now: Timestamp,
 ) -> Result<NewSession, AuthError> {
-    let email = attempt.email.trim().to_lowercase();
+    // Bounded: what was typed becomes a throttle key, an audit label and a log field.
+    let email: String = attempt
+        .email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(254)
+        .collect();
     let addr = attempt.client_addr.as_str();
     let anonymous = Actor::anonymous(&email).from_addr(addr);
 
     let counted = match throttle::begin_attempt(db, &email, addr, now).await {
         Ok(counted) => counted,
         Err(throttled @ AuthError::Throttled { .. }) => {
-            audit::record(
-                db.pool(),
-                &anonymous,
-                AuditEvent::new("auth.login_throttled", format!("user:{email}")),
-                now,
-            )
-            .await?;
+            // One entry per account and window: a flood of refused attempts
+            // must not flood the audit log.
+            let target = format!("user:{email}");
+            let mut tx = db.begin_write().await?;
+            db.lock_key(&mut tx, &format!("audit:{target}")).await?;
+            let since = now.minus(throttle::WINDOW);
+            if !audit::exists_since(&mut *tx, "auth.login_throttled", &target, since).await? {
+                audit::record(
+                    &mut *tx,
+                    &anonymous,
+                    AuditEvent::new("auth.login_throttled", target),
+                    now,
+                )
+                .await?;
+            }
+            tx.commit().await?;
             return Err(throttled);
         }
         Err(other) => return Err(other),

@@ -14,6 +14,15 @@ use super::AuthError;
 pub const MIN_LENGTH: usize = 10;
 pub const MAX_LENGTH: usize = 256;
 
+/// At most this many hashes at once: each holds 19 MiB and a core, and a
+/// flood of sign-ins must queue rather than spawn hundreds of blocking threads.
+const CONCURRENT_HASHES: usize = 4;
+
+fn permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(CONCURRENT_HASHES))
+}
+
 fn hasher() -> Argon2<'static> {
     // The parameters are constants within argon2's documented ranges.
     let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
@@ -40,6 +49,10 @@ pub fn check_rules(password: &str) -> Result<(), AuthError> {
 
 /// Hashes a password into a PHC string, off the async runtime.
 pub async fn hash(password: String) -> Result<String, AuthError> {
+    let _permit = permits()
+        .acquire()
+        .await
+        .map_err(|err| AuthError::Hashing(err.to_string()))?;
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
@@ -62,6 +75,10 @@ fn hash_blocking(password: &str) -> Result<String, AuthError> {
 /// stored hash (unknown account) it verifies against a fixed dummy hash, so the
 /// answer takes as long as for a real account.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AuthError> {
+    let _permit = permits()
+        .acquire()
+        .await
+        .map_err(|err| AuthError::Hashing(err.to_string()))?;
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();

@@ -1,7 +1,7 @@
 //! Login throttling per account and per client address. Attempts are counted
 //! in the database so every app node sees the same numbers, and each attempt
-//! is recorded *before* its password is checked, so a burst of parallel
-//! guesses cannot slip past the limit while argon2 runs. Unknown accounts are
+//! is recorded *before* its password is checked, under a per-key lock, so a
+//! burst of parallel guesses cannot slip past the limit while argon2 runs. Unknown accounts are
 //! counted like known ones, so the answer never tells whether an account exists.
 
 use sqlx::{Any, AnyConnection, Executor, Row};
@@ -47,10 +47,14 @@ pub async fn begin_attempt(
         .await?;
     let mut row_ids = Vec::with_capacity(2);
     let mut throttled_minutes = None;
+    // Always account before address, so two attempts never wait on each other in a cycle.
     for (key, limit) in [
         (account_key(email), PER_ACCOUNT),
         (address_key(client_addr), PER_ADDRESS),
     ] {
+        // Without this, concurrent PostgreSQL transactions would each count
+        // before seeing the others' rows.
+        db.lock_key(&mut tx, &key).await?;
         let row = sqlx::query(
             "INSERT INTO login_failures (throttle_key, at) VALUES ($1, $2) RETURNING id",
         )

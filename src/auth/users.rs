@@ -330,8 +330,22 @@ pub async fn set_password(
     Ok(())
 }
 
-/// Checks a user's current password (for changing one's own password).
-pub async fn check_password(db: &Db, user: &User, password: String) -> Result<bool, AuthError> {
+/// Checks a user's current password (for changing one's own password). It
+/// counts against the same throttle as signing in, so a stolen session cannot
+/// be used to guess the password either.
+pub async fn check_password(
+    db: &Db,
+    user: &User,
+    password: String,
+    client_addr: &str,
+    now: Timestamp,
+) -> Result<bool, AuthError> {
+    let attempt = super::throttle::begin_attempt(db, &user.email, client_addr, now).await?;
     let stored = credentials(db, &user.email).await?.map(|(_, hash)| hash);
-    password::verify(password, stored).await
+    let matches = password::verify(password, stored).await?;
+    if matches {
+        let mut conn = db.pool().acquire().await?;
+        super::throttle::succeeded(&mut conn, attempt, &user.email).await?;
+    }
+    Ok(matches)
 }

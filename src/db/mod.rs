@@ -37,6 +37,15 @@ impl Backend {
         }
     }
 
+    /// A statement that takes a transaction-scoped lock on a text key, where
+    /// the engine needs one; SQLite's `BEGIN IMMEDIATE` already serializes writers.
+    pub fn lock_key(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some("SELECT pg_advisory_xact_lock(hashtext($1))"),
+        }
+    }
+
     /// `FOR UPDATE` where the engine has row locks; SQLite serializes writers instead.
     pub fn for_update(self) -> &'static str {
         match self {
@@ -195,6 +204,15 @@ impl Db {
     /// Opens a write transaction (`BEGIN IMMEDIATE` on SQLite).
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         self.pool.begin_with(self.backend.begin_write()).await
+    }
+
+    /// Serializes transactions that name the same key until they end (a no-op
+    /// on SQLite, whose write transactions are serialized anyway).
+    pub async fn lock_key(&self, tx: &mut WriteTx, key: &str) -> Result<(), sqlx::Error> {
+        if let Some(sql) = self.backend.lock_key() {
+            sqlx::query(sql).bind(key).execute(&mut **tx).await?;
+        }
+        Ok(())
     }
 
     /// True when the database answers a trivial query.

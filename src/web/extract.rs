@@ -28,14 +28,16 @@ impl FromRequestParts<AppState> for ClientAddr {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         if state.config.trust_proxy {
+            // Strictly the last entry: if our proxy wrote something unparsable,
+            // fall back to the peer rather than trust an earlier, client-sent one.
             let forwarded = parts
                 .headers
                 .get_all("x-forwarded-for")
                 .iter()
-                .filter_map(|value| value.to_str().ok())
-                .flat_map(|value| value.split(','))
-                .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
-                .next_back();
+                .next_back()
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.rsplit(',').next())
+                .and_then(|entry| entry.trim().parse::<IpAddr>().ok());
             if let Some(ip) = forwarded {
                 return Ok(ClientAddr(ip.to_string()));
             }

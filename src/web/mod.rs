@@ -18,7 +18,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate};
+use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -64,29 +65,34 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ));
-    let app = with_security_headers(app, state.config.secure_cookies)
-        .layer(CompressionLayer::new())
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                let route = request
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or("unmatched", MatchedPath::as_str);
-                let request_id = request
-                    .headers()
-                    .get(&REQUEST_ID)
-                    .and_then(|value| value.to_str().ok())
-                    .unwrap_or("");
-                tracing::info_span!(
-                    "request",
-                    http.method = %request.method(),
-                    http.route = route,
-                    request.id = request_id,
-                )
-            }),
-        )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    let app =
+        with_security_headers(app, state.config.secure_cookies)
+            // Pages are not compressed: they carry CSRF tokens (and new token
+            // secrets) beside reflected input, the BREACH recipe.
+            .layer(CompressionLayer::new().compress_when(
+                DefaultPredicate::new().and(NotForContentType::const_new("text/html")),
+            ))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                    let route = request
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("unmatched", MatchedPath::as_str);
+                    let request_id = request
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or("");
+                    tracing::info_span!(
+                        "request",
+                        http.method = %request.method(),
+                        http.route = route,
+                        request.id = request_id,
+                    )
+                }),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
     app.with_state(state)
 }
 

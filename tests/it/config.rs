@@ -199,3 +199,57 @@ async fn demo_seeding_is_repeatable(app: TestApp) {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[test]
+fn serve_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SLUICE_") {
+            command.env_remove(key);
+        }
+    }
+    let child = command
+        .arg("serve")
+        .env("SLUICE_DATA_DIR", dir.path())
+        .env("SLUICE_BIND", &bind)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start sluice serve");
+    // Wait until it answers /healthz.
+    let mut up = false;
+    for _ in 0..100 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(&bind) {
+            use std::io::{Read, Write};
+            let _ =
+                stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer);
+            if answer.starts_with("HTTP/1.1 200") {
+                up = true;
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(up, "sluice serve did not come up on {bind}");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exit {:?}: {stderr}",
+        output.status
+    );
+    assert!(stderr.contains("sluice stopped"), "{stderr}");
+}

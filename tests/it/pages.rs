@@ -147,6 +147,20 @@ async fn health_readiness_and_metrics(app: TestApp) {
     assert!(!text.contains("/settings/users/42"));
     assert!(text.contains("sluice_http_request_duration_seconds_bucket"));
     assert!(text.contains("sluice_db_pool_connections"));
+    // Invented methods share one label instead of growing the series.
+    client
+        .request(
+            Method::from_bytes(b"FOO1").unwrap(),
+            "/healthz",
+            None,
+            String::new(),
+        )
+        .await;
+    let text = client.get("/metrics").await.body;
+    assert!(
+        !text.contains("FOO1") && text.contains("method=\"other\""),
+        "{text}"
+    );
 
     // Readiness follows the database.
     app.db().close().await;

@@ -46,9 +46,28 @@ pub async fn change_password(
     PageSession(session): PageSession,
     PageForm(form): PageForm<PasswordForm>,
 ) -> PageResult {
-    let current_ok = users::check_password(&state.db, &session.user, form.current_password)
-        .await
-        .map_err(AppError::from)?;
+    let checked = users::check_password(
+        &state.db,
+        &session.user,
+        form.current_password,
+        &addr,
+        state.clock.now(),
+    )
+    .await;
+    let current_ok = match checked {
+        Ok(ok) => ok,
+        Err(err @ crate::auth::AuthError::Throttled { .. }) => {
+            let errors = FormErrors::from_error(AppError::validation(vec![FieldError::field(
+                "current_password",
+                err.to_string(),
+            )]))?;
+            return Ok(render(
+                StatusCode::TOO_MANY_REQUESTS,
+                &page(&session, errors),
+            ));
+        }
+        Err(err) => return Err(AppError::from(err).into()),
+    };
     if !current_ok {
         let errors = FormErrors::from_error(AppError::validation(vec![FieldError::field(
             "current_password",

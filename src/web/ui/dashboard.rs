@@ -11,7 +11,7 @@ use super::audit_log::AuditRow;
 use super::{Chrome, render};
 use crate::app::AppState;
 use crate::audit::{self, AuditFilter};
-use crate::auth::{Role, tokens, users};
+use crate::auth::{Permission, tokens, users};
 use crate::error::{AppError, PageResult};
 use crate::web::extract::PageSession;
 
@@ -72,7 +72,7 @@ pub async fn show(
     PageSession(session): PageSession,
     Query(query): Query<NoticeQuery>,
 ) -> PageResult<Response> {
-    let (admin, entries) = if session.user.has_role(Role::Admin) {
+    let (admin, entries) = if session.caller().may(&Permission::Administer) {
         let all_users = users::list(&state.db).await.map_err(AppError::from)?;
         let all_tokens = tokens::list(&state.db).await.map_err(AppError::from)?;
         let recent = audit::list(

@@ -49,13 +49,14 @@ pub struct LoginQuery {
     notice: Option<String>,
 }
 
-/// Only local paths, so the login page cannot be used to bounce people elsewhere.
+/// Only local paths of printable ASCII, so the login page cannot bounce people
+/// elsewhere (browsers drop tabs and newlines, turning `/\t/evil` into `//evil`).
 fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(path)
             if path.starts_with('/')
                 && !path.starts_with("//")
-                && !path.contains('\\')
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
                 && !path.starts_with("/login") =>
         {
             path.to_owned()
@@ -178,6 +179,13 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/");
+        assert_eq!(safe_next(Some("/a b")), "/");
+        assert_eq!(
+            safe_next(Some("/audit?actor=x&action=y")),
+            "/audit?actor=x&action=y"
+        );
         assert_eq!(safe_next(None), "/");
     }
 }

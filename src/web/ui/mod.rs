@@ -15,6 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::app::AppState;
+use crate::auth::Permission;
 use crate::auth::sessions::Session;
 use crate::error::{AppError, FieldError, PageError};
 use crate::web::extract::PageSession;
@@ -65,7 +66,7 @@ pub struct Chrome {
 impl Chrome {
     /// `section` is the first path segment of the current area (`/settings/users` → `/settings`).
     pub fn new(session: &Session, section: &str, notice: Option<&str>) -> Self {
-        let is_admin = session.user.has_role(crate::auth::Role::Admin);
+        let is_admin = session.caller().may(&Permission::Administer);
         let nav = MAIN_NAV
             .iter()
             .filter(|(_, _, admin_only)| is_admin || !admin_only)
