@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 
 use crate::auth::sessions::SessionPolicy;
+use crate::catalog::store::SchemaCache;
 use crate::config::{Config, ConfigError};
 use crate::db::{Clock, Db};
 use crate::web::metrics::Metrics;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
+    pub schema: Arc<SchemaCache>,
 }
 
 impl AppState {
@@ -27,6 +29,7 @@ impl AppState {
             config: Arc::new(config),
             clock,
             metrics: Arc::new(Metrics::default()),
+            schema: Arc::new(SchemaCache::default()),
         }
     }
 

@@ -42,6 +42,11 @@ pub enum AppError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{message}")]
+    ForbiddenFields {
+        message: String,
+        details: Vec<FieldError>,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -50,6 +55,11 @@ pub enum AppError {
     Timeout(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{message}")]
+    ConflictDetails {
+        message: String,
+        details: Vec<FieldError>,
+    },
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
@@ -86,11 +96,11 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::ForbiddenFields { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::ConflictDetails { .. } => StatusCode::CONFLICT,
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -106,11 +116,11 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => "bad_request",
             AppError::Unauthorized(_) => "unauthorized",
-            AppError::Forbidden(_) => "forbidden",
+            AppError::Forbidden(_) | AppError::ForbiddenFields { .. } => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Timeout(_) => "timeout",
-            AppError::Conflict(_) => "conflict",
+            AppError::Conflict(_) | AppError::ConflictDetails { .. } => "conflict",
             AppError::PreconditionFailed(_) => "precondition_failed",
             AppError::PreconditionRequired(_) => "precondition_required",
             AppError::PayloadTooLarge(_) => "payload_too_large",
@@ -133,7 +143,9 @@ impl AppError {
 
     pub fn details(&self) -> &[FieldError] {
         match self {
-            AppError::Validation { details, .. } => details,
+            AppError::Validation { details, .. }
+            | AppError::ForbiddenFields { details, .. }
+            | AppError::ConflictDetails { details, .. } => details,
             _ => &[],
         }
     }

@@ -5,6 +5,8 @@ pub mod app;
 pub mod audit;
 /// Users, roles, passwords, sessions, API tokens and the one permission check.
 pub mod auth;
+/// Locales, channels, attributes, families, categories, products and validation.
+pub mod catalog;
 /// Configuration from defaults, `sluice.toml` and `SLUICE_*` variables.
 pub mod config;
 /// Database backends, pools, migrations and timestamps.
@@ -15,3 +17,5 @@ pub mod demo;
 pub mod error;
 /// HTTP: pages, API, middleware, static files, metrics.
 pub mod web;
+/// The single write path, product history and (later) proposals and review.
+pub mod workflow;

@@ -8,6 +8,7 @@ use sluice::app;
 use sluice::audit::Actor;
 use sluice::auth::users::{self, NewUser};
 use sluice::auth::{Role, Roles, Scopes, tokens};
+use sluice::catalog::schema_code;
 use sluice::config::Config;
 use tracing_subscriber::EnvFilter;
 
@@ -40,6 +41,28 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// The catalog schema as code (TOML).
+    Schema {
+        #[command(subcommand)]
+        command: SchemaCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SchemaCommand {
+    /// Print the schema as TOML on stdout.
+    Export,
+    /// Apply a schema file: print the plan, then apply it.
+    Apply {
+        /// The TOML file (as written by `schema export`).
+        file: std::path::PathBuf,
+        /// Print the plan only.
+        #[arg(long)]
+        dry_run: bool,
+        /// Allow steps that remove or invalidate product values.
+        #[arg(long)]
+        allow_destructive: bool,
     },
 }
 
@@ -145,7 +168,46 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Token {
             command: TokenCommand::Create(create),
         } => token_create(config, create).await,
+        Command::Schema { command } => schema(config, command).await,
     }
+}
+
+async fn schema(config: Config, command: SchemaCommand) -> anyhow::Result<()> {
+    let state = app::prepare(config).await?;
+    let result = match command {
+        SchemaCommand::Export => {
+            let schema = sluice::catalog::store::load_schema(state.db.pool()).await?;
+            print!("{}", schema_code::export(&schema));
+            Ok(())
+        }
+        SchemaCommand::Apply {
+            file,
+            dry_run,
+            allow_destructive,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let desired = schema_code::parse(&text)?;
+            let applied = schema_code::apply(
+                &state.db,
+                &Actor::system("sluice schema apply"),
+                &desired,
+                allow_destructive,
+                dry_run,
+                state.clock.now(),
+            )
+            .await?;
+            print!("{}", applied.plan);
+            if applied.applied {
+                println!("Applied.");
+            } else if dry_run && !applied.plan.is_empty() {
+                println!("Dry run: nothing was changed.");
+            }
+            Ok(())
+        }
+    };
+    state.db.close().await;
+    result
 }
 
 async fn demo(config: Config, seed_only: bool) -> anyhow::Result<()> {
@@ -156,8 +218,28 @@ async fn demo(config: Config, seed_only: bool) -> anyhow::Result<()> {
         .ok()
         .filter(|p| !p.is_empty());
     let logins = sluice::demo::seed_users(&state.db, &state.clock, fixed.as_deref()).await?;
+    let catalog = sluice::demo::seed_catalog(&state.db, &state.clock).await?;
     println!();
     println!("Sluice demo — data folder {}", data_dir.display());
+    let added = if catalog.products_created > 0 {
+        format!(" ({} new)", catalog.products_created)
+    } else {
+        String::new()
+    };
+    println!(
+        "Catalog: {} channels, {} attributes, {} families, {} categories, {} products{added}",
+        catalog.channels,
+        catalog.attributes,
+        catalog.families,
+        catalog.categories,
+        catalog.products
+    );
+    if catalog.schema_drift > 0 {
+        println!(
+            "  The schema differs from the demo schema in {} places; it was left as is.",
+            catalog.schema_drift
+        );
+    }
     println!("Sign in at {public_url}/login with one of:");
     for login in &logins {
         println!(

@@ -46,11 +46,13 @@ impl Backend {
         }
     }
 
-    /// `FOR UPDATE` where the engine has row locks; SQLite serializes writers instead.
-    pub fn for_update(self) -> &'static str {
+    /// `FOR UPDATE OF alias` where the engine has row locks (only the named
+    /// table's rows, so outer-joined tables may be read alongside); SQLite
+    /// serializes writers instead.
+    pub fn lock_rows_of(self, alias: &str) -> String {
         match self {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => String::new(),
+            Backend::Postgres => format!(" FOR UPDATE OF {alias}"),
         }
     }
 }

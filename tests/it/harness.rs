@@ -256,6 +256,55 @@ impl TestApp {
         send(&self.router, request.body(Body::empty()).expect("request")).await
     }
 
+    /// An API request with a JSON body and extra headers.
+    pub async fn api_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        send(&self.router, request.body(body).expect("request")).await
+    }
+
+    /// Applies the test catalog schema (tests/it/fixtures/catalog.toml).
+    pub async fn seed_schema(&self) {
+        let schema = sluice::catalog::schema_code::parse(include_str!("fixtures/catalog.toml"))
+            .expect("fixture parses");
+        sluice::catalog::schema_code::apply(
+            self.db(),
+            &Actor::system("test"),
+            &schema,
+            false,
+            false,
+            self.clock().now(),
+        )
+        .await
+        .expect("fixture applies");
+    }
+
+    /// A user with `roles` and a token with `scopes` for them.
+    pub async fn user_token(&self, roles: &[Role], scopes: &str) -> String {
+        let email = format!("api-{}@test.local", uuid::Uuid::new_v4().simple());
+        self.user(&email, roles).await;
+        self.token(&email, scopes).await
+    }
+
     /// Audit actions, newest first.
     pub async fn audit_actions(&self) -> Vec<(String, String)> {
         let entries = sluice::audit::list(

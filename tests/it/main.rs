@@ -7,8 +7,10 @@ mod harness;
 
 mod api;
 mod auth;
+mod catalog;
 mod config;
 mod pages;
+mod schema_pages;
 mod settings;
 
 pub use harness::{Client, TestApp, TestResponse};

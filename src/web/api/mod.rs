@@ -3,6 +3,8 @@
 
 mod admin;
 mod me;
+pub(crate) mod products;
+mod schema;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -50,4 +52,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me::get_me))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::list_audit))
+        .routes(routes!(products::list_products, products::create_product))
+        .routes(routes!(products::get_product, products::patch_product))
+        .routes(routes!(products::product_history))
+        .routes(routes!(schema::list_locales))
+        .routes(routes!(schema::list_channels))
+        .routes(routes!(schema::list_attributes))
+        .routes(routes!(schema::list_families))
+        .routes(routes!(schema::list_categories))
+        .routes(routes!(schema::put_entity, schema::delete_entity))
 }

@@ -5,6 +5,8 @@ mod account;
 mod audit_log;
 mod dashboard;
 mod login;
+mod products;
+mod schema_pages;
 mod settings;
 
 use askama::Template;
@@ -120,6 +122,19 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "password_reset" => "Password reset; all of the user's sessions have ended.",
         "password_changed" => "Password changed; your other sessions have ended.",
         "token_revoked" => "Token revoked.",
+        "attribute_saved" => "Attribute saved.",
+        "attribute_deleted" => "Attribute deleted.",
+        "family_saved" => "Family saved.",
+        "family_deleted" => "Family deleted.",
+        "category_saved" => "Category saved.",
+        "category_deleted" => "Category deleted.",
+        "category_moved" => "Category moved.",
+        "channel_saved" => "Channel saved.",
+        "channel_deleted" => "Channel deleted.",
+        "schema_applied" => "Schema applied.",
+        "schema_unchanged" => "Nothing to change: the schema already says that.",
+        "product_saved" => "Product saved.",
+        "product_unchanged" => "Nothing changed: the product already had these values.",
         _ => return None,
     })
 }
@@ -199,12 +214,6 @@ struct PlaceholderPage {
 /// Areas of DESIGN.md whose issues have not landed: they say so plainly.
 const PLANNED: &[(&str, &str, &str, &str)] = &[
     (
-        "/products",
-        "Products",
-        "Find products, enrich attributes, variants and media, and see readiness per channel.",
-        "the product grid arrives with the catalog",
-    ),
-    (
         "/proposals",
         "Proposals",
         "Review changes side by side and approve or reject them.",
@@ -229,30 +238,6 @@ const PLANNED: &[(&str, &str, &str, &str)] = &[
         "channel pages arrive with publishing",
     ),
     (
-        "/settings/attributes",
-        "Attributes",
-        "Attribute types, groups, owners, lanes and validation.",
-        "attribute settings arrive with the catalog",
-    ),
-    (
-        "/settings/families",
-        "Families",
-        "Attribute sets, required attributes per channel and variant axes.",
-        "family settings arrive with the catalog",
-    ),
-    (
-        "/settings/categories",
-        "Categories",
-        "The category trees channels are limited to.",
-        "category settings arrive with the catalog",
-    ),
-    (
-        "/settings/channels",
-        "Channel settings",
-        "Locales, currencies, formats and field mappings of each channel.",
-        "channel settings arrive with the catalog",
-    ),
-    (
         "/settings/profiles",
         "Mapping profiles",
         "How ERP columns become attributes.",
@@ -265,10 +250,10 @@ async fn placeholder(PageSession(session): PageSession, uri: axum::http::Uri) ->
     let Some(&(href, title, summary, arrives)) = PLANNED.iter().find(|p| p.0 == path) else {
         return error_page(StatusCode::NOT_FOUND, "Nothing lives here.");
     };
-    let settings = href.starts_with("/settings/");
-    if settings && !session.user.has_role(crate::auth::Role::Admin) {
-        return PageError(AppError::Forbidden("Settings are for admins.".to_owned()))
-            .into_response();
+    if href.starts_with("/settings/")
+        && let Err(err) = session.caller().require(&Permission::Administer)
+    {
+        return PageError(AppError::from(err)).into_response();
     }
     render(
         StatusCode::OK,
@@ -316,5 +301,8 @@ pub fn router(state: AppState) -> Router<AppState> {
     for (href, ..) in PLANNED {
         router = router.route(href, get(placeholder));
     }
+    let router = router
+        .merge(products::routes())
+        .merge(schema_pages::routes());
     router.layer(middleware::from_fn_with_state(state, page_guard))
 }

@@ -1,0 +1,12 @@
+//! The catalog: locales, currencies, channels, attributes, families,
+//! categories, products and their values, and validation.
+
+pub mod completeness;
+pub mod gtin;
+pub mod html;
+pub mod product;
+pub mod schema;
+pub mod schema_code;
+pub mod store;
+pub mod units;
+pub mod values;

@@ -1,0 +1,384 @@
+//! The catalog schema: locales, currencies, channels, attribute groups,
+//! attributes (with options and validation), families and categories. A
+//! [`Schema`] is an immutable snapshot of all of it, loaded in one go.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Labels per locale: `{"en_US": "Name", "de_DE": "Name"}`.
+pub type Labels = BTreeMap<String, String>;
+
+/// A locale such as `en_US`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Locale {
+    pub code: String,
+    #[serde(default)]
+    pub label: String,
+}
+
+/// A currency such as `USD`, with the decimals its prices may carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Currency {
+    pub code: String,
+    #[serde(default = "two")]
+    pub decimals: u32,
+}
+
+fn two() -> u32 {
+    2
+}
+
+/// How a channel's feed is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputFormat {
+    Json,
+    GoogleMerchant,
+    ShopifyCsv,
+}
+
+/// A sales channel: where published data goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    pub code: String,
+    #[serde(default)]
+    pub labels: Labels,
+    pub locales: Vec<String>,
+    pub currencies: Vec<String>,
+    /// Only products in this category or below it are published; `None` is every category.
+    #[serde(default)]
+    pub category_root: Option<String>,
+    pub output_format: OutputFormat,
+    /// Absolute product URL with `{sku}` (and optionally `{locale}`) placeholders.
+    #[serde(default)]
+    pub url_template: String,
+    /// Target unit per unit family for measurements in this channel's feed.
+    #[serde(default)]
+    pub units: BTreeMap<String, String>,
+}
+
+/// A group of attributes shown together on the product page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeGroup {
+    pub code: String,
+    #[serde(default)]
+    pub labels: Labels,
+    #[serde(default)]
+    pub position: i64,
+}
+
+/// The kinds of value an attribute holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributeType {
+    Text,
+    Textarea,
+    Number,
+    Boolean,
+    Date,
+    Select,
+    Multiselect,
+    Measurement,
+    Price,
+    Gtin,
+    Url,
+    Assets,
+}
+
+impl AttributeType {
+    pub const ALL: [AttributeType; 12] = [
+        AttributeType::Text,
+        AttributeType::Textarea,
+        AttributeType::Number,
+        AttributeType::Boolean,
+        AttributeType::Date,
+        AttributeType::Select,
+        AttributeType::Multiselect,
+        AttributeType::Measurement,
+        AttributeType::Price,
+        AttributeType::Gtin,
+        AttributeType::Url,
+        AttributeType::Assets,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttributeType::Text => "text",
+            AttributeType::Textarea => "textarea",
+            AttributeType::Number => "number",
+            AttributeType::Boolean => "boolean",
+            AttributeType::Date => "date",
+            AttributeType::Select => "select",
+            AttributeType::Multiselect => "multiselect",
+            AttributeType::Measurement => "measurement",
+            AttributeType::Price => "price",
+            AttributeType::Gtin => "gtin",
+            AttributeType::Url => "url",
+            AttributeType::Assets => "assets",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+
+    pub fn has_options(self) -> bool {
+        matches!(self, AttributeType::Select | AttributeType::Multiselect)
+    }
+}
+
+/// Who writes an attribute: the ERP (imports only) or people in Sluice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Owner {
+    Erp,
+    Pim,
+}
+
+impl Owner {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Owner::Erp => "erp",
+            Owner::Pim => "pim",
+        }
+    }
+}
+
+/// How a change reaches master: at once (`fast`) or through approval (`reviewed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lane {
+    Fast,
+    Reviewed,
+}
+
+impl Lane {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lane::Fast => "fast",
+            Lane::Reviewed => "reviewed",
+        }
+    }
+}
+
+/// Unit families for measurements; conversions stay inside a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitFamily {
+    Weight,
+    Length,
+    Volume,
+}
+
+impl UnitFamily {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitFamily::Weight => "weight",
+            UnitFamily::Length => "length",
+            UnitFamily::Volume => "volume",
+        }
+    }
+}
+
+/// Validation rules. Which apply depends on the type; required-ness comes
+/// from families, not from here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Validation {
+    /// text, textarea (characters, after sanitizing), url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u32>,
+    /// text: a regular expression the whole value must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// number, measurement amount, price amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<Decimal>,
+    /// number, measurement: most digits after the decimal point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<u32>,
+    /// measurement: the family every value's unit must belong to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_family: Option<UnitFamily>,
+    /// measurement: the unit values are shown and compared in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_unit: Option<String>,
+    /// multiselect, assets: fewest and most entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_count: Option<u32>,
+}
+
+/// An option of a select or multiselect attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeOption {
+    pub code: String,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+/// An attribute: what a product value means and what it may hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attribute {
+    pub code: String,
+    #[serde(rename = "type")]
+    pub kind: AttributeType,
+    #[serde(default)]
+    pub labels: Labels,
+    pub group: String,
+    #[serde(default)]
+    pub localizable: bool,
+    #[serde(default)]
+    pub scopable: bool,
+    pub owner: Owner,
+    pub lane: Lane,
+    #[serde(default)]
+    pub validation: Validation,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<AttributeOption>,
+    #[serde(default)]
+    pub position: i64,
+}
+
+impl Attribute {
+    /// The label in `locale`, else English, else the code.
+    pub fn label(&self, locale: &str) -> &str {
+        self.labels
+            .get(locale)
+            .or_else(|| self.labels.get("en_US"))
+            .map_or(self.code.as_str(), String::as_str)
+    }
+}
+
+/// The attribute set of a kind of product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Family {
+    pub code: String,
+    #[serde(default)]
+    pub labels: Labels,
+    /// Every attribute a product of this family may hold.
+    pub attributes: Vec<String>,
+    /// Per channel, the attributes that must be present for it.
+    #[serde(default)]
+    pub requirements: BTreeMap<String, Vec<String>>,
+    /// 0 to 3 select attributes that distinguish the variants of a model.
+    #[serde(default)]
+    pub variant_axes: Vec<String>,
+    /// Attributes that live on the variant level (besides the axes).
+    #[serde(default)]
+    pub variant_attributes: Vec<String>,
+}
+
+/// A node of a category tree; `parent` is `None` for a root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    pub code: String,
+    #[serde(default)]
+    pub parent: Option<String>,
+    #[serde(default)]
+    pub labels: Labels,
+    #[serde(default)]
+    pub position: i64,
+}
+
+/// The whole schema at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schema {
+    #[serde(default)]
+    pub locales: Vec<Locale>,
+    #[serde(default)]
+    pub currencies: Vec<Currency>,
+    #[serde(default)]
+    pub channels: Vec<Channel>,
+    #[serde(default)]
+    pub groups: Vec<AttributeGroup>,
+    #[serde(default)]
+    pub attributes: Vec<Attribute>,
+    #[serde(default)]
+    pub families: Vec<Family>,
+    #[serde(default)]
+    pub categories: Vec<Category>,
+}
+
+impl Schema {
+    pub fn attribute(&self, code: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.code == code)
+    }
+
+    pub fn family(&self, code: &str) -> Option<&Family> {
+        self.families.iter().find(|f| f.code == code)
+    }
+
+    pub fn channel(&self, code: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.code == code)
+    }
+
+    pub fn category(&self, code: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.code == code)
+    }
+
+    pub fn has_locale(&self, code: &str) -> bool {
+        self.locales.iter().any(|l| l.code == code)
+    }
+
+    pub fn currency(&self, code: &str) -> Option<&Currency> {
+        self.currencies.iter().find(|c| c.code == code)
+    }
+
+    /// True when `code` is `ancestor` or lies below it.
+    pub fn category_within(&self, code: &str, ancestor: &str) -> bool {
+        let mut current = Some(code);
+        let mut steps = 0;
+        while let Some(at) = current {
+            if at == ancestor {
+                return true;
+            }
+            steps += 1;
+            if steps > 1000 {
+                return false;
+            }
+            current = self.category(at).and_then(|c| c.parent.as_deref());
+        }
+        false
+    }
+}
+
+/// Codes of locales, channels, attributes, families, categories, options:
+/// lower-case letters, digits and `_`, starting with a letter, 1–100 long.
+/// Locales are `xx_YY`, currencies three upper-case letters.
+pub fn is_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 100
+        && code.starts_with(|c: char| c.is_ascii_lowercase())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+pub fn is_locale_code(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    bytes.len() == 5
+        && bytes[0].is_ascii_lowercase()
+        && bytes[1].is_ascii_lowercase()
+        && bytes[2] == b'_'
+        && bytes[3].is_ascii_uppercase()
+        && bytes[4].is_ascii_uppercase()
+}
+
+pub fn is_currency_code(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
+}

@@ -1,0 +1,679 @@
+//! Schema as code: export the schema as TOML, check a desired schema, plan
+//! the difference, and apply it. Applying is idempotent (a second apply of
+//! the same file plans nothing) and refuses destructive steps — those that
+//! would drop or invalidate stored product values — unless allowed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use super::schema::{AttributeType, Schema, is_code, is_currency_code, is_locale_code};
+use super::store;
+use super::units;
+use super::values::is_option_code;
+use crate::audit::{self, Actor, AuditEvent};
+use crate::db::{Db, Timestamp};
+
+/// Attribute codes reserved for product structure.
+pub const RESERVED_CODES: [&str; 8] = [
+    "sku",
+    "kind",
+    "family",
+    "parent",
+    "enabled",
+    "categories",
+    "values",
+    "version",
+];
+
+/// Why a schema could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("the schema file is not valid TOML: {0}")]
+    Syntax(String),
+    #[error("the schema has {} problem(s):\n  {}", .0.len(), .0.join("\n  "))]
+    Invalid(Vec<String>),
+    #[error(
+        "the plan has destructive steps; run again with --allow-destructive to apply them:\n  {}",
+        .0.join("\n  ")
+    )]
+    Destructive(Vec<String>),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Write(#[from] crate::workflow::write::WriteError),
+}
+
+/// Exports the schema as TOML.
+pub fn export(schema: &Schema) -> String {
+    // Serializing these plain structs cannot fail.
+    toml::to_string_pretty(schema).unwrap_or_default()
+}
+
+/// Reads a schema from TOML.
+pub fn parse(text: &str) -> Result<Schema, SchemaError> {
+    toml::from_str(text).map_err(|err| SchemaError::Syntax(err.to_string()))
+}
+
+fn duplicates<'a>(codes: impl Iterator<Item = &'a str>, kind: &str, problems: &mut Vec<String>) {
+    let mut seen = BTreeSet::new();
+    for code in codes {
+        if !seen.insert(code) {
+            problems.push(format!("{kind} {code} is defined twice"));
+        }
+    }
+}
+
+/// Every problem in a schema, each naming the entity and what to fix.
+pub fn check(schema: &Schema) -> Vec<String> {
+    let mut problems = Vec::new();
+    duplicates(
+        schema.locales.iter().map(|l| l.code.as_str()),
+        "locale",
+        &mut problems,
+    );
+    duplicates(
+        schema.currencies.iter().map(|c| c.code.as_str()),
+        "currency",
+        &mut problems,
+    );
+    duplicates(
+        schema.channels.iter().map(|c| c.code.as_str()),
+        "channel",
+        &mut problems,
+    );
+    duplicates(
+        schema.groups.iter().map(|g| g.code.as_str()),
+        "attribute group",
+        &mut problems,
+    );
+    duplicates(
+        schema.attributes.iter().map(|a| a.code.as_str()),
+        "attribute",
+        &mut problems,
+    );
+    duplicates(
+        schema.families.iter().map(|f| f.code.as_str()),
+        "family",
+        &mut problems,
+    );
+    duplicates(
+        schema.categories.iter().map(|c| c.code.as_str()),
+        "category",
+        &mut problems,
+    );
+
+    for locale in &schema.locales {
+        if !is_locale_code(&locale.code) {
+            problems.push(format!("locale {:?} must look like en_US", locale.code));
+        }
+    }
+    for currency in &schema.currencies {
+        if !is_currency_code(&currency.code) {
+            problems.push(format!(
+                "currency {:?} must be three capital letters, like USD",
+                currency.code
+            ));
+        }
+        if currency.decimals > 4 {
+            problems.push(format!(
+                "currency {} may have at most 4 decimals",
+                currency.code
+            ));
+        }
+    }
+    for channel in &schema.channels {
+        let at = format!("channel {}", channel.code);
+        if !is_code(&channel.code) {
+            problems.push(format!(
+                "{at}: the code must be lower-case letters, digits and _"
+            ));
+        }
+        if channel.locales.is_empty() {
+            problems.push(format!("{at}: give it at least one locale"));
+        }
+        for locale in &channel.locales {
+            if !schema.has_locale(locale) {
+                problems.push(format!("{at}: unknown locale {locale}"));
+            }
+        }
+        for currency in &channel.currencies {
+            if schema.currency(currency).is_none() {
+                problems.push(format!("{at}: unknown currency {currency}"));
+            }
+        }
+        if let Some(root) = &channel.category_root
+            && schema.category(root).is_none()
+        {
+            problems.push(format!("{at}: unknown category {root}"));
+        }
+        if !channel.url_template.is_empty()
+            && !channel.url_template.starts_with("https://")
+            && !channel.url_template.starts_with("http://")
+        {
+            problems.push(format!(
+                "{at}: url_template must be an absolute http(s) URL"
+            ));
+        }
+        for (family, unit) in &channel.units {
+            match units::unit_family(unit) {
+                Some(found) if found.as_str() == family => {}
+                _ => problems.push(format!("{at}: {unit} is not a {family} unit")),
+            }
+        }
+    }
+    for group in &schema.groups {
+        if !is_code(&group.code) {
+            problems.push(format!(
+                "attribute group {:?}: the code must be lower-case letters, digits and _",
+                group.code
+            ));
+        }
+    }
+    for attribute in &schema.attributes {
+        let at = format!("attribute {}", attribute.code);
+        if !is_code(&attribute.code) {
+            problems.push(format!(
+                "{at}: the code must be lower-case letters, digits and _, starting with a letter"
+            ));
+        }
+        if RESERVED_CODES.contains(&attribute.code.as_str()) {
+            problems.push(format!("{at}: the code is reserved for product structure"));
+        }
+        if !schema.groups.iter().any(|g| g.code == attribute.group) {
+            problems.push(format!("{at}: unknown group {}", attribute.group));
+        }
+        let validation = &attribute.validation;
+        if attribute.kind.has_options() {
+            if attribute.options.is_empty() {
+                problems.push(format!(
+                    "{at}: a {} attribute needs options",
+                    attribute.kind.as_str()
+                ));
+            }
+            duplicates(
+                attribute.options.iter().map(|o| o.code.as_str()),
+                &format!("{at}: option"),
+                &mut problems,
+            );
+            for option in &attribute.options {
+                if !is_option_code(&option.code) {
+                    problems.push(format!(
+                        "{at}: option code {:?} must be lower-case letters, digits, _ or -",
+                        option.code
+                    ));
+                }
+            }
+        } else if !attribute.options.is_empty() {
+            problems.push(format!(
+                "{at}: only select and multiselect attributes have options"
+            ));
+        }
+        if let Some(pattern) = &validation.pattern {
+            if attribute.kind != AttributeType::Text {
+                problems.push(format!("{at}: pattern applies to text attributes only"));
+            } else if let Err(err) = regex::Regex::new(pattern) {
+                problems.push(format!(
+                    "{at}: pattern is not a valid regular expression: {err}"
+                ));
+            }
+        }
+        match (attribute.kind, validation.unit_family) {
+            (AttributeType::Measurement, None) => {
+                problems.push(format!(
+                    "{at}: a measurement needs a unit_family (weight, length or volume)"
+                ));
+            }
+            (AttributeType::Measurement, Some(family)) => {
+                if let Some(unit) = &validation.default_unit
+                    && units::unit_family(unit) != Some(family)
+                {
+                    problems.push(format!(
+                        "{at}: default_unit {unit} is not a {} unit",
+                        family.as_str()
+                    ));
+                }
+            }
+            (_, Some(_)) => {
+                problems.push(format!("{at}: unit_family applies to measurements only"))
+            }
+            (_, None) => {}
+        }
+        if let (Some(min), Some(max)) = (validation.min, validation.max)
+            && min > max
+        {
+            problems.push(format!("{at}: min {min} is above max {max}"));
+        }
+        if let (Some(min), Some(max)) = (validation.min_count, validation.max_count)
+            && min > max
+        {
+            problems.push(format!("{at}: min_count {min} is above max_count {max}"));
+        }
+    }
+    for family in &schema.families {
+        let at = format!("family {}", family.code);
+        if !is_code(&family.code) {
+            problems.push(format!(
+                "{at}: the code must be lower-case letters, digits and _"
+            ));
+        }
+        for code in &family.attributes {
+            if schema.attribute(code).is_none() {
+                problems.push(format!("{at}: unknown attribute {code}"));
+            }
+        }
+        let member = |code: &str| family.attributes.iter().any(|a| a == code);
+        for (channel, required) in &family.requirements {
+            if schema.channel(channel).is_none() {
+                problems.push(format!("{at}: requirements name unknown channel {channel}"));
+            }
+            for code in required {
+                if !member(code) {
+                    problems.push(format!(
+                        "{at}: {code} is required on {channel} but is not in the family"
+                    ));
+                }
+            }
+        }
+        if family.variant_axes.len() > 3 {
+            problems.push(format!("{at}: at most 3 variant axes"));
+        }
+        for axis in &family.variant_axes {
+            match schema.attribute(axis) {
+                Some(attribute) if attribute.kind == AttributeType::Select && !attribute.localizable && !attribute.scopable => {}
+                Some(_) => problems.push(format!("{at}: variant axis {axis} must be a select attribute, neither localizable nor scopable")),
+                None => {}
+            }
+            if !member(axis) {
+                problems.push(format!("{at}: variant axis {axis} is not in the family"));
+            }
+        }
+        for code in &family.variant_attributes {
+            if !member(code) {
+                problems.push(format!(
+                    "{at}: variant attribute {code} is not in the family"
+                ));
+            }
+            if family.variant_axes.contains(code) {
+                problems.push(format!(
+                    "{at}: {code} is an axis; list it only under variant_axes"
+                ));
+            }
+        }
+        if family.variant_axes.is_empty() && !family.variant_attributes.is_empty() {
+            problems.push(format!(
+                "{at}: variant attributes need at least one variant axis"
+            ));
+        }
+    }
+    for category in &schema.categories {
+        let at = format!("category {}", category.code);
+        if !is_code(&category.code) {
+            problems.push(format!(
+                "{at}: the code must be lower-case letters, digits and _"
+            ));
+        }
+        if let Some(parent) = &category.parent {
+            if schema.category(parent).is_none() {
+                problems.push(format!("{at}: unknown parent {parent}"));
+            } else {
+                // Walk up; a cycle never reaches a root.
+                let mut current = Some(parent.as_str());
+                let mut steps = 0;
+                while let Some(code) = current {
+                    if code == category.code || steps > schema.categories.len() {
+                        problems.push(format!("{at}: the parent chain loops back to itself"));
+                        break;
+                    }
+                    steps += 1;
+                    current = schema.category(code).and_then(|c| c.parent.as_deref());
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub action: Action,
+    pub kind: &'static str,
+    pub code: String,
+    /// What changes, in words.
+    pub detail: String,
+    /// Why it would drop or invalidate product values, if it would.
+    pub destructive: Option<String>,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = match self.action {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Delete => "-",
+        };
+        write!(f, "{sign} {} {}", self.kind, self.code)?;
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        if let Some(reason) = &self.destructive {
+            write!(f, "  [destructive: {reason}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// The ordered steps from the current schema to the desired one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    pub fn destructive(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .filter(|s| s.destructive.is_some())
+            .map(ToString::to_string)
+            .collect()
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.steps.is_empty() {
+            return writeln!(f, "No changes: the schema is up to date.");
+        }
+        for step in &self.steps {
+            writeln!(f, "{step}")?;
+        }
+        let count = |action| self.steps.iter().filter(|s| s.action == action).count();
+        writeln!(
+            f,
+            "Plan: {} to create, {} to update, {} to delete.",
+            count(Action::Create),
+            count(Action::Update),
+            count(Action::Delete)
+        )
+    }
+}
+
+/// Entities of one kind as (code → (position, JSON definition)).
+fn entities(schema: &Schema) -> Vec<(&'static str, BTreeMap<String, (i64, Json)>)> {
+    fn index<T: Serialize>(
+        items: &[T],
+        code: impl Fn(&T) -> &str,
+    ) -> BTreeMap<String, (i64, Json)> {
+        items
+            .iter()
+            .enumerate()
+            .map(|(position, item)| {
+                (
+                    code(item).to_owned(),
+                    (
+                        i64::try_from(position).unwrap_or(i64::MAX),
+                        serde_json::to_value(item).unwrap_or(Json::Null),
+                    ),
+                )
+            })
+            .collect()
+    }
+    vec![
+        ("locale", index(&schema.locales, |l| &l.code)),
+        ("currency", index(&schema.currencies, |c| &c.code)),
+        ("group", index(&schema.groups, |g| &g.code)),
+        ("category", index(&schema.categories, |c| &c.code)),
+        ("attribute", index(&schema.attributes, |a| &a.code)),
+        ("family", index(&schema.families, |f| &f.code)),
+        ("channel", index(&schema.channels, |c| &c.code)),
+    ]
+}
+
+/// Names the top-level fields that differ between two definitions.
+fn differing_fields(before: &Json, after: &Json) -> String {
+    let empty = serde_json::Map::new();
+    let before = before.as_object().unwrap_or(&empty);
+    let after = after.as_object().unwrap_or(&empty);
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    keys.into_iter()
+        .filter(|key| before.get(*key) != after.get(*key))
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Plans the steps from `current` to `desired` (positions included, so
+/// reordering is a change too). Destructiveness is decided by [`apply`],
+/// which can see the stored products.
+pub fn plan(current: &Schema, desired: &Schema) -> Plan {
+    let mut steps = Vec::new();
+    let now = entities(current);
+    let wanted = entities(desired);
+    for ((kind, have), (_, want)) in now.iter().zip(wanted.iter()) {
+        for (code, (position, definition)) in want {
+            match have.get(code) {
+                None => steps.push(Step {
+                    action: Action::Create,
+                    kind,
+                    code: code.clone(),
+                    detail: String::new(),
+                    destructive: None,
+                }),
+                Some((old_position, old)) if old != definition || old_position != position => {
+                    let mut detail = differing_fields(old, definition);
+                    if old_position != position {
+                        detail = if detail.is_empty() {
+                            "position".to_owned()
+                        } else {
+                            format!("{detail}, position")
+                        };
+                    }
+                    steps.push(Step {
+                        action: Action::Update,
+                        kind,
+                        code: code.clone(),
+                        detail,
+                        destructive: None,
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    // Deletions last and in reverse dependency order (channels before locales …).
+    for ((kind, have), (_, want)) in now.iter().zip(wanted.iter()).rev() {
+        for code in have.keys() {
+            if !want.contains_key(code) {
+                steps.push(Step {
+                    action: Action::Delete,
+                    kind,
+                    code: code.clone(),
+                    detail: String::new(),
+                    destructive: None,
+                });
+            }
+        }
+    }
+    Plan { steps }
+}
+
+/// Marks the steps that would drop or invalidate product values.
+async fn mark_destructive(
+    conn: &mut sqlx::AnyConnection,
+    current: &Schema,
+    desired: &Schema,
+    plan: &mut Plan,
+) -> Result<(), sqlx::Error> {
+    for step in &mut plan.steps {
+        let reason = match (step.kind, step.action) {
+            ("attribute", Action::Delete) => {
+                let used = store::products_using_attribute(conn, &step.code).await?;
+                (used > 0).then(|| {
+                    format!(
+                        "{used} product(s) hold values of {} that would be removed",
+                        step.code
+                    )
+                })
+            }
+            ("attribute", Action::Update) => {
+                let (Some(old), Some(new)) =
+                    (current.attribute(&step.code), desired.attribute(&step.code))
+                else {
+                    continue;
+                };
+                let reshaped = old.kind != new.kind
+                    || old.localizable != new.localizable
+                    || old.scopable != new.scopable;
+                let dropped: Vec<&str> = old
+                    .options
+                    .iter()
+                    .filter(|o| !new.options.iter().any(|n| n.code == o.code))
+                    .map(|o| o.code.as_str())
+                    .collect();
+                if reshaped || !dropped.is_empty() {
+                    let used = store::products_using_attribute(conn, &step.code).await?;
+                    (used > 0).then(|| {
+                        if reshaped {
+                            format!("type, localizable or scopable changes while {used} product(s) hold values; those values would be removed")
+                        } else {
+                            format!("removes option(s) {} while {used} product(s) hold values of {}", dropped.join(", "), step.code)
+                        }
+                    })
+                } else {
+                    None
+                }
+            }
+            ("family", Action::Delete) => {
+                let used = store::products_in_family(conn, &step.code).await?;
+                (used > 0).then(|| {
+                    format!("{used} product(s) belong to it; a family in use cannot be deleted")
+                })
+            }
+            ("category", Action::Delete) => {
+                let used = store::products_in_category(conn, &step.code).await?;
+                (used > 0).then(|| format!("{used} product(s) would be taken out of it"))
+            }
+            ("locale", Action::Delete) => {
+                let used = store::products_with_locale(conn, &step.code).await?;
+                (used > 0).then(|| {
+                    format!(
+                        "{used} product(s) hold values in {} that would be removed",
+                        step.code
+                    )
+                })
+            }
+            _ => None,
+        };
+        step.destructive = reason;
+    }
+    Ok(())
+}
+
+/// What an apply did.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub plan: Plan,
+    /// False for a dry run.
+    pub applied: bool,
+}
+
+/// Checks, plans and (unless `dry_run`) applies `desired` in one transaction.
+/// Destructive steps need `allow_destructive`; when allowed, affected product
+/// values are removed through the write path, with history.
+pub async fn apply(
+    db: &Db,
+    actor: &Actor,
+    desired: &Schema,
+    allow_destructive: bool,
+    dry_run: bool,
+    now: Timestamp,
+) -> Result<Applied, SchemaError> {
+    let problems = check(desired);
+    if !problems.is_empty() {
+        return Err(SchemaError::Invalid(problems));
+    }
+    let mut tx = db.begin_write().await?;
+    let current = store::load_schema(&mut *tx).await?;
+    let mut plan = plan(&current, desired);
+    mark_destructive(&mut tx, &current, desired, &mut plan).await?;
+    if dry_run || plan.is_empty() {
+        return Ok(Applied {
+            plan,
+            applied: false,
+        });
+    }
+    let destructive = plan.destructive();
+    if !destructive.is_empty() {
+        let undeletable: Vec<String> = plan
+            .steps
+            .iter()
+            .filter(|s| s.kind == "family" && s.action == Action::Delete && s.destructive.is_some())
+            .map(ToString::to_string)
+            .collect();
+        if !undeletable.is_empty() {
+            return Err(SchemaError::Destructive(undeletable));
+        }
+        if !allow_destructive {
+            return Err(SchemaError::Destructive(destructive));
+        }
+    }
+    // Values that a destructive step invalidates leave through the write path, with history.
+    for step in plan.steps.iter().filter(|s| s.destructive.is_some()) {
+        crate::workflow::write::purge_for_schema_change(
+            &mut tx, desired, actor, step, &current, now,
+        )
+        .await?;
+    }
+    for (kind, want) in entities(desired) {
+        for (code, (position, definition)) in &want {
+            let changed = plan
+                .steps
+                .iter()
+                .any(|s| s.kind == kind && &s.code == code && s.action != Action::Delete);
+            if changed {
+                store::put_entity(&mut tx, kind, code, *position, definition).await?;
+            }
+        }
+    }
+    for step in plan.steps.iter().filter(|s| s.action == Action::Delete) {
+        store::delete_entity(&mut tx, step.kind, &step.code).await?;
+    }
+    store::bump_schema_version(&mut tx).await?;
+    crate::workflow::write::recompute_completeness(&mut tx, desired).await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        AuditEvent::new("schema.apply", "schema")
+            .detail("steps", plan.steps.len())
+            .detail(
+                "plan",
+                plan.steps
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+            ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Applied {
+        plan,
+        applied: true,
+    })
+}

@@ -1,0 +1,522 @@
+//! Catalog tables: the schema (one JSON definition per entity in
+//! `catalog_schema`) and product reads. Product *writes* go through
+//! [`crate::workflow::write`], the single write path.
+
+use std::sync::{Arc, RwLock};
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, Executor, Row};
+
+use super::product::{Product, ProductKind, Values};
+use super::schema::Schema;
+use crate::db::{Db, Timestamp, get_bool};
+
+/// Kinds of schema entity, as stored in `catalog_schema.kind`.
+pub const KINDS: [&str; 7] = [
+    "locale",
+    "currency",
+    "channel",
+    "group",
+    "attribute",
+    "family",
+    "category",
+];
+
+fn decode<T: serde::de::DeserializeOwned>(
+    kind: &str,
+    code: &str,
+    text: &str,
+) -> Result<T, sqlx::Error> {
+    serde_json::from_str(text).map_err(|err| {
+        sqlx::Error::Decode(format!("stored {kind} {code} is not valid: {err}").into())
+    })
+}
+
+/// Reads the whole schema in one query.
+pub async fn load_schema<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+) -> Result<Schema, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT kind, code, definition FROM catalog_schema ORDER BY kind, position, code",
+    )
+    .fetch_all(executor)
+    .await?;
+    let mut schema = Schema::default();
+    for row in rows {
+        let kind: String = row.try_get("kind")?;
+        let code: String = row.try_get("code")?;
+        let text: String = row.try_get("definition")?;
+        match kind.as_str() {
+            "locale" => schema.locales.push(decode(&kind, &code, &text)?),
+            "currency" => schema.currencies.push(decode(&kind, &code, &text)?),
+            "channel" => schema.channels.push(decode(&kind, &code, &text)?),
+            "group" => schema.groups.push(decode(&kind, &code, &text)?),
+            "attribute" => schema.attributes.push(decode(&kind, &code, &text)?),
+            "family" => schema.families.push(decode(&kind, &code, &text)?),
+            "category" => schema.categories.push(decode(&kind, &code, &text)?),
+            _ => {}
+        }
+    }
+    Ok(schema)
+}
+
+/// Writes (inserts or replaces) one schema entity.
+pub async fn put_entity(
+    conn: &mut AnyConnection,
+    kind: &str,
+    code: &str,
+    position: i64,
+    definition: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO catalog_schema (kind, code, position, definition) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (kind, code) DO UPDATE SET position = $3, definition = $4",
+    )
+    .bind(kind)
+    .bind(code)
+    .bind(position)
+    .bind(definition.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_entity(
+    conn: &mut AnyConnection,
+    kind: &str,
+    code: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM catalog_schema WHERE kind = $1 AND code = $2")
+        .bind(kind)
+        .bind(code)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks the schema as changed so every node reloads it.
+pub async fn bump_schema_version(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'schema'")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn schema_version(db: &Db) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query("SELECT value FROM counters WHERE name = 'schema'")
+        .fetch_one(db.pool())
+        .await?;
+    row.try_get("value")
+}
+
+/// The schema, reloaded only when its version counter moved (one cheap
+/// query per use), so several app nodes stay in step.
+#[derive(Debug, Default)]
+pub struct SchemaCache {
+    cached: RwLock<Option<(i64, Arc<Schema>)>>,
+}
+
+impl SchemaCache {
+    pub async fn get(&self, db: &Db) -> Result<Arc<Schema>, sqlx::Error> {
+        let version = schema_version(db).await?;
+        if let Ok(guard) = self.cached.read()
+            && let Some((cached_version, schema)) = guard.as_ref()
+            && *cached_version == version
+        {
+            return Ok(schema.clone());
+        }
+        let schema = Arc::new(load_schema(db.pool()).await?);
+        if let Ok(mut guard) = self.cached.write() {
+            *guard = Some((version, schema.clone()));
+        }
+        Ok(schema)
+    }
+}
+
+pub(crate) const PRODUCT_COLUMNS: &str = "p.id, p.sku, p.kind, p.family, p.enabled, p.categories, \
+     p.product_values, p.version, p.created_at, p.updated_at, p.parent_id, pp.sku AS parent_sku";
+
+pub(crate) const PRODUCT_FROM: &str = "products p LEFT JOIN products pp ON pp.id = p.parent_id";
+
+/// A product row with its storage ids.
+#[derive(Debug, Clone)]
+pub struct StoredProduct {
+    pub product: Product,
+    pub parent_id: Option<i64>,
+}
+
+pub(crate) fn product_from_row(row: &AnyRow) -> Result<StoredProduct, sqlx::Error> {
+    let kind: String = row.try_get("kind")?;
+    let categories: String = row.try_get("categories")?;
+    let values: String = row.try_get("product_values")?;
+    let sku: String = row.try_get("sku")?;
+    Ok(StoredProduct {
+        product: Product {
+            id: row.try_get("id")?,
+            kind: ProductKind::parse(&kind).ok_or_else(|| {
+                sqlx::Error::Decode(format!("product {sku} has kind {kind}").into())
+            })?,
+            family: row.try_get("family")?,
+            parent: row.try_get("parent_sku")?,
+            enabled: get_bool(row, "enabled")?,
+            categories: decode("product categories", &sku, &categories)?,
+            values: decode::<Values>("product values", &sku, &values)?,
+            version: row.try_get("version")?,
+            created: row.try_get("created_at")?,
+            updated: row.try_get("updated_at")?,
+            sku,
+        },
+        parent_id: row.try_get("parent_id")?,
+    })
+}
+
+/// The case-insensitive key a SKU is unique by.
+pub fn sku_key(sku: &str) -> String {
+    sku.to_lowercase()
+}
+
+/// A product by SKU (case-insensitive).
+pub async fn find<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    sku: &str,
+) -> Result<Option<StoredProduct>, sqlx::Error> {
+    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM {PRODUCT_FROM} WHERE p.sku_key = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(sku_key(sku))
+        .fetch_optional(executor)
+        .await?;
+    row.as_ref().map(product_from_row).transpose()
+}
+
+pub async fn find_by_id<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    id: i64,
+) -> Result<Option<StoredProduct>, sqlx::Error> {
+    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM {PRODUCT_FROM} WHERE p.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(executor)
+        .await?;
+    row.as_ref().map(product_from_row).transpose()
+}
+
+/// The variants of a model, by SKU.
+pub async fn variants_of<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    model_id: i64,
+) -> Result<Vec<StoredProduct>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM {PRODUCT_FROM} WHERE p.parent_id = $1 ORDER BY p.sku_key"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(model_id)
+        .fetch_all(executor)
+        .await?;
+    rows.iter().map(product_from_row).collect()
+}
+
+/// A value resolved for display: where it comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Own,
+    Inherited,
+}
+
+/// A variant's values merged with its model's (its own win); other kinds unchanged.
+pub fn resolved_values(product: &Product, model: Option<&Product>) -> Values {
+    match model {
+        Some(model) if product.kind == ProductKind::Variant => {
+            let mut merged = model.values.clone();
+            for (key, data) in product.values.iter() {
+                merged.set(&key, Some(data.clone()));
+            }
+            merged
+        }
+        _ => product.values.clone(),
+    }
+}
+
+/// How the grid is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProductSort {
+    #[default]
+    SkuAsc,
+    SkuDesc,
+    UpdatedDesc,
+}
+
+impl ProductSort {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "sku" => Some(ProductSort::SkuAsc),
+            "-sku" => Some(ProductSort::SkuDesc),
+            "-updated" => Some(ProductSort::UpdatedDesc),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductSort::SkuAsc => "sku",
+            ProductSort::SkuDesc => "-sku",
+            ProductSort::UpdatedDesc => "-updated",
+        }
+    }
+}
+
+/// Filters of the product grid and `GET /api/v1/products`.
+#[derive(Debug, Clone, Default)]
+pub struct ProductFilter {
+    pub family: Option<String>,
+    /// Products in any of these categories (a category and its subtree).
+    pub categories: Option<Vec<String>>,
+    pub kind: Option<ProductKind>,
+    pub enabled: Option<bool>,
+    /// Products missing a required value for this channel.
+    pub missing_for: Option<String>,
+    /// SKU prefix, case-insensitive.
+    pub sku_prefix: Option<String>,
+    /// Changed after this moment.
+    pub updated_after: Option<Timestamp>,
+}
+
+/// A page of products and the cursor of the next one.
+#[derive(Debug, Clone)]
+pub struct ProductPage {
+    pub products: Vec<StoredProduct>,
+    pub next_cursor: Option<String>,
+}
+
+/// One page, keyset-paginated: stable while products are added or changed,
+/// because the cursor names the last row seen, not an offset.
+pub async fn list(
+    db: &Db,
+    filter: &ProductFilter,
+    sort: ProductSort,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<ProductPage, sqlx::Error> {
+    let mut conditions = vec![
+        "($1 IS NULL OR p.family = $1)".to_owned(),
+        "($2 IS NULL OR p.kind = $2)".to_owned(),
+        "($3 IS NULL OR p.enabled = $3)".to_owned(),
+        "($4 IS NULL OR EXISTS (SELECT 1 FROM product_completeness pc \
+          WHERE pc.product_id = p.id AND pc.channel = $4 AND pc.missing_count > 0))"
+            .to_owned(),
+        "($5 IS NULL OR p.sku_key LIKE $5 ESCAPE '\\')".to_owned(),
+        "($6 IS NULL OR p.updated_at > $6)".to_owned(),
+    ];
+    let (cursor_a, cursor_b) = decode_cursor(sort, cursor);
+    let order = match sort {
+        ProductSort::SkuAsc => {
+            conditions.push("($7 IS NULL OR p.sku_key > $7)".to_owned());
+            "p.sku_key ASC"
+        }
+        ProductSort::SkuDesc => {
+            conditions.push("($7 IS NULL OR p.sku_key < $7)".to_owned());
+            "p.sku_key DESC"
+        }
+        ProductSort::UpdatedDesc => {
+            conditions.push(
+                "($7 IS NULL OR p.updated_at < $7 OR (p.updated_at = $7 AND p.id < $8))".to_owned(),
+            );
+            "p.updated_at DESC, p.id DESC"
+        }
+    };
+    let category_codes = filter.categories.clone().unwrap_or_default();
+    if filter.categories.is_some() {
+        let placeholders: Vec<String> = (0..category_codes.len().max(1))
+            .map(|i| format!("${}", i + 10))
+            .collect();
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM product_categories pcat WHERE pcat.product_id = p.id \
+             AND pcat.category IN ({}))",
+            placeholders.join(", ")
+        ));
+    }
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM {PRODUCT_FROM} WHERE {} AND ($8 IS NULL OR $8 = $8) \
+         ORDER BY {order} LIMIT $9",
+        conditions.join(" AND ")
+    );
+    let prefix = filter
+        .sku_prefix
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("{}%", escape_like(&sku_key(p))));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(filter.family.clone())
+        .bind(filter.kind.map(|k| k.as_str().to_owned()))
+        .bind(filter.enabled)
+        .bind(filter.missing_for.clone())
+        .bind(prefix)
+        .bind(filter.updated_after)
+        .bind(cursor_a)
+        .bind(cursor_b)
+        .bind(limit + 1);
+    if filter.categories.is_some() {
+        if category_codes.is_empty() {
+            // No category matched: a code that cannot exist keeps the query valid.
+            query = query.bind("\u{0}none");
+        }
+        for code in &category_codes {
+            query = query.bind(code.clone());
+        }
+    }
+    let rows = query.fetch_all(db.pool()).await?;
+    let mut products = rows
+        .iter()
+        .map(product_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = i64::try_from(products.len()).unwrap_or(i64::MAX) > limit;
+    if more {
+        products.truncate(usize::try_from(limit).unwrap_or(0));
+    }
+    let next_cursor = if more {
+        products
+            .last()
+            .map(|last| encode_cursor(sort, &last.product))
+    } else {
+        None
+    };
+    Ok(ProductPage {
+        products,
+        next_cursor,
+    })
+}
+
+fn encode_cursor(sort: ProductSort, last: &Product) -> String {
+    match sort {
+        ProductSort::SkuAsc | ProductSort::SkuDesc => format!("s.{}", sku_key(&last.sku)),
+        ProductSort::UpdatedDesc => format!("u.{}.{}", last.updated.to_stored(), last.id),
+    }
+}
+
+/// Reads a cursor made by `encode_cursor`; a cursor that does not fit the
+/// sort is ignored (the first page is shown).
+fn decode_cursor(sort: ProductSort, cursor: Option<&str>) -> (Option<String>, Option<i64>) {
+    let Some(cursor) = cursor else {
+        return (None, None);
+    };
+    match sort {
+        ProductSort::SkuAsc | ProductSort::SkuDesc => {
+            (cursor.strip_prefix("s.").map(str::to_owned), None)
+        }
+        ProductSort::UpdatedDesc => {
+            let Some(rest) = cursor.strip_prefix("u.") else {
+                return (None, None);
+            };
+            match rest.rsplit_once('.') {
+                Some((at, id)) if Timestamp::parse(at).is_ok() => {
+                    (Some(at.to_owned()), id.parse().ok())
+                }
+                _ => (None, None),
+            }
+        }
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Per channel, the required attributes a product misses (for the grid filter and the page).
+pub async fn completeness<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    product_id: i64,
+) -> Result<Vec<(String, Vec<String>)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT channel, missing FROM product_completeness WHERE product_id = $1 ORDER BY channel",
+    )
+    .bind(product_id)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let channel: String = row.try_get("channel")?;
+            let missing: String = row.try_get("missing")?;
+            Ok((channel.clone(), decode("completeness", &channel, &missing)?))
+        })
+        .collect()
+}
+
+/// Count of products with each family/kind etc. is not needed yet; the
+/// number of products holding an attribute is, for destructive schema changes.
+pub async fn products_using_attribute(
+    conn: &mut AnyConnection,
+    attribute: &str,
+) -> Result<i64, sqlx::Error> {
+    // The values document is JSON text on both engines; its keys are quoted attribute codes.
+    let pattern = format!("%\"{}\":[%", escape_like(attribute));
+    let row =
+        sqlx::query("SELECT COUNT(*) AS n FROM products WHERE product_values LIKE $1 ESCAPE '\\'")
+            .bind(pattern)
+            .fetch_one(&mut *conn)
+            .await?;
+    row.try_get("n")
+}
+
+pub async fn products_in_family(
+    conn: &mut AnyConnection,
+    family: &str,
+) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM products WHERE family = $1")
+        .bind(family)
+        .fetch_one(&mut *conn)
+        .await?;
+    row.try_get("n")
+}
+
+pub async fn products_in_category(
+    conn: &mut AnyConnection,
+    category: &str,
+) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM product_categories WHERE category = $1")
+        .bind(category)
+        .fetch_one(&mut *conn)
+        .await?;
+    row.try_get("n")
+}
+
+pub async fn products_with_locale(
+    conn: &mut AnyConnection,
+    locale: &str,
+) -> Result<i64, sqlx::Error> {
+    let pattern = format!("%\"locale\":\"{}\"%", escape_like(locale));
+    let row =
+        sqlx::query("SELECT COUNT(*) AS n FROM products WHERE product_values LIKE $1 ESCAPE '\\'")
+            .bind(pattern)
+            .fetch_one(&mut *conn)
+            .await?;
+    row.try_get("n")
+}
+
+/// Per product, the channels where it misses required values and how many.
+pub async fn completeness_counts(
+    db: &Db,
+    product_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<(String, i64)>>, sqlx::Error> {
+    let mut counts: std::collections::HashMap<i64, Vec<(String, i64)>> =
+        std::collections::HashMap::new();
+    for chunk in product_ids.chunks(200) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT product_id, channel, missing_count FROM product_completeness \
+             WHERE missing_count > 0 AND product_id IN ({}) ORDER BY channel",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(db.pool()).await? {
+            counts
+                .entry(row.try_get("product_id")?)
+                .or_default()
+                .push((row.try_get("channel")?, row.try_get("missing_count")?));
+        }
+    }
+    Ok(counts)
+}

@@ -1,0 +1,245 @@
+//! Demo seeding for `sluice demo`: one user per role, with passwords that
+//! are random on every run unless `SLUICE_DEMO_PASSWORD` sets them, and a
+//! demo catalog — the schema in `catalog.toml` (locales, channels `web`,
+//! `google`, `shopify`, attributes, families, categories) and a few hundred
+//! products from [`products`].
+//!
+//! Seeding twice changes nothing but the passwords: the schema is applied
+//! only to a folder that has none yet (so the demo never reverts what an
+//! admin changed since; `sluice schema apply` does that on purpose), and
+//! products are created only while the catalog holds none.
+
+pub mod products;
+
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use sqlx::Row;
+
+use crate::audit::Actor;
+use crate::auth::users::{self, NewUser};
+use crate::auth::{AuthError, Role, Roles};
+use crate::catalog::schema::Schema;
+use crate::catalog::schema_code::{self, SchemaError};
+use crate::catalog::store;
+use crate::db::{Clock, Db};
+use crate::workflow::write::WriteError;
+
+/// The demo catalog schema, in the format of `sluice schema export`.
+pub const CATALOG_TOML: &str = include_str!("catalog.toml");
+
+/// A demo login to print.
+#[derive(Debug, Clone)]
+pub struct DemoLogin {
+    pub email: String,
+    pub password: String,
+    pub roles: Roles,
+}
+
+const DEMO_USERS: [(&str, &str, Role); 4] = [
+    ("admin@sluice.local", "Ada Admin", Role::Admin),
+    ("editor@sluice.local", "Eddie Editor", Role::Editor),
+    ("approver@sluice.local", "April Approver", Role::Approver),
+    ("viewer@sluice.local", "Vic Viewer", Role::Viewer),
+];
+
+pub fn random_password() -> String {
+    rand::rngs::OsRng
+        .sample_iter(&Alphanumeric)
+        .take(16)
+        .map(char::from)
+        .collect()
+}
+
+/// Creates the demo users, or gives existing ones a fresh password.
+pub async fn seed_users(
+    db: &Db,
+    clock: &Clock,
+    fixed_password: Option<&str>,
+) -> Result<Vec<DemoLogin>, AuthError> {
+    let actor = Actor::system("sluice demo");
+    let mut logins = Vec::new();
+    for (email, name, role) in DEMO_USERS {
+        let password = fixed_password.map_or_else(random_password, str::to_owned);
+        let roles = Roles::new([role])?;
+        match users::find_by_email(db, email).await? {
+            Some(user) => {
+                users::set_password(db, &actor, user.id, password.clone(), None, clock.now())
+                    .await?;
+            }
+            None => {
+                users::create(
+                    db,
+                    &actor,
+                    NewUser {
+                        email: email.to_owned(),
+                        name: name.to_owned(),
+                        roles: roles.clone(),
+                        password: password.clone(),
+                    },
+                    clock.now(),
+                )
+                .await?;
+            }
+        }
+        logins.push(DemoLogin {
+            email: email.to_owned(),
+            password,
+            roles,
+        });
+    }
+    Ok(logins)
+}
+
+/// The demo catalog schema, parsed.
+pub fn catalog_schema() -> Result<Schema, SchemaError> {
+    schema_code::parse(CATALOG_TOML)
+}
+
+/// What the catalog holds after [`seed_catalog`], and what this run added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogSeed {
+    /// Schema steps applied by this run (0 when the folder had a schema).
+    pub schema_steps: usize,
+    /// Steps `sluice schema apply` of the demo schema would still make: how
+    /// far a schema changed since seeding has moved from the demo's (it is left as is).
+    pub schema_drift: usize,
+    pub channels: usize,
+    pub attributes: usize,
+    pub families: usize,
+    pub categories: usize,
+    /// Products created by this run.
+    pub products_created: usize,
+    /// Products in the catalog.
+    pub products: usize,
+}
+
+/// Why the demo catalog could not be seeded.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("cannot apply the demo schema: {0}")]
+    Schema(#[from] SchemaError),
+    #[error("cannot create the demo products: {0}")]
+    Products(#[from] WriteError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Seeds the demo catalog: applies the demo schema to a folder without a
+/// schema, then creates the demo products if there are no products yet.
+pub async fn seed_catalog(db: &Db, clock: &Clock) -> Result<CatalogSeed, SeedError> {
+    let desired = catalog_schema()?;
+    let current = store::load_schema(db.pool()).await?;
+    let (schema_steps, schema_drift) = if current == Schema::default() {
+        let applied = schema_code::apply(
+            db,
+            &Actor::system("sluice demo"),
+            &desired,
+            false,
+            false,
+            clock.now(),
+        )
+        .await?;
+        (applied.plan.steps.len(), 0)
+    } else {
+        (0, schema_code::plan(&current, &desired).steps.len())
+    };
+    let schema = store::load_schema(db.pool()).await?;
+    let products_created = products::seed_products(db, &schema, clock).await?;
+    let products: i64 = sqlx::query("SELECT COUNT(*) AS n FROM products")
+        .fetch_one(db.pool())
+        .await?
+        .try_get("n")?;
+    Ok(CatalogSeed {
+        schema_steps,
+        schema_drift,
+        channels: schema.channels.len(),
+        attributes: schema.attributes.len(),
+        families: schema.families.len(),
+        categories: schema.categories.len(),
+        products_created,
+        products: usize::try_from(products).unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::DatabaseUrl;
+
+    #[test]
+    fn the_demo_schema_passes_every_check() {
+        let schema = catalog_schema().expect("catalog.toml parses");
+        assert_eq!(schema_code::check(&schema), Vec::<String>::new());
+        assert_eq!(schema.channels.len(), 3);
+        assert_eq!(schema.families.len(), 3);
+        assert!(
+            schema.attributes.len() >= 40,
+            "{} attributes",
+            schema.attributes.len()
+        );
+    }
+
+    #[tokio::test]
+    async fn seeding_twice_adds_nothing_the_second_time() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = DatabaseUrl::new(format!(
+            "sqlite://{}",
+            dir.path().join("sluice.db").display()
+        ));
+        let db = Db::connect(&url, 1).await.expect("connect");
+        db.migrate(&url).await.expect("migrate");
+        let clock = Clock::system();
+
+        let first = seed_catalog(&db, &clock).await.expect("first seed");
+        assert!(first.schema_steps > 0);
+        assert!(first.products_created >= 300, "{first:?}");
+        assert_eq!(first.products, first.products_created);
+
+        let second = seed_catalog(&db, &clock).await.expect("second seed");
+        assert_eq!(second.schema_steps, 0);
+        assert_eq!(second.schema_drift, 0);
+        assert_eq!(second.products_created, 0);
+        assert_eq!(second.products, first.products);
+
+        // Applying the demo schema again plans nothing.
+        let desired = catalog_schema().expect("parses");
+        let again = schema_code::apply(
+            &db,
+            &Actor::system("test"),
+            &desired,
+            false,
+            true,
+            clock.now(),
+        )
+        .await
+        .expect("plan");
+        assert!(again.plan.is_empty(), "{}", again.plan);
+
+        // Mixed on purpose: most products are complete on each channel, some are not.
+        for channel in ["web", "google", "shopify"] {
+            let row = sqlx::query(
+                "SELECT SUM(CASE WHEN missing_count = 0 THEN 1 ELSE 0 END) AS complete, COUNT(*) AS total \
+                 FROM product_completeness WHERE channel = $1",
+            )
+            .bind(channel)
+            .fetch_one(db.pool())
+            .await
+            .expect("completeness");
+            let complete: i64 = row.try_get("complete").expect("complete");
+            let total: i64 = row.try_get("total").expect("total");
+            assert_eq!(
+                usize::try_from(total).ok(),
+                Some(first.products),
+                "{channel}"
+            );
+            assert!(
+                complete * 2 > total,
+                "{channel}: {complete} of {total} complete"
+            );
+            if channel != "shopify" {
+                assert!(complete < total, "{channel}: every product is complete");
+            }
+        }
+        db.close().await;
+    }
+}

@@ -1,0 +1,473 @@
+//! Products over the API: list with cursor and filters, read with ETag,
+//! create, and change with `If-Match` (missing → 428, stale → 412).
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::AppState;
+use crate::auth::Permission;
+use crate::catalog::product::{Product, ProductKind, Values};
+use crate::catalog::store::{self, ProductFilter, ProductSort};
+use crate::db::Timestamp;
+use crate::error::{ApiResult, AppError, ErrorBody, FieldError};
+use crate::web::extract::{ApiCaller, ApiJson};
+use crate::workflow::history;
+use crate::workflow::write::{self, ChangeSet, NewProduct, Outcome, ValueChange, Writer};
+
+/// A product as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductView {
+    pub sku: String,
+    #[schema(example = "simple")]
+    pub kind: String,
+    pub family: String,
+    pub parent: Option<String>,
+    pub enabled: bool,
+    pub categories: Vec<String>,
+    /// The product's own values: `{ATTR: [{"locale", "channel", "data"}]}`.
+    #[schema(value_type = Object)]
+    pub values: Values,
+    /// For a variant: the values it inherits from its model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub inherited_values: Option<Values>,
+    pub version: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated: Timestamp,
+}
+
+impl ProductView {
+    fn new(product: &Product, model: Option<&Product>) -> Self {
+        ProductView {
+            sku: product.sku.clone(),
+            kind: product.kind.as_str().to_owned(),
+            family: product.family.clone(),
+            parent: product.parent.clone(),
+            enabled: product.enabled,
+            categories: product.categories.clone(),
+            values: product.values.clone(),
+            inherited_values: match (product.kind, model) {
+                (ProductKind::Variant, Some(model)) => Some(model.values.clone()),
+                _ => None,
+            },
+            version: product.version,
+            created: product.created,
+            updated: product.updated,
+        }
+    }
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+fn with_etag(status: StatusCode, view: ProductView) -> Response {
+    let tag = etag(view.version);
+    let mut response = (status, Json(view)).into_response();
+    response.headers_mut().insert(header::ETAG, tag);
+    response
+}
+
+async fn view_of(state: &AppState, product: &Product) -> ApiResult<ProductView> {
+    let model = match (&product.kind, &product.parent) {
+        (ProductKind::Variant, Some(parent)) => store::find(state.db.pool(), parent)
+            .await?
+            .map(|p| p.product),
+        _ => None,
+    };
+    Ok(ProductView::new(product, model.as_ref()))
+}
+
+/// Filters and paging of the product list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 100; default 50.
+    pub limit: Option<i64>,
+    pub family: Option<String>,
+    /// A category code; products in it or below it.
+    pub category: Option<String>,
+    /// simple, model or variant.
+    pub kind: Option<String>,
+    pub enabled: Option<bool>,
+    /// A channel code: products missing a value it requires.
+    pub missing: Option<String>,
+    /// SKU prefix, case-insensitive.
+    pub sku: Option<String>,
+    /// Only products changed after this moment (RFC 3339, UTC).
+    pub updated_after: Option<String>,
+    /// `sku` (default), `-sku` or `-updated`.
+    pub sort: Option<String>,
+}
+
+/// A page of products.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductPageView {
+    pub items: Vec<ProductView>,
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+}
+
+/// Parses list parameters into a filter, naming the bad parameter.
+pub fn parse_filter(
+    query: &ListQuery,
+    schema: &crate::catalog::schema::Schema,
+) -> Result<(ProductFilter, ProductSort), AppError> {
+    let bad = |field: &str, message: String| AppError::BadRequest(format!("{field}: {message}"));
+    let kind = match query.kind.as_deref().filter(|k| !k.is_empty()) {
+        Some(text) => Some(
+            ProductKind::parse(text)
+                .ok_or_else(|| bad("kind", format!("{text:?} is not simple, model or variant")))?,
+        ),
+        None => None,
+    };
+    let sort = match query.sort.as_deref().filter(|s| !s.is_empty()) {
+        Some(text) => ProductSort::parse(text)
+            .ok_or_else(|| bad("sort", format!("{text:?} is not sku, -sku or -updated")))?,
+        None => ProductSort::default(),
+    };
+    let categories = match query.category.as_deref().filter(|c| !c.is_empty()) {
+        Some(code) => {
+            if schema.category(code).is_none() {
+                return Err(bad("category", format!("there is no category {code}")));
+            }
+            Some(
+                schema
+                    .categories
+                    .iter()
+                    .filter(|c| schema.category_within(&c.code, code))
+                    .map(|c| c.code.clone())
+                    .collect(),
+            )
+        }
+        None => None,
+    };
+    if let Some(channel) = query.missing.as_deref().filter(|c| !c.is_empty())
+        && schema.channel(channel).is_none()
+    {
+        return Err(bad("missing", format!("there is no channel {channel}")));
+    }
+    let updated_after = match query.updated_after.as_deref().filter(|u| !u.is_empty()) {
+        Some(text) => Some(parse_moment(text).ok_or_else(|| {
+            bad(
+                "updated_after",
+                format!("{text:?} is not a UTC time like 2026-11-28T07:26:36Z"),
+            )
+        })?),
+        None => None,
+    };
+    Ok((
+        ProductFilter {
+            family: query.family.clone().filter(|f| !f.is_empty()),
+            categories,
+            kind,
+            enabled: query.enabled,
+            missing_for: query.missing.clone().filter(|c| !c.is_empty()),
+            sku_prefix: query.sku.clone().filter(|s| !s.is_empty()),
+            updated_after,
+        },
+        sort,
+    ))
+}
+
+/// Accepts RFC 3339 with `Z` (any sub-second precision) as a stored timestamp.
+fn parse_moment(text: &str) -> Option<Timestamp> {
+    let parsed =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    Some(Timestamp::from_offset(parsed))
+}
+
+/// Products, keyset-paginated.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products",
+    tag = "catalog",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of products", body = ProductPageView),
+        (status = 400, description = "Bad parameters", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token lacks catalog:read", body = ErrorBody),
+    )
+)]
+pub async fn list_products(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<ProductPageView>> {
+    caller.require(&Permission::ReadCatalog)?;
+    let Query(query) = query?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit must be between 1 and 100, not {limit}"
+        )));
+    }
+    let schema = state.schema.get(&state.db).await?;
+    let (filter, sort) = parse_filter(&query, &schema)?;
+    let page = store::list(&state.db, &filter, sort, query.cursor.as_deref(), limit).await?;
+    let items = page
+        .products
+        .iter()
+        .map(|p| ProductView::new(&p.product, None))
+        .collect();
+    Ok(Json(ProductPageView {
+        has_more: page.next_cursor.is_some(),
+        next_cursor: page.next_cursor,
+        items,
+    }))
+}
+
+/// One product, with its version as ETag; `If-None-Match` with it answers 304.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{sku}",
+    tag = "catalog",
+    params(("sku" = String, Path, description = "The SKU (case-insensitive)")),
+    responses(
+        (status = 200, description = "The product", body = ProductView),
+        (status = 304, description = "Unchanged since the ETag sent"),
+        (status = 404, description = "No such product", body = ErrorBody),
+    )
+)]
+pub async fn get_product(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(sku): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    caller.require(&Permission::ReadCatalog)?;
+    let stored = store::find(state.db.pool(), &sku)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no product with the SKU {sku}")))?;
+    let tag = etag(stored.product.version);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|sent| sent == tag)
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
+    Ok(with_etag(
+        StatusCode::OK,
+        view_of(&state, &stored.product).await?,
+    ))
+}
+
+/// The body of `POST /api/v1/products`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProductBody {
+    pub sku: String,
+    /// simple (default), model or variant.
+    pub kind: Option<String>,
+    pub family: String,
+    /// The model's SKU, for a variant.
+    pub parent: Option<String>,
+    pub enabled: Option<bool>,
+    pub categories: Option<Vec<String>>,
+    #[schema(value_type = Option<Object>)]
+    pub values: Option<Values>,
+}
+
+/// The body of `PATCH /api/v1/products/{sku}`: only what changes. A value
+/// with `"data": null` is removed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBody {
+    #[schema(value_type = Option<Object>)]
+    pub values: Option<Values>,
+    pub enabled: Option<bool>,
+    pub categories: Option<Vec<String>>,
+}
+
+fn value_changes(values: Option<Values>) -> Vec<ValueChange> {
+    values
+        .map(|values| {
+            values
+                .iter()
+                .map(|(key, data)| ValueChange {
+                    data: (!data.is_null()).then(|| data.clone()),
+                    key,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Creates a product.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products",
+    tag = "catalog",
+    request_body = NewProductBody,
+    responses(
+        (status = 201, description = "Created", body = ProductView),
+        (status = 403, description = "Not allowed, or an ERP-owned value", body = ErrorBody),
+        (status = 409, description = "The SKU exists", body = ErrorBody),
+        (status = 422, description = "Invalid values; details name attribute, locale and channel", body = ErrorBody),
+    )
+)]
+pub async fn create_product(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiJson(body): ApiJson<NewProductBody>,
+) -> ApiResult<Response> {
+    caller.require(&Permission::EditCatalog)?;
+    let kind = match body.kind.as_deref() {
+        None => ProductKind::Simple,
+        Some(text) => ProductKind::parse(text).ok_or_else(|| {
+            AppError::validation(vec![FieldError::field(
+                "kind",
+                format!("{text:?} is not simple, model or variant"),
+            )])
+        })?,
+    };
+    let schema = state.schema.get(&state.db).await?;
+    let product = write::create(
+        &state.db,
+        &schema,
+        &Writer::Person(caller.actor()),
+        NewProduct {
+            sku: body.sku,
+            kind,
+            family: body.family,
+            parent: body.parent,
+            enabled: body.enabled.unwrap_or(true),
+            categories: body.categories.unwrap_or_default(),
+            values: value_changes(body.values),
+        },
+        state.clock.now(),
+    )
+    .await?;
+    let mut response = with_etag(StatusCode::CREATED, view_of(&state, &product).await?);
+    if let Ok(location) = HeaderValue::from_str(&format!(
+        "/api/v1/products/{}",
+        crate::web::extract::urlencode(&product.sku)
+    )) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// The version an `If-Match` header names.
+fn if_match(headers: &HeaderMap) -> Result<i64, AppError> {
+    let value = headers.get(header::IF_MATCH).ok_or_else(|| {
+        AppError::PreconditionRequired(
+            "send If-Match with the ETag of the version you changed, so no update is lost"
+                .to_owned(),
+        )
+    })?;
+    value
+        .to_str()
+        .ok()
+        .map(|text| text.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|text| text.parse::<i64>().ok())
+        .ok_or_else(|| {
+            AppError::BadRequest("If-Match must be an ETag from GET, like \"3\"".to_owned())
+        })
+}
+
+/// Changes a product; `If-Match` is required.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/products/{sku}",
+    tag = "catalog",
+    params(
+        ("sku" = String, Path, description = "The SKU"),
+        ("If-Match" = String, Header, description = "The ETag of the version the change is based on"),
+    ),
+    request_body = PatchBody,
+    responses(
+        (status = 200, description = "The product after the change", body = ProductView),
+        (status = 403, description = "Not allowed, or an ERP-owned value", body = ErrorBody),
+        (status = 404, description = "No such product", body = ErrorBody),
+        (status = 412, description = "The product changed since that version", body = ErrorBody),
+        (status = 422, description = "Invalid values", body = ErrorBody),
+        (status = 428, description = "If-Match missing", body = ErrorBody),
+    )
+)]
+pub async fn patch_product(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(sku): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PatchBody>,
+) -> ApiResult<Response> {
+    caller.require(&Permission::EditCatalog)?;
+    let base = if_match(&headers)?;
+    let schema = state.schema.get(&state.db).await?;
+    let changes = ChangeSet {
+        values: value_changes(body.values),
+        enabled: body.enabled,
+        categories: body.categories,
+    };
+    let outcome = write::update(
+        &state.db,
+        &schema,
+        &Writer::Person(caller.actor()),
+        &sku,
+        Some(base),
+        &changes,
+        state.clock.now(),
+    )
+    .await?;
+    let product = match &outcome {
+        Outcome::Unchanged(product) | Outcome::Written { product, .. } => product,
+    };
+    Ok(with_etag(StatusCode::OK, view_of(&state, product).await?))
+}
+
+/// One version in a product's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionView {
+    pub version: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub actor_kind: String,
+    pub actor: String,
+    #[schema(value_type = Vec<Object>)]
+    pub changes: Vec<write::Change>,
+}
+
+/// A product's history, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{sku}/history",
+    tag = "catalog",
+    params(("sku" = String, Path, description = "The SKU")),
+    responses(
+        (status = 200, description = "Versions, newest first", body = Vec<VersionView>),
+        (status = 404, description = "No such product", body = ErrorBody),
+    )
+)]
+pub async fn product_history(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(sku): Path<String>,
+) -> ApiResult<Json<Vec<VersionView>>> {
+    caller.require(&Permission::ReadCatalog)?;
+    let stored = store::find(state.db.pool(), &sku)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no product with the SKU {sku}")))?;
+    let versions = history::versions(&state.db, stored.product.id, 500).await?;
+    Ok(Json(
+        versions
+            .into_iter()
+            .map(|v| VersionView {
+                version: v.version,
+                at: v.at,
+                actor_kind: v.actor_kind,
+                actor: v.actor,
+                changes: v.changes,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,1041 @@
+//! Product grid and product page: attribute groups, locale and channel
+//! switch, ERP-owned values read-only, inherited values marked, variants,
+//! categories, completeness and history. Saving goes through the write path
+//! with the version the form was opened at, so a form saved over newer data
+//! is refused (409) with the newer values shown and the user's input kept.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, RawForm, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::{Chrome, render};
+use crate::app::AppState;
+use crate::auth::Permission;
+use crate::auth::sessions::Session;
+use crate::catalog::product::{Product, ProductKind, ValueKey, Values};
+use crate::catalog::schema::{Attribute, AttributeType, Owner, Schema};
+use crate::catalog::store::{self, StoredProduct};
+use crate::error::{AppError, FieldError, PageError, PageResult};
+use crate::web::api::products::{ListQuery, parse_filter};
+use crate::web::extract::{ClientAddr, PageSession, urlencode};
+use crate::workflow::history::{self, VersionEntry};
+use crate::workflow::write::{self, ChangeSet, Outcome, ValueChange, WriteError, Writer};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/products", get(grid))
+        .route("/products/{sku}", get(page).post(save))
+}
+
+const PAGE_SIZE: i64 = 50;
+
+/// The label of a product in lists: its `name` in the locale, else its SKU.
+fn display_name(values: &Values, locale: &str) -> String {
+    values
+        .get(&ValueKey::new("name", Some(locale), None))
+        .or_else(|| values.get(&ValueKey::new("name", None, None)))
+        .and_then(Json::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+struct GridRow {
+    sku: String,
+    href: String,
+    name: String,
+    kind: &'static str,
+    family: String,
+    parent: String,
+    enabled: bool,
+    missing: Vec<(String, i64)>,
+    updated: String,
+}
+
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "products/grid.html")]
+struct GridPage {
+    chrome: Chrome,
+    rows: Vec<GridRow>,
+    families: Vec<Choice>,
+    categories: Vec<Choice>,
+    channels: Vec<Choice>,
+    kinds: Vec<Choice>,
+    sorts: Vec<Choice>,
+    enabled: Vec<Choice>,
+    sku: String,
+    next_page: Option<String>,
+    filtered: bool,
+}
+
+fn choices(
+    options: impl IntoIterator<Item = (String, String)>,
+    current: Option<&str>,
+) -> Vec<Choice> {
+    options
+        .into_iter()
+        .map(|(value, label)| Choice {
+            selected: current == Some(value.as_str()),
+            value,
+            label,
+        })
+        .collect()
+}
+
+/// Category choices indented by depth, in tree order.
+fn category_choices(schema: &Schema, current: Option<&str>) -> Vec<Choice> {
+    fn walk(schema: &Schema, parent: Option<&str>, depth: usize, out: &mut Vec<(String, String)>) {
+        for category in schema
+            .categories
+            .iter()
+            .filter(|c| c.parent.as_deref() == parent)
+        {
+            let label = category
+                .labels
+                .get("en_US")
+                .map_or(category.code.as_str(), String::as_str);
+            out.push((
+                category.code.clone(),
+                format!("{}{label}", "\u{a0}\u{a0}".repeat(depth)),
+            ));
+            if depth < 50 {
+                walk(schema, Some(&category.code), depth + 1, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(schema, None, 0, &mut out);
+    choices(out, current)
+}
+
+/// `GET /products`
+async fn grid(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> PageResult {
+    session
+        .caller()
+        .require(&Permission::ReadCatalog)
+        .map_err(AppError::from)?;
+    let Query(query) = query.map_err(AppError::from)?;
+    let schema = state.schema.get(&state.db).await?;
+    let (filter, sort) = parse_filter(&query, &schema)?;
+    let page = store::list(&state.db, &filter, sort, query.cursor.as_deref(), PAGE_SIZE).await?;
+    let ids: Vec<i64> = page.products.iter().map(|p| p.product.id).collect();
+    let missing = store::completeness_counts(&state.db, &ids).await?;
+    let rows = page
+        .products
+        .iter()
+        .map(|stored| {
+            let product = &stored.product;
+            GridRow {
+                href: format!("/products/{}", urlencode(&product.sku)),
+                sku: product.sku.clone(),
+                name: display_name(&product.values, "en_US"),
+                kind: product.kind.as_str(),
+                family: product.family.clone(),
+                parent: product.parent.clone().unwrap_or_default(),
+                enabled: product.enabled,
+                missing: missing.get(&product.id).cloned().unwrap_or_default(),
+                updated: product.updated.display(),
+            }
+        })
+        .collect();
+    let keep = |name: &str, value: Option<String>| {
+        value
+            .filter(|v| !v.is_empty())
+            .map(|v| format!("&{name}={}", urlencode(&v)))
+    };
+    let next_page = page.next_cursor.as_ref().map(|cursor| {
+        let mut href = format!("/products?cursor={}", urlencode(cursor));
+        for (name, value) in [
+            ("family", query.family.clone()),
+            ("category", query.category.clone()),
+            ("kind", query.kind.clone()),
+            ("enabled", query.enabled.map(|e| e.to_string())),
+            ("missing", query.missing.clone()),
+            ("sku", query.sku.clone()),
+            ("sort", query.sort.clone()),
+        ] {
+            href.push_str(&keep(name, value).unwrap_or_default());
+        }
+        href
+    });
+    let filtered = filter.family.is_some()
+        || filter.categories.is_some()
+        || filter.kind.is_some()
+        || filter.enabled.is_some()
+        || filter.missing_for.is_some()
+        || filter.sku_prefix.is_some();
+    let enabled_now = query.enabled.map(|e| e.to_string());
+    Ok(render(
+        StatusCode::OK,
+        &GridPage {
+            chrome: Chrome::new(&session, "/products", None),
+            rows,
+            families: choices(
+                schema.families.iter().map(|f| {
+                    (
+                        f.code.clone(),
+                        f.labels
+                            .get("en_US")
+                            .cloned()
+                            .unwrap_or_else(|| f.code.clone()),
+                    )
+                }),
+                query.family.as_deref(),
+            ),
+            categories: category_choices(&schema, query.category.as_deref()),
+            channels: choices(
+                schema
+                    .channels
+                    .iter()
+                    .map(|c| (c.code.clone(), c.code.clone())),
+                query.missing.as_deref(),
+            ),
+            kinds: choices(
+                ["simple", "model", "variant"].map(|k| (k.to_owned(), k.to_owned())),
+                query.kind.as_deref(),
+            ),
+            sorts: choices(
+                [
+                    ("sku", "SKU A→Z"),
+                    ("-sku", "SKU Z→A"),
+                    ("-updated", "Recently changed"),
+                ]
+                .map(|(v, l)| (v.to_owned(), l.to_owned())),
+                Some(sort.as_str()),
+            ),
+            enabled: choices(
+                [("true", "Enabled"), ("false", "Disabled")]
+                    .map(|(v, l)| (v.to_owned(), l.to_owned())),
+                enabled_now.as_deref(),
+            ),
+            sku: query.sku.clone().unwrap_or_default(),
+            next_page,
+            filtered,
+        },
+    ))
+}
+
+/// One input on the product page.
+struct FieldView {
+    /// The form field name (`v.name`, `v.weight.amount` …).
+    name: String,
+    label: String,
+    input: &'static str,
+    value: String,
+    /// Select/multiselect options, units or currencies.
+    options: Vec<Choice>,
+    /// Price: (currency, amount, input name).
+    prices: Vec<(String, String, String)>,
+    /// Measurement unit.
+    unit_name: String,
+    readonly: bool,
+    erp: bool,
+    inherited_from: Option<String>,
+    scope_note: String,
+    error: Option<String>,
+}
+
+struct GroupView {
+    label: String,
+    fields: Vec<FieldView>,
+}
+
+struct VariantRow {
+    sku: String,
+    href: String,
+    axes: String,
+    enabled: bool,
+    missing: Vec<(String, i64)>,
+}
+
+struct ChangeRow {
+    field: String,
+    before: String,
+    after: String,
+}
+
+struct VersionRow {
+    version: i64,
+    at: String,
+    actor: String,
+    changes: Vec<ChangeRow>,
+}
+
+#[derive(Template)]
+#[template(path = "products/page.html")]
+struct ProductPage {
+    chrome: Chrome,
+    sku: String,
+    href: String,
+    kind: &'static str,
+    family_label: String,
+    parent: Option<(String, String)>,
+    enabled: bool,
+    version: i64,
+    can_edit: bool,
+    locales: Vec<Choice>,
+    channels: Vec<Choice>,
+    locale: String,
+    channel: String,
+    groups: Vec<GroupView>,
+    categories: Vec<(Choice, usize)>,
+    completeness: Vec<(String, Vec<String>)>,
+    variants: Vec<VariantRow>,
+    history: Vec<VersionRow>,
+    alert: Option<String>,
+    conflicts: Vec<ChangeRow>,
+    general_errors: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    locale: Option<String>,
+    channel: Option<String>,
+    notice: Option<String>,
+}
+
+/// Formats a stored value for an input.
+fn input_text(attribute: &Attribute, data: Option<&Json>) -> String {
+    let Some(data) = data else {
+        return String::new();
+    };
+    match (attribute.kind, data) {
+        (_, Json::String(text)) => text.clone(),
+        (AttributeType::Boolean, Json::Bool(b)) => b.to_string(),
+        (AttributeType::Assets | AttributeType::Multiselect, Json::Array(items)) => items
+            .iter()
+            .filter_map(Json::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        (_, other) => other.to_string(),
+    }
+}
+
+/// Short text for history and conflict lists.
+fn brief(data: Option<&Json>) -> String {
+    match data {
+        None | Some(Json::Null) => "—".to_owned(),
+        Some(Json::String(text)) => {
+            let mut text: String = text.chars().take(120).collect();
+            if text.len() < 120
+                && data
+                    .and_then(Json::as_str)
+                    .is_some_and(|t| t.chars().count() > 120)
+            {
+                text.push('…');
+            }
+            text
+        }
+        Some(Json::Array(items)) if items.iter().all(|i| i.get("currency").is_some()) => items
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {}",
+                    i["amount"].as_str().unwrap_or(""),
+                    i["currency"].as_str().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(Json::Object(map)) if map.contains_key("unit") => {
+            format!(
+                "{} {}",
+                map["amount"].as_str().unwrap_or(""),
+                map["unit"].as_str().unwrap_or("")
+            )
+        }
+        Some(other) => other.to_string(),
+    }
+}
+
+fn key_for(attribute: &Attribute, locale: &str, channel: &str) -> ValueKey {
+    ValueKey::new(
+        &attribute.code,
+        attribute.localizable.then_some(locale),
+        attribute.scopable.then_some(channel),
+    )
+}
+
+/// The user's submitted fields, when re-rendering a refused form.
+type Submitted = HashMap<String, Vec<String>>;
+
+struct Context<'a> {
+    schema: &'a Schema,
+    product: &'a Product,
+    model: Option<&'a Product>,
+    locale: &'a str,
+    channel: &'a str,
+    submitted: Option<&'a Submitted>,
+    errors: &'a [FieldError],
+    may_edit: bool,
+}
+
+fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
+    let family = ctx.schema.family(&ctx.product.family);
+    let on_level = family.is_none_or(|f| {
+        crate::catalog::completeness::on_level(f, ctx.product.kind, &attribute.code)
+    });
+    let key = key_for(attribute, ctx.locale, ctx.channel);
+    let (data, inherited_from) = if on_level {
+        (ctx.product.values.get(&key), None)
+    } else {
+        (
+            ctx.model.and_then(|m| m.values.get(&key)),
+            ctx.product.parent.clone(),
+        )
+    };
+    let erp = attribute.owner == Owner::Erp;
+    let readonly = !ctx.may_edit || erp || !on_level;
+    let name = format!("v.{}", attribute.code);
+    let submitted = |field: &str| ctx.submitted.and_then(|s| s.get(field)).cloned();
+    let first = |field: &str| submitted(field).and_then(|v| v.into_iter().next());
+    let error = ctx
+        .errors
+        .iter()
+        .find(|e| e.field.as_deref() == Some(attribute.code.as_str()))
+        .map(|e| e.message.clone());
+    let mut view = FieldView {
+        label: attribute.label(ctx.locale).to_owned(),
+        input: "text",
+        value: first(&name).unwrap_or_else(|| input_text(attribute, data)),
+        options: Vec::new(),
+        prices: Vec::new(),
+        unit_name: format!("{name}.unit"),
+        readonly,
+        erp,
+        inherited_from,
+        scope_note: match (attribute.localizable, attribute.scopable) {
+            (true, true) => format!("{} · {}", ctx.locale, ctx.channel),
+            (true, false) => ctx.locale.to_owned(),
+            (false, true) => ctx.channel.to_owned(),
+            (false, false) => String::new(),
+        },
+        error,
+        name: name.clone(),
+    };
+    match attribute.kind {
+        AttributeType::Textarea => view.input = "textarea",
+        AttributeType::Boolean => {
+            view.input = "select";
+            let current = view.value.clone();
+            view.options = choices(
+                [("", "—"), ("true", "Yes"), ("false", "No")]
+                    .map(|(v, l)| (v.to_owned(), l.to_owned())),
+                Some(current.as_str()),
+            );
+        }
+        AttributeType::Date => view.input = "date",
+        AttributeType::Url => view.input = "url",
+        AttributeType::Select => {
+            view.input = "select";
+            let current = view.value.clone();
+            let mut options = vec![(String::new(), "—".to_owned())];
+            options.extend(attribute.options.iter().map(|o| {
+                (
+                    o.code.clone(),
+                    o.labels
+                        .get(ctx.locale)
+                        .cloned()
+                        .unwrap_or_else(|| o.code.clone()),
+                )
+            }));
+            view.options = choices(options, Some(current.as_str()));
+        }
+        AttributeType::Multiselect => {
+            view.input = "multiselect";
+            let selected: Vec<String> = submitted(&name).unwrap_or_else(|| {
+                data.and_then(Json::as_array)
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|i| i.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            });
+            view.options = attribute
+                .options
+                .iter()
+                .map(|o| Choice {
+                    selected: selected.contains(&o.code),
+                    label: o
+                        .labels
+                        .get(ctx.locale)
+                        .cloned()
+                        .unwrap_or_else(|| o.code.clone()),
+                    value: o.code.clone(),
+                })
+                .collect();
+        }
+        AttributeType::Measurement => {
+            view.input = "measurement";
+            let amount_name = format!("{name}.amount");
+            view.value = first(&amount_name).unwrap_or_else(|| {
+                data.and_then(|d| d.get("amount"))
+                    .and_then(Json::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            });
+            let unit = first(&view.unit_name).unwrap_or_else(|| {
+                data.and_then(|d| d.get("unit"))
+                    .and_then(Json::as_str)
+                    .map(str::to_owned)
+                    .or_else(|| attribute.validation.default_unit.clone())
+                    .unwrap_or_default()
+            });
+            let units: Vec<&str> = attribute
+                .validation
+                .unit_family
+                .map(crate::catalog::units::units_of)
+                .unwrap_or_default()
+                .to_vec();
+            view.options = choices(
+                units.iter().map(|u| ((*u).to_owned(), (*u).to_owned())),
+                Some(unit.as_str()),
+            );
+            view.name = amount_name;
+        }
+        AttributeType::Price => {
+            view.input = "price";
+            view.prices = ctx
+                .schema
+                .currencies
+                .iter()
+                .map(|currency| {
+                    let field = format!("{name}.{}", currency.code);
+                    let stored = data
+                        .and_then(Json::as_array)
+                        .and_then(|items| {
+                            items
+                                .iter()
+                                .find(|i| i["currency"] == currency.code.as_str())
+                        })
+                        .and_then(|i| i["amount"].as_str())
+                        .unwrap_or("")
+                        .to_owned();
+                    (
+                        currency.code.clone(),
+                        first(&field).unwrap_or(stored),
+                        field,
+                    )
+                })
+                .collect();
+        }
+        _ => {}
+    }
+    view
+}
+
+async fn load(state: &AppState, sku: &str) -> Result<(StoredProduct, Option<Product>), PageError> {
+    let stored = store::find(state.db.pool(), sku)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no product with the SKU {sku}.")))?;
+    let model = match stored.parent_id {
+        Some(id) => store::find_by_id(state.db.pool(), id)
+            .await?
+            .map(|p| p.product),
+        None => None,
+    };
+    Ok((stored, model))
+}
+
+/// Everything the page shows; `submitted`/`errors` when re-rendering a refused save.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the page's inputs are all distinct"
+)]
+async fn build_page(
+    state: &AppState,
+    session: &Session,
+    schema: &Schema,
+    stored: &StoredProduct,
+    model: Option<&Product>,
+    locale: &str,
+    channel: &str,
+    submitted: Option<&Submitted>,
+    errors: &[FieldError],
+    notice: Option<&str>,
+) -> Result<ProductPage, PageError> {
+    let product = &stored.product;
+    let may_edit = session.caller().may(&Permission::EditCatalog);
+    let ctx = Context {
+        schema,
+        product,
+        model,
+        locale,
+        channel,
+        submitted,
+        errors,
+        may_edit,
+    };
+    let family = schema.family(&product.family);
+    let mut groups: Vec<GroupView> = Vec::new();
+    for group in &schema.groups {
+        let fields: Vec<FieldView> = schema
+            .attributes
+            .iter()
+            .filter(|a| a.group == group.code)
+            .filter(|a| family.is_some_and(|f| f.attributes.contains(&a.code)))
+            // A model does not show its variants' own attributes.
+            .filter(|a| {
+                product.kind != ProductKind::Model
+                    || family.is_none_or(|f| {
+                        crate::catalog::completeness::on_level(f, ProductKind::Model, &a.code)
+                    })
+            })
+            .map(|a| field_view(&ctx, a))
+            .collect();
+        if !fields.is_empty() {
+            groups.push(GroupView {
+                label: group
+                    .labels
+                    .get(locale)
+                    .or_else(|| group.labels.get("en_US"))
+                    .cloned()
+                    .unwrap_or_else(|| group.code.clone()),
+                fields,
+            });
+        }
+    }
+    let selected_categories: Vec<String> = submitted
+        .and_then(|s| s.get("categories").cloned())
+        .unwrap_or_else(|| product.categories.clone());
+    let categories = category_choices(schema, None)
+        .into_iter()
+        .map(|mut choice| {
+            choice.selected = selected_categories.contains(&choice.value);
+            let depth = choice.label.chars().take_while(|c| *c == '\u{a0}').count() / 2;
+            choice.label = choice.label.trim_start_matches('\u{a0}').to_owned();
+            (choice, depth)
+        })
+        .collect();
+    let completeness = store::completeness(state.db.pool(), product.id).await?;
+    let variants = if product.kind == ProductKind::Model {
+        let found = store::variants_of(state.db.pool(), product.id).await?;
+        let ids: Vec<i64> = found.iter().map(|v| v.product.id).collect();
+        let missing = store::completeness_counts(&state.db, &ids).await?;
+        let axes = family.map(|f| f.variant_axes.clone()).unwrap_or_default();
+        found
+            .iter()
+            .map(|v| VariantRow {
+                href: format!("/products/{}", urlencode(&v.product.sku)),
+                sku: v.product.sku.clone(),
+                axes: axes
+                    .iter()
+                    .map(|axis| {
+                        let value = v
+                            .product
+                            .values
+                            .get(&ValueKey::new(axis, None, None))
+                            .and_then(Json::as_str)
+                            .unwrap_or("?");
+                        format!("{axis}: {value}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                enabled: v.product.enabled,
+                missing: missing.get(&v.product.id).cloned().unwrap_or_default(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let history = history::versions(&state.db, product.id, 50)
+        .await?
+        .into_iter()
+        .map(version_row)
+        .collect();
+    let general_errors = errors
+        .iter()
+        .filter(|e| {
+            e.field
+                .as_deref()
+                .is_none_or(|f| schema.attribute(f).is_none())
+        })
+        .map(|e| match &e.field {
+            Some(field) => format!("{field}: {}", e.message),
+            None => e.message.clone(),
+        })
+        .collect();
+    Ok(ProductPage {
+        chrome: Chrome::new(session, "/products", notice),
+        href: format!("/products/{}", urlencode(&product.sku)),
+        sku: product.sku.clone(),
+        kind: product.kind.as_str(),
+        family_label: family
+            .and_then(|f| f.labels.get("en_US").cloned())
+            .unwrap_or_else(|| product.family.clone()),
+        parent: product
+            .parent
+            .as_ref()
+            .map(|p| (p.clone(), format!("/products/{}", urlencode(p)))),
+        enabled: submitted
+            .map(|s| {
+                s.get("enabled")
+                    .is_some_and(|v| v.iter().any(|x| x == "true"))
+            })
+            .unwrap_or(product.enabled),
+        version: product.version,
+        can_edit: may_edit,
+        locales: choices(
+            schema
+                .locales
+                .iter()
+                .map(|l| (l.code.clone(), l.code.clone())),
+            Some(locale),
+        ),
+        channels: choices(
+            schema
+                .channels
+                .iter()
+                .map(|c| (c.code.clone(), c.code.clone())),
+            Some(channel),
+        ),
+        locale: locale.to_owned(),
+        channel: channel.to_owned(),
+        groups,
+        categories,
+        completeness,
+        variants,
+        history,
+        alert: None,
+        conflicts: Vec::new(),
+        general_errors,
+    })
+}
+
+fn version_row(entry: VersionEntry) -> VersionRow {
+    VersionRow {
+        version: entry.version,
+        at: entry.at.display(),
+        actor: entry.actor,
+        changes: entry
+            .changes
+            .iter()
+            .map(|c| ChangeRow {
+                field: ValueKey::new(&c.attribute, c.locale.as_deref(), c.channel.as_deref())
+                    .to_string(),
+                before: brief(c.before.as_ref()),
+                after: brief(c.after.as_ref()),
+            })
+            .collect(),
+    }
+}
+
+fn pick<'a>(wanted: Option<&'a str>, available: impl Iterator<Item = &'a str>) -> String {
+    let available: Vec<&str> = available.collect();
+    match wanted {
+        Some(w) if available.contains(&w) => w.to_owned(),
+        _ => available
+            .first()
+            .map_or_else(String::new, |s| (*s).to_owned()),
+    }
+}
+
+/// `GET /products/{sku}`
+async fn page(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    Path(sku): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> PageResult {
+    session
+        .caller()
+        .require(&Permission::ReadCatalog)
+        .map_err(AppError::from)?;
+    let schema = state.schema.get(&state.db).await?;
+    let (stored, model) = load(&state, &sku).await?;
+    let locale = pick(
+        query.locale.as_deref(),
+        schema.locales.iter().map(|l| l.code.as_str()),
+    );
+    let channel = pick(
+        query.channel.as_deref(),
+        schema.channels.iter().map(|c| c.code.as_str()),
+    );
+    let page = build_page(
+        &state,
+        &session,
+        &schema,
+        &stored,
+        model.as_ref(),
+        &locale,
+        &channel,
+        None,
+        &[],
+        query.notice.as_deref(),
+    )
+    .await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// Turns the submitted form into value changes for the attributes editable
+/// on this product, for the locale and channel the form was shown in.
+fn changes_from_form(
+    schema: &Schema,
+    product: &Product,
+    form: &Submitted,
+    locale: &str,
+    channel: &str,
+) -> Result<ChangeSet, Vec<FieldError>> {
+    let family = schema.family(&product.family);
+    let first = |name: &str| {
+        form.get(name)
+            .and_then(|v| v.first())
+            .map(|s| s.trim().to_owned())
+    };
+    let mut changes = ChangeSet::default();
+    let mut errors = Vec::new();
+    for attribute in &schema.attributes {
+        let Some(family) = family else { break };
+        if !family.attributes.contains(&attribute.code)
+            || attribute.owner == Owner::Erp
+            || !crate::catalog::completeness::on_level(family, product.kind, &attribute.code)
+        {
+            continue;
+        }
+        let name = format!("v.{}", attribute.code);
+        let key = key_for(attribute, locale, channel);
+        let data: Option<Json> = match attribute.kind {
+            AttributeType::Multiselect => {
+                if !form.contains_key(&format!("{name}.present")) {
+                    continue;
+                }
+                let codes: Vec<Json> = form
+                    .get(&name)
+                    .into_iter()
+                    .flatten()
+                    .map(|c| Json::from(c.clone()))
+                    .collect();
+                (!codes.is_empty()).then_some(Json::Array(codes))
+            }
+            AttributeType::Measurement => {
+                let Some(amount) = first(&format!("{name}.amount")) else {
+                    continue;
+                };
+                let unit = first(&format!("{name}.unit")).unwrap_or_default();
+                if amount.is_empty() {
+                    None
+                } else if unit.is_empty() {
+                    errors.push(FieldError::field(&attribute.code, "choose a unit"));
+                    continue;
+                } else {
+                    Some(serde_json::json!({"amount": amount, "unit": unit}))
+                }
+            }
+            AttributeType::Price => {
+                let mut any_field = false;
+                let mut prices = Vec::new();
+                for currency in &schema.currencies {
+                    if let Some(amount) = first(&format!("{name}.{}", currency.code)) {
+                        any_field = true;
+                        if !amount.is_empty() {
+                            prices.push(
+                                serde_json::json!({"amount": amount, "currency": currency.code}),
+                            );
+                        }
+                    }
+                }
+                if !any_field {
+                    continue;
+                }
+                (!prices.is_empty()).then_some(Json::Array(prices))
+            }
+            AttributeType::Boolean => match first(&name).as_deref() {
+                None => continue,
+                Some("") => None,
+                Some("true") => Some(Json::Bool(true)),
+                Some("false") => Some(Json::Bool(false)),
+                Some(other) => {
+                    errors.push(FieldError::field(
+                        &attribute.code,
+                        format!("{other:?} is not yes or no"),
+                    ));
+                    continue;
+                }
+            },
+            AttributeType::Assets => match first(&name) {
+                None => continue,
+                Some(text) if text.is_empty() => None,
+                Some(text) => Some(Json::Array(
+                    text.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(Json::from)
+                        .collect(),
+                )),
+            },
+            _ => match form.get(&name).and_then(|v| v.first()) {
+                None => continue,
+                Some(text) if text.trim().is_empty() => None,
+                // Text keeps its spaces; only empty means "no value".
+                Some(text) => Some(Json::from(text.clone())),
+            },
+        };
+        changes.values.push(ValueChange { key, data });
+    }
+    if form.contains_key("structure") {
+        changes.enabled = Some(
+            form.get("enabled")
+                .is_some_and(|v| v.iter().any(|x| x == "true")),
+        );
+        changes.categories = Some(form.get("categories").cloned().unwrap_or_default());
+    }
+    if errors.is_empty() {
+        Ok(changes)
+    } else {
+        Err(errors)
+    }
+}
+
+/// `POST /products/{sku}`
+async fn save(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    PageSession(session): PageSession,
+    Path(sku): Path<String>,
+    RawForm(body): RawForm,
+) -> PageResult {
+    let caller = session.caller();
+    caller
+        .require(&Permission::EditCatalog)
+        .map_err(AppError::from)?;
+    let mut form: Submitted = HashMap::new();
+    for (key, value) in url::form_urlencoded::parse(&body) {
+        form.entry(key.into_owned())
+            .or_default()
+            .push(value.into_owned());
+    }
+    let single = |name: &str| {
+        form.get(name)
+            .and_then(|v| v.first())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let schema = state.schema.get(&state.db).await?;
+    let (stored, model) = load(&state, &sku).await?;
+    let locale = pick(
+        Some(&single("locale")),
+        schema.locales.iter().map(|l| l.code.as_str()),
+    );
+    let channel = pick(
+        Some(&single("channel")),
+        schema.channels.iter().map(|c| c.code.as_str()),
+    );
+    let base: i64 = single("version").parse().map_err(|_| {
+        AppError::BadRequest("The form is missing its version; reload the page.".to_owned())
+    })?;
+    let changes = match changes_from_form(&schema, &stored.product, &form, &locale, &channel) {
+        Ok(changes) => changes,
+        Err(errors) => {
+            let page = build_page(
+                &state,
+                &session,
+                &schema,
+                &stored,
+                model.as_ref(),
+                &locale,
+                &channel,
+                Some(&form),
+                &errors,
+                None,
+            )
+            .await?;
+            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+        }
+    };
+    let writer = Writer::Person(caller.actor().from_addr(&addr));
+    let outcome = write::update(
+        &state.db,
+        &schema,
+        &writer,
+        &stored.product.sku,
+        Some(base),
+        &changes,
+        state.clock.now(),
+    )
+    .await;
+    let back = format!(
+        "/products/{}?locale={}&channel={}",
+        urlencode(&stored.product.sku),
+        urlencode(&locale),
+        urlencode(&channel)
+    );
+    match outcome {
+        Ok(Outcome::Written { .. }) => {
+            Ok(Redirect::to(&format!("{back}&notice=product_saved")).into_response())
+        }
+        Ok(Outcome::Unchanged(_)) => {
+            Ok(Redirect::to(&format!("{back}&notice=product_unchanged")).into_response())
+        }
+        Err(WriteError::Stale { base, current }) => {
+            // Show what changed since the form was opened, keep the user's input,
+            // and hand out the new version so a deliberate re-save goes through.
+            let newer = history::versions(&state.db, stored.product.id, current - base)
+                .await?
+                .into_iter()
+                .flat_map(|v| version_row(v).changes)
+                .collect();
+            let mut page = build_page(
+                &state,
+                &session,
+                &schema,
+                &stored,
+                model.as_ref(),
+                &locale,
+                &channel,
+                Some(&form),
+                &[],
+                None,
+            )
+            .await?;
+            page.alert = Some(format!(
+                "Someone saved this product while you were editing it (version {base} → {current}). \
+                 Their changes are listed below; your input is kept. Save again to apply it over theirs."
+            ));
+            page.conflicts = newer;
+            Ok(render(StatusCode::CONFLICT, &page))
+        }
+        Err(WriteError::Invalid(errors) | WriteError::Forbidden(errors)) => {
+            let status = if errors
+                .iter()
+                .any(|e| e.message.contains("owned by the ERP"))
+            {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let page = build_page(
+                &state,
+                &session,
+                &schema,
+                &stored,
+                model.as_ref(),
+                &locale,
+                &channel,
+                Some(&form),
+                &errors,
+                None,
+            )
+            .await?;
+            Ok(render(status, &page))
+        }
+        Err(other) => Err(AppError::from(other).into()),
+    }
+}

@@ -1,0 +1,46 @@
+//! Product history: every version, who wrote it, when, and what changed.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::write::Change;
+use crate::db::{Db, Timestamp};
+
+/// One version of a product.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionEntry {
+    pub version: i64,
+    pub at: Timestamp,
+    pub actor_kind: String,
+    pub actor: String,
+    pub changes: Vec<Change>,
+}
+
+/// A product's versions, newest first.
+pub async fn versions(
+    db: &Db,
+    product_id: i64,
+    limit: i64,
+) -> Result<Vec<VersionEntry>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT version, at, actor_kind, actor_label, changes FROM product_versions \
+         WHERE product_id = $1 ORDER BY version DESC LIMIT $2",
+    )
+    .bind(product_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let changes: String = row.try_get("changes")?;
+            Ok(VersionEntry {
+                version: row.try_get("version")?,
+                at: row.try_get("at")?,
+                actor_kind: row.try_get("actor_kind")?,
+                actor: row.try_get("actor_label")?,
+                changes: serde_json::from_str(&changes)
+                    .map_err(|err| sqlx::Error::Decode(err.into()))?,
+            })
+        })
+        .collect()
+}

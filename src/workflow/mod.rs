@@ -1,0 +1,5 @@
+//! Workflow: the single write path and product history. Proposals and review
+//! (for reviewed-lane attributes) will sit in front of [`write`].
+
+pub mod history;
+pub mod write;

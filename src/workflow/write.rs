@@ -1,0 +1,1071 @@
+//! The single write path: the only code that writes product values.
+//!
+//! In one transaction it checks that the writer may write each attribute
+//! (owner), that every value fits its attribute, the family and the
+//! product's level (model or variant), that the base version is current,
+//! then writes the new document, a history entry with before/after per value
+//! and the actor, the completeness per channel, and a change-log entry that
+//! readiness, publishing and search follow. Unchanged input writes nothing.
+//!
+//! Review (proposals for reviewed-lane attributes) sits in front of this
+//! function; it never decides about lanes itself.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+use sqlx::{AnyConnection, Row};
+
+use crate::audit::Actor;
+use crate::catalog::completeness::{missing_per_channel, on_level};
+use crate::catalog::product::{Product, ProductKind, ValueKey, Values};
+use crate::catalog::schema::{Family, Owner, Schema};
+use crate::catalog::store::{self, StoredProduct, resolved_values, sku_key};
+use crate::catalog::values;
+use crate::db::{Backend, Db, Timestamp, is_unique_violation};
+use crate::error::FieldError;
+
+/// Field names that describe a product's structure in change sets and history.
+pub const STRUCTURE_FIELDS: [&str; 6] =
+    ["sku", "kind", "family", "parent", "enabled", "categories"];
+
+/// Who writes, which decides what they may write.
+#[derive(Debug, Clone)]
+pub enum Writer {
+    /// A person, in the browser or through a token: never ERP-owned values.
+    Person(Actor),
+    /// An ERP import: ERP-owned values; PIM-owned ones only when it creates
+    /// the product and its mapping says so.
+    Import { actor: Actor, may_seed_pim: bool },
+    /// Sluice itself (demo seeding, schema migrations): anything.
+    System(Actor),
+}
+
+impl Writer {
+    pub fn actor(&self) -> &Actor {
+        match self {
+            Writer::Person(actor) | Writer::System(actor) => actor,
+            Writer::Import { actor, .. } => actor,
+        }
+    }
+
+    fn check_owner(&self, owner: Owner, creating: bool, key: &ValueKey) -> Result<(), FieldError> {
+        let refused = match (self, owner) {
+            (Writer::Person(_), Owner::Erp) => Some(format!(
+                "{} is owned by the ERP: it is read-only here and changes only through imports",
+                key.attribute
+            )),
+            (Writer::Import { may_seed_pim, .. }, Owner::Pim) if !(creating && *may_seed_pim) => {
+                Some(format!(
+                    "{} is owned by Sluice: imports may only seed it on new products",
+                    key.attribute
+                ))
+            }
+            _ => None,
+        };
+        match refused {
+            Some(message) => Err(value_error(key, message)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One value to set (`Some`) or remove (`None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueChange {
+    pub key: ValueKey,
+    pub data: Option<Json>,
+}
+
+/// What to change on an existing product.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeSet {
+    pub values: Vec<ValueChange>,
+    pub enabled: Option<bool>,
+    pub categories: Option<Vec<String>>,
+}
+
+impl ChangeSet {
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty() && self.enabled.is_none() && self.categories.is_none()
+    }
+}
+
+/// A product to create.
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    pub sku: String,
+    pub kind: ProductKind,
+    pub family: String,
+    pub parent: Option<String>,
+    pub enabled: bool,
+    pub categories: Vec<String>,
+    pub values: Vec<ValueChange>,
+}
+
+/// One change as history and proposals record it. Structure changes use the
+/// field name (`enabled`, `categories`) as `attribute`.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Change {
+    pub attribute: String,
+    pub locale: Option<String>,
+    pub channel: Option<String>,
+    pub before: Option<Json>,
+    pub after: Option<Json>,
+}
+
+/// The result of a write.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Nothing differed: no version, no history, no change-log entry.
+    Unchanged(Product),
+    /// A new version was written.
+    Written {
+        product: Product,
+        changes: Vec<Change>,
+    },
+}
+
+impl Outcome {
+    pub fn product(&self) -> &Product {
+        match self {
+            Outcome::Unchanged(product) | Outcome::Written { product, .. } => product,
+        }
+    }
+}
+
+/// Why a write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("no product with the SKU {0}")]
+    NotFound(String),
+    #[error("{}", first_message(.0))]
+    Forbidden(Vec<FieldError>),
+    #[error("{}", first_message(.0))]
+    Invalid(Vec<FieldError>),
+    #[error("the product changed since version {base}; it is now at version {current}")]
+    Stale { base: i64, current: i64 },
+    #[error("a product with the SKU {0} already exists")]
+    SkuTaken(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn first_message(errors: &[FieldError]) -> String {
+    match errors {
+        [only] => only.message.clone(),
+        [first, ..] => format!("{} (and {} more)", first.message, errors.len() - 1),
+        [] => "invalid".to_owned(),
+    }
+}
+
+impl From<WriteError> for crate::error::AppError {
+    fn from(err: WriteError) -> Self {
+        use crate::error::AppError;
+        match err {
+            WriteError::NotFound(_) => AppError::NotFound(err.to_string()),
+            WriteError::Forbidden(details) => AppError::ForbiddenFields {
+                message: first_message(&details),
+                details,
+            },
+            WriteError::Invalid(details) => AppError::validation(details),
+            WriteError::Stale { .. } => AppError::PreconditionFailed(err.to_string()),
+            WriteError::SkuTaken(_) => AppError::Conflict(err.to_string()),
+            WriteError::Database(db) => AppError::internal(db),
+        }
+    }
+}
+
+fn value_error(key: &ValueKey, message: String) -> FieldError {
+    FieldError {
+        field: Some(key.attribute.clone()),
+        locale: key.locale.clone(),
+        channel: key.channel.clone(),
+        row: None,
+        message,
+    }
+}
+
+/// SKU rules: non-empty, no whitespace, at most 64 characters.
+pub fn check_sku(sku: &str) -> Result<(), FieldError> {
+    let problem = if sku.is_empty() {
+        Some("the SKU is empty".to_owned())
+    } else if sku.chars().any(char::is_whitespace) {
+        Some(format!("the SKU {sku:?} contains whitespace"))
+    } else if sku.chars().count() > 64 {
+        Some(format!(
+            "the SKU is {} characters long; at most 64",
+            sku.chars().count()
+        ))
+    } else if sku.chars().any(char::is_control) {
+        Some("the SKU contains control characters".to_owned())
+    } else {
+        None
+    };
+    match problem {
+        Some(message) => Err(FieldError::field("sku", message)),
+        None => Ok(()),
+    }
+}
+
+/// Checks one value change against the schema, the family and the level,
+/// and returns the normalized data. Ownership is checked before, by the caller.
+fn check_value(
+    schema: &Schema,
+    family: &Family,
+    kind: ProductKind,
+    change: &ValueChange,
+) -> Result<Option<Json>, Vec<FieldError>> {
+    let key = &change.key;
+    let fail = |message: String| Err(vec![value_error(key, message)]);
+    let Some(attribute) = schema.attribute(&key.attribute) else {
+        return fail(format!("there is no attribute {}", key.attribute));
+    };
+    if !family.attributes.iter().any(|a| a == &key.attribute) {
+        return fail(format!(
+            "{} is not an attribute of the family {}",
+            key.attribute, family.code
+        ));
+    }
+    if !on_level(family, kind, &key.attribute) {
+        let message = match kind {
+            ProductKind::Variant => format!(
+                "{} is shared by all variants: change it on the model",
+                key.attribute
+            ),
+            _ => format!("{} is set on each variant, not on the model", key.attribute),
+        };
+        return fail(message);
+    }
+    match (&key.locale, attribute.localizable) {
+        (None, true) => return fail(format!("{} is localizable: give a locale", key.attribute)),
+        (Some(_), false) => {
+            return fail(format!(
+                "{} is not localizable: leave the locale empty",
+                key.attribute
+            ));
+        }
+        (Some(locale), true) if !schema.has_locale(locale) => {
+            return fail(format!("there is no locale {locale}"));
+        }
+        _ => {}
+    }
+    match (&key.channel, attribute.scopable) {
+        (None, _) => {}
+        (Some(_), false) => {
+            return fail(format!(
+                "{} is the same on every channel: leave the channel empty",
+                key.attribute
+            ));
+        }
+        (Some(channel), true) => match schema.channel(channel) {
+            None => return fail(format!("there is no channel {channel}")),
+            Some(found) => {
+                if let Some(locale) = &key.locale
+                    && !found.locales.iter().any(|l| l == locale)
+                {
+                    return fail(format!("{locale} is not a locale of the channel {channel}"));
+                }
+            }
+        },
+    }
+    match &change.data {
+        None | Some(Json::Null) => {
+            if kind == ProductKind::Variant
+                && family.variant_axes.iter().any(|a| a == &key.attribute)
+            {
+                return fail(format!(
+                    "{} is a variant axis: every variant needs a value",
+                    key.attribute
+                ));
+            }
+            Ok(None)
+        }
+        Some(data) => values::normalize(attribute, schema, data)
+            .map(Some)
+            .map_err(|message| vec![value_error(key, message)]),
+    }
+}
+
+fn check_categories(
+    schema: &Schema,
+    categories: &[String],
+) -> Result<Vec<String>, Vec<FieldError>> {
+    let mut seen = BTreeSet::new();
+    let mut errors = Vec::new();
+    for code in categories {
+        if schema.category(code).is_none() {
+            errors.push(FieldError::field(
+                "categories",
+                format!("there is no category {code}"),
+            ));
+        }
+        seen.insert(code.clone());
+    }
+    if errors.is_empty() {
+        Ok(seen.into_iter().collect())
+    } else {
+        Err(errors)
+    }
+}
+
+/// The variant's axis values joined in axis order: unique within a model.
+fn axis_key(family: &Family, kind: ProductKind, values: &Values) -> Option<String> {
+    if kind != ProductKind::Variant {
+        return None;
+    }
+    let parts: Vec<String> = family
+        .variant_axes
+        .iter()
+        .map(|axis| {
+            values
+                .get(&ValueKey::new(axis, None, None))
+                .map_or_else(String::new, |v| v.as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    Some(parts.join("\u{1f}"))
+}
+
+/// Applies value changes to `values`, collecting every error and the changes that differ.
+fn apply_values(
+    schema: &Schema,
+    family: &Family,
+    kind: ProductKind,
+    writer: &Writer,
+    creating: bool,
+    values: &mut Values,
+    requested: &[ValueChange],
+    changes: &mut Vec<Change>,
+    errors: &mut Vec<FieldError>,
+    forbidden: &mut Vec<FieldError>,
+) {
+    for change in requested {
+        // Ownership first: a refused owner is a 403, whatever else is wrong.
+        if let Some(attribute) = schema.attribute(&change.key.attribute)
+            && let Err(err) = writer.check_owner(attribute.owner, creating, &change.key)
+        {
+            forbidden.push(err);
+            continue;
+        }
+        match check_value(schema, family, kind, change) {
+            Ok(data) => {
+                let before = values.get(&change.key).cloned();
+                if before != data {
+                    values.set(&change.key, data.clone());
+                    changes.push(Change {
+                        attribute: change.key.attribute.clone(),
+                        locale: change.key.locale.clone(),
+                        channel: change.key.channel.clone(),
+                        before,
+                        after: data,
+                    });
+                }
+            }
+            Err(mut found) => errors.append(&mut found),
+        }
+    }
+}
+
+/// Creates a product through the write path.
+pub async fn create(
+    db: &Db,
+    schema: &Schema,
+    writer: &Writer,
+    new: NewProduct,
+    now: Timestamp,
+) -> Result<Product, WriteError> {
+    let mut tx = db.begin_write().await?;
+    let product = create_in(&mut tx, schema, writer, new, now).await?;
+    tx.commit().await?;
+    Ok(product)
+}
+
+/// [`create`] inside the caller's transaction (imports batch many).
+pub async fn create_in(
+    conn: &mut AnyConnection,
+    schema: &Schema,
+    writer: &Writer,
+    new: NewProduct,
+    now: Timestamp,
+) -> Result<Product, WriteError> {
+    let mut errors = Vec::new();
+    if let Err(err) = check_sku(&new.sku) {
+        errors.push(err);
+    }
+    let Some(family) = schema.family(&new.family) else {
+        errors.push(FieldError::field(
+            "family",
+            format!("there is no family {}", new.family),
+        ));
+        return Err(WriteError::Invalid(errors));
+    };
+    let parent = match (new.kind, &new.parent) {
+        (ProductKind::Variant, Some(parent_sku)) => {
+            match store::find(&mut *conn, parent_sku).await? {
+                Some(parent)
+                    if parent.product.kind == ProductKind::Model
+                        && parent.product.family == family.code =>
+                {
+                    Some(parent)
+                }
+                Some(_) => {
+                    errors.push(FieldError::field(
+                        "parent",
+                        format!("{parent_sku} is not a model of the family {}", family.code),
+                    ));
+                    None
+                }
+                None => {
+                    errors.push(FieldError::field(
+                        "parent",
+                        format!("there is no model {parent_sku}"),
+                    ));
+                    None
+                }
+            }
+        }
+        (ProductKind::Variant, None) => {
+            errors.push(FieldError::field(
+                "parent",
+                "a variant needs the SKU of its model",
+            ));
+            None
+        }
+        (_, Some(_)) => {
+            errors.push(FieldError::field("parent", "only variants have a parent"));
+            None
+        }
+        (_, None) => None,
+    };
+    if new.kind != ProductKind::Simple && family.variant_axes.is_empty() {
+        errors.push(FieldError::field(
+            "kind",
+            format!(
+                "the family {} has no variant axes, so its products are simple",
+                family.code
+            ),
+        ));
+    }
+    let categories = match check_categories(schema, &new.categories) {
+        Ok(categories) => categories,
+        Err(mut found) => {
+            errors.append(&mut found);
+            Vec::new()
+        }
+    };
+    let mut values = Values::default();
+    let mut changes = Vec::new();
+    let mut forbidden = Vec::new();
+    apply_values(
+        schema,
+        family,
+        new.kind,
+        writer,
+        true,
+        &mut values,
+        &new.values,
+        &mut changes,
+        &mut errors,
+        &mut forbidden,
+    );
+    if !forbidden.is_empty() {
+        return Err(WriteError::Forbidden(forbidden));
+    }
+    if new.kind == ProductKind::Variant {
+        for axis in &family.variant_axes {
+            if values.get(&ValueKey::new(axis, None, None)).is_none() {
+                errors.push(FieldError::field(
+                    axis,
+                    format!("{axis} is a variant axis: every variant needs a value"),
+                ));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(WriteError::Invalid(errors));
+    }
+
+    let axis = axis_key(family, new.kind, &values);
+    let inserted = sqlx::query(
+        "INSERT INTO products (sku, sku_key, kind, family, parent_id, axis_key, enabled, categories, \
+         product_values, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10) RETURNING id",
+    )
+    .bind(&new.sku)
+    .bind(sku_key(&new.sku))
+    .bind(new.kind.as_str())
+    .bind(&family.code)
+    .bind(parent.as_ref().map(|p| p.product.id))
+    .bind(axis)
+    .bind(new.enabled)
+    .bind(serde_json::to_string(&categories).unwrap_or_else(|_| "[]".into()))
+    .bind(serde_json::to_string(&values).unwrap_or_else(|_| "{}".into()))
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await;
+    let id: i64 = match inserted {
+        Ok(row) => row.try_get("id")?,
+        Err(err) if is_unique_violation(&err) => {
+            return Err(unique_violation(
+                &err,
+                &new.sku,
+                family,
+                new.parent.as_deref(),
+            ));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let mut structure = vec![
+        structural("sku", None, Some(Json::from(new.sku.clone()))),
+        structural("kind", None, Some(Json::from(new.kind.as_str()))),
+        structural("family", None, Some(Json::from(family.code.clone()))),
+        structural("enabled", None, Some(Json::from(new.enabled))),
+    ];
+    if let Some(parent_sku) = &new.parent {
+        structure.push(structural(
+            "parent",
+            None,
+            Some(Json::from(parent_sku.clone())),
+        ));
+    }
+    if !categories.is_empty() {
+        structure.push(structural(
+            "categories",
+            None,
+            Some(Json::from(categories.clone())),
+        ));
+    }
+    structure.append(&mut changes);
+    let product = Product {
+        id,
+        sku: new.sku,
+        kind: new.kind,
+        family: family.code.clone(),
+        parent: parent.as_ref().map(|p| p.product.sku.clone()),
+        enabled: new.enabled,
+        categories,
+        values,
+        version: 1,
+        created: now,
+        updated: now,
+    };
+    record(
+        conn,
+        schema,
+        writer,
+        &product,
+        parent.as_ref().map(|p| &p.product),
+        &structure,
+        true,
+        now,
+    )
+    .await?;
+    Ok(product)
+}
+
+fn structural(field: &str, before: Option<Json>, after: Option<Json>) -> Change {
+    Change {
+        attribute: field.to_owned(),
+        locale: None,
+        channel: None,
+        before,
+        after,
+    }
+}
+
+/// Explains a unique violation from the constraint it names (no query: on
+/// PostgreSQL the transaction is aborted by then): the SKU, or the variant's
+/// axis combination within its model.
+fn unique_violation(
+    err: &sqlx::Error,
+    sku: &str,
+    family: &Family,
+    parent_sku: Option<&str>,
+) -> WriteError {
+    let text = match err {
+        sqlx::Error::Database(db) => {
+            format!("{} {}", db.constraint().unwrap_or_default(), db.message())
+        }
+        other => other.to_string(),
+    };
+    if text.contains("axis_key") {
+        WriteError::Invalid(vec![FieldError::field(
+            family.variant_axes.first().map_or("sku", String::as_str),
+            format!(
+                "another variant of {} already has these {} values",
+                parent_sku.unwrap_or("this model"),
+                family.variant_axes.join("/")
+            ),
+        )])
+    } else {
+        WriteError::SkuTaken(sku.to_owned())
+    }
+}
+
+/// Changes a product through the write path. With `base_version`, a product
+/// that moved on since is refused as stale.
+pub async fn update(
+    db: &Db,
+    schema: &Schema,
+    writer: &Writer,
+    sku: &str,
+    base_version: Option<i64>,
+    changes: &ChangeSet,
+    now: Timestamp,
+) -> Result<Outcome, WriteError> {
+    let mut tx = db.begin_write().await?;
+    let outcome = update_in(
+        &mut tx,
+        db.backend(),
+        schema,
+        writer,
+        sku,
+        base_version,
+        changes,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// [`update`] inside the caller's transaction. The product row is locked
+/// (PostgreSQL) so two writers of one product queue instead of racing.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the write path's inputs are all distinct"
+)]
+pub async fn update_in(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    schema: &Schema,
+    writer: &Writer,
+    sku: &str,
+    base_version: Option<i64>,
+    requested: &ChangeSet,
+    now: Timestamp,
+) -> Result<Outcome, WriteError> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE p.sku_key = $1{}",
+        store::PRODUCT_COLUMNS,
+        store::PRODUCT_FROM,
+        backend.lock_rows_of("p")
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(sku_key(sku))
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| WriteError::NotFound(sku.to_owned()))?;
+    let stored = store::product_from_row(&row)?;
+    let before = stored.product.clone();
+    if let Some(base) = base_version
+        && base != before.version
+    {
+        return Err(WriteError::Stale {
+            base,
+            current: before.version,
+        });
+    }
+    let Some(family) = schema.family(&before.family) else {
+        return Err(WriteError::Invalid(vec![FieldError::field(
+            "family",
+            format!("the family {} no longer exists", before.family),
+        )]));
+    };
+    let mut errors = Vec::new();
+    let mut changes = Vec::new();
+    let mut product = before.clone();
+    let mut forbidden = Vec::new();
+    apply_values(
+        schema,
+        family,
+        product.kind,
+        writer,
+        false,
+        &mut product.values,
+        &requested.values,
+        &mut changes,
+        &mut errors,
+        &mut forbidden,
+    );
+    if !forbidden.is_empty() {
+        return Err(WriteError::Forbidden(forbidden));
+    }
+    if let Some(enabled) = requested.enabled
+        && enabled != product.enabled
+    {
+        changes.push(structural(
+            "enabled",
+            Some(Json::from(product.enabled)),
+            Some(Json::from(enabled)),
+        ));
+        product.enabled = enabled;
+    }
+    if let Some(categories) = &requested.categories {
+        match check_categories(schema, categories) {
+            Ok(categories) if categories != product.categories => {
+                changes.push(structural(
+                    "categories",
+                    Some(Json::from(product.categories.clone())),
+                    Some(Json::from(categories.clone())),
+                ));
+                product.categories = categories;
+            }
+            Ok(_) => {}
+            Err(mut found) => errors.append(&mut found),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(WriteError::Invalid(errors));
+    }
+    if changes.is_empty() {
+        return Ok(Outcome::Unchanged(before));
+    }
+    product.version += 1;
+    product.updated = now;
+    let axis = axis_key(family, product.kind, &product.values);
+    let written = sqlx::query(
+        "UPDATE products SET enabled = $1, categories = $2, product_values = $3, axis_key = $4, \
+         version = $5, updated_at = $6 WHERE id = $7",
+    )
+    .bind(product.enabled)
+    .bind(serde_json::to_string(&product.categories).unwrap_or_else(|_| "[]".into()))
+    .bind(serde_json::to_string(&product.values).unwrap_or_else(|_| "{}".into()))
+    .bind(axis)
+    .bind(product.version)
+    .bind(now)
+    .bind(product.id)
+    .execute(&mut *conn)
+    .await;
+    match written {
+        Ok(_) => {}
+        Err(err) if is_unique_violation(&err) => {
+            return Err(unique_violation(
+                &err,
+                &before.sku,
+                family,
+                before.parent.as_deref(),
+            ));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let model = match stored.parent_id {
+        Some(id) => store::find_by_id(&mut *conn, id).await?.map(|p| p.product),
+        None => None,
+    };
+    let categories_changed = requested.categories.is_some();
+    record(
+        conn,
+        schema,
+        writer,
+        &product,
+        model.as_ref(),
+        &changes,
+        categories_changed,
+        now,
+    )
+    .await?;
+    if product.kind == ProductKind::Model {
+        for variant in store::variants_of(&mut *conn, product.id).await? {
+            let merged = resolved_values(&variant.product, Some(&product));
+            write_completeness(conn, schema, &variant.product, &merged).await?;
+        }
+    }
+    Ok(Outcome::Written { product, changes })
+}
+
+/// History, change log, completeness and category index for a new version.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one place for everything a version writes"
+)]
+async fn record(
+    conn: &mut AnyConnection,
+    schema: &Schema,
+    writer: &Writer,
+    product: &Product,
+    model: Option<&Product>,
+    changes: &[Change],
+    categories_changed: bool,
+    now: Timestamp,
+) -> Result<(), WriteError> {
+    let actor = writer.actor();
+    sqlx::query(
+        "INSERT INTO product_versions (product_id, version, at, actor_kind, actor_label, actor_user_id, changes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(product.id)
+    .bind(product.version)
+    .bind(now)
+    .bind(actor.kind.as_str())
+    .bind(&actor.label)
+    .bind(actor.user_id)
+    .bind(serde_json::to_string(changes).unwrap_or_else(|_| "[]".into()))
+    .execute(&mut *conn)
+    .await?;
+    append_change_log(conn, product, now).await?;
+    let merged = resolved_values(product, model);
+    write_completeness(conn, schema, product, &merged).await?;
+    if categories_changed {
+        sqlx::query("DELETE FROM product_categories WHERE product_id = $1")
+            .bind(product.id)
+            .execute(&mut *conn)
+            .await?;
+        for category in &product.categories {
+            sqlx::query("INSERT INTO product_categories (category, product_id) VALUES ($1, $2)")
+                .bind(category)
+                .bind(product.id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Appends to the change log with the next number from a counter row locked
+/// by this transaction, so commit order is sequence order: a follower that
+/// has read entry 6 can never later find a 5.
+async fn append_change_log(
+    conn: &mut AnyConnection,
+    product: &Product,
+    now: Timestamp,
+) -> Result<(), WriteError> {
+    let row = sqlx::query(
+        "UPDATE counters SET value = value + 1 WHERE name = 'change_log' RETURNING value",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let seq: i64 = row.try_get("value")?;
+    sqlx::query(
+        "INSERT INTO change_log (seq, product_id, sku, version, at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(seq)
+    .bind(product.id)
+    .bind(&product.sku)
+    .bind(product.version)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn write_completeness(
+    conn: &mut AnyConnection,
+    schema: &Schema,
+    product: &Product,
+    values: &Values,
+) -> Result<(), WriteError> {
+    sqlx::query("DELETE FROM product_completeness WHERE product_id = $1")
+        .bind(product.id)
+        .execute(&mut *conn)
+        .await?;
+    for (channel, missing) in missing_per_channel(schema, product, values) {
+        let labels: Vec<String> = missing.iter().map(ToString::to_string).collect();
+        sqlx::query(
+            "INSERT INTO product_completeness (channel, product_id, missing_count, missing) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(channel)
+        .bind(product.id)
+        .bind(i64::try_from(missing.len()).unwrap_or(i64::MAX))
+        .bind(serde_json::to_string(&labels).unwrap_or_else(|_| "[]".into()))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Rewrites the products a destructive schema step affects, through the
+/// same history and change log as every other write: values of a deleted
+/// or reshaped attribute, values naming removed options or a removed locale,
+/// and assignments to a removed category.
+pub(crate) async fn purge_for_schema_change(
+    conn: &mut AnyConnection,
+    desired: &Schema,
+    actor: &Actor,
+    step: &crate::catalog::schema_code::Step,
+    current: &Schema,
+    now: Timestamp,
+) -> Result<(), WriteError> {
+    use crate::catalog::schema_code::Action;
+    let ids: Vec<i64> = match step.kind {
+        "attribute" => {
+            let pattern = format!("%\"{}\":[%", step.code);
+            id_list(
+                conn,
+                "SELECT id FROM products WHERE product_values LIKE $1",
+                &pattern,
+            )
+            .await?
+        }
+        "locale" => {
+            let pattern = format!("%\"locale\":\"{}\"%", step.code);
+            id_list(
+                conn,
+                "SELECT id FROM products WHERE product_values LIKE $1",
+                &pattern,
+            )
+            .await?
+        }
+        "category" => {
+            id_list(
+                conn,
+                "SELECT product_id AS id FROM product_categories WHERE category = $1",
+                &step.code,
+            )
+            .await?
+        }
+        _ => Vec::new(),
+    };
+    let dropped_options: Vec<String> =
+        match (current.attribute(&step.code), desired.attribute(&step.code)) {
+            (Some(old), Some(new))
+                if old.kind == new.kind
+                    && old.localizable == new.localizable
+                    && old.scopable == new.scopable =>
+            {
+                old.options
+                    .iter()
+                    .filter(|o| !new.options.iter().any(|n| n.code == o.code))
+                    .map(|o| o.code.clone())
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+    let whole_attribute =
+        step.kind == "attribute" && (step.action == Action::Delete || dropped_options.is_empty());
+    let writer = Writer::System(actor.clone());
+    for id in ids {
+        let Some(stored) = store::find_by_id(&mut *conn, id).await? else {
+            continue;
+        };
+        let mut product = stored.product.clone();
+        let mut changes = Vec::new();
+        let keys: Vec<(ValueKey, Json)> =
+            product.values.iter().map(|(k, v)| (k, v.clone())).collect();
+        for (key, data) in keys {
+            let after = match step.kind {
+                "attribute" if key.attribute == step.code => {
+                    if whole_attribute {
+                        None
+                    } else {
+                        without_options(&data, &dropped_options)
+                    }
+                }
+                "locale" if key.locale.as_deref() == Some(step.code.as_str()) => None,
+                _ => Some(data.clone()),
+            };
+            if after.as_ref() != Some(&data) {
+                product.values.set(&key, after.clone());
+                changes.push(Change {
+                    attribute: key.attribute.clone(),
+                    locale: key.locale.clone(),
+                    channel: key.channel.clone(),
+                    before: Some(data),
+                    after,
+                });
+            }
+        }
+        let categories_changed = step.kind == "category" && product.categories.contains(&step.code);
+        if categories_changed {
+            let remaining: Vec<String> = product
+                .categories
+                .iter()
+                .filter(|c| **c != step.code)
+                .cloned()
+                .collect();
+            changes.push(structural(
+                "categories",
+                Some(Json::from(product.categories.clone())),
+                Some(Json::from(remaining.clone())),
+            ));
+            product.categories = remaining;
+        }
+        if changes.is_empty() {
+            continue;
+        }
+        product.version += 1;
+        product.updated = now;
+        sqlx::query("UPDATE products SET categories = $1, product_values = $2, version = $3, updated_at = $4 WHERE id = $5")
+            .bind(serde_json::to_string(&product.categories).unwrap_or_else(|_| "[]".into()))
+            .bind(serde_json::to_string(&product.values).unwrap_or_else(|_| "{}".into()))
+            .bind(product.version)
+            .bind(now)
+            .bind(product.id)
+            .execute(&mut *conn)
+            .await?;
+        record(
+            conn,
+            desired,
+            &writer,
+            &product,
+            None,
+            &changes,
+            categories_changed,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A select value, or a multiselect list, without the removed options
+/// (`None` when nothing is left).
+fn without_options(data: &Json, dropped: &[String]) -> Option<Json> {
+    match data {
+        Json::String(code) if dropped.contains(code) => None,
+        Json::Array(codes) => {
+            let kept: Vec<Json> = codes
+                .iter()
+                .filter(|c| {
+                    c.as_str()
+                        .is_none_or(|code| !dropped.iter().any(|d| d == code))
+                })
+                .cloned()
+                .collect();
+            (!kept.is_empty()).then_some(Json::Array(kept))
+        }
+        other => Some(other.clone()),
+    }
+}
+
+async fn id_list(
+    conn: &mut AnyConnection,
+    sql: &'static str,
+    bind: &str,
+) -> Result<Vec<i64>, WriteError> {
+    let rows = sqlx::query(sql).bind(bind).fetch_all(&mut *conn).await?;
+    Ok(rows
+        .iter()
+        .map(|row| row.try_get("id"))
+        .collect::<Result<_, _>>()?)
+}
+
+/// Recomputes every product's completeness after the schema changed
+/// (requirements, channels, locales).
+pub(crate) async fn recompute_completeness(
+    conn: &mut AnyConnection,
+    schema: &Schema,
+) -> Result<(), WriteError> {
+    let sql = format!(
+        "SELECT {} FROM {}",
+        store::PRODUCT_COLUMNS,
+        store::PRODUCT_FROM
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    let products: Vec<StoredProduct> = rows
+        .iter()
+        .map(store::product_from_row)
+        .collect::<Result<_, _>>()?;
+    let by_id: std::collections::HashMap<i64, &Product> = products
+        .iter()
+        .map(|p| (p.product.id, &p.product))
+        .collect();
+    for stored in &products {
+        let model = stored.parent_id.and_then(|id| by_id.get(&id).copied());
+        let merged = resolved_values(&stored.product, model);
+        write_completeness(conn, schema, &stored.product, &merged).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,1078 @@
+//! The catalog: products through the API and the pages, the single write
+//! path's rules (owner, family, level, version), values of every type,
+//! history and the change log, keyset pagination, and schema as code.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use sluice::audit::Actor;
+use sluice::auth::Role;
+use sluice::catalog::product::{ProductKind, ValueKey};
+use sluice::catalog::schema_code;
+use sluice::workflow::write::{self, NewProduct, ValueChange, Writer};
+
+use crate::TestApp;
+
+crate::db_tests!(
+    every_type_accepts_good_values_and_names_bad_ones,
+    variants_inherit_and_keep_to_their_level,
+    axis_combinations_are_unique_within_a_model,
+    family_membership_is_enforced,
+    if_match_is_required_and_stale_versions_refused,
+    people_never_write_erp_owned_values,
+    history_and_change_log_record_each_version_once,
+    keyset_pagination_is_stable_under_inserts,
+    schema_apply_is_idempotent_and_guards_destructive_changes,
+    schema_api_reads_for_all_and_writes_for_admins,
+    product_pages_edit_and_refuse_stale_forms,
+    grid_filters_by_family_category_kind_and_missing,
+);
+
+fn value(data: Value) -> Value {
+    json!([{"locale": null, "channel": null, "data": data}])
+}
+
+fn localized(locale: &str, data: Value) -> Value {
+    json!([{"locale": locale, "channel": null, "data": data}])
+}
+
+async fn editor_token(app: &TestApp) -> String {
+    app.user_token(&[Role::Editor], "catalog:read catalog:write")
+        .await
+}
+
+/// Creates a product as the system (which may write ERP-owned values).
+async fn system_create(
+    app: &TestApp,
+    sku: &str,
+    kind: ProductKind,
+    family: &str,
+    parent: Option<&str>,
+    values: &[(&str, Option<&str>, Value)],
+) {
+    let schema = sluice::catalog::store::load_schema(app.db().pool())
+        .await
+        .unwrap();
+    write::create(
+        app.db(),
+        &schema,
+        &Writer::System(Actor::system("test")),
+        NewProduct {
+            sku: sku.to_owned(),
+            kind,
+            family: family.to_owned(),
+            parent: parent.map(str::to_owned),
+            enabled: true,
+            categories: Vec::new(),
+            values: values
+                .iter()
+                .map(|(attribute, locale, data)| ValueChange {
+                    key: ValueKey::new(attribute, *locale, None),
+                    data: Some(data.clone()),
+                })
+                .collect(),
+        },
+        app.clock().now(),
+    )
+    .await
+    .unwrap_or_else(|err| panic!("create {sku}: {err}"));
+}
+
+async fn create(app: &TestApp, token: &str, body: Value) -> crate::TestResponse {
+    app.api_json(Method::POST, "/api/v1/products", token, Some(body), &[])
+        .await
+}
+
+async fn patch(
+    app: &TestApp,
+    token: &str,
+    sku: &str,
+    version: i64,
+    body: Value,
+) -> crate::TestResponse {
+    let tag = format!("\"{version}\"");
+    app.api_json(
+        Method::PATCH,
+        &format!("/api/v1/products/{sku}"),
+        token,
+        Some(body),
+        &[("if-match", &tag)],
+    )
+    .await
+}
+
+async fn every_type_accepts_good_values_and_names_bad_ones(app: TestApp) {
+    app.seed_schema().await;
+    let token = editor_token(&app).await;
+    let good = create(
+        &app,
+        &token,
+        json!({
+            "sku": "G-1", "family": "gadgets",
+            "values": {
+                "name": localized("en_US", json!("Pocket radio")),
+                "description": [{"locale": "en_US", "channel": "web", "data": "<p onclick=\"x()\">Small <script>alert(1)</script><strong>loud</strong></p>"}],
+                "search_boost": value(json!("2.5")),
+                "sale_price": value(json!([{"amount": "19.9", "currency": "USD"}, {"amount": "18", "currency": "EUR"}])),
+                "manual_url": value(json!("https://example.com/manual.pdf")),
+            }
+        }),
+    )
+    .await;
+    assert_eq!(good.status, StatusCode::CREATED, "{}", good.body);
+    let product = good.json();
+    let description = product["values"]["description"][0]["data"]
+        .as_str()
+        .unwrap();
+    assert!(
+        !description.contains("script") && !description.contains("onclick"),
+        "sanitized: {description}"
+    );
+    assert!(description.contains("<strong>loud</strong>"));
+    assert_eq!(
+        product["values"]["sale_price"][0]["data"],
+        json!([{"amount": "18.00", "currency": "EUR"}, {"amount": "19.90", "currency": "USD"}])
+    );
+
+    // Each bad value is refused with a message that names attribute, locale and channel.
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("name", localized("en_US", json!("x".repeat(41))), "41"),
+        ("search_boost", value(json!("1,5")), "decimal point"),
+        ("search_boost", value(json!("2.55")), "decimals"),
+        ("search_boost", value(json!("11")), "10"),
+        (
+            "sale_price",
+            value(json!([{"amount": "15.505", "currency": "USD"}])),
+            "USD allows 2",
+        ),
+        (
+            "sale_price",
+            value(json!([{"amount": "15", "currency": "GBP"}])),
+            "GBP",
+        ),
+        ("manual_url", value(json!("htp:/broken")), "web address"),
+        ("manual_url", value(json!("javascript:alert(1)")), "http"),
+        (
+            "description",
+            json!([{"locale": "en_US", "channel": "nowhere", "data": "x"}]),
+            "nowhere",
+        ),
+        ("name", value(json!("no locale")), "locale"),
+    ];
+    for (attribute, values, expected) in cases {
+        let response = create(
+            &app,
+            &token,
+            json!({"sku": "G-BAD", "family": "gadgets", "values": {attribute: values}}),
+        )
+        .await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{attribute}: {}",
+            response.body
+        );
+        let error = response.json();
+        let detail = &error["error"]["details"][0];
+        assert_eq!(detail["field"], attribute, "{error}");
+        let message = detail["message"].as_str().unwrap();
+        assert!(
+            message.contains(expected),
+            "{attribute}: {message:?} should mention {expected:?}"
+        );
+    }
+
+    // Apparel attributes, checked on a model.
+    let model_cases: Vec<(&str, Value, &str)> = vec![
+        ("code_name", value(json!("abc-1")), "pattern"),
+        ("release_date", value(json!("2026-02-30")), "2026-02-30"),
+        ("material", value(json!(["cotton", "silk"])), "silk"),
+        ("material", value(json!(["cotton", "wool", "linen"])), "2"),
+        ("is_new", value(json!("yes")), "true"),
+        ("images", value(json!(["a", "b", "c", "d"])), "3"),
+    ];
+    for (attribute, values, expected) in model_cases {
+        let response = create(
+            &app,
+            &token,
+            json!({"sku": "M-BAD", "kind": "model", "family": "apparel", "values": {attribute: values}}),
+        )
+        .await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{attribute}: {}",
+            response.body
+        );
+        let message = response.json()["error"]["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            message.to_lowercase().contains(&expected.to_lowercase()),
+            "{attribute}: {message:?} should mention {expected:?}"
+        );
+    }
+
+    // ERP-owned types (gtin, measurement, price) through the system writer.
+    let schema = sluice::catalog::store::load_schema(app.db().pool())
+        .await
+        .unwrap();
+    let attempt = |attribute: &str, data: Value| {
+        let schema = schema.clone();
+        let attribute = attribute.to_owned();
+        let db = app.db().clone();
+        let now = app.clock().now();
+        async move {
+            write::create(
+                &db,
+                &schema,
+                &Writer::System(Actor::system("test")),
+                NewProduct {
+                    sku: format!("E-{}", uuid::Uuid::new_v4().simple()),
+                    kind: ProductKind::Simple,
+                    family: "gadgets".into(),
+                    parent: None,
+                    enabled: true,
+                    categories: vec![],
+                    values: vec![ValueChange {
+                        key: ValueKey::new(&attribute, None, None),
+                        data: Some(data),
+                    }],
+                },
+                now,
+            )
+            .await
+        }
+    };
+    assert!(attempt("gtin", json!("0025000044984")).await.is_ok());
+    let lost_zero = attempt("gtin", json!("25000044984"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        lost_zero.contains("GTIN 25000044984 has 11 digits; expected 8, 12, 13 or 14"),
+        "{lost_zero}"
+    );
+    let wrong_check = attempt("gtin", json!("04083637"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(wrong_check.contains("check digit"), "{wrong_check}");
+    assert!(
+        attempt("weight", json!({"amount": "1.25", "unit": "KILOGRAM"}))
+            .await
+            .is_ok()
+    );
+    let wrong_family = attempt("weight", json!({"amount": "1", "unit": "LITER"}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        wrong_family.contains("LITER") && wrong_family.contains("weight"),
+        "{wrong_family}"
+    );
+    let too_precise = attempt(
+        "base_price",
+        json!([{"amount": "9.999", "currency": "USD"}]),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(too_precise.contains("decimals"), "{too_precise}");
+}
+
+async fn variants_inherit_and_keep_to_their_level(app: TestApp) {
+    app.seed_schema().await;
+    let token = editor_token(&app).await;
+    let model = create(
+        &app,
+        &token,
+        json!({"sku": "TEE", "kind": "model", "family": "apparel",
+        "values": {"name": localized("en_US", json!("Tee"))}}),
+    )
+    .await;
+    assert_eq!(model.status, StatusCode::CREATED, "{}", model.body);
+    let variant = create(
+        &app,
+        &token,
+        json!({"sku": "TEE-RED-M", "kind": "variant", "family": "apparel", "parent": "TEE",
+        "values": {"color": value(json!("red")), "size": value(json!("m"))}}),
+    )
+    .await;
+    assert_eq!(variant.status, StatusCode::CREATED, "{}", variant.body);
+    let body = variant.json();
+    assert_eq!(body["parent"], "TEE");
+    assert_eq!(body["inherited_values"]["name"][0]["data"], "Tee");
+    assert!(
+        body["values"].get("name").is_none(),
+        "own values hold only the variant's level"
+    );
+
+    // A variant may not set the model's shared values, nor a model the variant's.
+    let response = patch(
+        &app,
+        &token,
+        "TEE-RED-M",
+        1,
+        json!({"values": {"name": localized("en_US", json!("Other"))}}),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response.body.contains("shared by all variants"),
+        "{}",
+        response.body
+    );
+    let response = patch(
+        &app,
+        &token,
+        "TEE",
+        1,
+        json!({"values": {"color": value(json!("blue"))}}),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response.body.contains("set on each variant"),
+        "{}",
+        response.body
+    );
+    // Variants need every axis, and a model parent of the same family.
+    let response = create(
+        &app,
+        &token,
+        json!({"sku": "TEE-X", "kind": "variant", "family": "apparel", "parent": "TEE",
+        "values": {"color": value(json!("red"))}}),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response.body.contains("size is a variant axis"),
+        "{}",
+        response.body
+    );
+    let response = create(
+        &app,
+        &token,
+        json!({"sku": "TEE-Y", "kind": "variant", "family": "apparel",
+        "values": {"color": value(json!("red")), "size": value(json!("s"))}}),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A model change reaches the variant's completeness: name is required on web.
+    let page = app
+        .api(Method::GET, "/api/v1/products/TEE-RED-M", Some(&token))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let missing_web = app
+        .api(
+            Method::GET,
+            "/api/v1/products?missing=web&kind=variant",
+            Some(&token),
+        )
+        .await
+        .json();
+    assert_eq!(
+        missing_web["items"].as_array().unwrap().len(),
+        1,
+        "de_DE name missing: {missing_web}"
+    );
+    let response = patch(
+        &app,
+        &token,
+        "TEE",
+        1,
+        json!({"values": {"name": localized("de_DE", json!("T-Shirt"))}}),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let missing_web = app
+        .api(
+            Method::GET,
+            "/api/v1/products?missing=web&kind=variant",
+            Some(&token),
+        )
+        .await
+        .json();
+    assert_eq!(
+        missing_web["items"].as_array().unwrap().len(),
+        0,
+        "{missing_web}"
+    );
+}
+
+async fn axis_combinations_are_unique_within_a_model(app: TestApp) {
+    app.seed_schema().await;
+    let token = editor_token(&app).await;
+    for sku in ["A", "B"] {
+        let response = create(
+            &app,
+            &token,
+            json!({"sku": sku, "kind": "model", "family": "apparel"}),
+        )
+        .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    }
+    let red_m = json!({"color": value(json!("red")), "size": value(json!("m"))});
+    let first = create(&app, &token, json!({"sku": "A-1", "kind": "variant", "family": "apparel", "parent": "A", "values": red_m})).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let twin = create(&app, &token, json!({"sku": "A-2", "kind": "variant", "family": "apparel", "parent": "A", "values": red_m})).await;
+    assert_eq!(
+        twin.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        twin.body
+    );
+    assert!(
+        twin.body.contains("already has these color/size values"),
+        "{}",
+        twin.body
+    );
+    // The same combination under another model is fine.
+    let other = create(&app, &token, json!({"sku": "B-1", "kind": "variant", "family": "apparel", "parent": "B", "values": red_m})).await;
+    assert_eq!(other.status, StatusCode::CREATED);
+    // Changing an axis into a taken combination is refused too.
+    let blue = create(
+        &app,
+        &token,
+        json!({"sku": "A-3", "kind": "variant", "family": "apparel", "parent": "A",
+        "values": {"color": value(json!("blue")), "size": value(json!("m"))}}),
+    )
+    .await;
+    assert_eq!(blue.status, StatusCode::CREATED);
+    let clash = patch(
+        &app,
+        &token,
+        "A-3",
+        1,
+        json!({"values": {"color": value(json!("red"))}}),
+    )
+    .await;
+    assert_eq!(
+        clash.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        clash.body
+    );
+    // SKUs are unique case-insensitively.
+    let dup = create(&app, &token, json!({"sku": "a-1", "family": "gadgets"})).await;
+    assert_eq!(dup.status, StatusCode::CONFLICT);
+    for bad in ["", "has space", &"x".repeat(65)] {
+        let response = create(&app, &token, json!({"sku": bad, "family": "gadgets"})).await;
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+        assert_eq!(response.json()["error"]["details"][0]["field"], "sku");
+    }
+}
+
+async fn family_membership_is_enforced(app: TestApp) {
+    app.seed_schema().await;
+    let token = editor_token(&app).await;
+    let response = create(
+        &app,
+        &token,
+        json!({"sku": "G-2", "family": "gadgets", "values": {"color": value(json!("red"))}}),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let detail = &response.json()["error"]["details"][0];
+    assert_eq!(detail["field"], "color");
+    assert_eq!(
+        detail["message"],
+        "color is not an attribute of the family gadgets"
+    );
+    let unknown = create(&app, &token, json!({"sku": "G-3", "family": "spaceships"})).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let category = create(
+        &app,
+        &token,
+        json!({"sku": "G-4", "family": "gadgets", "categories": ["nowhere"]}),
+    )
+    .await;
+    assert_eq!(category.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown_field = create(
+        &app,
+        &token,
+        json!({"sku": "G-5", "family": "gadgets", "colour": "red"}),
+    )
+    .await;
+    assert_eq!(unknown_field.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn if_match_is_required_and_stale_versions_refused(app: TestApp) {
+    app.seed_schema().await;
+    let token = editor_token(&app).await;
+    let created = create(&app, &token, json!({"sku": "G-1", "family": "gadgets"})).await;
+    assert_eq!(created.header("etag"), Some("\"1\""));
+    let body = json!({"values": {"search_boost": value(json!("3"))}});
+    let missing = app
+        .api_json(
+            Method::PATCH,
+            "/api/v1/products/G-1",
+            &token,
+            Some(body.clone()),
+            &[],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::PRECONDITION_REQUIRED);
+    assert_eq!(missing.error_code(), "precondition_required");
+    let ok = patch(&app, &token, "G-1", 1, body.clone()).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(ok.header("etag"), Some("\"2\""));
+    let stale = patch(
+        &app,
+        &token,
+        "G-1",
+        1,
+        json!({"values": {"search_boost": value(json!("4"))}}),
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(stale.error_code(), "precondition_failed");
+    // Nothing was lost: the second write did not apply.
+    let now = app
+        .api(Method::GET, "/api/v1/products/g-1", Some(&token))
+        .await;
+    assert_eq!(now.json()["values"]["search_boost"][0]["data"], "3");
+    // ETag and If-None-Match.
+    let cached = app
+        .api_json(
+            Method::GET,
+            "/api/v1/products/G-1",
+            &token,
+            None,
+            &[("if-none-match", "\"2\"")],
+        )
+        .await;
+    assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
+    let garbage = patch_raw_if_match(&app, &token, "G-1", "not-a-tag").await;
+    assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
+    let absent = patch(&app, &token, "NOPE", 1, json!({})).await;
+    assert_eq!(absent.status, StatusCode::NOT_FOUND);
+}
+
+async fn patch_raw_if_match(
+    app: &TestApp,
+    token: &str,
+    sku: &str,
+    tag: &str,
+) -> crate::TestResponse {
+    app.api_json(
+        Method::PATCH,
+        &format!("/api/v1/products/{sku}"),
+        token,
+        Some(json!({})),
+        &[("if-match", tag)],
+    )
+    .await
+}
+
+async fn people_never_write_erp_owned_values(app: TestApp) {
+    app.seed_schema().await;
+    let token = editor_token(&app).await;
+    let response = create(
+        &app,
+        &token,
+        json!({"sku": "G-1", "family": "gadgets",
+        "values": {"base_price": value(json!([{"amount": "10.00", "currency": "USD"}]))}}),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN, "{}", response.body);
+    assert_eq!(response.error_code(), "forbidden");
+    let detail = &response.json()["error"]["details"][0];
+    assert_eq!(detail["field"], "base_price");
+    assert_eq!(
+        detail["message"],
+        "base_price is owned by the ERP: it is read-only here and changes only through imports"
+    );
+    // Roles and scopes still apply first.
+    let viewer = app.user_token(&[Role::Viewer], "catalog:read").await;
+    assert!(
+        app.api(Method::GET, "/api/v1/products", Some(&viewer))
+            .await
+            .status
+            .is_success()
+    );
+    let refused = create(&app, &viewer, json!({"sku": "V-1", "family": "gadgets"})).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // An approver's catalog:write token reviews; it does not edit.
+    let approver = app
+        .user_token(&[Role::Approver], "catalog:read catalog:write")
+        .await;
+    let refused = create(&app, &approver, json!({"sku": "V-1", "family": "gadgets"})).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused
+            .body
+            .contains("your roles do not allow you to edit the catalog"),
+        "{}",
+        refused.body
+    );
+    let read_only = app.user_token(&[Role::Editor], "catalog:read").await;
+    assert_eq!(
+        create(&app, &read_only, json!({"sku": "V-2", "family": "gadgets"}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+async fn history_and_change_log_record_each_version_once(app: TestApp) {
+    app.seed_schema().await;
+    let token = editor_token(&app).await;
+    create(
+        &app,
+        &token,
+        json!({"sku": "G-1", "family": "gadgets", "values": {"search_boost": value(json!("1"))}}),
+    )
+    .await;
+    let unchanged = patch(
+        &app,
+        &token,
+        "G-1",
+        1,
+        json!({"values": {"search_boost": value(json!("1"))}}),
+    )
+    .await;
+    assert_eq!(unchanged.status, StatusCode::OK);
+    assert_eq!(
+        unchanged.header("etag"),
+        Some("\"1\""),
+        "unchanged input writes no version"
+    );
+    patch(
+        &app,
+        &token,
+        "G-1",
+        1,
+        json!({"values": {"search_boost": {"0": 0}}}),
+    )
+    .await;
+    let changed = patch(
+        &app,
+        &token,
+        "G-1",
+        1,
+        json!({"values": {"search_boost": value(json!("2"))}, "enabled": false}),
+    )
+    .await;
+    assert_eq!(changed.header("etag"), Some("\"2\""));
+    let removed = patch(
+        &app,
+        &token,
+        "G-1",
+        2,
+        json!({"values": {"search_boost": value(Value::Null)}}),
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::OK);
+    assert!(removed.json()["values"].get("search_boost").is_none());
+
+    let history = app
+        .api(Method::GET, "/api/v1/products/G-1/history", Some(&token))
+        .await
+        .json();
+    let versions = history.as_array().unwrap();
+    assert_eq!(versions.len(), 3);
+    assert_eq!(versions[0]["version"], 3);
+    assert_eq!(
+        versions[0]["changes"][0],
+        json!({"attribute": "search_boost", "locale": null, "channel": null, "before": "2", "after": null})
+    );
+    assert!(
+        versions[1]["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["attribute"] == "enabled" && c["after"] == false)
+    );
+    assert!(versions[0]["actor"].as_str().unwrap().contains("token"));
+
+    use sqlx::Row;
+    let log: Vec<(i64, i64)> = sqlx::query("SELECT seq, version FROM change_log ORDER BY seq")
+        .fetch_all(app.db().pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get("seq"), r.get("version")))
+        .collect();
+    assert_eq!(
+        log,
+        vec![(1, 1), (2, 2), (3, 3)],
+        "one gapless entry per version"
+    );
+}
+
+async fn keyset_pagination_is_stable_under_inserts(app: TestApp) {
+    app.seed_schema().await;
+    let token = editor_token(&app).await;
+    for n in (0..30).step_by(2) {
+        let response = create(
+            &app,
+            &token,
+            json!({"sku": format!("P-{n:03}"), "family": "gadgets"}),
+        )
+        .await;
+        assert_eq!(response.status, StatusCode::CREATED);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut inserted = false;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!(
+                "/api/v1/products?limit=4&cursor={}",
+                url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
+            ),
+            None => "/api/v1/products?limit=4".to_owned(),
+        };
+        let page = app.api(Method::GET, &path, Some(&token)).await.json();
+        for item in page["items"].as_array().unwrap() {
+            seen.push(item["sku"].as_str().unwrap().to_owned());
+        }
+        if !inserted {
+            // Rows inserted before and after the cursor while paging.
+            for sku in ["P-001", "P-027"] {
+                create(&app, &token, json!({"sku": sku, "family": "gadgets"})).await;
+            }
+            inserted = true;
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seen, sorted, "no duplicates, in order: {seen:?}");
+    assert!(
+        seen.contains(&"P-027".to_owned()),
+        "a row inserted ahead of the cursor appears"
+    );
+    assert!(
+        !seen.contains(&"P-001".to_owned()),
+        "a row inserted behind the cursor does not shift the pages"
+    );
+    assert_eq!(seen.len(), 16);
+    let bad = app
+        .api(Method::GET, "/api/v1/products?limit=1000", Some(&token))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let bad = app
+        .api(Method::GET, "/api/v1/products?kind=robot", Some(&token))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+async fn schema_apply_is_idempotent_and_guards_destructive_changes(app: TestApp) {
+    let text = include_str!("fixtures/catalog.toml");
+    let desired = schema_code::parse(text).unwrap();
+    let actor = Actor::system("test");
+    let first = schema_code::apply(app.db(), &actor, &desired, false, false, app.clock().now())
+        .await
+        .unwrap();
+    assert!(first.applied && !first.plan.is_empty());
+    let second = schema_code::apply(app.db(), &actor, &desired, false, false, app.clock().now())
+        .await
+        .unwrap();
+    assert!(second.plan.is_empty(), "second plan: {}", second.plan);
+    // The export round-trips.
+    let exported = schema_code::export(
+        &sluice::catalog::store::load_schema(app.db().pool())
+            .await
+            .unwrap(),
+    );
+    let again = schema_code::apply(
+        app.db(),
+        &actor,
+        &schema_code::parse(&exported).unwrap(),
+        false,
+        true,
+        app.clock().now(),
+    )
+    .await
+    .unwrap();
+    assert!(again.plan.is_empty(), "{}", again.plan);
+
+    system_create(
+        &app,
+        "G-1",
+        ProductKind::Simple,
+        "gadgets",
+        None,
+        &[("search_boost", None, json!("3"))],
+    )
+    .await;
+    let mut without = desired.clone();
+    without.attributes.retain(|a| a.code != "search_boost");
+    for family in &mut without.families {
+        family.attributes.retain(|a| a != "search_boost");
+    }
+    let dry = schema_code::apply(app.db(), &actor, &without, false, true, app.clock().now())
+        .await
+        .unwrap();
+    assert!(!dry.applied);
+    assert!(
+        dry.plan
+            .destructive()
+            .iter()
+            .any(|s| s.contains("search_boost")),
+        "{}",
+        dry.plan
+    );
+    let refused = schema_code::apply(app.db(), &actor, &without, false, false, app.clock().now())
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("--allow-destructive"),
+        "{refused}"
+    );
+    assert!(
+        sluice::catalog::store::load_schema(app.db().pool())
+            .await
+            .unwrap()
+            .attribute("search_boost")
+            .is_some()
+    );
+    let allowed = schema_code::apply(app.db(), &actor, &without, true, false, app.clock().now())
+        .await
+        .unwrap();
+    assert!(allowed.applied);
+    let product = sluice::catalog::store::find(app.db().pool(), "G-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(product.product.values.0.get("search_boost").is_none());
+    assert_eq!(
+        product.product.version, 2,
+        "the removal is a version with history"
+    );
+
+    // An invalid schema names its problems.
+    let mut broken = desired.clone();
+    broken.attributes[0].group = "nowhere".into();
+    let invalid = schema_code::apply(app.db(), &actor, &broken, false, false, app.clock().now())
+        .await
+        .unwrap_err();
+    assert!(
+        invalid.to_string().contains("unknown group nowhere"),
+        "{invalid}"
+    );
+}
+
+async fn schema_api_reads_for_all_and_writes_for_admins(app: TestApp) {
+    app.seed_schema().await;
+    let viewer = app.user_token(&[Role::Viewer], "catalog:read").await;
+    let attributes = app
+        .api(Method::GET, "/api/v1/attributes", Some(&viewer))
+        .await;
+    assert_eq!(attributes.status, StatusCode::OK);
+    let name = attributes
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "name")
+        .cloned()
+        .unwrap();
+    assert_eq!(name["type"], "text");
+    assert_eq!(name["owner"], "pim");
+    assert_eq!(name["lane"], "reviewed");
+    assert_eq!(name["localizable"], true);
+    for path in [
+        "/api/v1/families",
+        "/api/v1/categories",
+        "/api/v1/channels",
+        "/api/v1/locales",
+    ] {
+        let response = app.api(Method::GET, path, Some(&viewer)).await;
+        assert_eq!(response.status, StatusCode::OK, "{path}");
+        assert!(!response.json().as_array().unwrap().is_empty(), "{path}");
+    }
+    let body = json!({"code": "fr_FR", "label": "Français"});
+    let refused = app
+        .api_json(
+            Method::PUT,
+            "/api/v1/locales/fr_FR",
+            &viewer,
+            Some(body.clone()),
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let admin = app.user_token(&[Role::Admin], "admin catalog:read").await;
+    let created = app
+        .api_json(
+            Method::PUT,
+            "/api/v1/locales/fr_FR",
+            &admin,
+            Some(body),
+            &[],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    assert_eq!(created.json()["applied"], true);
+    let bad = app
+        .api_json(Method::PUT, "/api/v1/attributes/name", &admin, Some(json!({"code": "name", "type": "text", "group": "nowhere", "owner": "pim", "lane": "fast"})), &[])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("unknown group nowhere"));
+}
+
+async fn product_pages_edit_and_refuse_stale_forms(app: TestApp) {
+    app.seed_schema().await;
+    system_create(
+        &app,
+        "G-1",
+        ProductKind::Simple,
+        "gadgets",
+        None,
+        &[
+            ("name", Some("en_US"), json!("Radio")),
+            (
+                "base_price",
+                None,
+                json!([{"amount": "10.00", "currency": "USD"}]),
+            ),
+        ],
+    )
+    .await;
+    let editor = app.login_as(Role::Editor).await;
+    let page = editor.get("/products/G-1?locale=en_US&channel=web").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("value=\"Radio\""));
+    assert!(page.body.contains("badge-erp"), "ERP values are badged");
+    assert!(page.body.contains("name=\"v.base_price.USD\" type=\"text\" inputmode=\"decimal\" size=\"10\" value=\"10.00\" readonly"));
+
+    let saved = editor
+        .post_form(
+            "/products/G-1?locale=en_US&channel=web",
+            "/products/G-1",
+            &[
+                ("version", "1"),
+                ("locale", "en_US"),
+                ("channel", "web"),
+                ("v.name", "Pocket radio"),
+                ("v.search_boost", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert!(saved.location().contains("notice=product_saved"));
+
+    // Bad input: 422, the field's message beside it, the input kept.
+    let bad = editor
+        .post_form(
+            "/products/G-1",
+            "/products/G-1",
+            &[
+                ("version", "2"),
+                ("locale", "en_US"),
+                ("channel", "web"),
+                ("v.search_boost", "1,5"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("v.search_boost-error"), "{}", bad.body);
+    assert!(bad.body.contains("value=\"1,5\""));
+
+    // Someone else saves first: the stale form is refused with the newer values.
+    let token = editor_token(&app).await;
+    patch(
+        &app,
+        &token,
+        "G-1",
+        2,
+        json!({"values": {"name": localized("en_US", json!("Radio Max"))}}),
+    )
+    .await;
+    let stale = editor
+        .post_form(
+            "/products/G-1",
+            "/products/G-1",
+            &[
+                ("version", "2"),
+                ("locale", "en_US"),
+                ("channel", "web"),
+                ("v.name", "My radio"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(stale.body.contains("Radio Max"), "the newer value is shown");
+    assert!(
+        stale.body.contains("value=\"My radio\""),
+        "the user's input is kept"
+    );
+    assert!(
+        stale.body.contains("name=\"version\" value=\"3\""),
+        "a deliberate re-save is possible"
+    );
+
+    // A viewer sees the page but cannot save.
+    let viewer = app.login_as(Role::Viewer).await;
+    let read = viewer.get("/products/G-1").await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert!(!read.body.contains(">Save</button>"));
+    let refused = viewer
+        .post_form(
+            "/products/G-1",
+            "/products/G-1",
+            &[("version", "3"), ("v.name", "x")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        viewer.get("/products/NOPE").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn grid_filters_by_family_category_kind_and_missing(app: TestApp) {
+    app.seed_schema().await;
+    let token = editor_token(&app).await;
+    create(&app, &token, json!({"sku": "G-1", "family": "gadgets", "categories": ["electronics"],
+        "values": {"name": json!([{"locale": "en_US", "channel": null, "data": "Radio"}, {"locale": "de_DE", "channel": null, "data": "Radio"}]),
+                   "description": json!([{"locale": "en_US", "channel": "web", "data": "x"}, {"locale": "de_DE", "channel": null, "data": "y"}])}})).await;
+    create(
+        &app,
+        &token,
+        json!({"sku": "G-2", "family": "gadgets", "enabled": false}),
+    )
+    .await;
+    create(
+        &app,
+        &token,
+        json!({"sku": "M-1", "kind": "model", "family": "apparel", "categories": ["shirts"]}),
+    )
+    .await;
+    let browser = app.login_as(Role::Viewer).await;
+    let all = browser.get("/products").await;
+    assert_eq!(all.status, StatusCode::OK);
+    for sku in ["G-1", "G-2", "M-1"] {
+        assert!(all.body.contains(&format!(">{sku}</code>")), "{sku}");
+    }
+    let check = |query: &str, expected: &[&str]| {
+        let browser = browser.clone();
+        let query = query.to_owned();
+        let expected: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+        async move {
+            let page = browser.get(&format!("/products?{query}")).await;
+            assert_eq!(page.status, StatusCode::OK, "{query}");
+            for sku in ["G-1", "G-2", "M-1"] {
+                let shown = page.body.contains(&format!(">{sku}</code>"));
+                assert_eq!(shown, expected.contains(&sku.to_owned()), "{query}: {sku}");
+            }
+        }
+    };
+    check("family=gadgets", &["G-1", "G-2"]).await;
+    check("category=clothing", &["M-1"]).await;
+    check("kind=model", &["M-1"]).await;
+    check("enabled=false", &["G-2"]).await;
+    check("missing=web", &["G-2", "M-1"]).await;
+    check("sku=g-", &["G-1", "G-2"]).await;
+    let bad = browser.get("/products?category=nowhere").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
