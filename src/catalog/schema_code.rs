@@ -414,8 +414,11 @@ impl fmt::Display for Plan {
     }
 }
 
-/// Entities of one kind as (code → (position, JSON definition)).
-fn entities(schema: &Schema) -> Vec<(&'static str, BTreeMap<String, (i64, Json)>)> {
+/// Entities of one kind: code → (position, JSON definition).
+type Indexed = BTreeMap<String, (i64, Json)>;
+
+/// Every kind's entities, in dependency order (what others refer to first).
+fn entities(schema: &Schema) -> Vec<(&'static str, Indexed)> {
     fn index<T: Serialize>(
         items: &[T],
         code: impl Fn(&T) -> &str,

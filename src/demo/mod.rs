@@ -100,8 +100,8 @@ pub fn catalog_schema() -> Result<Schema, SchemaError> {
 pub struct CatalogSeed {
     /// Schema steps applied by this run (0 when the folder had a schema).
     pub schema_steps: usize,
-    /// Steps `sluice schema apply` of the demo schema would still make: how
-    /// far a schema changed since seeding has moved from the demo's (it is left as is).
+    /// Steps by which a stored schema differs from the demo schema; the
+    /// demo leaves such a schema as it is.
     pub schema_drift: usize,
     pub channels: usize,
     pub attributes: usize,

@@ -326,33 +326,48 @@ fn axis_key(family: &Family, kind: ProductKind, values: &Values) -> Option<Strin
     Some(parts.join("\u{1f}"))
 }
 
+/// What value changes are checked against: the schema, the product's family
+/// and level, and who writes.
+struct ValueContext<'a> {
+    schema: &'a Schema,
+    family: &'a Family,
+    kind: ProductKind,
+    writer: &'a Writer,
+    creating: bool,
+}
+
+/// The outcome of applying value changes: what differed, what was invalid,
+/// and what the writer may not write at all.
+#[derive(Default)]
+struct ValueResult {
+    changes: Vec<Change>,
+    errors: Vec<FieldError>,
+    forbidden: Vec<FieldError>,
+}
+
 /// Applies value changes to `values`, collecting every error and the changes that differ.
 fn apply_values(
-    schema: &Schema,
-    family: &Family,
-    kind: ProductKind,
-    writer: &Writer,
-    creating: bool,
+    ctx: &ValueContext<'_>,
     values: &mut Values,
     requested: &[ValueChange],
-    changes: &mut Vec<Change>,
-    errors: &mut Vec<FieldError>,
-    forbidden: &mut Vec<FieldError>,
-) {
+) -> ValueResult {
+    let mut result = ValueResult::default();
     for change in requested {
         // Ownership first: a refused owner is a 403, whatever else is wrong.
-        if let Some(attribute) = schema.attribute(&change.key.attribute)
-            && let Err(err) = writer.check_owner(attribute.owner, creating, &change.key)
+        if let Some(attribute) = ctx.schema.attribute(&change.key.attribute)
+            && let Err(err) = ctx
+                .writer
+                .check_owner(attribute.owner, ctx.creating, &change.key)
         {
-            forbidden.push(err);
+            result.forbidden.push(err);
             continue;
         }
-        match check_value(schema, family, kind, change) {
+        match check_value(ctx.schema, ctx.family, ctx.kind, change) {
             Ok(data) => {
                 let before = values.get(&change.key).cloned();
                 if before != data {
                     values.set(&change.key, data.clone());
-                    changes.push(Change {
+                    result.changes.push(Change {
                         attribute: change.key.attribute.clone(),
                         locale: change.key.locale.clone(),
                         channel: change.key.channel.clone(),
@@ -361,9 +376,10 @@ fn apply_values(
                     });
                 }
             }
-            Err(mut found) => errors.append(&mut found),
+            Err(mut found) => result.errors.append(&mut found),
         }
     }
+    result
 }
 
 /// Creates a product through the write path.
@@ -454,23 +470,22 @@ pub async fn create_in(
         }
     };
     let mut values = Values::default();
-    let mut changes = Vec::new();
-    let mut forbidden = Vec::new();
-    apply_values(
+    let ctx = ValueContext {
         schema,
         family,
-        new.kind,
+        kind: new.kind,
         writer,
-        true,
-        &mut values,
-        &new.values,
-        &mut changes,
-        &mut errors,
-        &mut forbidden,
-    );
+        creating: true,
+    };
+    let ValueResult {
+        mut changes,
+        errors: mut value_errors,
+        forbidden,
+    } = apply_values(&ctx, &mut values, &new.values);
     if !forbidden.is_empty() {
         return Err(WriteError::Forbidden(forbidden));
     }
+    errors.append(&mut value_errors);
     if new.kind == ProductKind::Variant {
         for axis in &family.variant_axes {
             if values.get(&ValueKey::new(axis, None, None)).is_none() {
@@ -673,24 +688,23 @@ pub async fn update_in(
         )]));
     };
     let mut errors = Vec::new();
-    let mut changes = Vec::new();
     let mut product = before.clone();
-    let mut forbidden = Vec::new();
-    apply_values(
+    let ctx = ValueContext {
         schema,
         family,
-        product.kind,
+        kind: product.kind,
         writer,
-        false,
-        &mut product.values,
-        &requested.values,
-        &mut changes,
-        &mut errors,
-        &mut forbidden,
-    );
+        creating: false,
+    };
+    let ValueResult {
+        mut changes,
+        errors: mut value_errors,
+        forbidden,
+    } = apply_values(&ctx, &mut product.values, &requested.values);
     if !forbidden.is_empty() {
         return Err(WriteError::Forbidden(forbidden));
     }
+    errors.append(&mut value_errors);
     if let Some(enabled) = requested.enabled
         && enabled != product.enabled
     {

@@ -181,6 +181,46 @@ async fn every_type_accepts_good_values_and_names_bad_ones(app: TestApp) {
         );
     }
 
+    // Good values of the remaining types, on a model.
+    let model = create(
+        &app,
+        &token,
+        json!({"sku": "M-GOOD", "kind": "model", "family": "apparel", "values": {
+            "code_name": value(json!("ABC-12")),
+            "release_date": value(json!("2026-03-01")),
+            "material": value(json!(["wool", "cotton"])),
+            "is_new": value(json!(true)),
+            "images": value(json!(["asset-1", "asset-2"])),
+        }}),
+    )
+    .await;
+    assert_eq!(model.status, StatusCode::CREATED, "{}", model.body);
+    assert_eq!(
+        model.json()["values"]["material"][0]["data"],
+        json!(["wool", "cotton"])
+    );
+    let variant = create(
+        &app,
+        &token,
+        json!({"sku": "M-GOOD-RED-S", "kind": "variant", "family": "apparel", "parent": "M-GOOD",
+               "values": {"color": value(json!("red")), "size": value(json!("s"))}}),
+    )
+    .await;
+    assert_eq!(variant.status, StatusCode::CREATED, "{}", variant.body);
+    let unknown_option = create(
+        &app,
+        &token,
+        json!({"sku": "M-GOOD-X", "kind": "variant", "family": "apparel", "parent": "M-GOOD",
+               "values": {"color": value(json!("purple")), "size": value(json!("s"))}}),
+    )
+    .await;
+    assert_eq!(unknown_option.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unknown_option.body.contains("purple"),
+        "{}",
+        unknown_option.body
+    );
+
     // Apparel attributes, checked on a model.
     let model_cases: Vec<(&str, Value, &str)> = vec![
         ("code_name", value(json!("abc-1")), "pattern"),
@@ -843,7 +883,7 @@ async fn schema_apply_is_idempotent_and_guards_destructive_changes(app: TestApp)
         .await
         .unwrap()
         .unwrap();
-    assert!(product.product.values.0.get("search_boost").is_none());
+    assert!(!product.product.values.0.contains_key("search_boost"));
     assert_eq!(
         product.product.version, 2,
         "the removal is a version with history"

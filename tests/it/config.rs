@@ -253,3 +253,48 @@ fn serve_stops_gracefully_on_sigterm() {
     );
     assert!(stderr.contains("sluice stopped"), "{stderr}");
 }
+
+#[test]
+fn schema_export_and_apply_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let env = [("SLUICE_DATA_DIR", data.as_str())];
+    let file = dir.path().join("catalog.toml");
+    std::fs::write(&file, include_str!("fixtures/catalog.toml")).unwrap();
+    let path = file.display().to_string();
+
+    let (code, stdout, stderr) = sluice(&["schema", "apply", &path, "--dry-run"], &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("+ attribute name") && stdout.contains("Dry run"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = sluice(&["schema", "apply", &path], &env);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("Applied."), "{stdout}");
+    let (code, stdout, _) = sluice(&["schema", "apply", &path], &env);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("No changes"),
+        "second apply plans nothing: {stdout}"
+    );
+
+    let (code, exported, _) = sluice(&["schema", "export"], &env);
+    assert_eq!(code, 0);
+    std::fs::write(&file, &exported).unwrap();
+    let (_, stdout, _) = sluice(&["schema", "apply", &path], &env);
+    assert!(
+        stdout.contains("No changes"),
+        "export round-trips: {stdout}"
+    );
+
+    let broken = exported.replacen("group = \"marketing\"", "group = \"nowhere\"", 1);
+    std::fs::write(&file, broken).unwrap();
+    let (code, _, stderr) = sluice(&["schema", "apply", &path], &env);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("unknown group nowhere"), "{stderr}");
+    std::fs::write(&file, "[[attributes]\nbroken").unwrap();
+    let (code, _, stderr) = sluice(&["schema", "apply", &path], &env);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not valid TOML"), "{stderr}");
+}
