@@ -177,7 +177,7 @@ async fn schema(config: Config, command: SchemaCommand) -> anyhow::Result<()> {
     let result = match command {
         SchemaCommand::Export => {
             let schema = sluice::catalog::store::load_schema(state.db.pool()).await?;
-            print!("{}", schema_code::export(&schema));
+            print!("{}", schema_code::export(&schema)?);
             Ok(())
         }
         SchemaCommand::Apply {
@@ -187,21 +187,36 @@ async fn schema(config: Config, command: SchemaCommand) -> anyhow::Result<()> {
         } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let desired = schema_code::parse(&text)?;
-            let applied = schema_code::apply(
+            let mut desired = schema_code::parse(&text)?;
+            let actor = Actor::system("sluice schema apply");
+            // Plan first and print it; then apply exactly that plan (refused
+            // if the stored schema moved in between).
+            let planned = schema_code::apply(
                 &state.db,
-                &Actor::system("sluice schema apply"),
+                &actor,
                 &desired,
                 allow_destructive,
-                dry_run,
+                true,
                 state.clock.now(),
             )
             .await?;
-            print!("{}", applied.plan);
-            if applied.applied {
+            print!("{}", planned.plan);
+            if dry_run {
+                if !planned.plan.is_empty() {
+                    println!("Dry run: nothing was changed.");
+                }
+            } else if !planned.plan.is_empty() {
+                desired.version = planned.base_version;
+                schema_code::apply(
+                    &state.db,
+                    &actor,
+                    &desired,
+                    allow_destructive,
+                    false,
+                    state.clock.now(),
+                )
+                .await?;
                 println!("Applied.");
-            } else if dry_run && !applied.plan.is_empty() {
-                println!("Dry run: nothing was changed.");
             }
             Ok(())
         }

@@ -38,7 +38,9 @@ impl ProductKind {
 }
 
 /// One value of an attribute, for a locale and a channel (either may be `None`).
+/// Unknown keys are refused, so Akeneo's `scope` is not silently ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ValueEntry {
     #[serde(default)]
     pub locale: Option<String>,

@@ -312,6 +312,10 @@ pub struct Schema {
     pub families: Vec<Family>,
     #[serde(default)]
     pub categories: Vec<Category>,
+    /// The stored schema's version when it was loaded; 0 for a schema read
+    /// from a file. Writes validated against a schema check it still holds.
+    #[serde(skip)]
+    pub version: i64,
 }
 
 impl Schema {

@@ -17,7 +17,7 @@ use crate::audit::{self, Actor, AuditEvent};
 use crate::db::{Db, Timestamp};
 
 /// Attribute codes reserved for product structure.
-pub const RESERVED_CODES: [&str; 8] = [
+pub const RESERVED_CODES: [&str; 12] = [
     "sku",
     "kind",
     "family",
@@ -26,6 +26,12 @@ pub const RESERVED_CODES: [&str; 8] = [
     "categories",
     "values",
     "version",
+    // Keys of the stored value entries: a code equal to one would confuse
+    // the JSON text searches that find products holding an attribute.
+    "data",
+    "locale",
+    "channel",
+    "scope",
 ];
 
 /// Why a schema could not be applied.
@@ -40,6 +46,10 @@ pub enum SchemaError {
         .0.join("\n  ")
     )]
     Destructive(Vec<String>),
+    #[error(
+        "the schema changed since it was loaded (version {base}, now {current}); reload and try again"
+    )]
+    Stale { base: i64, current: i64 },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -47,9 +57,8 @@ pub enum SchemaError {
 }
 
 /// Exports the schema as TOML.
-pub fn export(schema: &Schema) -> String {
-    // Serializing these plain structs cannot fail.
-    toml::to_string_pretty(schema).unwrap_or_default()
+pub fn export(schema: &Schema) -> Result<String, SchemaError> {
+    toml::to_string_pretty(schema).map_err(|err| SchemaError::Syntax(err.to_string()))
 }
 
 /// Reads a schema from TOML.
@@ -355,6 +364,8 @@ pub struct Step {
     pub detail: String,
     /// Why it would drop or invalidate product values, if it would.
     pub destructive: Option<String>,
+    /// A destructive step that is refused even when destruction is allowed.
+    pub blocking: bool,
 }
 
 impl fmt::Display for Step {
@@ -477,6 +488,7 @@ pub fn plan(current: &Schema, desired: &Schema) -> Plan {
                     code: code.clone(),
                     detail: String::new(),
                     destructive: None,
+                    blocking: false,
                 }),
                 Some((old_position, old)) if old != definition || old_position != position => {
                     let mut detail = differing_fields(old, definition);
@@ -493,6 +505,7 @@ pub fn plan(current: &Schema, desired: &Schema) -> Plan {
                         code: code.clone(),
                         detail,
                         destructive: None,
+                        blocking: false,
                     });
                 }
                 Some(_) => {}
@@ -509,6 +522,7 @@ pub fn plan(current: &Schema, desired: &Schema) -> Plan {
                     code: code.clone(),
                     detail: String::new(),
                     destructive: None,
+                    blocking: false,
                 });
             }
         }
@@ -542,13 +556,38 @@ async fn mark_destructive(
                 };
                 let reshaped = old.kind != new.kind
                     || old.localizable != new.localizable
-                    || old.scopable != new.scopable;
+                    || old.scopable != new.scopable
+                    || old.validation.unit_family != new.validation.unit_family;
                 let dropped: Vec<&str> = old
                     .options
                     .iter()
                     .filter(|o| !new.options.iter().any(|n| n.code == o.code))
                     .map(|o| o.code.as_str())
                     .collect();
+                // An axis value cannot simply disappear: every variant needs one.
+                let is_axis = desired
+                    .families
+                    .iter()
+                    .any(|f| f.variant_axes.contains(&step.code));
+                if is_axis && !reshaped {
+                    for option in &dropped {
+                        let pattern = format!(
+                            "%\"{}\":[{{\"locale\":null,\"channel\":null,\"data\":\"{option}\"}}]%",
+                            step.code
+                        );
+                        let used = store::products_like(conn, &pattern, None).await?;
+                        if used > 0 {
+                            step.blocking = true;
+                            step.destructive = Some(format!(
+                                "{used} variant(s) have {}={option}; give them another value first",
+                                step.code
+                            ));
+                        }
+                    }
+                    if step.blocking {
+                        continue;
+                    }
+                }
                 if reshaped || !dropped.is_empty() {
                     let used = store::products_using_attribute(conn, &step.code).await?;
                     (used > 0).then(|| {
@@ -566,6 +605,60 @@ async fn mark_destructive(
                 let used = store::products_in_family(conn, &step.code).await?;
                 (used > 0).then(|| {
                     format!("{used} product(s) belong to it; a family in use cannot be deleted")
+                })
+            }
+            ("family", Action::Update) => {
+                let (Some(old), Some(new)) =
+                    (current.family(&step.code), desired.family(&step.code))
+                else {
+                    continue;
+                };
+                let members = store::products_in_family(conn, &step.code).await?;
+                if members > 0
+                    && (old.variant_axes != new.variant_axes
+                        || old.variant_attributes != new.variant_attributes)
+                {
+                    step.blocking = true;
+                    Some(format!(
+                        "{members} product(s) belong to it; variant axes and variant attributes change only while a family has no products"
+                    ))
+                } else {
+                    let mut used_removed = Vec::new();
+                    for attribute in old
+                        .attributes
+                        .iter()
+                        .filter(|a| !new.attributes.contains(a))
+                    {
+                        let pattern = format!("%\"{attribute}\":[%");
+                        if store::products_like(conn, &pattern, Some(&step.code)).await? > 0 {
+                            used_removed.push(attribute.as_str());
+                        }
+                    }
+                    (!used_removed.is_empty()).then(|| {
+                        format!(
+                            "its products hold values of {} that would be removed from them",
+                            used_removed.join(", ")
+                        )
+                    })
+                }
+            }
+            ("channel", Action::Delete) => {
+                let used =
+                    store::products_like(conn, &format!("%\"channel\":\"{}\"%", step.code), None)
+                        .await?;
+                (used > 0).then(|| {
+                    format!("{used} product(s) hold values for this channel that would be removed")
+                })
+            }
+            ("currency", Action::Delete) => {
+                let used =
+                    store::products_like(conn, &format!("%\"currency\":\"{}\"%", step.code), None)
+                        .await?;
+                (used > 0).then(|| {
+                    format!(
+                        "{used} product(s) hold prices in {} that would be removed",
+                        step.code
+                    )
                 })
             }
             ("category", Action::Delete) => {
@@ -594,11 +687,16 @@ pub struct Applied {
     pub plan: Plan,
     /// False for a dry run.
     pub applied: bool,
+    /// The stored schema's version the plan was made against (before applying).
+    pub base_version: i64,
 }
 
 /// Checks, plans and (unless `dry_run`) applies `desired` in one transaction.
 /// Destructive steps need `allow_destructive`; when allowed, affected product
-/// values are removed through the write path, with history.
+/// values are removed through the write path, with history. A `desired`
+/// schema that was loaded from the database (non-zero `version`) is refused
+/// if the stored schema moved on since, so two admins never silently undo
+/// each other's edits.
 pub async fn apply(
     db: &Db,
     actor: &Actor,
@@ -612,6 +710,13 @@ pub async fn apply(
         return Err(SchemaError::Invalid(problems));
     }
     let mut tx = db.begin_write().await?;
+    let version = store::lock_schema_version(&mut tx, true).await?;
+    if desired.version != 0 && desired.version != version {
+        return Err(SchemaError::Stale {
+            base: desired.version,
+            current: version,
+        });
+    }
     let current = store::load_schema(&mut *tx).await?;
     let mut plan = plan(&current, desired);
     mark_destructive(&mut tx, &current, desired, &mut plan).await?;
@@ -619,6 +724,7 @@ pub async fn apply(
         return Ok(Applied {
             plan,
             applied: false,
+            base_version: version,
         });
     }
     let destructive = plan.destructive();
@@ -626,7 +732,10 @@ pub async fn apply(
         let undeletable: Vec<String> = plan
             .steps
             .iter()
-            .filter(|s| s.kind == "family" && s.action == Action::Delete && s.destructive.is_some())
+            .filter(|s| {
+                s.blocking
+                    || (s.kind == "family" && s.action == Action::Delete && s.destructive.is_some())
+            })
             .map(ToString::to_string)
             .collect();
         if !undeletable.is_empty() {
@@ -678,5 +787,6 @@ pub async fn apply(
     Ok(Applied {
         plan,
         applied: true,
+        base_version: version,
     })
 }

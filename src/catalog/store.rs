@@ -32,12 +32,14 @@ fn decode<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Reads the whole schema in one query.
+/// Reads the whole schema and its version in one query (one snapshot).
 pub async fn load_schema<'e, E: Executor<'e, Database = Any>>(
     executor: E,
 ) -> Result<Schema, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT kind, code, definition FROM catalog_schema ORDER BY kind, position, code",
+        "SELECT kind, code, position, definition FROM catalog_schema \
+         UNION ALL SELECT '~version', '', value, '' FROM counters WHERE name = 'schema' \
+         ORDER BY 1, 3, 2",
     )
     .fetch_all(executor)
     .await?;
@@ -54,10 +56,30 @@ pub async fn load_schema<'e, E: Executor<'e, Database = Any>>(
             "attribute" => schema.attributes.push(decode(&kind, &code, &text)?),
             "family" => schema.families.push(decode(&kind, &code, &text)?),
             "category" => schema.categories.push(decode(&kind, &code, &text)?),
+            "~version" => schema.version = row.try_get("position")?,
             _ => {}
         }
     }
     Ok(schema)
+}
+
+/// The stored schema's version, locked for this transaction: shared by
+/// product writes (which validated against it), exclusive for schema applies.
+pub async fn lock_schema_version(
+    conn: &mut AnyConnection,
+    exclusive: bool,
+) -> Result<i64, sqlx::Error> {
+    let backend = crate::db::Backend::of(conn);
+    let lock = if exclusive {
+        backend.lock_rows_of("counters")
+    } else {
+        backend.share_lock().to_owned()
+    };
+    let sql = format!("SELECT value FROM counters WHERE name = 'schema'{lock}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&mut *conn)
+        .await?;
+    row.try_get("value")
 }
 
 /// Writes (inserts or replaces) one schema entity.
@@ -127,7 +149,7 @@ impl SchemaCache {
         }
         let schema = Arc::new(load_schema(db.pool()).await?);
         if let Ok(mut guard) = self.cached.write() {
-            *guard = Some((version, schema.clone()));
+            *guard = Some((schema.version, schema.clone()));
         }
         Ok(schema)
     }
@@ -356,8 +378,8 @@ pub async fn list(
         .bind(limit + 1);
     if filter.categories.is_some() {
         if category_codes.is_empty() {
-            // No category matched: a code that cannot exist keeps the query valid.
-            query = query.bind("\u{0}none");
+            // No category matched: a code that cannot exist (codes have no `-`) keeps the query valid.
+            query = query.bind("-none-");
         }
         for code in &category_codes {
             query = query.bind(code.clone());
@@ -519,4 +541,21 @@ pub async fn completeness_counts(
         }
     }
     Ok(counts)
+}
+
+/// How many products' value documents match a LIKE pattern (optionally
+/// within one family): used to find values a schema change would affect.
+pub async fn products_like(
+    conn: &mut AnyConnection,
+    pattern: &str,
+    family: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM products WHERE product_values LIKE $1 AND ($2 IS NULL OR family = $2)",
+    )
+    .bind(pattern)
+    .bind(family)
+    .fetch_one(&mut *conn)
+    .await?;
+    row.try_get("n")
 }

@@ -46,6 +46,23 @@ impl Backend {
         }
     }
 
+    /// The backend a connection talks to (for code that holds only a connection).
+    pub fn of(conn: &sqlx::AnyConnection) -> Backend {
+        if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    /// `FOR SHARE`: readers that must see a row unchanged until they commit.
+    pub fn share_lock(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR SHARE",
+        }
+    }
+
     /// `FOR UPDATE OF alias` where the engine has row locks (only the named
     /// table's rows, so outer-joined tables may be read alongside); SQLite
     /// serializes writers instead.

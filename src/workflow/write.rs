@@ -147,6 +147,8 @@ pub enum WriteError {
     Stale { base: i64, current: i64 },
     #[error("a product with the SKU {0} already exists")]
     SkuTaken(String),
+    #[error("the catalog schema changed while this was being saved; try again")]
+    SchemaChanged,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -170,7 +172,9 @@ impl From<WriteError> for crate::error::AppError {
             },
             WriteError::Invalid(details) => AppError::validation(details),
             WriteError::Stale { .. } => AppError::PreconditionFailed(err.to_string()),
-            WriteError::SkuTaken(_) => AppError::Conflict(err.to_string()),
+            WriteError::SkuTaken(_) | WriteError::SchemaChanged => {
+                AppError::Conflict(err.to_string())
+            }
             WriteError::Database(db) => AppError::internal(db),
         }
     }
@@ -183,6 +187,21 @@ fn value_error(key: &ValueKey, message: String) -> FieldError {
         channel: key.channel.clone(),
         row: None,
         message,
+    }
+}
+
+/// Refuses a write validated against a schema that has changed since, and
+/// holds the schema still (shared lock) until the write commits, so a schema
+/// apply waits for it and it never stores values the new schema forbids.
+async fn ensure_schema_current(
+    conn: &mut AnyConnection,
+    schema: &Schema,
+) -> Result<(), WriteError> {
+    let current = store::lock_schema_version(conn, false).await?;
+    if current == schema.version {
+        Ok(())
+    } else {
+        Err(WriteError::SchemaChanged)
     }
 }
 
@@ -404,6 +423,7 @@ pub async fn create_in(
     new: NewProduct,
     now: Timestamp,
 ) -> Result<Product, WriteError> {
+    ensure_schema_current(conn, schema).await?;
     let mut errors = Vec::new();
     if let Err(err) = check_sku(&new.sku) {
         errors.push(err);
@@ -660,6 +680,7 @@ pub async fn update_in(
     requested: &ChangeSet,
     now: Timestamp,
 ) -> Result<Outcome, WriteError> {
+    ensure_schema_current(conn, schema).await?;
     let sql = format!(
         "SELECT {} FROM {} WHERE p.sku_key = $1{}",
         store::PRODUCT_COLUMNS,
@@ -780,9 +801,13 @@ pub async fn update_in(
     )
     .await?;
     if product.kind == ProductKind::Model {
+        // Variants inherit what changed: their completeness moves, and
+        // followers of the change log (search, readiness, publishing) must
+        // see them too.
         for variant in store::variants_of(&mut *conn, product.id).await? {
             let merged = resolved_values(&variant.product, Some(&product));
             write_completeness(conn, schema, &variant.product, &merged).await?;
+            append_change_log(conn, &variant.product, now).await?;
         }
     }
     Ok(Outcome::Written { product, changes })
@@ -901,35 +926,62 @@ pub(crate) async fn purge_for_schema_change(
     now: Timestamp,
 ) -> Result<(), WriteError> {
     use crate::catalog::schema_code::Action;
+    // Lock every affected product before the first change-log number is
+    // taken, in id order, so concurrent writers queue instead of deadlocking.
+    let lock = Backend::of(conn).lock_rows_of("p");
     let ids: Vec<i64> = match step.kind {
         "attribute" => {
             let pattern = format!("%\"{}\":[%", step.code);
-            id_list(
-                conn,
-                "SELECT id FROM products WHERE product_values LIKE $1",
-                &pattern,
-            )
-            .await?
+            let sql = format!(
+                "SELECT p.id FROM products p WHERE p.product_values LIKE $1 ORDER BY p.id{lock}"
+            );
+            id_list(conn, sql, &pattern).await?
         }
         "locale" => {
             let pattern = format!("%\"locale\":\"{}\"%", step.code);
-            id_list(
-                conn,
-                "SELECT id FROM products WHERE product_values LIKE $1",
-                &pattern,
-            )
-            .await?
+            let sql = format!(
+                "SELECT p.id FROM products p WHERE p.product_values LIKE $1 ORDER BY p.id{lock}"
+            );
+            id_list(conn, sql, &pattern).await?
         }
         "category" => {
-            id_list(
-                conn,
-                "SELECT product_id AS id FROM product_categories WHERE category = $1",
-                &step.code,
-            )
-            .await?
+            let sql = format!(
+                "SELECT p.id FROM products p JOIN product_categories pc ON pc.product_id = p.id \
+                 WHERE pc.category = $1 ORDER BY p.id{lock}"
+            );
+            id_list(conn, sql, &step.code).await?
+        }
+        "family" => {
+            let sql =
+                format!("SELECT p.id FROM products p WHERE p.family = $1 ORDER BY p.id{lock}");
+            id_list(conn, sql, &step.code).await?
+        }
+        "channel" => {
+            let pattern = format!("%\"channel\":\"{}\"%", step.code);
+            let sql = format!(
+                "SELECT p.id FROM products p WHERE p.product_values LIKE $1 ORDER BY p.id{lock}"
+            );
+            id_list(conn, sql, &pattern).await?
+        }
+        "currency" => {
+            let pattern = format!("%\"currency\":\"{}\"%", step.code);
+            let sql = format!(
+                "SELECT p.id FROM products p WHERE p.product_values LIKE $1 ORDER BY p.id{lock}"
+            );
+            id_list(conn, sql, &pattern).await?
         }
         _ => Vec::new(),
     };
+    let removed_from_family: Vec<String> =
+        match (current.family(&step.code), desired.family(&step.code)) {
+            (Some(old), Some(new)) if step.kind == "family" => old
+                .attributes
+                .iter()
+                .filter(|a| !new.attributes.contains(a))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
     let dropped_options: Vec<String> =
         match (current.attribute(&step.code), desired.attribute(&step.code)) {
             (Some(old), Some(new))
@@ -966,6 +1018,9 @@ pub(crate) async fn purge_for_schema_change(
                     }
                 }
                 "locale" if key.locale.as_deref() == Some(step.code.as_str()) => None,
+                "channel" if key.channel.as_deref() == Some(step.code.as_str()) => None,
+                "family" if removed_from_family.contains(&key.attribute) => None,
+                "currency" => without_currency(&data, &step.code),
                 _ => Some(data.clone()),
             };
             if after.as_ref() != Some(&data) {
@@ -1022,6 +1077,22 @@ pub(crate) async fn purge_for_schema_change(
     Ok(())
 }
 
+/// A price list without the entries in `currency` (`None` when nothing is
+/// left); any other value unchanged.
+fn without_currency(data: &Json, currency: &str) -> Option<Json> {
+    match data {
+        Json::Array(items) if items.iter().any(|i| i.get("currency").is_some()) => {
+            let kept: Vec<Json> = items
+                .iter()
+                .filter(|i| i.get("currency").and_then(Json::as_str) != Some(currency))
+                .cloned()
+                .collect();
+            (!kept.is_empty()).then_some(Json::Array(kept))
+        }
+        other => Some(other.clone()),
+    }
+}
+
 /// A select value, or a multiselect list, without the removed options
 /// (`None` when nothing is left).
 fn without_options(data: &Json, dropped: &[String]) -> Option<Json> {
@@ -1044,10 +1115,13 @@ fn without_options(data: &Json, dropped: &[String]) -> Option<Json> {
 
 async fn id_list(
     conn: &mut AnyConnection,
-    sql: &'static str,
+    sql: String,
     bind: &str,
 ) -> Result<Vec<i64>, WriteError> {
-    let rows = sqlx::query(sql).bind(bind).fetch_all(&mut *conn).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(bind)
+        .fetch_all(&mut *conn)
+        .await?;
     Ok(rows
         .iter()
         .map(|row| row.try_get("id"))

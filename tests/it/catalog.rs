@@ -826,7 +826,7 @@ async fn schema_apply_is_idempotent_and_guards_destructive_changes(app: TestApp)
     let again = schema_code::apply(
         app.db(),
         &actor,
-        &schema_code::parse(&exported).unwrap(),
+        &schema_code::parse(&exported.unwrap()).unwrap(),
         false,
         true,
         app.clock().now(),
@@ -1115,4 +1115,276 @@ async fn grid_filters_by_family_category_kind_and_missing(app: TestApp) {
     check("sku=g-", &["G-1", "G-2"]).await;
     let bad = browser.get("/products?category=nowhere").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+crate::db_tests!(
+    more_destructive_schema_changes_are_caught,
+    stale_schema_edits_and_writes_are_refused,
+    model_changes_reach_variants_through_etag_and_change_log,
+    page_saves_for_a_locale_the_channel_lacks,
+);
+
+async fn more_destructive_schema_changes_are_caught(app: TestApp) {
+    app.seed_schema().await;
+    let token = editor_token(&app).await;
+    create(&app, &token, json!({"sku": "TEE", "kind": "model", "family": "apparel",
+        "values": {"description": [{"locale": "en_US", "channel": "web", "data": "web only"}],
+                   "sale_price": value(json!([{"amount": "5", "currency": "EUR"}, {"amount": "6", "currency": "USD"}]))}}))
+    .await;
+    create(
+        &app,
+        &token,
+        json!({"sku": "TEE-RED-S", "kind": "variant", "family": "apparel", "parent": "TEE",
+        "values": {"color": value(json!("red")), "size": value(json!("s"))}}),
+    )
+    .await;
+    let actor = Actor::system("test");
+    let base = schema_code::parse(include_str!("fixtures/catalog.toml")).unwrap();
+    let apply = |desired: sluice::catalog::schema::Schema, allow: bool| {
+        let db = app.db().clone();
+        let actor = actor.clone();
+        let now = app.clock().now();
+        async move { schema_code::apply(&db, &actor, &desired, allow, false, now).await }
+    };
+
+    // Removing an axis option that a variant uses is refused even when allowed.
+    let mut no_red = base.clone();
+    no_red
+        .attributes
+        .iter_mut()
+        .find(|a| a.code == "color")
+        .unwrap()
+        .options
+        .retain(|o| o.code != "red");
+    let err = apply(no_red, true).await.unwrap_err().to_string();
+    assert!(err.contains("color=red"), "{err}");
+    // So is changing the axes of a family with products.
+    let mut axes = base.clone();
+    axes.families
+        .iter_mut()
+        .find(|f| f.code == "apparel")
+        .unwrap()
+        .variant_axes = vec!["color".into()];
+    let err = apply(axes, true).await.unwrap_err().to_string();
+    assert!(err.contains("variant axes"), "{err}");
+
+    // Dropping an attribute from a family whose products hold it: destructive.
+    let mut slimmer = base.clone();
+    slimmer
+        .families
+        .iter_mut()
+        .find(|f| f.code == "apparel")
+        .unwrap()
+        .attributes
+        .retain(|a| a != "sale_price");
+    for family in &mut slimmer.families {
+        family
+            .requirements
+            .values_mut()
+            .for_each(|r| r.retain(|a| a != "sale_price"));
+    }
+    let err = apply(slimmer.clone(), false).await.unwrap_err().to_string();
+    assert!(err.contains("sale_price"), "{err}");
+    // Deleting a currency with prices in it: destructive; allowed, the prices go with history.
+    let mut no_eur = base.clone();
+    no_eur.currencies.retain(|c| c.code != "EUR");
+    no_eur
+        .channels
+        .iter_mut()
+        .for_each(|c| c.currencies.retain(|x| x != "EUR"));
+    let err = apply(no_eur.clone(), false).await.unwrap_err().to_string();
+    assert!(err.contains("EUR"), "{err}");
+    apply(no_eur.clone(), true).await.unwrap();
+    let tee = app
+        .api(Method::GET, "/api/v1/products/TEE", Some(&token))
+        .await
+        .json();
+    assert_eq!(
+        tee["values"]["sale_price"][0]["data"],
+        json!([{"amount": "6.00", "currency": "USD"}])
+    );
+    // Deleting a channel with values scoped to it: destructive.
+    let mut no_web = no_eur.clone();
+    no_web.channels.retain(|c| c.code != "web");
+    no_web.families.iter_mut().for_each(|f| {
+        f.requirements.remove("web");
+    });
+    let err = apply(no_web.clone(), false).await.unwrap_err().to_string();
+    assert!(err.contains("channel"), "{err}");
+    apply(no_web, true).await.unwrap();
+    let tee = app
+        .api(Method::GET, "/api/v1/products/TEE", Some(&token))
+        .await
+        .json();
+    assert!(tee["values"].get("description").is_none(), "{tee}");
+}
+
+async fn stale_schema_edits_and_writes_are_refused(app: TestApp) {
+    app.seed_schema().await;
+    let actor = Actor::system("test");
+    let loaded = sluice::catalog::store::load_schema(app.db().pool())
+        .await
+        .unwrap();
+    assert!(loaded.version > 0);
+    // Admin A renames a locale label; admin B, working from the same load, adds a locale.
+    let mut first = loaded.clone();
+    first.locales[0].label = "English".into();
+    schema_code::apply(app.db(), &actor, &first, false, false, app.clock().now())
+        .await
+        .unwrap();
+    let mut second = loaded.clone();
+    second.locales.push(sluice::catalog::schema::Locale {
+        code: "fr_FR".into(),
+        label: "Français".into(),
+    });
+    let err = schema_code::apply(app.db(), &actor, &second, false, false, app.clock().now())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("changed since it was loaded"),
+        "{err}"
+    );
+    // A product write validated against the old schema is refused too.
+    let outcome = write::create(
+        app.db(),
+        &loaded,
+        &Writer::System(actor.clone()),
+        NewProduct {
+            sku: "G-1".into(),
+            kind: ProductKind::Simple,
+            family: "gadgets".into(),
+            parent: None,
+            enabled: true,
+            categories: vec![],
+            values: vec![],
+        },
+        app.clock().now(),
+    )
+    .await;
+    assert!(
+        matches!(outcome, Err(write::WriteError::SchemaChanged)),
+        "{outcome:?}"
+    );
+}
+
+async fn model_changes_reach_variants_through_etag_and_change_log(app: TestApp) {
+    app.seed_schema().await;
+    let token = editor_token(&app).await;
+    create(
+        &app,
+        &token,
+        json!({"sku": "TEE", "kind": "model", "family": "apparel"}),
+    )
+    .await;
+    let variant = create(
+        &app,
+        &token,
+        json!({"sku": "TEE-RED-S", "kind": "variant", "family": "apparel", "parent": "TEE",
+        "values": {"color": value(json!("red")), "size": value(json!("s"))}}),
+    )
+    .await;
+    let tag = variant.header("etag").unwrap().to_owned();
+    assert_eq!(tag, "\"1.1\"");
+    patch(
+        &app,
+        &token,
+        "TEE",
+        1,
+        json!({"values": {"name": localized("en_US", json!("Tee"))}}),
+    )
+    .await;
+    let again = app
+        .api_json(
+            Method::GET,
+            "/api/v1/products/TEE-RED-S",
+            &token,
+            None,
+            &[("if-none-match", &tag)],
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "the model changed, so the variant's tag did"
+    );
+    assert_eq!(again.header("etag"), Some("\"1.2\""));
+    // Its own version is what a change is based on.
+    let changed = app
+        .api_json(
+            Method::PATCH,
+            "/api/v1/products/TEE-RED-S",
+            &token,
+            Some(json!({"values": {"size": value(json!("m"))}})),
+            &[("if-match", "\"1.2\"")],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    use sqlx::Row;
+    let skus: Vec<String> = sqlx::query("SELECT sku FROM change_log ORDER BY seq")
+        .fetch_all(app.db().pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("sku"))
+        .collect();
+    assert_eq!(skus, ["TEE", "TEE-RED-S", "TEE", "TEE-RED-S", "TEE-RED-S"]);
+}
+
+async fn page_saves_for_a_locale_the_channel_lacks(app: TestApp) {
+    app.seed_schema().await;
+    system_create(
+        &app,
+        "G-1",
+        ProductKind::Simple,
+        "gadgets",
+        None,
+        &[("name", Some("de_DE"), json!("Radio"))],
+    )
+    .await;
+    let editor = app.login_as(Role::Editor).await;
+    // google has only en_US; description is localizable and scopable.
+    let page = editor
+        .get("/products/G-1?locale=de_DE&channel=google")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let saved = editor
+        .post_form(
+            "/products/G-1",
+            "/products/G-1",
+            &[
+                ("version", "1"),
+                ("locale", "de_DE"),
+                ("channel", "google"),
+                ("v.name", "Kofferradio"),
+                ("v.description", "<p>Klein</p>"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let product = sluice::catalog::store::find(app.db().pool(), "G-1")
+        .await
+        .unwrap()
+        .unwrap()
+        .product;
+    assert_eq!(
+        product
+            .values
+            .get(&ValueKey::new("name", Some("de_DE"), None)),
+        Some(&json!("Kofferradio"))
+    );
+    assert_eq!(
+        product
+            .values
+            .get(&ValueKey::new("description", Some("de_DE"), None)),
+        Some(&json!("<p>Klein</p>"))
+    );
+    // A crafted version is refused plainly, not with a 500.
+    let crafted = editor
+        .post_form(
+            "/products/G-1",
+            "/products/G-1",
+            &[("version", "-9223372036854775808"), ("v.name", "x")],
+        )
+        .await;
+    assert_eq!(crafted.status, StatusCode::BAD_REQUEST);
 }

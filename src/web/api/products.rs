@@ -63,25 +63,38 @@ impl ProductView {
     }
 }
 
-fn etag(version: i64) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+/// `"VERSION"`, or for a variant `"VERSION.MODEL_VERSION"`: its body carries
+/// the model's values too, so a model change must change the tag.
+fn etag(version: i64, model_version: Option<i64>) -> HeaderValue {
+    let tag = match model_version {
+        Some(model) => format!("\"{version}.{model}\""),
+        None => format!("\"{version}\""),
+    };
+    HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
-fn with_etag(status: StatusCode, view: ProductView) -> Response {
-    let tag = etag(view.version);
+fn with_etag(status: StatusCode, (view, model_version): (ProductView, Option<i64>)) -> Response {
+    let tag = etag(view.version, model_version);
     let mut response = (status, Json(view)).into_response();
     response.headers_mut().insert(header::ETAG, tag);
     response
 }
 
-async fn view_of(state: &AppState, product: &Product) -> ApiResult<ProductView> {
-    let model = match (&product.kind, &product.parent) {
+async fn model_of(state: &AppState, product: &Product) -> ApiResult<Option<Product>> {
+    Ok(match (&product.kind, &product.parent) {
         (ProductKind::Variant, Some(parent)) => store::find(state.db.pool(), parent)
             .await?
             .map(|p| p.product),
         _ => None,
-    };
-    Ok(ProductView::new(product, model.as_ref()))
+    })
+}
+
+async fn view_of(state: &AppState, product: &Product) -> ApiResult<(ProductView, Option<i64>)> {
+    let model = model_of(state, product).await?;
+    Ok((
+        ProductView::new(product, model.as_ref()),
+        model.as_ref().map(|m| m.version),
+    ))
 }
 
 /// Filters and paging of the product list.
@@ -248,17 +261,15 @@ pub async fn get_product(
     let stored = store::find(state.db.pool(), &sku)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no product with the SKU {sku}")))?;
-    let tag = etag(stored.product.version);
+    let (view, model_version) = view_of(&state, &stored.product).await?;
+    let tag = etag(stored.product.version, model_version);
     if headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|sent| sent == tag)
     {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    Ok(with_etag(
-        StatusCode::OK,
-        view_of(&state, &stored.product).await?,
-    ))
+    Ok(with_etag(StatusCode::OK, (view, model_version)))
 }
 
 /// The body of `POST /api/v1/products`.
@@ -369,6 +380,8 @@ fn if_match(headers: &HeaderMap) -> Result<i64, AppError> {
         .to_str()
         .ok()
         .map(|text| text.trim().trim_start_matches("W/").trim_matches('"'))
+        // A variant's tag is VERSION.MODEL_VERSION; its own version is what a change is based on.
+        .map(|text| text.split('.').next().unwrap_or(text))
         .and_then(|text| text.parse::<i64>().ok())
         .ok_or_else(|| {
             AppError::BadRequest("If-Match must be an ETag from GET, like \"3\"".to_owned())

@@ -32,6 +32,7 @@ impl From<SchemaError> for AppError {
                 message: "the change would remove or invalidate product values; repeat with allow_destructive=true".to_owned(),
                 details: lines(steps),
             },
+            SchemaError::Stale { .. } => AppError::Conflict(err.to_string()),
             SchemaError::Database(db) => AppError::internal(db),
             SchemaError::Write(write) => write.into(),
         }

@@ -356,20 +356,25 @@ fn brief(data: Option<&Json>) -> String {
         Some(Json::Object(map)) if map.contains_key("unit") => {
             format!(
                 "{} {}",
-                map["amount"].as_str().unwrap_or(""),
-                map["unit"].as_str().unwrap_or("")
+                map.get("amount").and_then(Json::as_str).unwrap_or(""),
+                map.get("unit").and_then(Json::as_str).unwrap_or("")
             )
         }
         Some(other) => other.to_string(),
     }
 }
 
-fn key_for(attribute: &Attribute, locale: &str, channel: &str) -> ValueKey {
-    ValueKey::new(
-        &attribute.code,
-        attribute.localizable.then_some(locale),
-        attribute.scopable.then_some(channel),
-    )
+/// The value a field edits for the chosen locale and channel. A scopable
+/// attribute edits its channel-specific value when there is one, else the
+/// value for all channels (which the channel falls back to).
+fn key_for(attribute: &Attribute, values: &Values, locale: &str, channel: &str) -> ValueKey {
+    let locale = attribute.localizable.then_some(locale);
+    let specific = ValueKey::new(&attribute.code, locale, Some(channel));
+    if attribute.scopable && values.get(&specific).is_some() {
+        specific
+    } else {
+        ValueKey::new(&attribute.code, locale, None)
+    }
 }
 
 /// The user's submitted fields, when re-rendering a refused form.
@@ -391,7 +396,12 @@ fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
     let on_level = family.is_none_or(|f| {
         crate::catalog::completeness::on_level(f, ctx.product.kind, &attribute.code)
     });
-    let key = key_for(attribute, ctx.locale, ctx.channel);
+    let level_values = if on_level {
+        &ctx.product.values
+    } else {
+        ctx.model.map_or(&ctx.product.values, |m| &m.values)
+    };
+    let key = key_for(attribute, level_values, ctx.locale, ctx.channel);
     let (data, inherited_from) = if on_level {
         (ctx.product.values.get(&key), None)
     } else {
@@ -420,11 +430,17 @@ fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
         readonly,
         erp,
         inherited_from,
-        scope_note: match (attribute.localizable, attribute.scopable) {
-            (true, true) => format!("{} · {}", ctx.locale, ctx.channel),
-            (true, false) => ctx.locale.to_owned(),
-            (false, true) => ctx.channel.to_owned(),
-            (false, false) => String::new(),
+        scope_note: {
+            let channel = match (&key.channel, attribute.scopable) {
+                (Some(channel), _) => Some(channel.clone()),
+                (None, true) => Some("all channels".to_owned()),
+                (None, false) => None,
+            };
+            [key.locale.clone(), channel]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ")
         },
         error,
         name: name.clone(),
@@ -811,7 +827,7 @@ fn changes_from_form(
             continue;
         }
         let name = format!("v.{}", attribute.code);
-        let key = key_for(attribute, locale, channel);
+        let key = key_for(attribute, &product.values, locale, channel);
         let data: Option<Json> = match attribute.kind {
             AttributeType::Multiselect => {
                 if !form.contains_key(&format!("{name}.present")) {
@@ -941,6 +957,12 @@ async fn save(
     let base: i64 = single("version").parse().map_err(|_| {
         AppError::BadRequest("The form is missing its version; reload the page.".to_owned())
     })?;
+    if base < 1 || base > stored.product.version {
+        return Err(AppError::BadRequest(format!(
+            "The form names version {base}, which this product never had; reload the page."
+        ))
+        .into());
+    }
     let changes = match changes_from_form(&schema, &stored.product, &form, &locale, &channel) {
         Ok(changes) => changes,
         Err(errors) => {
@@ -987,11 +1009,15 @@ async fn save(
         Err(WriteError::Stale { base, current }) => {
             // Show what changed since the form was opened, keep the user's input,
             // and hand out the new version so a deliberate re-save goes through.
-            let newer = history::versions(&state.db, stored.product.id, current - base)
-                .await?
-                .into_iter()
-                .flat_map(|v| version_row(v).changes)
-                .collect();
+            let newer = history::versions(
+                &state.db,
+                stored.product.id,
+                current.saturating_sub(base).clamp(1, 50),
+            )
+            .await?
+            .into_iter()
+            .flat_map(|v| version_row(v).changes)
+            .collect();
             let mut page = build_page(
                 &state,
                 &session,

@@ -1145,11 +1145,8 @@ async fn schema_page(
 ) -> PageResult {
     admin(&session, &addr)?;
     let schema = current_schema(&state).await?;
-    let page = whole_schema_page(
-        &session,
-        schema_code::export(&schema),
-        query.notice.as_deref(),
-    );
+    let text = schema_code::export(&schema).map_err(AppError::from)?;
+    let page = whole_schema_page(&session, text, query.notice.as_deref());
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -1193,7 +1190,7 @@ async fn download_schema(
                 "attachment; filename=\"catalog.toml\"",
             ),
         ],
-        schema_code::export(&schema),
+        schema_code::export(&schema).map_err(AppError::from)?,
     )
         .into_response())
 }
