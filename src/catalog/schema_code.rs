@@ -571,10 +571,10 @@ async fn mark_destructive(
                     .any(|f| f.variant_axes.contains(&step.code));
                 if is_axis && !reshaped {
                     for option in &dropped {
-                        let pattern = format!(
-                            "%\"{}\":[{{\"locale\":null,\"channel\":null,\"data\":\"{option}\"}}]%",
+                        let pattern = store::containing(&format!(
+                            "\"{}\":[{{\"locale\":null,\"channel\":null,\"data\":\"{option}\"}}]",
                             step.code
-                        );
+                        ));
                         let used = store::products_like(conn, &pattern, None).await?;
                         if used > 0 {
                             step.blocking = true;
@@ -629,7 +629,7 @@ async fn mark_destructive(
                         .iter()
                         .filter(|a| !new.attributes.contains(a))
                     {
-                        let pattern = format!("%\"{attribute}\":[%");
+                        let pattern = store::containing(&format!("\"{attribute}\":["));
                         if store::products_like(conn, &pattern, Some(&step.code)).await? > 0 {
                             used_removed.push(attribute.as_str());
                         }
@@ -643,17 +643,23 @@ async fn mark_destructive(
                 }
             }
             ("channel", Action::Delete) => {
-                let used =
-                    store::products_like(conn, &format!("%\"channel\":\"{}\"%", step.code), None)
-                        .await?;
+                let used = store::products_like(
+                    conn,
+                    &store::containing(&format!("\"channel\":\"{}\"", step.code)),
+                    None,
+                )
+                .await?;
                 (used > 0).then(|| {
                     format!("{used} product(s) hold values for this channel that would be removed")
                 })
             }
             ("currency", Action::Delete) => {
-                let used =
-                    store::products_like(conn, &format!("%\"currency\":\"{}\"%", step.code), None)
-                        .await?;
+                let used = store::products_like(
+                    conn,
+                    &store::containing(&format!("\"currency\":\"{}\"", step.code)),
+                    None,
+                )
+                .await?;
                 (used > 0).then(|| {
                     format!(
                         "{used} product(s) hold prices in {} that would be removed",

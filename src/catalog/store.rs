@@ -464,20 +464,18 @@ pub async fn completeness<'e, E: Executor<'e, Database = Any>>(
         .collect()
 }
 
-/// Count of products with each family/kind etc. is not needed yet; the
-/// number of products holding an attribute is, for destructive schema changes.
+/// A LIKE pattern (with `\` as escape) matching text that contains `fragment` literally.
+pub fn containing(fragment: &str) -> String {
+    format!("%{}%", escape_like(fragment))
+}
+
+/// Products holding values of `attribute` (the values document is JSON
+/// text on both engines; its keys are quoted attribute codes).
 pub async fn products_using_attribute(
     conn: &mut AnyConnection,
     attribute: &str,
 ) -> Result<i64, sqlx::Error> {
-    // The values document is JSON text on both engines; its keys are quoted attribute codes.
-    let pattern = format!("%\"{}\":[%", escape_like(attribute));
-    let row =
-        sqlx::query("SELECT COUNT(*) AS n FROM products WHERE product_values LIKE $1 ESCAPE '\\'")
-            .bind(pattern)
-            .fetch_one(&mut *conn)
-            .await?;
-    row.try_get("n")
+    products_like(conn, &containing(&format!("\"{attribute}\":[")), None).await
 }
 
 pub async fn products_in_family(
@@ -502,17 +500,12 @@ pub async fn products_in_category(
     row.try_get("n")
 }
 
+/// Products holding values in `locale`.
 pub async fn products_with_locale(
     conn: &mut AnyConnection,
     locale: &str,
 ) -> Result<i64, sqlx::Error> {
-    let pattern = format!("%\"locale\":\"{}\"%", escape_like(locale));
-    let row =
-        sqlx::query("SELECT COUNT(*) AS n FROM products WHERE product_values LIKE $1 ESCAPE '\\'")
-            .bind(pattern)
-            .fetch_one(&mut *conn)
-            .await?;
-    row.try_get("n")
+    products_like(conn, &containing(&format!("\"locale\":\"{locale}\"")), None).await
 }
 
 /// Per product, the channels where it misses required values and how many.
@@ -543,15 +536,17 @@ pub async fn completeness_counts(
     Ok(counts)
 }
 
-/// How many products' value documents match a LIKE pattern (optionally
-/// within one family): used to find values a schema change would affect.
+/// How many products' value documents match a LIKE pattern made by
+/// [`containing`] (optionally within one family): used to find values a
+/// schema change would affect.
 pub async fn products_like(
     conn: &mut AnyConnection,
     pattern: &str,
     family: Option<&str>,
 ) -> Result<i64, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT COUNT(*) AS n FROM products WHERE product_values LIKE $1 AND ($2 IS NULL OR family = $2)",
+        "SELECT COUNT(*) AS n FROM products WHERE product_values LIKE $1 ESCAPE '\\' \
+         AND ($2 IS NULL OR family = $2)",
     )
     .bind(pattern)
     .bind(family)

@@ -371,7 +371,15 @@ fn apply_values(
     requested: &[ValueChange],
 ) -> ValueResult {
     let mut result = ValueResult::default();
+    let mut seen = std::collections::HashSet::new();
     for change in requested {
+        if !seen.insert(&change.key) {
+            result.errors.push(value_error(
+                &change.key,
+                format!("{} is given twice in one change", change.key),
+            ));
+            continue;
+        }
         // Ownership first: a refused owner is a 403, whatever else is wrong.
         if let Some(attribute) = ctx.schema.attribute(&change.key.attribute)
             && let Err(err) = ctx
@@ -929,20 +937,37 @@ pub(crate) async fn purge_for_schema_change(
     // Lock every affected product before the first change-log number is
     // taken, in id order, so concurrent writers queue instead of deadlocking.
     let lock = Backend::of(conn).lock_rows_of("p");
+    let by_values = format!(
+        "SELECT p.id FROM products p WHERE p.product_values LIKE $1 ESCAPE '\\' ORDER BY p.id{lock}"
+    );
+    let containing = |fragment: String| store::containing(&fragment);
     let ids: Vec<i64> = match step.kind {
         "attribute" => {
-            let pattern = format!("%\"{}\":[%", step.code);
-            let sql = format!(
-                "SELECT p.id FROM products p WHERE p.product_values LIKE $1 ORDER BY p.id{lock}"
-            );
-            id_list(conn, sql, &pattern).await?
+            id_list(conn, by_values, &containing(format!("\"{}\":[", step.code))).await?
         }
         "locale" => {
-            let pattern = format!("%\"locale\":\"{}\"%", step.code);
-            let sql = format!(
-                "SELECT p.id FROM products p WHERE p.product_values LIKE $1 ORDER BY p.id{lock}"
-            );
-            id_list(conn, sql, &pattern).await?
+            id_list(
+                conn,
+                by_values,
+                &containing(format!("\"locale\":\"{}\"", step.code)),
+            )
+            .await?
+        }
+        "channel" => {
+            id_list(
+                conn,
+                by_values,
+                &containing(format!("\"channel\":\"{}\"", step.code)),
+            )
+            .await?
+        }
+        "currency" => {
+            id_list(
+                conn,
+                by_values,
+                &containing(format!("\"currency\":\"{}\"", step.code)),
+            )
+            .await?
         }
         "category" => {
             let sql = format!(
@@ -955,20 +980,6 @@ pub(crate) async fn purge_for_schema_change(
             let sql =
                 format!("SELECT p.id FROM products p WHERE p.family = $1 ORDER BY p.id{lock}");
             id_list(conn, sql, &step.code).await?
-        }
-        "channel" => {
-            let pattern = format!("%\"channel\":\"{}\"%", step.code);
-            let sql = format!(
-                "SELECT p.id FROM products p WHERE p.product_values LIKE $1 ORDER BY p.id{lock}"
-            );
-            id_list(conn, sql, &pattern).await?
-        }
-        "currency" => {
-            let pattern = format!("%\"currency\":\"{}\"%", step.code);
-            let sql = format!(
-                "SELECT p.id FROM products p WHERE p.product_values LIKE $1 ORDER BY p.id{lock}"
-            );
-            id_list(conn, sql, &pattern).await?
         }
         _ => Vec::new(),
     };

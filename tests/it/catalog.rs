@@ -1331,7 +1331,36 @@ async fn model_changes_reach_variants_through_etag_and_change_log(app: TestApp) 
 }
 
 async fn page_saves_for_a_locale_the_channel_lacks(app: TestApp) {
+    // (Also here: one change may not name the same value twice, nor use Akeneo's `scope`.)
     app.seed_schema().await;
+    let token = editor_token(&app).await;
+    let twice = create(&app, &token, json!({"sku": "T-1", "family": "gadgets", "values": {"name": [
+        {"locale": "en_US", "channel": null, "data": "a"}, {"locale": "en_US", "channel": null, "data": "b"}]}}))
+    .await;
+    assert_eq!(
+        twice.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        twice.body
+    );
+    assert!(twice.body.contains("given twice"));
+    let scope = create(
+        &app,
+        &token,
+        json!({"sku": "T-2", "family": "gadgets", "values": {"name": [
+        {"locale": "en_US", "scope": "web", "data": "a"}]}}),
+    )
+    .await;
+    assert_eq!(
+        scope.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        scope.body
+    );
+    page_saves_for_a_locale(app).await;
+}
+
+async fn page_saves_for_a_locale(app: TestApp) {
     system_create(
         &app,
         "G-1",

@@ -963,23 +963,29 @@ async fn save(
         ))
         .into());
     }
+    // The page again, with the user's input kept and the errors beside their fields.
+    let rerender = async |errors: &[FieldError]| {
+        build_page(
+            &state,
+            &session,
+            &schema,
+            &stored,
+            model.as_ref(),
+            &locale,
+            &channel,
+            Some(&form),
+            errors,
+            None,
+        )
+        .await
+    };
     let changes = match changes_from_form(&schema, &stored.product, &form, &locale, &channel) {
         Ok(changes) => changes,
         Err(errors) => {
-            let page = build_page(
-                &state,
-                &session,
-                &schema,
-                &stored,
-                model.as_ref(),
-                &locale,
-                &channel,
-                Some(&form),
-                &errors,
-                None,
-            )
-            .await?;
-            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+            return Ok(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &rerender(&errors).await?,
+            ));
         }
     };
     let writer = Writer::Person(caller.actor().from_addr(&addr));
@@ -1018,19 +1024,7 @@ async fn save(
             .into_iter()
             .flat_map(|v| version_row(v).changes)
             .collect();
-            let mut page = build_page(
-                &state,
-                &session,
-                &schema,
-                &stored,
-                model.as_ref(),
-                &locale,
-                &channel,
-                Some(&form),
-                &[],
-                None,
-            )
-            .await?;
+            let mut page = rerender(&[]).await?;
             page.alert = Some(format!(
                 "Someone saved this product while you were editing it (version {base} → {current}). \
                  Their changes are listed below; your input is kept. Save again to apply it over theirs."
@@ -1038,29 +1032,12 @@ async fn save(
             page.conflicts = newer;
             Ok(render(StatusCode::CONFLICT, &page))
         }
-        Err(WriteError::Invalid(errors) | WriteError::Forbidden(errors)) => {
-            let status = if errors
-                .iter()
-                .any(|e| e.message.contains("owned by the ERP"))
-            {
-                StatusCode::FORBIDDEN
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            let page = build_page(
-                &state,
-                &session,
-                &schema,
-                &stored,
-                model.as_ref(),
-                &locale,
-                &channel,
-                Some(&form),
-                &errors,
-                None,
-            )
-            .await?;
-            Ok(render(status, &page))
+        Err(WriteError::Invalid(errors)) => Ok(render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &rerender(&errors).await?,
+        )),
+        Err(WriteError::Forbidden(errors)) => {
+            Ok(render(StatusCode::FORBIDDEN, &rerender(&errors).await?))
         }
         Err(other) => Err(AppError::from(other).into()),
     }
