@@ -48,6 +48,8 @@ pub struct Config {
     /// Take the client address from the last `X-Forwarded-For` entry (set
     /// only behind a reverse proxy that writes it).
     pub trust_proxy: bool,
+    /// Let authors approve their own proposals (one-person shops only).
+    pub allow_self_approval: bool,
 }
 
 /// The keys `sluice.toml` may hold; the same names as the environment
@@ -66,6 +68,7 @@ struct FileConfig {
     max_body_bytes: Option<i64>,
     db_max_connections: Option<i64>,
     trust_proxy: Option<bool>,
+    allow_self_approval: Option<bool>,
 }
 
 impl Config {
@@ -149,6 +152,10 @@ impl Config {
             Some(value) => parse_bool("SLUICE_SECURE_COOKIES", &value)?,
             None => from_file.secure_cookies.unwrap_or(false),
         };
+        let allow_self_approval = match env("SLUICE_ALLOW_SELF_APPROVAL") {
+            Some(value) => parse_bool("SLUICE_ALLOW_SELF_APPROVAL", &value)?,
+            None => from_file.allow_self_approval.unwrap_or(false),
+        };
         let trust_proxy = match env("SLUICE_TRUST_PROXY") {
             Some(value) => parse_bool("SLUICE_TRUST_PROXY", &value)?,
             None => from_file.trust_proxy.unwrap_or(false),
@@ -212,6 +219,7 @@ impl Config {
             max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
             db_max_connections: u32::try_from(db_max_connections).unwrap_or(u32::MAX),
             trust_proxy,
+            allow_self_approval,
         })
     }
 

@@ -22,6 +22,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0002_catalog.sql"),
         include_str!("../../migrations/postgres/0002_catalog.sql"),
     ),
+    (
+        3,
+        "proposals",
+        include_str!("../../migrations/sqlite/0003_proposals.sql"),
+        include_str!("../../migrations/postgres/0003_proposals.sql"),
+    ),
 ];
 
 pub(super) fn migrator(backend: Backend) -> Migrator {

@@ -2,4 +2,5 @@
 //! (for reviewed-lane attributes) will sit in front of [`write`].
 
 pub mod history;
+pub mod proposals;
 pub mod write;

@@ -645,6 +645,71 @@ fn unique_violation(
     }
 }
 
+/// What `requested` would make of `before`, checked exactly as a write would
+/// check it (owner, family, level, locale and channel, values, categories),
+/// without writing: the product after, and the changes that differ. Review
+/// uses it to validate proposals and to show what an approval would do.
+pub fn preview(
+    schema: &Schema,
+    writer: &Writer,
+    before: &Product,
+    requested: &ChangeSet,
+) -> Result<(Product, Vec<Change>), WriteError> {
+    let Some(family) = schema.family(&before.family) else {
+        return Err(WriteError::Invalid(vec![FieldError::field(
+            "family",
+            format!("the family {} no longer exists", before.family),
+        )]));
+    };
+    let mut errors = Vec::new();
+    let mut product = before.clone();
+    let ctx = ValueContext {
+        schema,
+        family,
+        kind: product.kind,
+        writer,
+        creating: false,
+    };
+    let ValueResult {
+        mut changes,
+        errors: mut value_errors,
+        forbidden,
+    } = apply_values(&ctx, &mut product.values, &requested.values);
+    if !forbidden.is_empty() {
+        return Err(WriteError::Forbidden(forbidden));
+    }
+    errors.append(&mut value_errors);
+    if let Some(enabled) = requested.enabled
+        && enabled != product.enabled
+    {
+        changes.push(structural(
+            "enabled",
+            Some(Json::from(product.enabled)),
+            Some(Json::from(enabled)),
+        ));
+        product.enabled = enabled;
+    }
+    if let Some(categories) = &requested.categories {
+        match check_categories(schema, categories) {
+            Ok(categories) if categories != product.categories => {
+                changes.push(structural(
+                    "categories",
+                    Some(Json::from(product.categories.clone())),
+                    Some(Json::from(categories.clone())),
+                ));
+                product.categories = categories;
+            }
+            Ok(_) => {}
+            Err(mut found) => errors.append(&mut found),
+        }
+    }
+    if errors.is_empty() {
+        Ok((product, changes))
+    } else {
+        Err(WriteError::Invalid(errors))
+    }
+}
+
 /// Changes a product through the write path. With `base_version`, a product
 /// that moved on since is refused as stale.
 pub async fn update(
@@ -710,60 +775,13 @@ pub async fn update_in(
             current: before.version,
         });
     }
-    let Some(family) = schema.family(&before.family) else {
-        return Err(WriteError::Invalid(vec![FieldError::field(
-            "family",
-            format!("the family {} no longer exists", before.family),
-        )]));
-    };
-    let mut errors = Vec::new();
-    let mut product = before.clone();
-    let ctx = ValueContext {
-        schema,
-        family,
-        kind: product.kind,
-        writer,
-        creating: false,
-    };
-    let ValueResult {
-        mut changes,
-        errors: mut value_errors,
-        forbidden,
-    } = apply_values(&ctx, &mut product.values, &requested.values);
-    if !forbidden.is_empty() {
-        return Err(WriteError::Forbidden(forbidden));
-    }
-    errors.append(&mut value_errors);
-    if let Some(enabled) = requested.enabled
-        && enabled != product.enabled
-    {
-        changes.push(structural(
-            "enabled",
-            Some(Json::from(product.enabled)),
-            Some(Json::from(enabled)),
-        ));
-        product.enabled = enabled;
-    }
-    if let Some(categories) = &requested.categories {
-        match check_categories(schema, categories) {
-            Ok(categories) if categories != product.categories => {
-                changes.push(structural(
-                    "categories",
-                    Some(Json::from(product.categories.clone())),
-                    Some(Json::from(categories.clone())),
-                ));
-                product.categories = categories;
-            }
-            Ok(_) => {}
-            Err(mut found) => errors.append(&mut found),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(WriteError::Invalid(errors));
-    }
+    let (mut product, changes) = preview(schema, writer, &before, requested)?;
     if changes.is_empty() {
         return Ok(Outcome::Unchanged(before));
     }
+    let Some(family) = schema.family(&before.family) else {
+        return Err(WriteError::NotFound(before.family.clone()));
+    };
     product.version += 1;
     product.updated = now;
     let axis = axis_key(family, product.kind, &product.values);

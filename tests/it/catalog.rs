@@ -77,6 +77,23 @@ async fn system_create(
     .unwrap_or_else(|err| panic!("create {sku}: {err}"));
 }
 
+/// Approves a proposal (answer 202 of a PATCH) with a fresh approver's token.
+async fn approve(app: &TestApp, proposal: &crate::TestResponse) -> crate::TestResponse {
+    assert_eq!(proposal.status, StatusCode::ACCEPTED, "{}", proposal.body);
+    let id = proposal.json()["id"].as_i64().unwrap();
+    let approver = app
+        .user_token(&[Role::Approver], "catalog:read catalog:write")
+        .await;
+    app.api_json(
+        Method::POST,
+        &format!("/api/v1/proposals/{id}/approve"),
+        &approver,
+        None,
+        &[],
+    )
+    .await
+}
+
 async fn create(app: &TestApp, token: &str, body: Value) -> crate::TestResponse {
     app.api_json(Method::POST, "/api/v1/products", token, Some(body), &[])
         .await
@@ -426,7 +443,19 @@ async fn variants_inherit_and_keep_to_their_level(app: TestApp) {
         json!({"values": {"name": localized("de_DE", json!("T-Shirt"))}}),
     )
     .await;
-    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    // Reviewed: nothing changes in master until approval.
+    let still = app
+        .api(
+            Method::GET,
+            "/api/v1/products?missing=web&kind=variant",
+            Some(&token),
+        )
+        .await
+        .json();
+    assert_eq!(still["items"].as_array().unwrap().len(), 1);
+    let approved = approve(&app, &response).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    assert_eq!(approved.json()["status"], "approved");
     let missing_web = app
         .api(
             Method::GET,
@@ -489,6 +518,8 @@ async fn axis_combinations_are_unique_within_a_model(app: TestApp) {
         json!({"values": {"color": value(json!("red"))}}),
     )
     .await;
+    // Color is reviewed: the clash shows when the proposal is approved.
+    let clash = approve(&app, &clash).await;
     assert_eq!(
         clash.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -719,13 +750,23 @@ async fn history_and_change_log_record_each_version_once(app: TestApp) {
         versions[0]["changes"][0],
         json!({"attribute": "search_boost", "locale": null, "channel": null, "before": "2", "after": null})
     );
+    // The enabled flag is reviewed: it waits in a proposal, not in master.
     assert!(
-        versions[1]["changes"]
+        !versions[1]["changes"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|c| c["attribute"] == "enabled" && c["after"] == false)
+            .any(|c| c["attribute"] == "enabled")
     );
+    let pending = app
+        .api(
+            Method::GET,
+            "/api/v1/proposals?sku=G-1&status=submitted",
+            Some(&token),
+        )
+        .await
+        .json();
+    assert_eq!(pending["items"][0]["changes"][0]["attribute"], "enabled");
     assert!(versions[0]["actor"].as_str().unwrap().contains("token"));
 
     use sqlx::Row;
@@ -999,7 +1040,14 @@ async fn product_pages_edit_and_refuse_stale_forms(app: TestApp) {
         )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
-    assert!(saved.location().contains("notice=product_saved"));
+    // search_boost is fast-lane (written); name is reviewed (drafted).
+    assert!(
+        saved
+            .location()
+            .contains("notice=product_saved_and_drafted"),
+        "{}",
+        saved.location()
+    );
 
     // Bad input: 422, the field's message beside it, the input kept.
     let bad = editor
@@ -1025,7 +1073,7 @@ async fn product_pages_edit_and_refuse_stale_forms(app: TestApp) {
         &token,
         "G-1",
         2,
-        json!({"values": {"name": localized("en_US", json!("Radio Max"))}}),
+        json!({"values": {"search_boost": value(json!("7"))}}),
     )
     .await;
     let stale = editor
@@ -1041,7 +1089,10 @@ async fn product_pages_edit_and_refuse_stale_forms(app: TestApp) {
         )
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
-    assert!(stale.body.contains("Radio Max"), "the newer value is shown");
+    assert!(
+        stale.body.contains("<td class=\"after\">7</td>") || stale.body.contains("<td>7</td>"),
+        "the newer value is shown"
+    );
     assert!(
         stale.body.contains("value=\"My radio\""),
         "the user's input is kept"
@@ -1290,7 +1341,7 @@ async fn model_changes_reach_variants_through_etag_and_change_log(app: TestApp) 
         &token,
         "TEE",
         1,
-        json!({"values": {"name": localized("en_US", json!("Tee"))}}),
+        json!({"values": {"search_boost": value(json!("3"))}}),
     )
     .await;
     let again = app
@@ -1318,7 +1369,8 @@ async fn model_changes_reach_variants_through_etag_and_change_log(app: TestApp) 
             &[("if-match", "\"1.2\"")],
         )
         .await;
-    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    // size is a reviewed axis: a proposal, applied on approval.
+    assert_eq!(approve(&app, &changed).await.status, StatusCode::OK);
     use sqlx::Row;
     let skus: Vec<String> = sqlx::query("SELECT sku FROM change_log ORDER BY seq")
         .fetch_all(app.db().pool())
@@ -1390,6 +1442,12 @@ async fn page_saves_for_a_locale(app: TestApp) {
         )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert!(
+        saved.location().contains("notice=draft_saved"),
+        "{}",
+        saved.location()
+    );
+    // Reviewed values wait in the editor's draft; master is unchanged.
     let product = sluice::catalog::store::find(app.db().pool(), "G-1")
         .await
         .unwrap()
@@ -1399,14 +1457,40 @@ async fn page_saves_for_a_locale(app: TestApp) {
         product
             .values
             .get(&ValueKey::new("name", Some("de_DE"), None)),
-        Some(&json!("Kofferradio"))
+        Some(&json!("Radio"))
     );
-    assert_eq!(
-        product
-            .values
-            .get(&ValueKey::new("description", Some("de_DE"), None)),
-        Some(&json!("<p>Klein</p>"))
+    let draft = sluice::workflow::proposals::list(
+        app.db(),
+        &sluice::workflow::proposals::ProposalFilter {
+            statuses: vec![sluice::workflow::proposals::Status::Draft],
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let changes: Vec<(String, Option<Value>)> = draft[0]
+        .changes
+        .iter()
+        .map(|c| (c.key().to_string(), c.after.clone()))
+        .collect();
+    assert!(
+        changes.contains(&("name [de_DE]".to_owned(), Some(json!("Kofferradio")))),
+        "{changes:?}"
     );
+    assert!(
+        changes.contains(&(
+            "description [de_DE]".to_owned(),
+            Some(json!("<p>Klein</p>"))
+        )),
+        "{changes:?}"
+    );
+    // The editor sees their draft's values in the form.
+    let page = editor
+        .get("/products/G-1?locale=de_DE&channel=google")
+        .await;
+    assert!(page.body.contains("value=\"Kofferradio\""));
+    assert!(page.body.contains("in your draft"));
     // A crafted version is refused plainly, not with a 500.
     let crafted = editor
         .post_form(

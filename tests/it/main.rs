@@ -10,8 +10,10 @@ mod auth;
 mod catalog;
 mod config;
 mod pages;
+mod review_pages;
 mod schema_pages;
 mod settings;
+mod workflow;
 
 pub use harness::{Client, TestApp, TestResponse};
 

@@ -4,6 +4,7 @@
 mod admin;
 mod me;
 pub(crate) mod products;
+mod proposals;
 mod schema;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -55,6 +56,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(products::list_products, products::create_product))
         .routes(routes!(products::get_product, products::patch_product))
         .routes(routes!(products::product_history))
+        .routes(routes!(proposals::list_proposals))
+        .routes(routes!(proposals::get_proposal))
+        .routes(routes!(proposals::approve_proposal))
+        .routes(routes!(proposals::reject_proposal))
+        .routes(routes!(proposals::withdraw_proposal))
+        .routes(routes!(proposals::restore_version))
         .routes(routes!(schema::list_locales))
         .routes(routes!(schema::list_channels))
         .routes(routes!(schema::list_attributes))

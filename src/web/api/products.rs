@@ -16,7 +16,8 @@ use crate::db::Timestamp;
 use crate::error::{ApiResult, AppError, ErrorBody, FieldError};
 use crate::web::extract::{ApiCaller, ApiJson};
 use crate::workflow::history;
-use crate::workflow::write::{self, ChangeSet, NewProduct, Outcome, ValueChange, Writer};
+use crate::workflow::proposals;
+use crate::workflow::write::{self, ChangeSet, NewProduct, ValueChange, Writer};
 
 /// A product as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -388,7 +389,10 @@ fn if_match(headers: &HeaderMap) -> Result<i64, AppError> {
         })
 }
 
-/// Changes a product; `If-Match` is required.
+/// Changes a product; `If-Match` is required. Fast-lane values apply at
+/// once (200 with the product); reviewed-lane values and structure changes
+/// (enabled, categories) become a submitted proposal (202 with it), which
+/// also extends the caller's open proposal for the product.
 #[utoipa::path(
     patch,
     path = "/api/v1/products/{sku}",
@@ -399,7 +403,8 @@ fn if_match(headers: &HeaderMap) -> Result<i64, AppError> {
     ),
     request_body = PatchBody,
     responses(
-        (status = 200, description = "The product after the change", body = ProductView),
+        (status = 200, description = "Only fast-lane values changed: the product after the change", body = ProductView),
+        (status = 202, description = "Reviewed changes: the submitted proposal (fast-lane values in the same request are applied)", body = Object),
         (status = 403, description = "Not allowed, or an ERP-owned value", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody),
         (status = 412, description = "The product changed since that version", body = ErrorBody),
@@ -422,20 +427,27 @@ pub async fn patch_product(
         enabled: body.enabled,
         categories: body.categories,
     };
-    let outcome = write::update(
-        &state.db,
-        &schema,
-        &Writer::Person(caller.actor()),
-        &sku,
-        Some(base),
-        &changes,
-        state.clock.now(),
-    )
-    .await?;
-    let product = match &outcome {
-        Outcome::Unchanged(product) | Outcome::Written { product, .. } => product,
+    let edit = proposals::Edit {
+        sku: &sku,
+        base_version: base,
+        changes: &changes,
+        submit_note: Some(""),
     };
-    Ok(with_etag(StatusCode::OK, view_of(&state, product).await?))
+    let edited = proposals::edit(&state.db, &schema, &caller, edit, state.clock.now()).await?;
+    match edited.proposal {
+        Some(proposal) => {
+            let (_, model_version) = view_of(&state, &edited.product).await?;
+            let mut response = (StatusCode::ACCEPTED, Json(proposal)).into_response();
+            response
+                .headers_mut()
+                .insert(header::ETAG, etag(edited.product.version, model_version));
+            Ok(response)
+        }
+        None => Ok(with_etag(
+            StatusCode::OK,
+            view_of(&state, &edited.product).await?,
+        )),
+    }
 }
 
 /// One version in a product's history.

@@ -1,5 +1,7 @@
-//! The dashboard: what needs attention. Until the catalog, workflow, import
-//! and publishing areas land, it says so and shows only real figures.
+//! The dashboard: what needs attention: the review queue, the signed-in
+//! user's decided or conflicting proposals, and whether self-approval is on.
+//! Until the import and publishing areas land, it says so and shows only
+//! real figures.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -14,6 +16,7 @@ use crate::audit::{self, AuditFilter};
 use crate::auth::{Permission, tokens, users};
 use crate::error::{AppError, PageResult};
 use crate::web::extract::PageSession;
+use crate::workflow::proposals::{self, Status};
 
 struct Area {
     title: &'static str,
@@ -21,12 +24,7 @@ struct Area {
     arrives: &'static str,
 }
 
-const AREAS: [Area; 4] = [
-    Area {
-        title: "Review queue",
-        summary: "Proposals waiting for an approver.",
-        arrives: "arrives with the review workflow",
-    },
+const AREAS: [Area; 3] = [
     Area {
         title: "Readiness per channel",
         summary: "Ready, held and not-ready products on each channel.",
@@ -44,6 +42,19 @@ const AREAS: [Area; 4] = [
     },
 ];
 
+/// One of "my proposals" that was decided or needs the author.
+struct ProposalNotice {
+    href: String,
+    id: i64,
+    sku: String,
+    status: &'static str,
+    message: String,
+    at: String,
+}
+
+/// How many of the user's proposals the dashboard lists.
+const NOTICE_LIMIT: i64 = 10;
+
 struct AdminFigures {
     active_users: usize,
     disabled_users: usize,
@@ -57,6 +68,9 @@ struct DashboardPage {
     chrome: Chrome,
     roles: String,
     areas: &'static [Area],
+    queue_size: i64,
+    notices: Vec<ProposalNotice>,
+    self_approval: bool,
     admin: Option<AdminFigures>,
     entries: Vec<AuditRow>,
 }
@@ -72,6 +86,27 @@ pub async fn show(
     PageSession(session): PageSession,
     Query(query): Query<NoticeQuery>,
 ) -> PageResult<Response> {
+    let queue_size = proposals::queue_size(&state.db).await?;
+    let notices = proposals::notices_for(&state.db, session.user.id, NOTICE_LIMIT)
+        .await?
+        .into_iter()
+        .map(|p| ProposalNotice {
+            href: format!("/proposals/{}", p.id),
+            id: p.id,
+            message: match p.status {
+                Status::Conflict => {
+                    "is in conflict: fields changed since you proposed them; rebase it".to_owned()
+                }
+                status => match &p.decided_by {
+                    Some(by) => format!("was {} by {by}", status.as_str()),
+                    None => format!("was {}", status.as_str()),
+                },
+            },
+            status: p.status.as_str(),
+            at: p.decided_at.unwrap_or(p.updated).display(),
+            sku: p.sku,
+        })
+        .collect();
     let (admin, entries) = if session.caller().may(&Permission::Administer) {
         let all_users = users::list(&state.db).await.map_err(AppError::from)?;
         let all_tokens = tokens::list(&state.db).await.map_err(AppError::from)?;
@@ -103,6 +138,9 @@ pub async fn show(
             chrome: Chrome::new(&session, "/", query.notice.as_deref()),
             roles: session.user.roles.to_stored(),
             areas: &AREAS,
+            queue_size,
+            notices,
+            self_approval: state.config.allow_self_approval,
             admin,
             entries,
         },

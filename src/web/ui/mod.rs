@@ -6,6 +6,7 @@ mod audit_log;
 mod dashboard;
 mod login;
 mod products;
+mod proposals;
 mod schema_pages;
 mod settings;
 
@@ -134,7 +135,27 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "schema_applied" => "Schema applied.",
         "schema_unchanged" => "Nothing to change: the schema already says that.",
         "product_saved" => "Product saved.",
+        "restore_proposed" => "A proposal to restore that version was submitted for review.",
+        "draft_saved" => {
+            "Saved to your draft: reviewed changes wait until you submit them for review."
+        }
+        "product_saved_and_drafted" => {
+            "Fast-lane values saved; reviewed changes were added to your draft."
+        }
         "product_unchanged" => "Nothing changed: the product already had these values.",
+        "proposal_approved" => "Proposal approved: its changes are applied.",
+        "fields_approved" => "The selected fields were approved and applied; the rest stay open.",
+        "proposal_conflict" => {
+            "Some fields were changed in the product since the proposal was made:              the proposal is now in conflict and goes back to its author to rebase."
+        }
+        "proposal_rejected" => "Proposal rejected; your comment is in its thread.",
+        "proposal_submitted" => "Proposal submitted for review.",
+        "proposal_withdrawn" => "Proposal withdrawn; nothing of it was applied.",
+        "proposal_rebased" => "Conflicts settled; the proposal is submitted for review again.",
+        "proposal_rebased_empty" => {
+            "Nothing was left to propose after taking theirs: the proposal is withdrawn."
+        }
+        "comment_added" => "Comment added.",
         _ => return None,
     })
 }
@@ -213,12 +234,6 @@ struct PlaceholderPage {
 
 /// Areas of DESIGN.md whose issues have not landed: they say so plainly.
 const PLANNED: &[(&str, &str, &str, &str)] = &[
-    (
-        "/proposals",
-        "Proposals",
-        "Review changes side by side and approve or reject them.",
-        "the review queue arrives with the review workflow",
-    ),
     (
         "/imports",
         "Imports",
@@ -303,6 +318,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     }
     let router = router
         .merge(products::routes())
+        .merge(proposals::routes())
         .merge(schema_pages::routes());
     router.layer(middleware::from_fn_with_state(state, page_guard))
 }

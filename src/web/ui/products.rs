@@ -24,14 +24,16 @@ use crate::catalog::schema::{Attribute, AttributeType, Owner, Schema};
 use crate::catalog::store::{self, StoredProduct};
 use crate::error::{AppError, FieldError, PageError, PageResult};
 use crate::web::api::products::{ListQuery, parse_filter};
-use crate::web::extract::{ClientAddr, PageSession, urlencode};
+use crate::web::extract::{PageSession, urlencode};
 use crate::workflow::history::{self, VersionEntry};
-use crate::workflow::write::{self, ChangeSet, Outcome, ValueChange, WriteError, Writer};
+use crate::workflow::proposals::{self, Status, WorkflowError};
+use crate::workflow::write::{ChangeSet, ValueChange, WriteError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/products", get(grid))
         .route("/products/{sku}", get(page).post(save))
+        .route("/products/{sku}/restore", axum::routing::post(restore))
 }
 
 const PAGE_SIZE: i64 = 50;
@@ -246,6 +248,7 @@ struct FieldView {
     unit_name: String,
     readonly: bool,
     erp: bool,
+    drafted: bool,
     inherited_from: Option<String>,
     scope_note: String,
     error: Option<String>,
@@ -298,6 +301,8 @@ struct ProductPage {
     completeness: Vec<(String, Vec<String>)>,
     variants: Vec<VariantRow>,
     history: Vec<VersionRow>,
+    /// The viewer's draft: id and number of open changes.
+    draft: Option<(i64, usize)>,
     alert: Option<String>,
     conflicts: Vec<ChangeRow>,
     general_errors: Vec<String>,
@@ -389,6 +394,8 @@ struct Context<'a> {
     submitted: Option<&'a Submitted>,
     errors: &'a [FieldError],
     may_edit: bool,
+    /// Fields whose shown value comes from the viewer's draft.
+    drafted: &'a [ValueKey],
 }
 
 fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
@@ -411,6 +418,7 @@ fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
         )
     };
     let erp = attribute.owner == Owner::Erp;
+    let drafted = ctx.drafted.contains(&key);
     let readonly = !ctx.may_edit || erp || !on_level;
     let name = format!("v.{}", attribute.code);
     let submitted = |field: &str| ctx.submitted.and_then(|s| s.get(field)).cloned();
@@ -429,6 +437,7 @@ fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
         unit_name: format!("{name}.unit"),
         readonly,
         erp,
+        drafted,
         inherited_from,
         scope_note: {
             let channel = match (&key.channel, attribute.scopable) {
@@ -588,8 +597,43 @@ async fn build_page(
     errors: &[FieldError],
     notice: Option<&str>,
 ) -> Result<ProductPage, PageError> {
-    let product = &stored.product;
     let may_edit = session.caller().may(&Permission::EditCatalog);
+    // The viewer sees their own draft's values in the form (master is unchanged
+    // until a second person approves them).
+    let draft = proposals::draft_of(&state.db, stored.product.id, session.user.id).await?;
+    let mut shown = stored.product.clone();
+    let mut drafted = Vec::new();
+    if let Some(draft) = &draft {
+        for change in draft.open_changes() {
+            match change.attribute.as_str() {
+                "enabled" => {
+                    shown.enabled = change
+                        .after
+                        .as_ref()
+                        .and_then(Json::as_bool)
+                        .unwrap_or(shown.enabled)
+                }
+                "categories" => {
+                    shown.categories = change
+                        .after
+                        .as_ref()
+                        .and_then(Json::as_array)
+                        .map(|items| {
+                            items
+                                .iter()
+                                .filter_map(|c| c.as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                }
+                _ => {
+                    shown.values.set(&change.key(), change.after.clone());
+                    drafted.push(change.key());
+                }
+            }
+        }
+    }
+    let product = &shown;
     let ctx = Context {
         schema,
         product,
@@ -599,6 +643,7 @@ async fn build_page(
         submitted,
         errors,
         may_edit,
+        drafted: &drafted,
     };
     let family = schema.family(&product.family);
     let mut groups: Vec<GroupView> = Vec::new();
@@ -730,6 +775,7 @@ async fn build_page(
         completeness,
         variants,
         history,
+        draft: draft.as_ref().map(|d| (d.id, d.open_changes().count())),
         alert: None,
         conflicts: Vec::new(),
         general_errors,
@@ -923,7 +969,6 @@ fn changes_from_form(
 /// `POST /products/{sku}`
 async fn save(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
     PageSession(session): PageSession,
     Path(sku): Path<String>,
     RawForm(body): RawForm,
@@ -988,29 +1033,39 @@ async fn save(
             ));
         }
     };
-    let writer = Writer::Person(caller.actor().from_addr(&addr));
-    let outcome = write::update(
-        &state.db,
-        &schema,
-        &writer,
-        &stored.product.sku,
-        Some(base),
-        &changes,
-        state.clock.now(),
-    )
-    .await;
+    // Fast-lane values are written now; reviewed ones go to the author's draft.
+    let edit = proposals::Edit {
+        sku: &stored.product.sku,
+        base_version: base,
+        changes: &changes,
+        submit_note: None,
+    };
+    let outcome = proposals::edit(&state.db, &schema, &caller, edit, state.clock.now()).await;
     let back = format!(
         "/products/{}?locale={}&channel={}",
         urlencode(&stored.product.sku),
         urlencode(&locale),
         urlencode(&channel)
     );
+    let outcome = match outcome {
+        Ok(edited) => Ok(edited),
+        Err(WorkflowError::Write(err)) => Err(err),
+        Err(other) => return Err(AppError::from(other).into()),
+    };
     match outcome {
-        Ok(Outcome::Written { .. }) => {
-            Ok(Redirect::to(&format!("{back}&notice=product_saved")).into_response())
-        }
-        Ok(Outcome::Unchanged(_)) => {
-            Ok(Redirect::to(&format!("{back}&notice=product_unchanged")).into_response())
+        Ok(edited) => {
+            let wrote = edited.product.version > base;
+            let drafted = edited
+                .proposal
+                .as_ref()
+                .is_some_and(|p| p.status == Status::Draft);
+            let notice = match (wrote, drafted) {
+                (true, true) => "product_saved_and_drafted",
+                (false, true) => "draft_saved",
+                (true, false) => "product_saved",
+                (false, false) => "product_unchanged",
+            };
+            Ok(Redirect::to(&format!("{back}&notice={notice}")).into_response())
         }
         Err(WriteError::Stale { base, current }) => {
             // Show what changed since the form was opened, keep the user's input,
@@ -1041,4 +1096,34 @@ async fn save(
         }
         Err(other) => Err(AppError::from(other).into()),
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct RestoreForm {
+    version: i64,
+}
+
+/// `POST /products/{sku}/restore`: proposes to bring back a past version.
+async fn restore(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    Path(sku): Path<String>,
+    crate::web::extract::PageForm(form): crate::web::extract::PageForm<RestoreForm>,
+) -> PageResult {
+    let schema = state.schema.get(&state.db).await?;
+    let proposal = proposals::restore(
+        &state.db,
+        &schema,
+        &session.caller(),
+        &sku,
+        form.version,
+        state.clock.now(),
+    )
+    .await
+    .map_err(AppError::from)?;
+    Ok(Redirect::to(&format!(
+        "/proposals/{}?notice=restore_proposed",
+        proposal.id
+    ))
+    .into_response())
 }

@@ -1,0 +1,1441 @@
+//! Review pages: the queue of proposals (filters, paging, bulk approve) and
+//! the proposal page (side-by-side diff with word-level highlighting, the
+//! validation of the open changes now, their completeness impact per channel,
+//! the comment thread, and the actions that apply to the signed-in user:
+//! approve all or some fields, reject with a comment, submit, withdraw,
+//! rebase a conflict). Every action goes through
+//! [`crate::workflow::proposals`], which enforces roles and four eyes.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::{Chrome, render};
+use crate::app::AppState;
+use crate::auth::sessions::Session;
+use crate::auth::{Caller, Permission};
+use crate::catalog::completeness::missing_per_channel;
+use crate::catalog::product::{Product, ValueKey};
+use crate::catalog::schema::Schema;
+use crate::catalog::store;
+use crate::db::Timestamp;
+use crate::error::{AppError, FieldError, PageError, PageResult};
+use crate::web::extract::{PageForm, PageSession, urlencode};
+use crate::workflow::proposals::{
+    self, FieldState, Proposal, ProposalFilter, ProposedChange, Resolution, Status, WorkflowError,
+};
+use crate::workflow::write::{self, ChangeSet, ValueChange, WriteError, Writer};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/proposals", get(queue))
+        .route("/proposals/bulk-approve", post(bulk_approve))
+        .route("/proposals/{id}", get(page))
+        .route("/proposals/{id}/comments", post(add_comment))
+        .route("/proposals/{id}/approve", post(approve))
+        .route("/proposals/{id}/reject", post(reject))
+        .route("/proposals/{id}/submit", post(submit))
+        .route("/proposals/{id}/withdraw", post(withdraw))
+        .route("/proposals/{id}/rebase", post(rebase))
+}
+
+const PAGE_SIZE: usize = 50;
+/// Proposals read per query while filling a page (the channel filter runs in Rust).
+const BATCH: i64 = 200;
+/// At most this many proposals are scanned for one page; the rest is a page further.
+const MAX_SCAN: usize = 2000;
+const AGES: [(&str, &str, i64); 3] = [
+    ("1", "older than 1 day", 1),
+    ("3", "older than 3 days", 3),
+    ("7", "older than 7 days", 7),
+];
+
+fn read_catalog(session: &Session) -> Result<Caller, PageError> {
+    let caller = session.caller();
+    caller
+        .require(&Permission::ReadCatalog)
+        .map_err(AppError::from)?;
+    Ok(caller)
+}
+
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+fn choices(
+    options: impl IntoIterator<Item = (String, String)>,
+    current: Option<&str>,
+) -> Vec<Choice> {
+    options
+        .into_iter()
+        .map(|(value, label)| Choice {
+            selected: current == Some(value.as_str()),
+            value,
+            label,
+        })
+        .collect()
+}
+
+/// Category choices indented by depth, in tree order.
+fn category_choices(schema: &Schema, current: Option<&str>) -> Vec<Choice> {
+    fn walk(schema: &Schema, parent: Option<&str>, depth: usize, out: &mut Vec<(String, String)>) {
+        for category in schema
+            .categories
+            .iter()
+            .filter(|c| c.parent.as_deref() == parent)
+        {
+            let label = category
+                .labels
+                .get("en_US")
+                .map_or(category.code.as_str(), String::as_str);
+            out.push((
+                category.code.clone(),
+                format!("{}{label}", "\u{a0}\u{a0}".repeat(depth)),
+            ));
+            if depth < 50 {
+                walk(schema, Some(&category.code), depth + 1, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(schema, None, 0, &mut out);
+    choices(out, current)
+}
+
+/// `3 days ago`, `5 hours ago`, `just now`.
+fn age(now: Timestamp, at: Timestamp) -> String {
+    let seconds = now.since(at).whole_seconds().max(0);
+    let (count, unit) = match seconds {
+        0..60 => return "just now".to_owned(),
+        60..3600 => (seconds / 60, "minute"),
+        3600..86_400 => (seconds / 3600, "hour"),
+        _ => (seconds / 86_400, "day"),
+    };
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} {unit}{plural} ago")
+}
+
+/// A field's name for people: the attribute's label, or the structure field.
+fn field_label(schema: &Schema, attribute: &str) -> String {
+    match attribute {
+        "enabled" => "Enabled".to_owned(),
+        "categories" => "Categories".to_owned(),
+        code => schema
+            .attribute(code)
+            .map_or_else(|| code.to_owned(), |a| a.label("en_US").to_owned()),
+    }
+}
+
+/// Locale and channel of a change, for people (`en_US · web`).
+fn scope_text(locale: Option<&str>, channel: Option<&str>) -> String {
+    [locale, channel]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// A field key as a form value: `attribute|locale|channel`, empty parts for none.
+fn encode_key(change: &ProposedChange) -> String {
+    format!(
+        "{}|{}|{}",
+        change.attribute,
+        change.locale.as_deref().unwrap_or(""),
+        change.channel.as_deref().unwrap_or("")
+    )
+}
+
+fn decode_key(text: &str) -> Result<ValueKey, AppError> {
+    let parts: Vec<&str> = text.split('|').collect();
+    match parts.as_slice() {
+        [attribute, locale, channel] if !attribute.is_empty() => Ok(ValueKey::new(
+            attribute,
+            Some(*locale).filter(|l| !l.is_empty()),
+            Some(*channel).filter(|c| !c.is_empty()),
+        )),
+        _ => Err(AppError::BadRequest(format!(
+            "The form names the field {text:?}, which is not attribute|locale|channel; reload the page."
+        ))),
+    }
+}
+
+/// A value as people read it; `None` when there is no value.
+fn value_text(data: Option<&Json>) -> Option<String> {
+    let data = data?;
+    Some(match data {
+        Json::Null => return None,
+        Json::String(text) => text.clone(),
+        Json::Bool(true) => "yes".to_owned(),
+        Json::Bool(false) => "no".to_owned(),
+        Json::Number(number) => number.to_string(),
+        Json::Array(items) if items.iter().all(|i| i.get("currency").is_some()) => items
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {}",
+                    i["amount"]
+                        .as_str()
+                        .map_or_else(|| i["amount"].to_string(), str::to_owned),
+                    i["currency"].as_str().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Json::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Json::Object(map) if map.contains_key("unit") => format!(
+            "{} {}",
+            map.get("amount")
+                .map(|a| a.as_str().map_or_else(|| a.to_string(), str::to_owned))
+                .unwrap_or_default(),
+            map.get("unit").and_then(Json::as_str).unwrap_or("")
+        ),
+        other => other.to_string(),
+    })
+}
+
+// ---- word-level diff ----
+
+/// A run of text in one side of a diff; `changed` when the other side lacks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub text: String,
+    pub changed: bool,
+}
+
+/// Words (letters and digits), runs of whitespace, and single other characters.
+fn tokens(text: &str) -> Vec<&str> {
+    #[derive(PartialEq, Clone, Copy)]
+    enum Class {
+        Word,
+        Space,
+        Other,
+    }
+    let class = |c: char| {
+        if c.is_alphanumeric() {
+            Class::Word
+        } else if c.is_whitespace() {
+            Class::Space
+        } else {
+            Class::Other
+        }
+    };
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut current: Option<Class> = None;
+    for (at, c) in text.char_indices() {
+        let kind = class(c);
+        if let Some(previous) = current
+            && (previous != kind || kind == Class::Other)
+        {
+            out.push(&text[start..at]);
+            start = at;
+        }
+        current = Some(kind);
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+/// Joins tokens into segments, merging neighbours with the same mark; a
+/// whitespace run between two changed runs counts as changed, so a replaced
+/// phrase reads as one highlight.
+fn segments(tokens: &[&str], changed: &[bool]) -> Vec<Segment> {
+    let mut marks = changed.to_vec();
+    for i in 1..tokens.len().saturating_sub(1) {
+        if !marks[i] && marks[i - 1] && marks[i + 1] && tokens[i].trim().is_empty() {
+            marks[i] = true;
+        }
+    }
+    let mut out: Vec<Segment> = Vec::new();
+    for (token, mark) in tokens.iter().zip(marks) {
+        match out.last_mut() {
+            Some(last) if last.changed == mark => last.text.push_str(token),
+            _ => out.push(Segment {
+                text: (*token).to_owned(),
+                changed: mark,
+            }),
+        }
+    }
+    out
+}
+
+/// Word-level diff of two texts: `before` with the removed words marked,
+/// `after` with the added words marked (longest common subsequence of tokens).
+pub fn word_diff(before: &str, after: &str) -> (Vec<Segment>, Vec<Segment>) {
+    let old = tokens(before);
+    let new = tokens(after);
+    let mut old_changed = vec![true; old.len()];
+    let mut new_changed = vec![true; new.len()];
+    let prefix = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+    let suffix = old[prefix..]
+        .iter()
+        .rev()
+        .zip(new[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    for i in 0..prefix {
+        old_changed[i] = false;
+        new_changed[i] = false;
+    }
+    for i in 0..suffix {
+        old_changed[old.len() - 1 - i] = false;
+        new_changed[new.len() - 1 - i] = false;
+    }
+    let a = &old[prefix..old.len() - suffix];
+    let b = &new[prefix..new.len() - suffix];
+    // Past this size the middle is shown as wholly replaced rather than
+    // spending quadratic memory on a huge text.
+    if !a.is_empty() && !b.is_empty() && a.len().saturating_mul(b.len()) <= 1_000_000 {
+        let width = b.len() + 1;
+        let mut table = vec![0u32; (a.len() + 1) * width];
+        for i in (0..a.len()).rev() {
+            for j in (0..b.len()).rev() {
+                table[i * width + j] = if a[i] == b[j] {
+                    table[(i + 1) * width + j + 1] + 1
+                } else {
+                    table[(i + 1) * width + j].max(table[i * width + j + 1])
+                };
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            if a[i] == b[j] {
+                old_changed[prefix + i] = false;
+                new_changed[prefix + j] = false;
+                i += 1;
+                j += 1;
+            } else if table[(i + 1) * width + j] >= table[i * width + j + 1] {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+    }
+    (segments(&old, &old_changed), segments(&new, &new_changed))
+}
+
+// ---- the queue ----
+
+#[derive(Debug, Default, Deserialize)]
+struct QueueQuery {
+    status: Option<String>,
+    family: Option<String>,
+    category: Option<String>,
+    author: Option<String>,
+    sku: Option<String>,
+    age: Option<String>,
+    channel: Option<String>,
+    before_id: Option<String>,
+    notice: Option<String>,
+}
+
+struct QueueRow {
+    id: i64,
+    href: String,
+    sku: String,
+    product_href: String,
+    family: String,
+    author: String,
+    status: &'static str,
+    open: usize,
+    summary: String,
+    age: String,
+    selectable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "proposals/queue.html")]
+struct QueuePage {
+    chrome: Chrome,
+    rows: Vec<QueueRow>,
+    statuses: Vec<Choice>,
+    families: Vec<Choice>,
+    categories: Vec<Choice>,
+    channels: Vec<Choice>,
+    ages: Vec<Choice>,
+    author: String,
+    sku: String,
+    any_selectable: bool,
+    next_page: Option<String>,
+    heading: &'static str,
+}
+
+/// True when the proposal's open changes matter to `channel`: a changed
+/// attribute the family requires there, or a value scoped to it.
+fn affects_channel(schema: &Schema, proposal: &Proposal, channel: &str) -> bool {
+    let required = schema
+        .family(&proposal.family)
+        .and_then(|f| f.requirements.get(channel));
+    proposal.open_changes().any(|change| {
+        change.channel.as_deref() == Some(channel)
+            || required.is_some_and(|r| r.contains(&change.attribute))
+    })
+}
+
+/// May this caller approve this proposal (role, state, four eyes)?
+fn may_review(caller: &Caller, proposal: &Proposal, allow_self_approval: bool) -> bool {
+    caller.may(&Permission::Review)
+        && proposal.status == Status::Submitted
+        && (allow_self_approval || proposal.author_user_id != Some(caller.user.id))
+}
+
+fn summary(schema: &Schema, proposal: &Proposal) -> String {
+    let open: Vec<&ProposedChange> = proposal.open_changes().collect();
+    let shown: Vec<&ProposedChange> = if open.is_empty() {
+        proposal.changes.iter().collect()
+    } else {
+        open
+    };
+    let mut labels: Vec<String> = Vec::new();
+    for change in shown {
+        let scope = scope_text(change.locale.as_deref(), change.channel.as_deref());
+        let label = if scope.is_empty() {
+            field_label(schema, &change.attribute)
+        } else {
+            format!("{} ({scope})", field_label(schema, &change.attribute))
+        };
+        if !labels.contains(&label) {
+            labels.push(label);
+        }
+    }
+    if labels.len() > 4 {
+        let more = labels.len() - 3;
+        labels.truncate(3);
+        labels.push(format!("{more} more"));
+    }
+    labels.join(", ")
+}
+
+fn non_empty(value: Option<&String>) -> Option<&str> {
+    value.map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// `GET /proposals`
+async fn queue(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    query: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
+) -> PageResult {
+    let caller = read_catalog(&session)?;
+    let Query(query) = query.map_err(AppError::from)?;
+    let schema = state.schema.get(&state.db).await?;
+    let now = state.clock.now();
+
+    let status = non_empty(query.status.as_ref()).unwrap_or("submitted");
+    let statuses = match status {
+        "any" => Vec::new(),
+        text => vec![Status::parse(text).ok_or_else(|| {
+            AppError::BadRequest(format!("There is no proposal status {text:?}."))
+        })?],
+    };
+    let family = non_empty(query.family.as_ref());
+    if let Some(code) = family
+        && schema.family(code).is_none()
+    {
+        return Err(AppError::BadRequest(format!("There is no family {code}.")).into());
+    }
+    let category = non_empty(query.category.as_ref());
+    let categories = match category {
+        Some(code) => {
+            if schema.category(code).is_none() {
+                return Err(AppError::BadRequest(format!("There is no category {code}.")).into());
+            }
+            Some(
+                schema
+                    .categories
+                    .iter()
+                    .filter(|c| schema.category_within(&c.code, code))
+                    .map(|c| c.code.clone())
+                    .collect(),
+            )
+        }
+        None => None,
+    };
+    let channel = non_empty(query.channel.as_ref());
+    if let Some(code) = channel
+        && schema.channel(code).is_none()
+    {
+        return Err(AppError::BadRequest(format!("There is no channel {code}.")).into());
+    }
+    let age_choice = non_empty(query.age.as_ref());
+    let submitted_before = match age_choice {
+        Some(choice) => {
+            let (_, _, days) = AGES.iter().find(|(v, ..)| *v == choice).ok_or_else(|| {
+                AppError::BadRequest(format!("Choose an age of 1, 3 or 7 days, not {choice:?}."))
+            })?;
+            Some(now.minus(time::Duration::days(*days)))
+        }
+        None => None,
+    };
+    let before_id = match non_empty(query.before_id.as_ref()) {
+        Some(text) => Some(text.parse::<i64>().map_err(|_| {
+            AppError::BadRequest(format!("The page marker {text:?} is not a number."))
+        })?),
+        None => None,
+    };
+    let author = non_empty(query.author.as_ref());
+    let sku = non_empty(query.sku.as_ref());
+    let mut filter = ProposalFilter {
+        statuses,
+        author: author.map(str::to_owned),
+        sku: sku.map(str::to_owned),
+        family: family.map(str::to_owned),
+        categories,
+        submitted_before,
+        before_id,
+        limit: BATCH,
+    };
+
+    // Fill one page; the channel filter is applied here, so read in batches.
+    let mut found: Vec<Proposal> = Vec::new();
+    let mut next_before: Option<i64> = None;
+    let mut scanned = 0;
+    'fill: loop {
+        let batch = proposals::list(&state.db, &filter).await?;
+        let exhausted = (batch.len() as i64) < BATCH;
+        for proposal in batch {
+            let id = proposal.id;
+            if channel.is_none_or(|c| affects_channel(&schema, &proposal, c)) {
+                if found.len() == PAGE_SIZE {
+                    next_before = found.last().map(|p| p.id);
+                    break 'fill;
+                }
+                found.push(proposal);
+            }
+            scanned += 1;
+            filter.before_id = Some(id);
+        }
+        if exhausted {
+            break;
+        }
+        if scanned >= MAX_SCAN {
+            next_before = filter.before_id;
+            break;
+        }
+    }
+
+    let allow_self = state.config.allow_self_approval;
+    let rows: Vec<QueueRow> = found
+        .iter()
+        .map(|p| QueueRow {
+            id: p.id,
+            href: format!("/proposals/{}", p.id),
+            product_href: format!("/products/{}", urlencode(&p.sku)),
+            sku: p.sku.clone(),
+            family: p.family.clone(),
+            author: p.author.clone(),
+            status: p.status.as_str(),
+            open: p.open_changes().count(),
+            summary: summary(&schema, p),
+            age: p.submitted.map_or_else(
+                || format!("created {}", age(now, p.created)),
+                |at| age(now, at),
+            ),
+            selectable: may_review(&caller, p, allow_self),
+        })
+        .collect();
+    let next_page = next_before.map(|id| {
+        let mut href = format!("/proposals?before_id={id}&status={}", urlencode(status));
+        for (name, value) in [
+            ("family", family),
+            ("category", category),
+            ("author", author),
+            ("sku", sku),
+            ("age", age_choice),
+            ("channel", channel),
+        ] {
+            if let Some(value) = value {
+                href.push_str(&format!("&{name}={}", urlencode(value)));
+            }
+        }
+        href
+    });
+    let mut status_options = vec![("any".to_owned(), "Any status".to_owned())];
+    status_options.extend(
+        Status::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), s.as_str().to_owned())),
+    );
+    let page = QueuePage {
+        chrome: Chrome::new(&session, "/proposals", query.notice.as_deref()),
+        any_selectable: rows.iter().any(|r| r.selectable),
+        rows,
+        statuses: choices(status_options, Some(status)),
+        families: choices(
+            schema.families.iter().map(|f| {
+                (
+                    f.code.clone(),
+                    f.labels
+                        .get("en_US")
+                        .cloned()
+                        .unwrap_or_else(|| f.code.clone()),
+                )
+            }),
+            family,
+        ),
+        categories: category_choices(&schema, category),
+        channels: choices(
+            schema
+                .channels
+                .iter()
+                .map(|c| (c.code.clone(), c.code.clone())),
+            channel,
+        ),
+        ages: choices(
+            AGES.iter()
+                .map(|(v, l, _)| ((*v).to_owned(), (*l).to_owned())),
+            age_choice,
+        ),
+        author: author.unwrap_or_default().to_owned(),
+        sku: sku.unwrap_or_default().to_owned(),
+        next_page,
+        heading: if status == "submitted" {
+            "Review queue"
+        } else {
+            "Proposals"
+        },
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+// ---- bulk approve ----
+
+#[derive(Debug, Default, Deserialize)]
+struct BulkForm {
+    #[serde(default)]
+    ids: Vec<i64>,
+}
+
+struct BulkRow {
+    id: i64,
+    href: String,
+    sku: String,
+    ok: bool,
+    outcome: String,
+}
+
+#[derive(Template)]
+#[template(path = "proposals/bulk.html")]
+struct BulkPage {
+    chrome: Chrome,
+    approved: usize,
+    total: usize,
+    rows: Vec<BulkRow>,
+    error: Option<&'static str>,
+}
+
+/// `POST /proposals/bulk-approve`: approves each chosen proposal fully, each
+/// on its own, and reports what happened to every one.
+async fn bulk_approve(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    PageForm(form): PageForm<BulkForm>,
+) -> PageResult {
+    let caller = read_catalog(&session)?;
+    caller
+        .require(&Permission::Review)
+        .map_err(AppError::from)?;
+    let mut ids = form.ids;
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    ids.dedup();
+    if ids.is_empty() {
+        let page = BulkPage {
+            chrome: Chrome::new(&session, "/proposals", None),
+            approved: 0,
+            total: 0,
+            rows: Vec::new(),
+            error: Some("Select at least one proposal to approve."),
+        };
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    }
+    let schema = state.schema.get(&state.db).await?;
+    let mut rows = Vec::with_capacity(ids.len());
+    for id in ids.iter().copied().take(500) {
+        let result = proposals::approve(
+            &state.db,
+            &schema,
+            &caller,
+            id,
+            None,
+            state.config.allow_self_approval,
+            state.clock.now(),
+        )
+        .await;
+        let href = format!("/proposals/{id}");
+        rows.push(match result {
+            Ok(p) if p.status == Status::Approved => BulkRow {
+                id,
+                href,
+                sku: p.sku,
+                ok: true,
+                outcome: "approved".to_owned(),
+            },
+            Ok(p) => BulkRow {
+                id,
+                href,
+                sku: p.sku,
+                ok: false,
+                outcome: format!(
+                    "now {}: a field it changes was changed in master since; its author must rebase",
+                    p.status.as_str()
+                ),
+            },
+            Err(err) => {
+                let sku = match proposals::get(state.db.pool(), id).await {
+                    Ok(p) => p.sku,
+                    Err(_) => String::new(),
+                };
+                let err = AppError::from(err);
+                if matches!(err, AppError::Internal(_)) {
+                    return Err(err.into());
+                }
+                BulkRow {
+                    id,
+                    href,
+                    sku,
+                    ok: false,
+                    outcome: error_text(&err),
+                }
+            }
+        });
+    }
+    let page = BulkPage {
+        chrome: Chrome::new(&session, "/proposals", None),
+        approved: rows.iter().filter(|r| r.ok).count(),
+        total: rows.len(),
+        rows,
+        error: None,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// An error for people: the message, and each field problem with its place.
+fn error_text(err: &AppError) -> String {
+    let details = err.details();
+    if details.is_empty() {
+        return err.public_message();
+    }
+    details
+        .iter()
+        .map(detail_text)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn detail_text(detail: &FieldError) -> String {
+    match &detail.field {
+        Some(field) => {
+            let scope = scope_text(detail.locale.as_deref(), detail.channel.as_deref());
+            if scope.is_empty() {
+                format!("{field}: {}", detail.message)
+            } else {
+                format!("{field} ({scope}): {}", detail.message)
+            }
+        }
+        None => detail.message.clone(),
+    }
+}
+
+// ---- the proposal page ----
+
+struct DiffRow {
+    key: String,
+    label: String,
+    scope: String,
+    before: Vec<Segment>,
+    after: Vec<Segment>,
+    state: &'static str,
+    selectable: bool,
+    checked: bool,
+}
+
+struct ConflictRow {
+    name: String,
+    label: String,
+    scope: String,
+    base: String,
+    theirs: String,
+    mine: String,
+    choice: Option<Resolution>,
+}
+
+impl ConflictRow {
+    fn keeps_mine(&self) -> bool {
+        self.choice == Some(Resolution::KeepMine)
+    }
+
+    fn takes_theirs(&self) -> bool {
+        self.choice == Some(Resolution::TakeTheirs)
+    }
+}
+
+struct ReadinessRow {
+    channel: String,
+    verdict: &'static str,
+    good: bool,
+    filled: Vec<String>,
+    now_missing: Vec<String>,
+    still_missing: Vec<String>,
+}
+
+struct CommentRow {
+    author: String,
+    at: String,
+    kind: String,
+    body: String,
+}
+
+/// What the user typed and what was wrong with it, kept when a form is refused.
+#[derive(Debug, Default)]
+struct PageInput {
+    comment: String,
+    comment_error: Option<String>,
+    reject_comment: String,
+    reject_error: Option<String>,
+    submit_note: String,
+    submit_error: Option<String>,
+    approve_error: Option<String>,
+    rebase_error: Option<String>,
+    checked: Vec<String>,
+    resolutions: HashMap<String, Resolution>,
+}
+
+#[derive(Template)]
+#[template(path = "proposals/page.html")]
+struct ProposalPage {
+    chrome: Chrome,
+    id: i64,
+    href: String,
+    sku: String,
+    product_href: String,
+    family: String,
+    status: &'static str,
+    author: String,
+    note: String,
+    source: String,
+    base_version: i64,
+    current_version: Option<i64>,
+    created: String,
+    submitted: Option<String>,
+    decided: Option<String>,
+    rows: Vec<DiffRow>,
+    conflicts: Vec<ConflictRow>,
+    /// `None`: nothing open to check; `Some(empty)`: every open change passes.
+    validation: Option<Vec<String>>,
+    readiness: Vec<ReadinessRow>,
+    comments: Vec<CommentRow>,
+    can_review: bool,
+    own_proposal_hint: bool,
+    self_approval: bool,
+    can_submit: bool,
+    can_withdraw: bool,
+    can_rebase: bool,
+    can_comment: bool,
+    input: PageInput,
+}
+
+/// The open changes as a change set, for validation and completeness.
+fn open_change_set(proposal: &Proposal) -> ChangeSet {
+    let mut changes = ChangeSet::default();
+    for change in proposal.open_changes() {
+        match change.attribute.as_str() {
+            "enabled" => changes.enabled = change.after.as_ref().and_then(Json::as_bool),
+            "categories" => {
+                changes.categories = Some(
+                    change
+                        .after
+                        .as_ref()
+                        .and_then(Json::as_array)
+                        .map(|items| {
+                            items
+                                .iter()
+                                .filter_map(|c| c.as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                );
+            }
+            _ => changes.values.push(ValueChange {
+                key: change.key(),
+                data: change.after.clone(),
+            }),
+        }
+    }
+    changes
+}
+
+/// Per channel, what approving the open changes does to completeness.
+fn readiness_impact(
+    schema: &Schema,
+    master: &Product,
+    model: Option<&Product>,
+    changes: &ChangeSet,
+) -> Vec<ReadinessRow> {
+    let mut after = master.clone();
+    for change in &changes.values {
+        after.values.set(&change.key, change.data.clone());
+    }
+    let before = missing_per_channel(schema, master, &store::resolved_values(master, model));
+    let after = missing_per_channel(schema, &after, &store::resolved_values(&after, model));
+    before
+        .into_iter()
+        .zip(after)
+        .map(|((channel, was), (_, now))| {
+            let filled = was
+                .iter()
+                .filter(|m| !now.contains(m))
+                .map(ToString::to_string)
+                .collect();
+            let now_missing = now
+                .iter()
+                .filter(|m| !was.contains(m))
+                .map(ToString::to_string)
+                .collect();
+            let still_missing = now
+                .iter()
+                .filter(|m| was.contains(m))
+                .map(ToString::to_string)
+                .collect();
+            let (verdict, good) = match (was.is_empty(), now.is_empty()) {
+                (false, true) => ("becomes complete", true),
+                (true, false) => ("becomes incomplete", false),
+                (true, true) => ("stays complete", true),
+                (false, false) => ("stays incomplete", false),
+            };
+            ReadinessRow {
+                channel,
+                verdict,
+                good,
+                filled,
+                now_missing,
+                still_missing,
+            }
+        })
+        .collect()
+}
+
+async fn build_page(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    input: PageInput,
+    notice: Option<&str>,
+) -> Result<ProposalPage, PageError> {
+    let caller = read_catalog(session)?;
+    let proposal = proposals::get(state.db.pool(), id).await?;
+    let schema = state.schema.get(&state.db).await?;
+    let stored = store::find_by_id(state.db.pool(), proposal.product_id).await?;
+    let model = match stored.as_ref().and_then(|s| s.parent_id) {
+        Some(parent) => store::find_by_id(state.db.pool(), parent)
+            .await?
+            .map(|p| p.product),
+        None => None,
+    };
+    let now = state.clock.now();
+    let allow_self = state.config.allow_self_approval;
+    let is_author = proposal.author_user_id == Some(caller.user.id);
+    let can_review = may_review(&caller, &proposal, allow_self);
+
+    let rows = proposal
+        .changes
+        .iter()
+        .map(|change| {
+            let before = value_text(change.before.as_ref());
+            let after = value_text(change.after.as_ref());
+            let (before, after) = match (before, after) {
+                (Some(b), Some(a)) => word_diff(&b, &a),
+                (b, a) => {
+                    let whole = |text: Option<String>| {
+                        text.map(|text| {
+                            vec![Segment {
+                                text,
+                                changed: true,
+                            }]
+                        })
+                        .unwrap_or_default()
+                    };
+                    (whole(b), whole(a))
+                }
+            };
+            let key = encode_key(change);
+            DiffRow {
+                label: field_label(&schema, &change.attribute),
+                scope: scope_text(change.locale.as_deref(), change.channel.as_deref()),
+                before,
+                after,
+                state: match change.state {
+                    FieldState::Open => "open",
+                    FieldState::Applied => "applied",
+                    FieldState::Conflict => "conflict",
+                    FieldState::Dropped => "dropped",
+                },
+                selectable: can_review && change.state == FieldState::Open,
+                checked: input.checked.contains(&key),
+                key,
+            }
+        })
+        .collect();
+
+    let can_rebase = is_author && proposal.status == Status::Conflict;
+    let conflicts = if proposal.status == Status::Conflict {
+        proposal
+            .changes
+            .iter()
+            .filter(|c| c.state == FieldState::Conflict)
+            .map(|change| {
+                let name = format!("r:{}", encode_key(change));
+                let shown = |data: Option<&Json>| {
+                    value_text(data).unwrap_or_else(|| "(no value)".to_owned())
+                };
+                ConflictRow {
+                    label: field_label(&schema, &change.attribute),
+                    scope: scope_text(change.locale.as_deref(), change.channel.as_deref()),
+                    base: shown(change.before.as_ref()),
+                    theirs: shown(change.theirs.as_ref()),
+                    mine: shown(change.after.as_ref()),
+                    choice: input.resolutions.get(&name).copied(),
+                    name,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    let changes = open_change_set(&proposal);
+    let (validation, readiness) = match &stored {
+        Some(stored) if !changes.is_empty() => {
+            let master = &stored.product;
+            let writer = Writer::Person(caller.actor());
+            let validation = match write::preview(&schema, &writer, master, &changes) {
+                Ok(_) => Vec::new(),
+                Err(WriteError::Invalid(errors) | WriteError::Forbidden(errors)) => {
+                    errors.iter().map(detail_text).collect()
+                }
+                Err(other) => vec![error_text(&AppError::from(other))],
+            };
+            (
+                Some(validation),
+                readiness_impact(&schema, master, model.as_ref(), &changes),
+            )
+        }
+        _ => (None, Vec::new()),
+    };
+
+    let comments = proposals::comments(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|c| CommentRow {
+            author: c.author,
+            at: c.at.display(),
+            kind: c.kind,
+            body: c.body,
+        })
+        .collect();
+
+    Ok(ProposalPage {
+        chrome: Chrome::new(session, "/proposals", notice),
+        id,
+        href: format!("/proposals/{id}"),
+        product_href: format!("/products/{}", urlencode(&proposal.sku)),
+        sku: proposal.sku.clone(),
+        family: proposal.family.clone(),
+        status: proposal.status.as_str(),
+        author: proposal.author.clone(),
+        note: proposal.note.clone(),
+        source: proposal.source.clone(),
+        base_version: proposal.base_version,
+        current_version: stored.as_ref().map(|s| s.product.version),
+        created: format!(
+            "{} ({})",
+            proposal.created.display(),
+            age(now, proposal.created)
+        ),
+        submitted: proposal
+            .submitted
+            .map(|at| format!("{} ({})", at.display(), age(now, at))),
+        decided: match (&proposal.decided_by, proposal.decided_at) {
+            (Some(by), Some(at)) => Some(format!("{by}, {}", at.display())),
+            (Some(by), None) => Some(by.clone()),
+            (None, Some(at)) => Some(at.display()),
+            (None, None) => None,
+        },
+        rows,
+        conflicts,
+        validation,
+        readiness,
+        comments,
+        can_review,
+        own_proposal_hint: is_author
+            && proposal.status == Status::Submitted
+            && !allow_self
+            && caller.may(&Permission::Review),
+        self_approval: allow_self && is_author && can_review,
+        can_submit: is_author
+            && proposal.status == Status::Draft
+            && caller.may(&Permission::EditCatalog),
+        can_withdraw: is_author && proposal.status.is_open(),
+        can_rebase,
+        can_comment: caller.may(&Permission::EditCatalog) || caller.may(&Permission::Review),
+        input,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    notice: Option<String>,
+}
+
+/// `GET /proposals/{id}`
+async fn page(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    Path(id): Path<i64>,
+    Query(query): Query<PageQuery>,
+) -> PageResult {
+    let page = build_page(
+        &state,
+        &session,
+        id,
+        PageInput::default(),
+        query.notice.as_deref(),
+    )
+    .await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// A refused action's message to show beside its form (422), or the error
+/// page for everything that is not about the input.
+fn input_error(err: WorkflowError) -> Result<String, PageError> {
+    let err = AppError::from(err);
+    match err {
+        AppError::Validation { .. } => Ok(error_text(&err)),
+        other => Err(PageError(other)),
+    }
+}
+
+async fn rerender(state: &AppState, session: &Session, id: i64, input: PageInput) -> PageResult {
+    let page = build_page(state, session, id, input, None).await?;
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+fn done(id: i64, notice: &str) -> PageResult {
+    Ok(Redirect::to(&format!("/proposals/{id}?notice={notice}")).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CommentForm {
+    #[serde(default)]
+    body: String,
+}
+
+/// `POST /proposals/{id}/comments`
+async fn add_comment(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    Path(id): Path<i64>,
+    PageForm(form): PageForm<CommentForm>,
+) -> PageResult {
+    let caller = read_catalog(&session)?;
+    match proposals::comment(&state.db, &caller, id, &form.body, state.clock.now()).await {
+        Ok(()) => done(id, "comment_added"),
+        Err(err) => {
+            let input = PageInput {
+                comment_error: Some(input_error(err)?),
+                comment: form.body,
+                ..PageInput::default()
+            };
+            rerender(&state, &session, id, input).await
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ApproveForm {
+    #[serde(default)]
+    fields: Vec<String>,
+    #[serde(default)]
+    scope: String,
+}
+
+/// `POST /proposals/{id}/approve`: all open fields (`scope=all`) or the checked ones.
+async fn approve(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    Path(id): Path<i64>,
+    PageForm(form): PageForm<ApproveForm>,
+) -> PageResult {
+    let caller = read_catalog(&session)?;
+    let fields = if form.scope == "all" {
+        None
+    } else {
+        Some(
+            form.fields
+                .iter()
+                .map(|f| decode_key(f))
+                .collect::<Result<Vec<_>, _>>()?,
+        )
+    };
+    if fields.as_ref().is_some_and(Vec::is_empty) {
+        // Roles and four eyes first: an empty choice from someone who may not
+        // approve is still a refusal, not a form error.
+        let proposal = proposals::get(state.db.pool(), id).await?;
+        if !may_review(&caller, &proposal, state.config.allow_self_approval) {
+            caller
+                .require(&Permission::Review)
+                .map_err(AppError::from)?;
+            return Err(AppError::Forbidden(
+                "You cannot approve this proposal: it is not yours to review or not submitted."
+                    .to_owned(),
+            )
+            .into());
+        }
+        let input = PageInput {
+            approve_error: Some("Choose at least one field to approve, or approve all.".to_owned()),
+            ..PageInput::default()
+        };
+        return rerender(&state, &session, id, input).await;
+    }
+    let schema = state.schema.get(&state.db).await?;
+    let result = proposals::approve(
+        &state.db,
+        &schema,
+        &caller,
+        id,
+        fields.as_deref(),
+        state.config.allow_self_approval,
+        state.clock.now(),
+    )
+    .await;
+    match result {
+        Ok(p) => done(
+            id,
+            match p.status {
+                Status::Approved => "proposal_approved",
+                Status::Conflict => "proposal_conflict",
+                _ => "fields_approved",
+            },
+        ),
+        Err(err) => {
+            let input = PageInput {
+                approve_error: Some(input_error(err)?),
+                checked: form.fields,
+                ..PageInput::default()
+            };
+            rerender(&state, &session, id, input).await
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RejectForm {
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /proposals/{id}/reject`: a comment is required.
+async fn reject(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    Path(id): Path<i64>,
+    PageForm(form): PageForm<RejectForm>,
+) -> PageResult {
+    let caller = read_catalog(&session)?;
+    let result = proposals::reject(
+        &state.db,
+        &caller,
+        id,
+        &form.comment,
+        state.config.allow_self_approval,
+        state.clock.now(),
+    )
+    .await;
+    match result {
+        Ok(_) => done(id, "proposal_rejected"),
+        Err(WorkflowError::Invalid(message)) => {
+            // The comment is checked before anything else: make sure the
+            // form is shown only to someone who may use it.
+            let proposal = proposals::get(state.db.pool(), id).await?;
+            if !may_review(&caller, &proposal, state.config.allow_self_approval) {
+                caller
+                    .require(&Permission::Review)
+                    .map_err(AppError::from)?;
+                return Err(AppError::Forbidden(
+                    "You cannot reject this proposal: it is not yours to review or not submitted."
+                        .to_owned(),
+                )
+                .into());
+            }
+            let input = PageInput {
+                reject_error: Some(message),
+                reject_comment: form.comment,
+                ..PageInput::default()
+            };
+            rerender(&state, &session, id, input).await
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SubmitForm {
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /proposals/{id}/submit`: the author sends their draft to review.
+async fn submit(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    Path(id): Path<i64>,
+    PageForm(form): PageForm<SubmitForm>,
+) -> PageResult {
+    let caller = read_catalog(&session)?;
+    match proposals::submit(&state.db, &caller, id, &form.note, state.clock.now()).await {
+        Ok(_) => done(id, "proposal_submitted"),
+        Err(err) => {
+            let input = PageInput {
+                submit_error: Some(input_error(err)?),
+                submit_note: form.note,
+                ..PageInput::default()
+            };
+            rerender(&state, &session, id, input).await
+        }
+    }
+}
+
+/// `POST /proposals/{id}/withdraw`
+async fn withdraw(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let caller = read_catalog(&session)?;
+    proposals::withdraw(&state.db, &caller, id, state.clock.now()).await?;
+    done(id, "proposal_withdrawn")
+}
+
+/// `POST /proposals/{id}/rebase`: `r:attribute|locale|channel` = `mine` or
+/// `theirs` for every conflicting field.
+async fn rebase(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    Path(id): Path<i64>,
+    PageForm(form): PageForm<HashMap<String, String>>,
+) -> PageResult {
+    let caller = read_catalog(&session)?;
+    let mut resolutions = Vec::new();
+    let mut kept = HashMap::new();
+    for (name, choice) in &form {
+        let Some(encoded) = name.strip_prefix("r:") else {
+            continue;
+        };
+        let resolution = match choice.as_str() {
+            "mine" => Resolution::KeepMine,
+            "theirs" => Resolution::TakeTheirs,
+            other => {
+                return Err(AppError::BadRequest(format!(
+                    "Choose keep mine or take theirs, not {other:?}."
+                ))
+                .into());
+            }
+        };
+        resolutions.push((decode_key(encoded)?, resolution));
+        kept.insert(name.clone(), resolution);
+    }
+    let schema = state.schema.get(&state.db).await?;
+    let result = proposals::rebase(
+        &state.db,
+        &schema,
+        &caller,
+        id,
+        &resolutions,
+        state.clock.now(),
+    )
+    .await;
+    match result {
+        Ok(p) if p.status == Status::Withdrawn => done(id, "proposal_rebased_empty"),
+        Ok(_) => done(id, "proposal_rebased"),
+        Err(err) => {
+            let input = PageInput {
+                rebase_error: Some(input_error(err)?),
+                resolutions: kept,
+                ..PageInput::default()
+            };
+            rerender(&state, &session, id, input).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marked(segments: &[Segment]) -> String {
+        segments
+            .iter()
+            .map(|s| {
+                if s.changed {
+                    format!("[{}]", s.text)
+                } else {
+                    s.text.clone()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn word_diff_marks_removed_and_added_words() {
+        let (before, after) = word_diff("Light trail shoe, blue", "Light trail runner, blue");
+        assert_eq!(marked(&before), "Light trail [shoe], blue");
+        assert_eq!(marked(&after), "Light trail [runner], blue");
+    }
+
+    #[test]
+    fn word_diff_joins_a_replaced_phrase() {
+        let (before, after) = word_diff("a quick brown fox", "a slow red fox");
+        assert_eq!(marked(&before), "a [quick brown] fox");
+        assert_eq!(marked(&after), "a [slow red] fox");
+    }
+
+    #[test]
+    fn word_diff_handles_insertions_and_empty_sides() {
+        let (before, after) = word_diff("one three", "one two three");
+        assert_eq!(marked(&before), "one three");
+        assert_eq!(marked(&after), "one [two ]three");
+        let (before, after) = word_diff("", "new");
+        assert!(before.is_empty());
+        assert_eq!(marked(&after), "[new]");
+        let (before, after) = word_diff("same", "same");
+        assert_eq!(marked(&before), "same");
+        assert_eq!(marked(&after), "same");
+    }
+
+    #[test]
+    fn field_keys_round_trip() {
+        let key = decode_key("name|en_US|").unwrap();
+        assert_eq!(key, ValueKey::new("name", Some("en_US"), None));
+        let key = decode_key("description|de_DE|web").unwrap();
+        assert_eq!(
+            key,
+            ValueKey::new("description", Some("de_DE"), Some("web"))
+        );
+        assert!(decode_key("name").is_err());
+        assert!(decode_key("|en_US|").is_err());
+    }
+}
