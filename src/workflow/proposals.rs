@@ -526,6 +526,81 @@ pub async fn edit(
     Ok(Edited { product, proposal })
 }
 
+/// A person creates a product. The product is born with its structure (SKU,
+/// kind, family, parent, a variant's axis values) and its fast-lane values,
+/// disabled and in no category; its reviewed-lane values, its categories and
+/// enabling it go into a submitted proposal, so nothing unapproved can
+/// reach a channel. A bad reviewed value creates nothing.
+pub async fn create(
+    db: &Db,
+    schema: &Schema,
+    caller: &Caller,
+    new: write::NewProduct,
+    now: Timestamp,
+) -> Result<Edited, WorkflowError> {
+    caller.require(&Permission::EditCatalog)?;
+    let axes = schema
+        .family(&new.family)
+        .map(|f| f.variant_axes.clone())
+        .unwrap_or_default();
+    let is_variant = new.kind == crate::catalog::product::ProductKind::Variant;
+    let (direct, reviewed_values): (Vec<ValueChange>, Vec<ValueChange>) =
+        new.values.iter().cloned().partition(|change| {
+            let fast = schema
+                .attribute(&change.key.attribute)
+                .is_some_and(|a| a.lane == Lane::Fast);
+            fast || (is_variant && axes.contains(&change.key.attribute))
+        });
+    let reviewed = ChangeSet {
+        values: reviewed_values,
+        enabled: new.enabled.then_some(true),
+        categories: (!new.categories.is_empty()).then(|| new.categories.clone()),
+    };
+    let writer = Writer::Person(caller.actor());
+    let structure = write::NewProduct {
+        enabled: false,
+        categories: Vec::new(),
+        values: direct.clone(),
+        ..new.clone()
+    };
+    if !reviewed.is_empty() {
+        // The product as it will be born, to check the reviewed part against.
+        let mut sketch = Product {
+            id: 0,
+            sku: new.sku.clone(),
+            kind: new.kind,
+            family: new.family.clone(),
+            parent: new.parent.clone(),
+            enabled: false,
+            categories: Vec::new(),
+            values: crate::catalog::product::Values::default(),
+            version: 1,
+            created: now,
+            updated: now,
+        };
+        for change in &direct {
+            sketch.values.set(&change.key, change.data.clone());
+        }
+        if schema.family(&new.family).is_some() {
+            write::preview(schema, &writer, &sketch, &reviewed)?;
+        }
+    }
+    let product = write::create(db, schema, &writer, structure, now).await?;
+    if reviewed.is_empty() {
+        return Ok(Edited {
+            product,
+            proposal: None,
+        });
+    }
+    let edit = Edit {
+        sku: &product.sku,
+        base_version: product.version,
+        changes: &reviewed,
+        submit_note: Some("New product"),
+    };
+    self::edit(db, schema, caller, edit, now).await
+}
+
 /// Adds changes to the author's open draft (or, with `submit_note`, to their
 /// open submitted proposal) for the product, or starts a new one. A later
 /// change of the same field replaces the earlier one and keeps its `before`.

@@ -94,9 +94,44 @@ async fn approve(app: &TestApp, proposal: &crate::TestResponse) -> crate::TestRe
     .await
 }
 
-async fn create(app: &TestApp, token: &str, body: Value) -> crate::TestResponse {
-    app.api_json(Method::POST, "/api/v1/products", token, Some(body), &[])
-        .await
+/// Creates a product through the API. A person's reviewed values wait in a
+/// proposal; these catalog tests are about the catalog, so an approver
+/// approves it at once and the answer is the product as approved.
+async fn create(app: &TestApp, token: &str, mut body: Value) -> crate::TestResponse {
+    // Created disabled unless the test says otherwise: enabling is reviewed too.
+    if body.get("enabled").is_none()
+        && let Some(object) = body.as_object_mut()
+    {
+        object.insert("enabled".into(), Value::Bool(false));
+    }
+    let created = app
+        .api_json(Method::POST, "/api/v1/products", token, Some(body), &[])
+        .await;
+    let Some(pending) = (created.status == StatusCode::CREATED)
+        .then(|| created.json()["pending_proposal"].as_i64())
+        .flatten()
+    else {
+        return created;
+    };
+    let approver = app
+        .user_token(&[Role::Approver], "catalog:read catalog:write")
+        .await;
+    let approved = app
+        .api_json(
+            Method::POST,
+            &format!("/api/v1/proposals/{pending}/approve"),
+            &approver,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    let sku = created.json()["sku"].as_str().unwrap().to_owned();
+    let mut product = app
+        .api(Method::GET, &format!("/api/v1/products/{sku}"), Some(token))
+        .await;
+    product.status = StatusCode::CREATED;
+    product
 }
 
 async fn patch(
@@ -384,7 +419,7 @@ async fn variants_inherit_and_keep_to_their_level(app: TestApp) {
         &app,
         &token,
         "TEE",
-        1,
+        2,
         json!({"values": {"color": value(json!("blue"))}}),
     )
     .await;
@@ -439,7 +474,7 @@ async fn variants_inherit_and_keep_to_their_level(app: TestApp) {
         &app,
         &token,
         "TEE",
-        1,
+        2,
         json!({"values": {"name": localized("de_DE", json!("T-Shirt"))}}),
     )
     .await;
@@ -724,7 +759,7 @@ async fn history_and_change_log_record_each_version_once(app: TestApp) {
         &token,
         "G-1",
         1,
-        json!({"values": {"search_boost": value(json!("2"))}, "enabled": false}),
+        json!({"values": {"search_boost": value(json!("2"))}, "enabled": true}),
     )
     .await;
     assert_eq!(changed.header("etag"), Some("\"2\""));
@@ -1124,7 +1159,7 @@ async fn product_pages_edit_and_refuse_stale_forms(app: TestApp) {
 async fn grid_filters_by_family_category_kind_and_missing(app: TestApp) {
     app.seed_schema().await;
     let token = editor_token(&app).await;
-    create(&app, &token, json!({"sku": "G-1", "family": "gadgets", "categories": ["electronics"],
+    create(&app, &token, json!({"sku": "G-1", "family": "gadgets", "enabled": true, "categories": ["electronics"],
         "values": {"name": json!([{"locale": "en_US", "channel": null, "data": "Radio"}, {"locale": "de_DE", "channel": null, "data": "Radio"}]),
                    "description": json!([{"locale": "en_US", "channel": "web", "data": "x"}, {"locale": "de_DE", "channel": null, "data": "y"}])}})).await;
     create(
@@ -1136,7 +1171,7 @@ async fn grid_filters_by_family_category_kind_and_missing(app: TestApp) {
     create(
         &app,
         &token,
-        json!({"sku": "M-1", "kind": "model", "family": "apparel", "categories": ["shirts"]}),
+        json!({"sku": "M-1", "kind": "model", "family": "apparel", "enabled": true, "categories": ["shirts"]}),
     )
     .await;
     let browser = app.login_as(Role::Viewer).await;

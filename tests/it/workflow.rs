@@ -66,11 +66,12 @@ async fn create_gadget(app: &TestApp, token: &str, sku: &str) {
             Method::POST,
             "/api/v1/products",
             token,
-            Some(json!({"sku": sku, "family": "gadgets"})),
+            Some(json!({"sku": sku, "family": "gadgets", "enabled": false})),
             &[],
         )
         .await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    assert!(response.json().get("pending_proposal").is_none());
 }
 
 async fn patch(app: &TestApp, token: &str, sku: &str, version: i64, body: Value) -> TestResponse {

@@ -17,7 +17,7 @@ use crate::error::{ApiResult, AppError, ErrorBody, FieldError};
 use crate::web::extract::{ApiCaller, ApiJson};
 use crate::workflow::history;
 use crate::workflow::proposals;
-use crate::workflow::write::{self, ChangeSet, NewProduct, ValueChange, Writer};
+use crate::workflow::write::{self, ChangeSet, NewProduct, ValueChange};
 
 /// A product as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,6 +37,10 @@ pub struct ProductView {
     #[schema(value_type = Option<Object>)]
     pub inherited_values: Option<Values>,
     pub version: i64,
+    /// When a person created the product: the proposal holding its reviewed
+    /// values, categories and enabling, waiting for approval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_proposal: Option<i64>,
     #[schema(value_type = String, format = DateTime)]
     pub created: Timestamp,
     #[schema(value_type = String, format = DateTime)]
@@ -58,6 +62,7 @@ impl ProductView {
                 _ => None,
             },
             version: product.version,
+            pending_proposal: None,
             created: product.created,
             updated: product.updated,
         }
@@ -343,10 +348,10 @@ pub async fn create_product(
         })?,
     };
     let schema = state.schema.get(&state.db).await?;
-    let product = write::create(
+    let edited = proposals::create(
         &state.db,
         &schema,
-        &Writer::Person(caller.actor()),
+        &caller,
         NewProduct {
             sku: body.sku,
             kind,
@@ -359,7 +364,10 @@ pub async fn create_product(
         state.clock.now(),
     )
     .await?;
-    let mut response = with_etag(StatusCode::CREATED, view_of(&state, &product).await?);
+    let product = edited.product;
+    let (mut view, model_version) = view_of(&state, &product).await?;
+    view.pending_proposal = edited.proposal.map(|p| p.id);
+    let mut response = with_etag(StatusCode::CREATED, (view, model_version));
     if let Ok(location) = HeaderValue::from_str(&format!(
         "/api/v1/products/{}",
         crate::web::extract::urlencode(&product.sku)
