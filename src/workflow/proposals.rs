@@ -400,6 +400,19 @@ async fn save(
     Ok(())
 }
 
+/// The lane a person's change of `attribute` takes. Asset links are always
+/// reviewed, whatever the attribute says; unknown attributes go to review
+/// (where they are refused like anywhere else).
+pub fn lane_of(schema: &Schema, attribute: &str) -> Lane {
+    match schema.attribute(attribute) {
+        Some(found) if found.kind == crate::catalog::schema::AttributeType::Assets => {
+            Lane::Reviewed
+        }
+        Some(found) => found.lane,
+        None => Lane::Reviewed,
+    }
+}
+
 /// Splits a person's change set: fast-lane values apply at once; reviewed-lane
 /// values and structure changes (enabled, categories) go to review.
 pub fn split(schema: &Schema, changes: &ChangeSet) -> (ChangeSet, ChangeSet) {
@@ -410,10 +423,7 @@ pub fn split(schema: &Schema, changes: &ChangeSet) -> (ChangeSet, ChangeSet) {
         ..ChangeSet::default()
     };
     for change in &changes.values {
-        let lane = schema
-            .attribute(&change.key.attribute)
-            .map_or(Lane::Reviewed, |a| a.lane);
-        match lane {
+        match lane_of(schema, &change.key.attribute) {
             Lane::Fast => direct.values.push(change.clone()),
             Lane::Reviewed => reviewed.values.push(change.clone()),
         }
@@ -546,9 +556,7 @@ pub async fn create(
     let is_variant = new.kind == crate::catalog::product::ProductKind::Variant;
     let (direct, reviewed_values): (Vec<ValueChange>, Vec<ValueChange>) =
         new.values.iter().cloned().partition(|change| {
-            let fast = schema
-                .attribute(&change.key.attribute)
-                .is_some_and(|a| a.lane == Lane::Fast);
+            let fast = lane_of(schema, &change.key.attribute) == Lane::Fast;
             fast || (is_variant && axes.contains(&change.key.attribute))
         });
     let reviewed = ChangeSet {
