@@ -30,17 +30,36 @@ pub async fn versions(
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let changes: String = row.try_get("changes")?;
-            Ok(VersionEntry {
-                version: row.try_get("version")?,
-                at: row.try_get("at")?,
-                actor_kind: row.try_get("actor_kind")?,
-                actor: row.try_get("actor_label")?,
-                changes: serde_json::from_str(&changes)
-                    .map_err(|err| sqlx::Error::Decode(err.into()))?,
-            })
-        })
-        .collect()
+    rows.iter().map(entry_from_row).collect()
+}
+
+fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<VersionEntry, sqlx::Error> {
+    let changes: String = row.try_get("changes")?;
+    Ok(VersionEntry {
+        version: row.try_get("version")?,
+        at: row.try_get("at")?,
+        actor_kind: row.try_get("actor_kind")?,
+        actor: row.try_get("actor_label")?,
+        changes: serde_json::from_str(&changes).map_err(|err| sqlx::Error::Decode(err.into()))?,
+    })
+}
+
+/// The versions after `after` up to and including `up_to`, newest first
+/// (what must be undone to get back to version `after`).
+pub async fn versions_between(
+    db: &Db,
+    product_id: i64,
+    after: i64,
+    up_to: i64,
+) -> Result<Vec<VersionEntry>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT version, at, actor_kind, actor_label, changes FROM product_versions \
+         WHERE product_id = $1 AND version > $2 AND version <= $3 ORDER BY version DESC",
+    )
+    .bind(product_id)
+    .bind(after)
+    .bind(up_to)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(entry_from_row).collect()
 }

@@ -102,9 +102,31 @@ impl ProposedChange {
             self.channel.as_deref(),
         )
     }
+}
 
-    fn is_structure(&self) -> bool {
-        matches!(self.attribute.as_str(), "enabled" | "categories")
+/// Adds a proposed change to the change set that would apply it.
+fn add_to_change_set(set: &mut ChangeSet, change: &ProposedChange) {
+    match change.attribute.as_str() {
+        "enabled" => set.enabled = change.after.as_ref().and_then(Json::as_bool),
+        "categories" => {
+            set.categories = Some(
+                change
+                    .after
+                    .as_ref()
+                    .and_then(Json::as_array)
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|c| c.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            );
+        }
+        _ => set.values.push(ValueChange {
+            key: change.key(),
+            data: change.after.clone(),
+        }),
     }
 }
 
@@ -568,45 +590,50 @@ pub async fn create(
     let structure = write::NewProduct {
         enabled: false,
         categories: Vec::new(),
-        values: direct.clone(),
-        ..new.clone()
+        values: direct,
+        ..new
     };
-    if !reviewed.is_empty() {
-        // The product as it will be born, to check the reviewed part against.
-        let mut sketch = Product {
-            id: 0,
-            sku: new.sku.clone(),
-            kind: new.kind,
-            family: new.family.clone(),
-            parent: new.parent.clone(),
-            enabled: false,
-            categories: Vec::new(),
-            values: crate::catalog::product::Values::default(),
-            version: 1,
-            created: now,
-            updated: now,
-        };
-        for change in &direct {
-            sketch.values.set(&change.key, change.data.clone());
-        }
-        if schema.family(&new.family).is_some() {
-            write::preview(schema, &writer, &sketch, &reviewed)?;
-        }
-    }
-    let product = write::create(db, schema, &writer, structure, now).await?;
+    // One transaction: a bad reviewed value, or any failure, creates nothing.
+    let mut tx = db.begin_write().await?;
+    let product = write::create_in(&mut tx, schema, &writer, structure, now).await?;
     if reviewed.is_empty() {
+        tx.commit().await?;
         return Ok(Edited {
             product,
             proposal: None,
         });
     }
-    let edit = Edit {
-        sku: &product.sku,
+    let (_, proposed) = write::preview(schema, &writer, &product, &reviewed)?;
+    let incoming = Incoming {
         base_version: product.version,
-        changes: &reviewed,
+        proposed,
+        touched: &[],
         submit_note: Some("New product"),
     };
-    self::edit(db, schema, caller, edit, now).await
+    let proposal = add_to_proposal(&mut tx, caller, &product, incoming, now).await?;
+    tx.commit().await?;
+    Ok(Edited {
+        product,
+        proposal: Some(proposal),
+    })
+}
+
+async fn find_draft_locked(
+    conn: &mut AnyConnection,
+    product_id: i64,
+    user_id: i64,
+) -> Result<Option<Proposal>, WorkflowError> {
+    let lock = Backend::of(conn).lock_rows_of("proposals");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM proposals WHERE product_id = $1 AND author_user_id = $2 \
+         AND status = 'draft'{lock}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(product_id)
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
 }
 
 /// Adds changes to the author's open draft (or, with `submit_note`, to their
@@ -636,28 +663,21 @@ async fn add_to_proposal(
         submit_note,
     } = incoming;
     let actor = caller.actor();
-    let wanted = if submit_note.is_some() {
-        "'draft', 'submitted'"
-    } else {
-        "'draft'"
+    // The browser extends the author's draft; the API (which submits at once)
+    // always starts a new proposal, so a submitted proposal never changes
+    // under an approver's eyes.
+    let existing = match submit_note {
+        None => find_draft_locked(conn, product.id, caller.user.id).await?,
+        Some(_) => None,
     };
-    let lock = Backend::of(conn).lock_rows_of("proposals");
-    let sql = format!(
-        "SELECT {COLUMNS} FROM proposals WHERE product_id = $1 AND author_user_id = $2 \
-         AND status IN ({wanted}) ORDER BY id DESC LIMIT 1{lock}"
-    );
-    let existing = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(product.id)
-        .bind(caller.user.id)
-        .fetch_optional(&mut *conn)
-        .await?;
     let mut proposal = match existing {
-        Some(row) => from_row(&row)?,
+        Some(draft) => draft,
         None => {
-            let row = sqlx::query(
+            let inserted = sqlx::query(
                 "INSERT INTO proposals (product_id, sku, family, author_user_id, author_label, source, status, \
                  note, base_version, changes, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, 'edit', 'draft', '', $6, '[]', $7, $7) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, 'edit', 'draft', '', $6, '[]', $7, $7) \
+                 ON CONFLICT DO NOTHING RETURNING id",
             )
             .bind(product.id)
             .bind(&product.sku)
@@ -666,10 +686,17 @@ async fn add_to_proposal(
             .bind(&caller.user.email)
             .bind(base_version)
             .bind(now)
-            .fetch_one(&mut *conn)
+            .fetch_optional(&mut *conn)
             .await?;
-            let id: i64 = row.try_get("id")?;
-            get(&mut *conn, id).await?
+            match inserted {
+                Some(row) => get(&mut *conn, row.try_get("id")?).await?,
+                // Another save of the same author started the draft a moment ago.
+                None => find_draft_locked(conn, product.id, caller.user.id)
+                    .await?
+                    .ok_or_else(|| {
+                        WorkflowError::WrongState("the draft changed; save again".to_owned())
+                    })?,
+            }
         }
     };
     let proposed_keys: Vec<ValueKey> = proposed
@@ -715,7 +742,7 @@ async fn add_to_proposal(
         proposal.status = Status::Submitted;
         proposal.submitted = Some(now);
         if !note.is_empty() {
-            proposal.note = note.to_owned();
+            proposal.note = note.trim().chars().take(2000).collect();
         }
     }
     save(conn, &proposal, now).await?;
@@ -734,7 +761,10 @@ async fn add_to_proposal(
     Ok(proposal)
 }
 
+/// Only the author acts on their proposal, and only while they may still
+/// edit the catalog (a demoted author, or a token without catalog:write, may not).
 fn must_be_author(caller: &Caller, proposal: &Proposal) -> Result<(), WorkflowError> {
+    caller.require(&Permission::EditCatalog)?;
     if proposal.author_user_id == Some(caller.user.id) {
         Ok(())
     } else {
@@ -894,28 +924,7 @@ pub async fn approve(
             change.theirs = now_value;
             conflicts += 1;
         } else {
-            match change.attribute.as_str() {
-                "enabled" => apply.enabled = change.after.as_ref().and_then(Json::as_bool),
-                "categories" => {
-                    apply.categories = Some(
-                        change
-                            .after
-                            .as_ref()
-                            .and_then(Json::as_array)
-                            .map(|items| {
-                                items
-                                    .iter()
-                                    .filter_map(|c| c.as_str().map(str::to_owned))
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                    );
-                }
-                _ => apply.values.push(ValueChange {
-                    key: change.key(),
-                    data: change.after.clone(),
-                }),
-            }
+            add_to_change_set(&mut apply, change);
             change.state = FieldState::Applied;
         }
     }
@@ -998,6 +1007,11 @@ pub async fn reject(
     if comment.is_empty() {
         return Err(WorkflowError::Invalid(
             "say why: a rejection needs a comment".to_owned(),
+        ));
+    }
+    if comment.chars().count() > 4000 {
+        return Err(WorkflowError::Invalid(
+            "keep the comment to 4000 characters".to_owned(),
         ));
     }
     let mut tx = db.begin_write().await?;
@@ -1109,15 +1123,8 @@ pub async fn rebase(
     // The kept changes must still be valid against master as it is now.
     let writer = Writer::Person(caller.actor());
     let mut check = ChangeSet::default();
-    for change in proposal
-        .changes
-        .iter()
-        .filter(|c| c.state == FieldState::Open && !c.is_structure())
-    {
-        check.values.push(ValueChange {
-            key: change.key(),
-            data: change.after.clone(),
-        });
+    for change in proposal.open_changes() {
+        add_to_change_set(&mut check, change);
     }
     write::preview(schema, &writer, &master, &check)?;
     proposal.base_version = master.version;
@@ -1165,7 +1172,7 @@ pub async fn restore(
         )));
     }
     // Walk back from now: undo each later version's changes.
-    let later = super::history::versions(db, current.id, current.version - version).await?;
+    let later = super::history::versions_between(db, current.id, version, current.version).await?;
     let mut target = current.clone();
     for entry in &later {
         for change in &entry.changes {

@@ -133,17 +133,33 @@ async fn the_master_never_holds_an_unapproved_reviewed_value(app: TestApp) {
     assert_eq!(master["categories"], json!([]));
     assert_eq!(master["version"], 2);
 
-    // A second PATCH extends the same open proposal.
-    let extended = patch(
+    // A second PATCH is a proposal of its own: a submitted proposal never
+    // changes under an approver's eyes.
+    let second = patch(
         &app,
         &p.editor,
         "G-1",
         2,
-        json!({"values": {"name": name("Pocket radio")}}),
+        json!({"values": {"name": name("Pocket radio")}, "note": "shorter"}),
     )
     .await;
-    assert_eq!(extended.status, StatusCode::ACCEPTED);
-    assert_eq!(extended.json()["id"], proposal["id"]);
+    assert_eq!(second.status, StatusCode::ACCEPTED);
+    let second = second.json();
+    assert_ne!(second["id"], proposal["id"]);
+    assert_eq!(second["note"], "shorter");
+    let first = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/proposals/{}", proposal["id"]),
+            Some(&p.editor),
+        )
+        .await
+        .json();
+    assert_eq!(
+        first["changes"].as_array().unwrap().len(),
+        2,
+        "unchanged: {first}"
+    );
     assert!(
         product(&app, &p.editor, "G-1").await["values"]
             .get("name")
@@ -167,8 +183,12 @@ async fn the_master_never_holds_an_unapproved_reviewed_value(app: TestApp) {
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
     assert_eq!(approved.json()["status"], "approved");
     let master = product(&app, &p.editor, "G-1").await;
-    assert_eq!(data_of(&master, "name"), "Pocket radio");
+    assert_eq!(data_of(&master, "name"), "Radio");
     assert_eq!(master["categories"], json!(["electronics"]));
+    // The second proposal changed the same field from the same base: conflict.
+    let second_id = second["id"].as_i64().unwrap();
+    let conflict = approve(&app, &p.approver, second_id, None).await.json();
+    assert_eq!(conflict["status"], "conflict", "{conflict}");
     let history = app
         .api(Method::GET, "/api/v1/products/G-1/history", Some(&p.editor))
         .await
@@ -498,6 +518,24 @@ async fn authors_withdraw_and_restore_past_versions(app: TestApp) {
     )
     .await;
     let id = proposed.json()["id"].as_i64().unwrap();
+    // The author's read-only token may not withdraw either.
+    let me = app
+        .api(Method::GET, "/api/v1/me", Some(&p.editor))
+        .await
+        .json();
+    let read_only = app
+        .token(me["user"]["email"].as_str().unwrap(), "catalog:read")
+        .await;
+    let refused = app
+        .api_json(
+            Method::POST,
+            &format!("/api/v1/proposals/{id}/withdraw"),
+            &read_only,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
     let not_mine = app
         .api_json(
             Method::POST,

@@ -301,6 +301,8 @@ pub struct NewProductBody {
 pub struct PatchBody {
     #[schema(value_type = Option<Object>)]
     pub values: Option<Values>,
+    /// A note for the reviewer, when the change becomes a proposal.
+    pub note: Option<String>,
     pub enabled: Option<bool>,
     pub categories: Option<Vec<String>>,
 }
@@ -439,7 +441,7 @@ pub async fn patch_product(
         sku: &sku,
         base_version: base,
         changes: &changes,
-        submit_note: Some(""),
+        submit_note: Some(body.note.as_deref().unwrap_or("")),
     };
     let edited = proposals::edit(&state.db, &schema, &caller, edit, state.clock.now()).await?;
     match edited.proposal {
