@@ -15,6 +15,8 @@ pub mod db;
 pub mod demo;
 /// Where errors become HTTP responses.
 pub mod error;
+/// ERP import: the synthetic ERP export so far; profiles and jobs follow.
+pub mod import;
 /// HTTP: pages, API, middleware, static files, metrics.
 pub mod web;
 /// The single write path, product history and (later) proposals and review.

@@ -42,6 +42,26 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Write a synthetic ERP item export (CSV) for demos and benchmarks.
+    GenerateErp {
+        /// Rows to write (models and variants count as rows).
+        #[arg(long)]
+        items: usize,
+        /// Apparel with color/size and footwear with size variants.
+        #[arg(long)]
+        variants: bool,
+        /// Add what real files get wrong: BOM, `;`, decimal commas, lost
+        /// leading zeros, quoted line breaks, duplicates, unknown groups,
+        /// scientific notation.
+        #[arg(long)]
+        messy: bool,
+        /// The file to write.
+        #[arg(short = 'o', long = "output")]
+        output: std::path::PathBuf,
+        /// Random seed; the same seed writes the same file.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// The catalog schema as code (TOML).
     Schema {
         #[command(subcommand)]
@@ -169,6 +189,33 @@ async fn run(command: Command) -> anyhow::Result<()> {
             command: TokenCommand::Create(create),
         } => token_create(config, create).await,
         Command::Schema { command } => schema(config, command).await,
+        Command::GenerateErp {
+            items,
+            variants,
+            messy,
+            output,
+            seed,
+        } => {
+            let file = std::fs::File::create(&output)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            let options = sluice::import::generate::GenerateOptions {
+                items,
+                variants,
+                messy,
+                seed,
+            };
+            let report = sluice::import::generate::generate(std::io::BufWriter::new(file), options)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!(
+                "sluice: wrote {} rows ({} models, {} variants, {} faulty) to {}",
+                report.rows,
+                report.models,
+                report.variants,
+                report.faulty,
+                output.display()
+            );
+            Ok(())
+        }
     }
 }
 

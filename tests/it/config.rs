@@ -298,3 +298,45 @@ fn schema_export_and_apply_through_the_cli() {
     assert_eq!(code, 1);
     assert!(stderr.contains("not valid TOML"), "{stderr}");
 }
+
+#[test]
+fn generate_erp_writes_the_export_it_promises() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let out = dir.path().join("items.csv");
+    let path = out.display().to_string();
+    let (code, _, stderr) = sluice(
+        &["generate-erp", "--items", "250", "--variants", "-o", &path],
+        &[("SLUICE_DATA_DIR", &data)],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("wrote 250 rows"), "{stderr}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("item_code,item_name,item_group,variant_of"));
+    assert_eq!(text.lines().count(), 251);
+    let (code, _, stderr) = sluice(
+        &["generate-erp", "--items", "100", "--messy", "-o", &path],
+        &[("SLUICE_DATA_DIR", &data)],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        std::fs::read(&out)
+            .unwrap()
+            .starts_with("\u{feff}item_code;".as_bytes())
+    );
+    let (code, _, stderr) = sluice(
+        &[
+            "generate-erp",
+            "--items",
+            "10",
+            "-o",
+            "/nonexistent-dir/x.csv",
+        ],
+        &[("SLUICE_DATA_DIR", &data)],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("cannot write /nonexistent-dir/x.csv"),
+        "{stderr}"
+    );
+}
