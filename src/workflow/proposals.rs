@@ -154,6 +154,12 @@ pub struct Proposal {
 }
 
 impl Proposal {
+    /// A draft is its author's private work; everything else is visible to
+    /// every reader of the catalog.
+    pub fn visible_to(&self, caller: &Caller) -> bool {
+        self.status != Status::Draft || self.author_user_id == Some(caller.user.id)
+    }
+
     pub fn open_changes(&self) -> impl Iterator<Item = &ProposedChange> {
         self.changes.iter().filter(|c| c.state == FieldState::Open)
     }

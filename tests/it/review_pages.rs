@@ -669,9 +669,10 @@ async fn author_submits_a_draft_and_withdraws(app: TestApp) {
 
     let page = author.get(&path).await;
     assert!(page.body.contains("Submit for review"));
-    assert!(!other.get(&path).await.body.contains("Submit for review"));
+    // Someone else's draft is private: not found, and not submittable.
+    assert_eq!(other.get(&path).await.status, StatusCode::NOT_FOUND);
     let response = other
-        .post_form(&path, &format!("{path}/submit"), &[("note", "mine now")])
+        .post_form("/", &format!("{path}/submit"), &[("note", "mine now")])
         .await;
     assert_eq!(response.status, StatusCode::FORBIDDEN);
     let response = author

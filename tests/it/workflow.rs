@@ -766,6 +766,50 @@ async fn workflow_routes_for_every_role(app: TestApp) {
         )
         .await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A draft is its author's own: others do not see it.
+    let schema = sluice::catalog::store::load_schema(app.db().pool())
+        .await
+        .unwrap();
+    let author = caller_of(&app, &editor).await;
+    let current = product(&app, &editor, "G-1").await["version"]
+        .as_i64()
+        .unwrap();
+    let changes = sluice::workflow::write::ChangeSet {
+        values: vec![sluice::workflow::write::ValueChange {
+            key: ValueKey::new("name", Some("en_US"), None),
+            data: Some(json!("Draft name")),
+        }],
+        ..Default::default()
+    };
+    let edit = proposals::Edit {
+        sku: "G-1",
+        base_version: current,
+        changes: &changes,
+        submit_note: None,
+    };
+    let draft = proposals::edit(app.db(), &schema, &author, edit, app.clock().now())
+        .await
+        .unwrap()
+        .proposal
+        .unwrap();
+    let path = format!("/api/v1/proposals/{}", draft.id);
+    assert_eq!(
+        app.api(Method::GET, &path, Some(&approver)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.api(Method::GET, &path, Some(&editor)).await.status,
+        StatusCode::OK
+    );
+    let listed = app
+        .api(
+            Method::GET,
+            "/api/v1/proposals?status=draft",
+            Some(&approver),
+        )
+        .await
+        .json();
+    assert!(listed["items"].as_array().unwrap().is_empty(), "{listed}");
     let no_token = app.api(Method::GET, "/api/v1/proposals", None).await;
     assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
     let bad_status = app

@@ -84,12 +84,13 @@ pub async fn list_proposals(
     )
     .await?;
     let full = i64::try_from(items.len()).unwrap_or(i64::MAX) == limit;
+    let last_id = items.last().map(|p| p.id);
+    let items: Vec<Proposal> = items
+        .into_iter()
+        .filter(|p| p.visible_to(&caller))
+        .collect();
     Ok(Json(ProposalPage {
-        next_before: if full {
-            items.last().map(|p| p.id)
-        } else {
-            None
-        },
+        next_before: if full { last_id } else { None },
         items,
     }))
 }
@@ -122,6 +123,9 @@ pub async fn get_proposal(
 ) -> ApiResult<Json<ProposalDetail>> {
     caller.require(&Permission::ReadCatalog)?;
     let proposal = proposals::get(state.db.pool(), id).await?;
+    if !proposal.visible_to(&caller) {
+        return Err(AppError::NotFound(format!("no proposal {id}")));
+    }
     let comments = proposals::comments(&state.db, id).await?;
     Ok(Json(ProposalDetail { proposal, comments }))
 }

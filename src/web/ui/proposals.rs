@@ -938,6 +938,9 @@ async fn build_page(
 ) -> Result<ProposalPage, PageError> {
     let caller = read_catalog(session)?;
     let proposal = proposals::get(state.db.pool(), id).await?;
+    if !proposal.visible_to(&caller) {
+        return Err(AppError::NotFound(format!("There is no proposal {id}.")).into());
+    }
     let schema = state.schema.get(&state.db).await?;
     let stored = store::find_by_id(state.db.pool(), proposal.product_id).await?;
     let model = match stored.as_ref().and_then(|s| s.parent_id) {
