@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use crate::app::AppState;
 use crate::auth::Permission;
 use crate::auth::sessions::Session;
+use crate::catalog::schema::Schema;
 use crate::error::{AppError, FieldError, PageError};
 use crate::web::extract::PageSession;
 use crate::web::layers::page_guard;
@@ -158,6 +159,54 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "comment_added" => "Comment added.",
         _ => return None,
     })
+}
+
+/// An option of a select on a page.
+pub(super) struct Choice {
+    pub(super) value: String,
+    pub(super) label: String,
+    pub(super) selected: bool,
+}
+
+/// Options with the current one selected.
+pub(super) fn choices(
+    options: impl IntoIterator<Item = (String, String)>,
+    current: Option<&str>,
+) -> Vec<Choice> {
+    options
+        .into_iter()
+        .map(|(value, label)| Choice {
+            selected: current == Some(value.as_str()),
+            value,
+            label,
+        })
+        .collect()
+}
+
+/// Category choices indented by depth, in tree order.
+pub(super) fn category_choices(schema: &Schema, current: Option<&str>) -> Vec<Choice> {
+    fn walk(schema: &Schema, parent: Option<&str>, depth: usize, out: &mut Vec<(String, String)>) {
+        for category in schema
+            .categories
+            .iter()
+            .filter(|c| c.parent.as_deref() == parent)
+        {
+            let label = category
+                .labels
+                .get("en_US")
+                .map_or(category.code.as_str(), String::as_str);
+            out.push((
+                category.code.clone(),
+                format!("{}{label}", "\u{a0}\u{a0}".repeat(depth)),
+            ));
+            if depth < 50 {
+                walk(schema, Some(&category.code), depth + 1, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(schema, None, 0, &mut out);
+    choices(out, current)
 }
 
 /// Field errors of a form, shown next to their fields.

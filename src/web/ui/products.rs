@@ -15,7 +15,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::{Chrome, render};
+use super::{Choice, Chrome, category_choices, choices, render};
 use crate::app::AppState;
 use crate::auth::Permission;
 use crate::auth::sessions::Session;
@@ -60,12 +60,6 @@ struct GridRow {
     updated: String,
 }
 
-struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
-}
-
 #[derive(Template)]
 #[template(path = "products/grid.html")]
 struct GridPage {
@@ -80,46 +74,6 @@ struct GridPage {
     sku: String,
     next_page: Option<String>,
     filtered: bool,
-}
-
-fn choices(
-    options: impl IntoIterator<Item = (String, String)>,
-    current: Option<&str>,
-) -> Vec<Choice> {
-    options
-        .into_iter()
-        .map(|(value, label)| Choice {
-            selected: current == Some(value.as_str()),
-            value,
-            label,
-        })
-        .collect()
-}
-
-/// Category choices indented by depth, in tree order.
-fn category_choices(schema: &Schema, current: Option<&str>) -> Vec<Choice> {
-    fn walk(schema: &Schema, parent: Option<&str>, depth: usize, out: &mut Vec<(String, String)>) {
-        for category in schema
-            .categories
-            .iter()
-            .filter(|c| c.parent.as_deref() == parent)
-        {
-            let label = category
-                .labels
-                .get("en_US")
-                .map_or(category.code.as_str(), String::as_str);
-            out.push((
-                category.code.clone(),
-                format!("{}{label}", "\u{a0}\u{a0}".repeat(depth)),
-            ));
-            if depth < 50 {
-                walk(schema, Some(&category.code), depth + 1, out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(schema, None, 0, &mut out);
-    choices(out, current)
 }
 
 /// `GET /products`

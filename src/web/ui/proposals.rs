@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::{Chrome, render};
+use super::{Choice, Chrome, category_choices, choices, render};
 use crate::app::AppState;
 use crate::auth::sessions::Session;
 use crate::auth::{Caller, Permission};
@@ -63,52 +63,6 @@ fn read_catalog(session: &Session) -> Result<Caller, PageError> {
         .require(&Permission::ReadCatalog)
         .map_err(AppError::from)?;
     Ok(caller)
-}
-
-struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
-}
-
-fn choices(
-    options: impl IntoIterator<Item = (String, String)>,
-    current: Option<&str>,
-) -> Vec<Choice> {
-    options
-        .into_iter()
-        .map(|(value, label)| Choice {
-            selected: current == Some(value.as_str()),
-            value,
-            label,
-        })
-        .collect()
-}
-
-/// Category choices indented by depth, in tree order.
-fn category_choices(schema: &Schema, current: Option<&str>) -> Vec<Choice> {
-    fn walk(schema: &Schema, parent: Option<&str>, depth: usize, out: &mut Vec<(String, String)>) {
-        for category in schema
-            .categories
-            .iter()
-            .filter(|c| c.parent.as_deref() == parent)
-        {
-            let label = category
-                .labels
-                .get("en_US")
-                .map_or(category.code.as_str(), String::as_str);
-            out.push((
-                category.code.clone(),
-                format!("{}{label}", "\u{a0}\u{a0}".repeat(depth)),
-            ));
-            if depth < 50 {
-                walk(schema, Some(&category.code), depth + 1, out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(schema, None, 0, &mut out);
-    choices(out, current)
 }
 
 /// `3 days ago`, `5 hours ago`, `just now`.
