@@ -7,10 +7,9 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 
 use super::audit_log::AuditRow;
-use super::{Chrome, render};
+use super::{Chrome, NoticeQuery, render};
 use crate::app::AppState;
 use crate::audit::{self, AuditFilter};
 use crate::auth::{Permission, tokens, users};
@@ -73,11 +72,6 @@ struct DashboardPage {
     self_approval: bool,
     admin: Option<AdminFigures>,
     entries: Vec<AuditRow>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 /// `GET /`

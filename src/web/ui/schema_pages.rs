@@ -15,10 +15,9 @@ use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{Chrome, NavItem, render, settings_nav};
+use super::{Chrome, NavItem, NoticeQuery, admin, render, settings_nav};
 use crate::app::AppState;
 use crate::audit::Actor;
-use crate::auth::Permission;
 use crate::auth::sessions::Session;
 use crate::catalog::schema::{
     Attribute, Category, Channel, Family, Labels, OutputFormat, Schema, Validation,
@@ -30,15 +29,6 @@ use crate::web::extract::{ClientAddr, PageForm, PageSession};
 
 /// The locale labels are shown in on these screens.
 const LABEL_LOCALE: &str = "en_US";
-
-/// The admin check for every schema page, and the actor for what it changes.
-fn admin(session: &Session, addr: &str) -> Result<Actor, PageError> {
-    let caller = session.caller();
-    caller
-        .require(&Permission::Administer)
-        .map_err(AppError::from)?;
-    Ok(caller.actor().from_addr(addr))
-}
 
 pub fn routes() -> Router<AppState> {
     let router = Router::new()
@@ -66,11 +56,6 @@ fn entity_routes<E: SchemaEntity>(router: Router<AppState>) -> Router<AppState> 
             &format!("/settings/{}/{{code}}", E::PLURAL),
             get(edit_entity::<E>).post(update_entity::<E>),
         )
-}
-
-#[derive(Debug, Deserialize)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 async fn current_schema(state: &AppState) -> Result<std::sync::Arc<Schema>, PageError> {

@@ -6,33 +6,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::{Chrome, FormErrors, NavItem, render, settings_nav};
+use super::{Chrome, FormErrors, NavItem, NoticeQuery, admin, render, settings_nav};
 use crate::app::AppState;
-use crate::audit::Actor;
 use crate::auth::sessions::Session;
 use crate::auth::tokens::{self, ApiToken, CreatedToken};
 use crate::auth::users::{self, NewUser, User};
-use crate::auth::{AuthError, Permission, Role, Roles, Scope, Scopes};
+use crate::auth::{AuthError, Role, Roles, Scope, Scopes};
 use crate::error::{AppError, PageError, PageResult};
 use crate::web::extract::{ClientAddr, PageForm, PageSession};
 use crate::web::layers::no_store;
 
 const ROLE_NAMES: [&str; 4] = ["admin", "editor", "approver", "viewer"];
 const FIXED_SCOPES: [&str; 4] = ["catalog:read", "catalog:write", "import", "admin"];
-
-/// The admin check for every settings page, and the actor for what it changes.
-fn admin(session: &Session, addr: &str) -> Result<Actor, PageError> {
-    let caller = session.caller();
-    caller
-        .require(&Permission::Administer)
-        .map_err(AppError::from)?;
-    Ok(caller.actor().from_addr(addr))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct NoticeQuery {
-    notice: Option<String>,
-}
 
 fn parse_roles(names: &[String]) -> Result<Roles, AuthError> {
     let roles = names
