@@ -20,6 +20,7 @@ pub struct AppState {
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
     pub schema: Arc<SchemaCache>,
+    pub imports: Arc<crate::import::worker::Imports>,
 }
 
 impl AppState {
@@ -30,6 +31,7 @@ impl AppState {
             clock,
             metrics: Arc::new(Metrics::default()),
             schema: Arc::new(SchemaCache::default()),
+            imports: Arc::default(),
         }
     }
 
@@ -72,6 +74,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     }
     let db = state.db.clone();
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let importer = crate::import::worker::spawn(state.clone());
     let app = build_router(state);
     axum::serve(
         listener,
@@ -80,6 +83,9 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     housekeeping.abort();
+    // An import in flight stops between statements; its open batch rolls
+    // back and the next start resumes the job after its last batch.
+    importer.abort();
     db.close().await;
     tracing::info!("sluice stopped");
     Ok(())

@@ -28,6 +28,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0003_proposals.sql"),
         include_str!("../../migrations/postgres/0003_proposals.sql"),
     ),
+    (
+        4,
+        "imports",
+        include_str!("../../migrations/sqlite/0004_imports.sql"),
+        include_str!("../../migrations/postgres/0004_imports.sql"),
+    ),
 ];
 
 pub(super) fn migrator(backend: Backend) -> Migrator {

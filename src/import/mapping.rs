@@ -217,6 +217,10 @@ pub fn map_row<'a>(
         let Some(attribute) = schema.attribute(&mapping.attribute) else {
             continue;
         };
+        // A Sluice-owned column is read only when it may seed new products.
+        if attribute.owner == crate::catalog::schema::Owner::Pim && !mapping.seed {
+            continue;
+        }
         // On a variant, only variant-level attributes; on a model, only shared ones.
         if let Some(family) = schema.family(&family)
             && (!family.attributes.contains(&attribute.code)
@@ -433,7 +437,7 @@ variant_attributes = ["gtin", "weight"]
 "#;
 
     const PROFILE: &str = r#"
-code = "erp_items"
+code = "erp-items"
 decimal_comma = true
 identifier = "item_code"
 parent = "variant_of"

@@ -1,11 +1,17 @@
-//! ERP import. So far: the synthetic ERP export (`generate-erp`) that demos,
-//! tests and benchmarks read, mapping profiles, and the pure row mapper.
-//! Readers, import jobs, the API and the pages follow (issue 5).
+//! ERP import: mapping profiles, streaming readers, the pure row mapper,
+//! import jobs run by background workers through the batched write path,
+//! and the synthetic ERP export (`generate-erp`) that demos, tests and
+//! benchmarks read.
 
+pub mod cli;
 pub mod generate;
+pub mod jobs;
 pub mod mapping;
 pub mod profile;
+pub mod profiles;
 pub mod reader;
+pub mod run;
+pub mod worker;
 
 #[cfg(test)]
 mod tests {

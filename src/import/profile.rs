@@ -8,8 +8,18 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::schema::{AttributeType, Owner, Schema, is_code};
+use crate::catalog::schema::{AttributeType, Owner, Schema};
 use crate::catalog::units;
+
+/// Profile codes also allow `-` (`erp-items`): they appear in URLs and
+/// command lines, not in value keys.
+pub fn is_profile_code(code: &str) -> bool {
+    code.len() <= 64
+        && code.starts_with(|c: char| c.is_ascii_lowercase())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
 
 /// The file's format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +117,11 @@ pub struct ColumnMapping {
     /// Used when the cell is empty.
     #[serde(default)]
     pub default: Option<String>,
+    /// For a PIM-owned attribute: the column seeds new products (it is never
+    /// written to existing ones). Without it the column is ignored, with a
+    /// warning on the job.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub seed: bool,
 }
 
 /// A mapping profile.
@@ -147,9 +162,9 @@ impl MappingProfile {
     /// Every problem with the profile against the schema, each naming the column.
     pub fn check(&self, schema: &Schema) -> Vec<String> {
         let mut problems = Vec::new();
-        if !is_code(&self.code) {
+        if !is_profile_code(&self.code) {
             problems.push(format!(
-                "profile code {:?}: lower-case letters, digits and _",
+                "profile code {:?}: lower-case letters, digits, - and _ (at most 64)",
                 self.code
             ));
         }
@@ -238,6 +253,12 @@ impl MappingProfile {
                     }
                 }
             }
+            if mapping.seed && attribute.owner == Owner::Erp {
+                problems.push(format!(
+                    "{at}: seed applies to Sluice-owned attributes; {} is owned by the ERP and always imported",
+                    attribute.code
+                ));
+            }
             if mapping.transforms.contains(&Transform::PadGtin)
                 && attribute.kind != AttributeType::Gtin
             {
@@ -257,8 +278,9 @@ impl MappingProfile {
         problems
     }
 
-    /// Columns whose attribute is PIM-owned: imported only when they seed a new product.
-    pub fn seeding_columns<'a>(
+    /// Columns whose attribute is PIM-owned: imported only when they seed a
+    /// new product (`seed = true`), otherwise ignored.
+    pub fn pim_columns<'a>(
         &'a self,
         schema: &'a Schema,
     ) -> impl Iterator<Item = &'a ColumnMapping> {
@@ -267,5 +289,24 @@ impl MappingProfile {
                 .attribute(&m.attribute)
                 .is_some_and(|a| a.owner == Owner::Pim)
         })
+    }
+
+    /// Warnings for the job: PIM-owned columns that are ignored, or used on new products only.
+    pub fn ownership_warnings(&self, schema: &Schema) -> Vec<String> {
+        self.pim_columns(schema)
+            .map(|m| {
+                if m.seed {
+                    format!(
+                        "column {:?} → {}: owned by Sluice, so it only seeds new products and never changes existing ones",
+                        m.column, m.attribute
+                    )
+                } else {
+                    format!(
+                        "column {:?} → {}: owned by Sluice and not marked seed = true, so it is ignored",
+                        m.column, m.attribute
+                    )
+                }
+            })
+            .collect()
     }
 }

@@ -29,6 +29,8 @@ pub struct SourceRow {
     pub row: u64,
     columns: Arc<HashMap<String, usize>>,
     pub cells: Vec<String>,
+    /// JSON Lines: the line as it came (CSV rows are their cells).
+    pub line: Option<String>,
 }
 
 impl SourceRow {
@@ -172,6 +174,7 @@ fn csv_rows(
             row,
             columns: columns.clone(),
             cells,
+            line: None,
         })
     });
     Ok(Rows {
@@ -252,6 +255,7 @@ fn jsonl_rows(source: impl Read + Send + 'static) -> Result<Rows, ReadError> {
             row,
             columns: Arc::new(columns),
             cells: pairs.into_iter().map(|(_, v)| v).collect(),
+            line: Some(trimmed.to_owned()),
         }))
     });
     Ok(Rows {

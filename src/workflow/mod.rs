@@ -1,6 +1,7 @@
 //! Workflow: the single write path and product history. Proposals and review
 //! (for reviewed-lane attributes) will sit in front of [`write`].
 
+pub mod batch;
 pub mod history;
 pub mod proposals;
 pub mod write;

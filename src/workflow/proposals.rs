@@ -1314,3 +1314,114 @@ pub async fn notices_for(
         .await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }
+
+/// The pending (submitted) import proposals of these products, by product id.
+pub(crate) async fn pending_import_proposals(
+    conn: &mut AnyConnection,
+    product_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Proposal>, WorkflowError> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in product_ids.chunks(500) {
+        let list = crate::db::bulk::placeholders(1, chunk.len());
+        let sql = format!(
+            "SELECT {COLUMNS} FROM proposals WHERE source = 'import' AND status = 'submitted' \
+             AND product_id IN ({list}) ORDER BY id"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let proposal = from_row(&row)?;
+            found.insert(proposal.product_id, proposal);
+        }
+    }
+    Ok(found)
+}
+
+/// Whether a pending import proposal already proposes exactly these changes
+/// (a re-sent file must not open a new proposal).
+pub(crate) fn proposes_same(pending: &Proposal, changes: &[write::Change]) -> bool {
+    let open: Vec<&ProposedChange> = pending.open_changes().collect();
+    open.len() == changes.len()
+        && changes.iter().all(|change| {
+            open.iter().any(|o| {
+                o.attribute == change.attribute
+                    && o.locale == change.locale
+                    && o.channel == change.channel
+                    && o.after == change.after
+                    && o.before == change.before
+            })
+        })
+}
+
+/// An import's reviewed-lane changes of one product: a submitted proposal
+/// authored by the import job. The product's older pending import proposal
+/// (if any) is withdrawn as superseded, with a note in its thread.
+pub(crate) async fn open_import_proposal(
+    conn: &mut AnyConnection,
+    product: &Product,
+    changes: &[write::Change],
+    supersedes: Option<i64>,
+    job_label: &str,
+    now: Timestamp,
+) -> Result<Option<i64>, WorkflowError> {
+    let new_id = if changes.is_empty() {
+        None
+    } else {
+        let proposed: Vec<ProposedChange> = changes
+            .iter()
+            .map(|c| ProposedChange {
+                attribute: c.attribute.clone(),
+                locale: c.locale.clone(),
+                channel: c.channel.clone(),
+                before: c.before.clone(),
+                after: c.after.clone(),
+                state: FieldState::Open,
+                theirs: None,
+            })
+            .collect();
+        let row = sqlx::query(
+            "INSERT INTO proposals (product_id, sku, family, author_user_id, author_label, source, status, \
+             note, base_version, changes, created_at, updated_at, submitted_at) \
+             VALUES ($1, $2, $3, NULL, $4, 'import', 'submitted', $5, $6, $7, $8, $8, $8) RETURNING id",
+        )
+        .bind(product.id)
+        .bind(&product.sku)
+        .bind(&product.family)
+        .bind(job_label)
+        .bind(format!("ERP values from {job_label}"))
+        .bind(product.version)
+        .bind(serde_json::to_string(&proposed).unwrap_or_else(|_| "[]".into()))
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+        Some(row.try_get::<i64, _>("id")?)
+    };
+    if let Some(old) = supersedes {
+        sqlx::query(
+            "UPDATE proposals SET status = 'withdrawn', updated_at = $1, decided_by_label = $2, decided_at = $1 \
+             WHERE id = $3 AND status = 'submitted'",
+        )
+        .bind(now)
+        .bind(job_label)
+        .bind(old)
+        .execute(&mut *conn)
+        .await?;
+        let body = match new_id {
+            Some(id) => format!("Superseded by proposal #{id} from {job_label}."),
+            None => format!("Withdrawn: {job_label} brought the values master already has."),
+        };
+        sqlx::query(
+            "INSERT INTO proposal_comments (proposal_id, author_user_id, author_label, at, kind, body) \
+             VALUES ($1, NULL, $2, $3, 'withdraw', $4)",
+        )
+        .bind(old)
+        .bind(job_label)
+        .bind(now)
+        .bind(body)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(new_id)
+}

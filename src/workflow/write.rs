@@ -180,7 +180,7 @@ impl From<WriteError> for crate::error::AppError {
     }
 }
 
-fn value_error(key: &ValueKey, message: String) -> FieldError {
+pub(super) fn value_error(key: &ValueKey, message: String) -> FieldError {
     FieldError {
         field: Some(key.attribute.clone()),
         locale: key.locale.clone(),
@@ -193,7 +193,7 @@ fn value_error(key: &ValueKey, message: String) -> FieldError {
 /// Refuses a write validated against a schema that has changed since, and
 /// holds the schema still (shared lock) until the write commits, so a schema
 /// apply waits for it and it never stores values the new schema forbids.
-async fn ensure_schema_current(
+pub(super) async fn ensure_schema_current(
     conn: &mut AnyConnection,
     schema: &Schema,
 ) -> Result<(), WriteError> {
@@ -306,7 +306,7 @@ fn check_value(
     }
 }
 
-fn check_categories(
+pub(super) fn check_categories(
     schema: &Schema,
     categories: &[String],
 ) -> Result<Vec<String>, Vec<FieldError>> {
@@ -329,7 +329,7 @@ fn check_categories(
 }
 
 /// The variant's axis values joined in axis order: unique within a model.
-fn axis_key(family: &Family, kind: ProductKind, values: &Values) -> Option<String> {
+pub(super) fn axis_key(family: &Family, kind: ProductKind, values: &Values) -> Option<String> {
     if kind != ProductKind::Variant {
         return None;
     }
@@ -347,25 +347,25 @@ fn axis_key(family: &Family, kind: ProductKind, values: &Values) -> Option<Strin
 
 /// What value changes are checked against: the schema, the product's family
 /// and level, and who writes.
-struct ValueContext<'a> {
-    schema: &'a Schema,
-    family: &'a Family,
-    kind: ProductKind,
-    writer: &'a Writer,
-    creating: bool,
+pub(super) struct ValueContext<'a> {
+    pub schema: &'a Schema,
+    pub family: &'a Family,
+    pub kind: ProductKind,
+    pub writer: &'a Writer,
+    pub creating: bool,
 }
 
 /// The outcome of applying value changes: what differed, what was invalid,
 /// and what the writer may not write at all.
 #[derive(Default)]
-struct ValueResult {
-    changes: Vec<Change>,
-    errors: Vec<FieldError>,
-    forbidden: Vec<FieldError>,
+pub(super) struct ValueResult {
+    pub changes: Vec<Change>,
+    pub errors: Vec<FieldError>,
+    pub forbidden: Vec<FieldError>,
 }
 
 /// Applies value changes to `values`, collecting every error and the changes that differ.
-fn apply_values(
+pub(super) fn apply_values(
     ctx: &ValueContext<'_>,
     values: &mut Values,
     requested: &[ValueChange],
@@ -506,7 +506,7 @@ pub async fn create_in(
         creating: true,
     };
     let ValueResult {
-        mut changes,
+        changes,
         errors: mut value_errors,
         forbidden,
     } = apply_values(&ctx, &mut values, &new.values);
@@ -558,27 +558,6 @@ pub async fn create_in(
         }
         Err(err) => return Err(err.into()),
     };
-    let mut structure = vec![
-        structural("sku", None, Some(Json::from(new.sku.clone()))),
-        structural("kind", None, Some(Json::from(new.kind.as_str()))),
-        structural("family", None, Some(Json::from(family.code.clone()))),
-        structural("enabled", None, Some(Json::from(new.enabled))),
-    ];
-    if let Some(parent_sku) = &new.parent {
-        structure.push(structural(
-            "parent",
-            None,
-            Some(Json::from(parent_sku.clone())),
-        ));
-    }
-    if !categories.is_empty() {
-        structure.push(structural(
-            "categories",
-            None,
-            Some(Json::from(categories.clone())),
-        ));
-    }
-    structure.append(&mut changes);
     let product = Product {
         id,
         sku: new.sku,
@@ -592,6 +571,7 @@ pub async fn create_in(
         created: now,
         updated: now,
     };
+    let structure = creation_changes(&product, new.parent.as_deref(), changes);
     record(
         conn,
         schema,
@@ -606,7 +586,33 @@ pub async fn create_in(
     Ok(product)
 }
 
-fn structural(field: &str, before: Option<Json>, after: Option<Json>) -> Change {
+/// A new product's first history entry: its structure, then its values.
+pub(super) fn creation_changes(
+    product: &Product,
+    parent_sku: Option<&str>,
+    mut values: Vec<Change>,
+) -> Vec<Change> {
+    let mut structure = vec![
+        structural("sku", None, Some(Json::from(product.sku.clone()))),
+        structural("kind", None, Some(Json::from(product.kind.as_str()))),
+        structural("family", None, Some(Json::from(product.family.clone()))),
+        structural("enabled", None, Some(Json::from(product.enabled))),
+    ];
+    if let Some(parent_sku) = parent_sku {
+        structure.push(structural("parent", None, Some(Json::from(parent_sku))));
+    }
+    if !product.categories.is_empty() {
+        structure.push(structural(
+            "categories",
+            None,
+            Some(Json::from(product.categories.clone())),
+        ));
+    }
+    structure.append(&mut values);
+    structure
+}
+
+pub(super) fn structural(field: &str, before: Option<Json>, after: Option<Json>) -> Change {
     Change {
         attribute: field.to_owned(),
         locale: None,
@@ -619,7 +625,7 @@ fn structural(field: &str, before: Option<Json>, after: Option<Json>) -> Change 
 /// Explains a unique violation from the constraint it names (no query: on
 /// PostgreSQL the transaction is aborted by then): the SKU, or the variant's
 /// axis combination within its model.
-fn unique_violation(
+pub(super) fn unique_violation(
     err: &sqlx::Error,
     sku: &str,
     family: &Family,

@@ -1,0 +1,833 @@
+//! Running an import job: a blocking reader thread streams the file, maps
+//! each row and hands over batches through a short channel (memory stays
+//! bounded whatever the file's size); the async side writes each batch
+//! through the batched write path in one transaction together with the
+//! batch's failed rows, the job's counts and its resume point. A crash
+//! therefore loses at most the batch in flight, never half of one, and the
+//! job resumes after the last committed batch.
+//!
+//! `dry-run` plans every batch and rolls it back. An `atomic` profile first
+//! checks the whole file that way and applies it — in one transaction —
+//! only when no row failed.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sqlx::AnyConnection;
+
+use super::jobs::{Counts, FailedRow, Job, Mode, RowError};
+use super::mapping::{self, MappedRow};
+use super::profile::MappingProfile;
+use super::reader::{self, SourceRow};
+use crate::catalog::schema::{Owner, Schema};
+use crate::catalog::store::{load_schema, sku_key};
+use crate::db::{Clock, Db, Timestamp, is_unique_violation};
+use crate::error::FieldError;
+use crate::workflow::batch::{self, BatchContext, BatchRow, DryRunModels, RowOutcome};
+use crate::workflow::write::WriteError;
+
+/// How jobs run. Tests shrink batches and simulate a crash.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    pub batch_size: usize,
+    /// Test hook: after this many committed batches, write part of the next
+    /// one and stop as if the process were killed (the transaction is
+    /// dropped, never committed; the job stays `running`).
+    pub crash_after_batches: Option<usize>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            crash_after_batches: None,
+        }
+    }
+}
+
+/// Live progress of a running job, for the progress bars.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub rows: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+/// Why a run stopped without finishing the job.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The test hook fired: the job stays `running` until a worker resumes it.
+    #[error("simulated crash")]
+    Crashed,
+    /// The job cannot run (missing file, bad header, bad profile): it fails.
+    #[error("{0}")]
+    Fatal(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<WriteError> for RunError {
+    fn from(err: WriteError) -> Self {
+        match err {
+            WriteError::Database(db) => RunError::Database(db),
+            other => RunError::Fatal(other.to_string()),
+        }
+    }
+}
+
+/// A mapped row on its way to the write path, with its cells for `errors.csv`.
+struct Prepared {
+    row: BatchRow,
+    cells: Vec<String>,
+    /// Attribute code → the file's column and raw cell (to report write-path errors).
+    sources: Vec<(String, String, String)>,
+}
+
+/// What the reader hands over.
+struct Batch {
+    /// The file's header, with the first batch (for `errors.csv`).
+    header: Option<Vec<String>>,
+    rows: Vec<Prepared>,
+    failed: Vec<FailedRow>,
+    read: u64,
+    last_row: u64,
+}
+
+/// What the reader found over the whole file.
+struct ReadEnd {
+    header: Vec<String>,
+    /// Every SKU in the file, failed rows included (`full` keeps them enabled).
+    seen: HashSet<String>,
+    rows: u64,
+}
+
+/// A reader wrapper that counts bytes, for the progress bar.
+struct Counting<R> {
+    inner: R,
+    bytes: Arc<Progress>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+fn cells_of(source: &SourceRow) -> Vec<String> {
+    match &source.line {
+        Some(line) => vec![line.clone()],
+        None => source.cells.clone(),
+    }
+}
+
+fn read_failure(row: u64, message: String) -> FailedRow {
+    FailedRow {
+        row,
+        cells: Vec::new(),
+        errors: vec![RowError {
+            row,
+            kind: "row".to_owned(),
+            column: None,
+            value: String::new(),
+            message,
+        }],
+    }
+}
+
+/// Splits a mapped row's values by owner: ERP-owned ones are imported,
+/// Sluice-owned ones (only columns marked `seed`) may seed new products.
+fn to_batch_row(schema: &Schema, mapped: MappedRow) -> BatchRow {
+    let (values, seed) = mapped.values.into_iter().partition(|change| {
+        schema
+            .attribute(&change.key.attribute)
+            .is_none_or(|a| a.owner == Owner::Erp)
+    });
+    BatchRow {
+        row: mapped.row,
+        sku: mapped.sku,
+        kind: mapped.kind,
+        family: mapped.family,
+        parent: mapped.parent,
+        categories: mapped.categories,
+        values,
+        seed,
+    }
+}
+
+/// Reads the file on a blocking thread and sends batches. Rows up to
+/// `resume_row` were committed by an earlier run: only their SKUs are noted.
+fn read_file(
+    path: &str,
+    profile: &MappingProfile,
+    schema: &Schema,
+    resume_row: u64,
+    batch_size: usize,
+    progress: Arc<Progress>,
+    send: &tokio::sync::mpsc::Sender<Batch>,
+) -> Result<ReadEnd, RunError> {
+    let file = std::fs::File::open(path)
+        .map_err(|err| RunError::Fatal(format!("the uploaded file cannot be opened: {err}")))?;
+    let rows = reader::open(
+        Counting {
+            inner: file,
+            bytes: progress.clone(),
+        },
+        profile,
+    )
+    .map_err(|err| RunError::Fatal(err.to_string()))?;
+    let header = rows.header.clone();
+    let mut first_row: HashMap<String, u64> = HashMap::new();
+    let mut batch = Batch {
+        header: Some(header.clone()),
+        rows: Vec::new(),
+        failed: Vec::new(),
+        read: 0,
+        last_row: resume_row,
+    };
+    let mut total = 0u64;
+    for source in rows {
+        let (number, outcome) = match source {
+            Ok(source) => (source.row, Some(source)),
+            Err(err) => (err.row, {
+                if err.row > resume_row {
+                    batch.failed.push(read_failure(err.row, err.message));
+                }
+                None
+            }),
+        };
+        total += 1;
+        let sku = outcome
+            .as_ref()
+            .and_then(|s| s.get(&profile.identifier))
+            .map(|c| mapping::unescape_formula(c).trim().to_owned())
+            .unwrap_or_default();
+        let duplicate_of = if sku.is_empty() {
+            None
+        } else {
+            let key = sku_key(&sku);
+            match first_row.get(&key) {
+                Some(first) => Some(*first),
+                None => {
+                    first_row.insert(key, number);
+                    None
+                }
+            }
+        };
+        if number <= resume_row {
+            continue;
+        }
+        progress.rows.store(number, Ordering::Relaxed);
+        batch.read += 1;
+        batch.last_row = number;
+        if let Some(source) = outcome {
+            let cells = cells_of(&source);
+            if let Some(first) = duplicate_of {
+                batch.failed.push(FailedRow {
+                    row: number,
+                    cells,
+                    errors: vec![RowError {
+                        row: number,
+                        kind: "duplicate_sku".to_owned(),
+                        column: Some(profile.identifier.clone()),
+                        value: sku.clone(),
+                        message: format!(
+                            "the SKU {sku} is also on row {first}; each SKU may appear once per file, so only row {first} is imported"
+                        ),
+                    }],
+                });
+            } else {
+                match mapping::map_row(profile, schema, number, |c| source.get(c)) {
+                    Ok(mapped) => {
+                        let sources = profile
+                            .columns
+                            .iter()
+                            .map(|m| {
+                                (
+                                    m.attribute.clone(),
+                                    m.column.clone(),
+                                    source.get(&m.column).unwrap_or_default().to_owned(),
+                                )
+                            })
+                            .collect();
+                        batch.rows.push(Prepared {
+                            row: to_batch_row(schema, mapped),
+                            cells,
+                            sources,
+                        });
+                    }
+                    Err(errors) => batch.failed.push(FailedRow {
+                        row: number,
+                        cells,
+                        errors: errors
+                            .into_iter()
+                            .map(|e| RowError {
+                                row: number,
+                                kind: e.column.clone().unwrap_or_else(|| "row".to_owned()),
+                                column: e.column,
+                                value: e.value,
+                                message: e.message,
+                            })
+                            .collect(),
+                    }),
+                }
+            }
+        }
+        if batch.rows.len() + batch.failed.len() >= batch_size {
+            let full = std::mem::replace(
+                &mut batch,
+                Batch {
+                    header: None,
+                    rows: Vec::new(),
+                    failed: Vec::new(),
+                    read: 0,
+                    last_row: number,
+                },
+            );
+            if send.blocking_send(full).is_err() {
+                // The writer stopped (an error or a crash); it reports why.
+                break;
+            }
+        }
+    }
+    if batch.read > 0 || batch.header.is_some() {
+        let _ = send.blocking_send(batch);
+    }
+    let seen = first_row.into_keys().collect();
+    Ok(ReadEnd {
+        header,
+        seen,
+        rows: total,
+    })
+}
+
+/// A write-path error on a row, named by the file's column where there is one.
+fn row_errors(
+    profile: &MappingProfile,
+    prepared: &Prepared,
+    errors: Vec<FieldError>,
+) -> Vec<RowError> {
+    let number = prepared.row.row;
+    errors
+        .into_iter()
+        .map(|e| {
+            let field = e.field.clone().unwrap_or_else(|| "row".to_owned());
+            let structure_column = match field.as_str() {
+                "sku" => Some(profile.identifier.clone()),
+                "family" => profile.family.column.clone(),
+                "parent" => profile.parent.clone(),
+                "categories" => profile.categories.as_ref().map(|c| c.column.clone()),
+                _ => None,
+            };
+            let source = prepared
+                .sources
+                .iter()
+                .find(|(attribute, _, _)| *attribute == field);
+            let (column, value) = match (structure_column, source) {
+                (Some(column), _) => {
+                    let value = match field.as_str() {
+                        "sku" => prepared.row.sku.clone(),
+                        "family" => prepared.row.family.clone(),
+                        "parent" => prepared.row.parent.clone().unwrap_or_default(),
+                        _ => String::new(),
+                    };
+                    (Some(column), value)
+                }
+                (None, Some((_, column, value))) => (Some(column.clone()), value.clone()),
+                (None, None) => (None, String::new()),
+            };
+            RowError {
+                row: number,
+                kind: column.clone().unwrap_or(field),
+                column,
+                value,
+                message: e.message,
+            }
+        })
+        .collect()
+}
+
+/// How a pass treats the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Check only; store errors and counts.
+    Check,
+    /// Apply batch by batch, each batch committed with the job's progress.
+    Apply,
+    /// Apply everything in one transaction (atomic profiles, after a clean check).
+    ApplyAll,
+}
+
+struct Runner<'a> {
+    db: &'a Db,
+    clock: &'a Clock,
+    job: &'a Job,
+    profile: MappingProfile,
+    schema: Schema,
+    actor: crate::audit::Actor,
+    label: String,
+    options: RunOptions,
+    progress: Arc<Progress>,
+}
+
+/// Runs a claimed job to its end (or to a simulated crash).
+pub async fn run(
+    db: &Db,
+    clock: &Clock,
+    job: &Job,
+    options: RunOptions,
+    progress: Arc<Progress>,
+) -> Result<(), RunError> {
+    let profile = job
+        .profile()
+        .map_err(|err| RunError::Fatal(format!("the job's mapping profile is not valid: {err}")))?;
+    let schema = load_schema(db.pool()).await?;
+    let runner = Runner {
+        db,
+        clock,
+        job,
+        actor: job.actor(),
+        label: job.label(),
+        profile,
+        schema,
+        options,
+        progress,
+    };
+    runner.run().await
+}
+
+impl Runner<'_> {
+    async fn run(mut self) -> Result<(), RunError> {
+        let job = self.job;
+        let checks_first = job.mode == Mode::DryRun || self.profile.atomic;
+        // A check pass writes no products, so an interrupted one starts over.
+        let resume_row = if checks_first {
+            reset(self.db, job.id).await?;
+            1
+        } else {
+            u64::try_from(job.resume_row).unwrap_or(1)
+        };
+        let mut counts = if checks_first {
+            Counts::default()
+        } else {
+            job.counts
+        };
+        let first = if checks_first {
+            Pass::Check
+        } else {
+            Pass::Apply
+        };
+        let (pass_counts, seen) = self.pass(first, resume_row).await?;
+        counts.add(&pass_counts);
+        if self.profile.atomic && job.mode != Mode::DryRun {
+            if counts.failed > 0 {
+                return finish(
+                    self.db,
+                    job.id,
+                    crate::import::jobs::Status::Failed,
+                    Some(format!(
+                        "{} of {} rows failed and the profile is atomic: nothing was applied; fix the rows in errors.csv and re-send the whole file",
+                        counts.failed, counts.read
+                    )),
+                    self.clock.now(),
+                )
+                .await;
+            }
+            self.progress = Arc::new(Progress::default());
+            let (applied, _) = self.pass(Pass::ApplyAll, 1).await?;
+            counts = applied;
+        }
+        if job.mode == Mode::Full {
+            if counts.read == 0 {
+                return finish(
+                    self.db,
+                    job.id,
+                    crate::import::jobs::Status::Failed,
+                    Some(
+                        "the file has no rows: a full import would disable every product, so nothing was done"
+                            .to_owned(),
+                    ),
+                    self.clock.now(),
+                )
+                .await;
+            }
+            counts.disabled = self.disable_missing(&seen, false).await?;
+        } else if job.mode == Mode::DryRun {
+            // What `full` would disable is worth knowing before sending one.
+            counts.disabled = self.disable_missing(&seen, true).await?;
+            let mut tx = self.db.begin_write().await?;
+            set_counts(&mut tx, job.id, &counts, self.clock.now()).await?;
+            tx.commit().await?;
+        }
+        let status = if counts.failed == 0 {
+            crate::import::jobs::Status::Succeeded
+        } else if counts.failed < counts.read {
+            crate::import::jobs::Status::Partial
+        } else {
+            crate::import::jobs::Status::Failed
+        };
+        let message = (status == crate::import::jobs::Status::Failed)
+            .then(|| format!("all {} rows failed", counts.read));
+        finish(self.db, job.id, status, message, self.clock.now()).await
+    }
+
+    /// One pass over the file.
+    async fn pass(
+        &mut self,
+        pass: Pass,
+        resume_row: u64,
+    ) -> Result<(Counts, HashSet<String>), RunError> {
+        let (send, mut receive) = tokio::sync::mpsc::channel::<Batch>(2);
+        let path = self.job.file_path.clone();
+        let profile = self.profile.clone();
+        let schema = self.schema.clone();
+        let batch_size = self.options.batch_size.max(1);
+        let progress = self.progress.clone();
+        let reading = tokio::task::spawn_blocking(move || {
+            read_file(
+                &path, &profile, &schema, resume_row, batch_size, progress, &send,
+            )
+        });
+        let mut counts = Counts::default();
+        let mut batches = 0usize;
+        let mut dry_models = DryRunModels::default();
+        let mut whole = match pass {
+            Pass::ApplyAll => Some(self.db.begin_write().await?),
+            _ => None,
+        };
+        let mut failure = None;
+        while let Some(batch) = receive.recv().await {
+            if self.options.crash_after_batches == Some(batches) && pass == Pass::Apply {
+                // Write part of the batch, then vanish without committing.
+                let mut tx = self.db.begin_write().await?;
+                let rows: Vec<BatchRow> = batch.rows.iter().map(|p| p.row.clone()).collect();
+                let ctx = self.context(false);
+                let _ = batch::import_rows(&mut tx, &ctx, &rows, &mut dry_models, self.clock.now())
+                    .await;
+                drop(tx);
+                return Err(RunError::Crashed);
+            }
+            let result = match &mut whole {
+                Some(tx) => self.apply_batch(tx, pass, &batch, &mut dry_models).await,
+                None => {
+                    let mut tx = self.db.begin_write().await?;
+                    match self
+                        .apply_batch(&mut tx, pass, &batch, &mut dry_models)
+                        .await
+                    {
+                        Ok((batch_counts, failed)) => {
+                            let progress = BatchProgress {
+                                counts: &batch_counts,
+                                failed: &failed,
+                                last_row: batch.last_row,
+                                header: batch.header.as_deref(),
+                            };
+                            store_progress(&mut tx, self.job.id, progress, self.clock.now())
+                                .await?;
+                            tx.commit().await?;
+                            Ok((batch_counts, Vec::new()))
+                        }
+                        Err(err) => Err(err),
+                    }
+                }
+            };
+            match result {
+                Ok((batch_counts, _)) => counts.add(&batch_counts),
+                Err(err) => {
+                    failure = Some(err);
+                    break;
+                }
+            }
+            batches += 1;
+        }
+        drop(receive);
+        let end = reading
+            .await
+            .map_err(|err| RunError::Fatal(format!("the reader stopped: {err}")))??;
+        if let Some(err) = failure {
+            return Err(err);
+        }
+        if let Some(mut tx) = whole {
+            set_counts(&mut tx, self.job.id, &counts, self.clock.now()).await?;
+            tx.commit().await?;
+        }
+        tracing::debug!(
+            job = self.job.id,
+            rows = end.rows,
+            header = end.header.len(),
+            "import pass done"
+        );
+        Ok((counts, end.seen))
+    }
+
+    fn context(&self, dry_run: bool) -> BatchContext<'_> {
+        BatchContext {
+            schema: &self.schema,
+            actor: &self.actor,
+            job_label: &self.label,
+            dry_run,
+        }
+    }
+
+    /// Writes (or checks) one batch in `tx`; answers its counts and failed rows.
+    async fn apply_batch(
+        &self,
+        tx: &mut AnyConnection,
+        pass: Pass,
+        batch: &Batch,
+        dry_models: &mut DryRunModels,
+    ) -> Result<(Counts, Vec<FailedRow>), RunError> {
+        let rows: Vec<BatchRow> = batch.rows.iter().map(|p| p.row.clone()).collect();
+        let ctx = self.context(pass == Pass::Check);
+        let now = self.clock.now();
+        let outcomes = {
+            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+            match batch::import_rows(&mut savepoint, &ctx, &rows, dry_models, now).await {
+                Ok(outcomes) if pass == Pass::Check => {
+                    savepoint.rollback().await?;
+                    outcomes
+                }
+                Ok(outcomes) => {
+                    savepoint.commit().await?;
+                    outcomes
+                }
+                // A unique violation (a concurrent writer took a SKU or an
+                // axis combination): redo the batch row by row so only the
+                // offending rows fail.
+                Err(WriteError::Database(err))
+                    if is_unique_violation(&err) && pass != Pass::ApplyAll =>
+                {
+                    savepoint.rollback().await?;
+                    self.row_by_row(tx, &ctx, &rows, dry_models, now).await?
+                }
+                Err(err) => {
+                    savepoint.rollback().await?;
+                    return Err(err.into());
+                }
+            }
+        };
+        let mut counts = Counts {
+            read: i64::try_from(batch.read).unwrap_or(i64::MAX),
+            failed: i64::try_from(batch.failed.len()).unwrap_or(i64::MAX),
+            ..Counts::default()
+        };
+        let mut failed = batch.failed.clone();
+        for (prepared, outcome) in batch.rows.iter().zip(outcomes) {
+            match outcome {
+                RowOutcome::Created => counts.created += 1,
+                RowOutcome::Changed { updated, proposed } => {
+                    counts.updated += i64::from(updated);
+                    counts.proposed += i64::from(proposed);
+                }
+                RowOutcome::Unchanged => counts.unchanged += 1,
+                RowOutcome::Failed(errors) => {
+                    counts.failed += 1;
+                    failed.push(FailedRow {
+                        row: prepared.row.row,
+                        cells: prepared.cells.clone(),
+                        errors: row_errors(&self.profile, prepared, errors),
+                    });
+                }
+            }
+        }
+        failed.sort_by_key(|f| f.row);
+        if pass == Pass::ApplyAll {
+            return Ok((counts, Vec::new()));
+        }
+        Ok((counts, failed))
+    }
+
+    async fn row_by_row(
+        &self,
+        tx: &mut AnyConnection,
+        ctx: &BatchContext<'_>,
+        rows: &[BatchRow],
+        dry_models: &mut DryRunModels,
+        now: Timestamp,
+    ) -> Result<Vec<RowOutcome>, RunError> {
+        let mut outcomes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+            match batch::import_rows(
+                &mut savepoint,
+                ctx,
+                std::slice::from_ref(row),
+                dry_models,
+                now,
+            )
+            .await
+            {
+                Ok(mut one) => {
+                    savepoint.commit().await?;
+                    outcomes.push(one.pop().unwrap_or(RowOutcome::Unchanged));
+                }
+                Err(WriteError::Database(err)) if is_unique_violation(&err) => {
+                    savepoint.rollback().await?;
+                    let message = if err.to_string().contains("axis") {
+                        "another variant of the model already has these axis values".to_owned()
+                    } else {
+                        format!("a product with the SKU {} already exists", row.sku)
+                    };
+                    outcomes.push(RowOutcome::Failed(vec![FieldError::field("sku", message)]));
+                }
+                Err(err) => {
+                    savepoint.rollback().await?;
+                    return Err(err.into());
+                }
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// `full`: disables enabled products the file did not name, 500 at a time.
+    async fn disable_missing(
+        &self,
+        seen: &HashSet<String>,
+        dry_run: bool,
+    ) -> Result<i64, RunError> {
+        let rows = sqlx::query("SELECT sku FROM products WHERE enabled = $1 ORDER BY id")
+            .bind(true)
+            .fetch_all(self.db.pool())
+            .await?;
+        let missing: Vec<String> = rows
+            .iter()
+            .filter_map(|row| sqlx::Row::try_get::<String, _>(row, "sku").ok())
+            .filter(|sku| !seen.contains(&sku_key(sku)))
+            .collect();
+        let mut disabled = 0u64;
+        for chunk in missing.chunks(500) {
+            let ctx = self.context(dry_run);
+            let mut tx = self.db.begin_write().await?;
+            disabled += batch::disable(&mut tx, &ctx, chunk, self.clock.now()).await?;
+            let counts = Counts {
+                disabled: i64::try_from(disabled).unwrap_or(i64::MAX),
+                ..Counts::default()
+            };
+            if !dry_run {
+                sqlx::query(
+                    "UPDATE import_jobs SET disabled_count = $1, heartbeat_at = $2 WHERE id = $3",
+                )
+                .bind(counts.disabled)
+                .bind(self.clock.now())
+                .bind(self.job.id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(i64::try_from(disabled).unwrap_or(i64::MAX))
+    }
+}
+
+/// Clears what an interrupted check pass stored.
+async fn reset(db: &Db, job_id: i64) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    for sql in [
+        "DELETE FROM import_errors WHERE job_id = $1",
+        "DELETE FROM import_failed_rows WHERE job_id = $1",
+        "UPDATE import_jobs SET resume_row = 1, read_count = 0, created_count = 0, updated_count = 0, \
+         unchanged_count = 0, proposed_count = 0, disabled_count = 0, failed_count = 0 WHERE id = $1",
+    ] {
+        sqlx::query(sql).bind(job_id).execute(&mut *tx).await?;
+    }
+    tx.commit().await
+}
+
+/// What one committed batch adds to its job.
+struct BatchProgress<'a> {
+    counts: &'a Counts,
+    failed: &'a [FailedRow],
+    last_row: u64,
+    header: Option<&'a [String]>,
+}
+
+/// A batch's failed rows, the job's counts and its resume point, in the batch's transaction.
+async fn store_progress(
+    conn: &mut AnyConnection,
+    job_id: i64,
+    progress: BatchProgress<'_>,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    let BatchProgress {
+        counts,
+        failed,
+        last_row,
+        header,
+    } = progress;
+    super::jobs::store_failed(conn, job_id, failed).await?;
+    if let Some(header) = header {
+        sqlx::query("UPDATE import_jobs SET header = $1 WHERE id = $2")
+            .bind(serde_json::to_string(header).unwrap_or_else(|_| "[]".into()))
+            .bind(job_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(
+        "UPDATE import_jobs SET read_count = read_count + $1, created_count = created_count + $2, \
+         updated_count = updated_count + $3, unchanged_count = unchanged_count + $4, \
+         proposed_count = proposed_count + $5, failed_count = failed_count + $6, resume_row = $7, \
+         heartbeat_at = $8 WHERE id = $9",
+    )
+    .bind(counts.read)
+    .bind(counts.created)
+    .bind(counts.updated)
+    .bind(counts.unchanged)
+    .bind(counts.proposed)
+    .bind(counts.failed)
+    .bind(i64::try_from(last_row).unwrap_or(i64::MAX))
+    .bind(now)
+    .bind(job_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn set_counts(
+    conn: &mut AnyConnection,
+    job_id: i64,
+    counts: &Counts,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE import_jobs SET read_count = $1, created_count = $2, updated_count = $3, unchanged_count = $4, \
+         proposed_count = $5, failed_count = $6, heartbeat_at = $7 WHERE id = $8",
+    )
+    .bind(counts.read)
+    .bind(counts.created)
+    .bind(counts.updated)
+    .bind(counts.unchanged)
+    .bind(counts.proposed)
+    .bind(counts.failed)
+    .bind(now)
+    .bind(job_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends a job: its status, why (when it failed), when; the upload is removed.
+pub async fn finish(
+    db: &Db,
+    job_id: i64,
+    status: crate::import::jobs::Status,
+    message: Option<String>,
+    now: Timestamp,
+) -> Result<(), RunError> {
+    let row = sqlx::query(
+        "UPDATE import_jobs SET status = $1, message = $2, finished_at = $3, heartbeat_at = $3 \
+         WHERE id = $4 RETURNING file_path",
+    )
+    .bind(status.as_str())
+    .bind(message)
+    .bind(now)
+    .bind(job_id)
+    .fetch_optional(db.pool())
+    .await?;
+    if let Some(row) = row {
+        let path: String = sqlx::Row::try_get(&row, "file_path")?;
+        let _ = tokio::fs::remove_file(path).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! Background workers: each process runs one import worker that takes the
+//! oldest queued job (or a job whose worker died: see [`jobs::LEASE`]) and
+//! runs it; a new upload wakes it at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::jobs::{self, Status};
+use super::run::{self, Progress, RunError, RunOptions};
+use crate::app::AppState;
+
+/// The import side of the application state.
+#[derive(Debug, Default)]
+pub struct Imports {
+    wake: Notify,
+    live: Mutex<HashMap<i64, Arc<Progress>>>,
+    options: Mutex<RunOptions>,
+}
+
+impl Imports {
+    /// A job was queued: the worker looks now instead of at its next tick.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Rows and bytes read so far by a job running in this process.
+    pub fn progress(&self, job_id: i64) -> Option<(u64, u64)> {
+        let live = self.live.lock().ok()?;
+        live.get(&job_id).map(|p| {
+            (
+                p.rows.load(std::sync::atomic::Ordering::Relaxed),
+                p.bytes.load(std::sync::atomic::Ordering::Relaxed),
+            )
+        })
+    }
+
+    pub fn options(&self) -> RunOptions {
+        self.options.lock().map(|o| *o).unwrap_or_default()
+    }
+
+    /// Tests: smaller batches, a simulated crash.
+    pub fn set_options(&self, options: RunOptions) {
+        if let Ok(mut current) = self.options.lock() {
+            *current = options;
+        }
+    }
+
+    fn track(&self, job_id: i64) -> Arc<Progress> {
+        let progress = Arc::new(Progress::default());
+        if let Ok(mut live) = self.live.lock() {
+            live.insert(job_id, progress.clone());
+        }
+        progress
+    }
+
+    fn untrack(&self, job_id: i64) {
+        if let Ok(mut live) = self.live.lock() {
+            live.remove(&job_id);
+        }
+    }
+}
+
+/// A job interrupted this often is given up rather than retried forever.
+const MAX_ATTEMPTS: i64 = 3;
+
+/// Claims one job and runs it. Answers its id, or `None` when there was none.
+pub async fn run_next(state: &AppState) -> Result<Option<i64>, sqlx::Error> {
+    run_claimed(state, None).await
+}
+
+/// Claims and runs the job `id` (unless another worker has it).
+pub async fn run_job(state: &AppState, id: i64) -> Result<Option<i64>, sqlx::Error> {
+    run_claimed(state, Some(id)).await
+}
+
+async fn run_claimed(state: &AppState, only: Option<i64>) -> Result<Option<i64>, sqlx::Error> {
+    let Some(job) = jobs::claim(&state.db, state.clock.now(), only).await? else {
+        return Ok(None);
+    };
+    if job.attempts > MAX_ATTEMPTS {
+        let message = format!("the job was interrupted {MAX_ATTEMPTS} times; send the file again");
+        finish_failed(state, job.id, message).await;
+        return Ok(Some(job.id));
+    }
+    tracing::info!(job = job.id, profile = %job.profile, mode = job.mode.as_str(), attempt = job.attempts, "import started");
+    let progress = state.imports.track(job.id);
+    let result = run::run(
+        &state.db,
+        &state.clock,
+        &job,
+        state.imports.options(),
+        progress,
+    )
+    .await;
+    state.imports.untrack(job.id);
+    match result {
+        Ok(()) => {
+            if let Ok(Some(done)) = jobs::get(state.db.pool(), job.id).await {
+                tracing::info!(
+                    job = job.id,
+                    status = done.status.as_str(),
+                    read = done.counts.read,
+                    failed = done.counts.failed,
+                    "import finished"
+                );
+            }
+        }
+        Err(RunError::Crashed) => tracing::warn!(job = job.id, "import stopped (simulated crash)"),
+        Err(RunError::Fatal(message)) => finish_failed(state, job.id, message).await,
+        Err(RunError::Database(err)) => {
+            tracing::error!(job = job.id, error = %err, "import failed on a database error");
+            finish_failed(
+                state,
+                job.id,
+                format!("the database failed while importing ({err}); applied batches stay applied, and sending the file again is safe"),
+            )
+            .await;
+        }
+    }
+    Ok(Some(job.id))
+}
+
+async fn finish_failed(state: &AppState, job_id: i64, message: String) {
+    if let Err(err) = run::finish(
+        &state.db,
+        job_id,
+        Status::Failed,
+        Some(message),
+        state.clock.now(),
+    )
+    .await
+    {
+        tracing::error!(job = job_id, error = %err, "cannot mark the import failed");
+    }
+}
+
+/// Runs jobs until there are none left (the CLI and tests).
+pub async fn drain(state: &AppState) -> Result<(), sqlx::Error> {
+    while run_next(state).await?.is_some() {}
+    Ok(())
+}
+
+/// The worker loop: run what is queued, then wait for a wake-up or the next tick.
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        match jobs::requeue_orphans(&state.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "resuming imports interrupted by the last stop"),
+            Err(err) => tracing::warn!(error = %err, "cannot requeue interrupted imports"),
+        }
+        loop {
+            match run_next(&state).await {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "import worker cannot reach the database"),
+            }
+            tokio::select! {
+                () = state.imports.wake.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
+    })
+}
