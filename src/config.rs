@@ -43,6 +43,8 @@ pub struct Config {
     pub session_absolute: time::Duration,
     /// Largest request body accepted by forms and JSON endpoints.
     pub max_body_bytes: usize,
+    /// Largest import file accepted by upload or the API (streamed to disk).
+    pub max_import_bytes: u64,
     /// Database connections per app node.
     pub db_max_connections: u32,
     /// Take the client address from the last `X-Forwarded-For` entry (set
@@ -66,6 +68,7 @@ struct FileConfig {
     session_idle_minutes: Option<i64>,
     session_max_hours: Option<i64>,
     max_body_bytes: Option<i64>,
+    max_import_bytes: Option<i64>,
     db_max_connections: Option<i64>,
     trust_proxy: Option<bool>,
     allow_self_approval: Option<bool>,
@@ -194,6 +197,15 @@ impl Config {
             from_file.max_body_bytes,
             2 * 1024 * 1024,
         )?;
+        let max_import_bytes = number(
+            Bounds::new(
+                "SLUICE_MAX_IMPORT_BYTES",
+                1 << 40,
+                "a number of bytes from 1 to 1 TiB",
+            ),
+            from_file.max_import_bytes,
+            1024 * 1024 * 1024,
+        )?;
         let db_max_connections = number(
             Bounds::new(
                 "SLUICE_DB_MAX_CONNECTIONS",
@@ -217,6 +229,7 @@ impl Config {
             session_idle: time::Duration::minutes(idle_minutes),
             session_absolute: time::Duration::hours(max_hours),
             max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
+            max_import_bytes: u64::try_from(max_import_bytes).unwrap_or(u64::MAX),
             db_max_connections: u32::try_from(db_max_connections).unwrap_or(u32::MAX),
             trust_proxy,
             allow_self_approval,

@@ -42,6 +42,20 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Import an ERP file (CSV or JSON Lines) through a mapping profile,
+    /// with a progress bar and a summary. Exit status: 0 all rows applied,
+    /// 2 some rows failed (the rest applied), 1 the job failed.
+    Import {
+        /// The file to import.
+        file: std::path::PathBuf,
+        /// The mapping profile's code (see /settings/profiles).
+        #[arg(long)]
+        profile: String,
+        /// upsert (create and change), full (also disable products missing
+        /// from the file) or dry-run (check and report, write nothing).
+        #[arg(long, default_value = "upsert")]
+        mode: String,
+    },
     /// Write a synthetic ERP item export (CSV) for demos and benchmarks.
     GenerateErp {
         /// Rows to write (models and variants count as rows).
@@ -62,7 +76,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// The catalog schema as code (TOML).
+    /// The catalog schema and the mapping profiles as code (TOML).
     Schema {
         #[command(subcommand)]
         command: SchemaCommand,
@@ -71,16 +85,17 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum SchemaCommand {
-    /// Print the schema as TOML on stdout.
+    /// Print the schema and the mapping profiles (`[[profiles]]`) as TOML on stdout.
     Export,
-    /// Apply a schema file: print the plan, then apply it.
+    /// Apply a schema file: print the plan, then apply it. A file without a
+    /// `profiles` key leaves the mapping profiles as they are.
     Apply {
         /// The TOML file (as written by `schema export`).
         file: std::path::PathBuf,
         /// Print the plan only.
         #[arg(long)]
         dry_run: bool,
-        /// Allow steps that remove or invalidate product values.
+        /// Allow steps that remove or invalidate product values, or delete mapping profiles.
         #[arg(long)]
         allow_destructive: bool,
     },
@@ -146,12 +161,18 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is::<PartialImport>() => ExitCode::from(2),
         Err(err) => {
             eprintln!("sluice: {err:#}");
             ExitCode::FAILURE
         }
     }
 }
+
+/// An import that applied some rows and failed others: exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("some rows failed")]
+struct PartialImport;
 
 /// Logs go to stderr (stdout is for output scripts read, like a new token).
 fn init_tracing(default_filter: &str) -> Result<(), String> {
@@ -189,6 +210,26 @@ async fn run(command: Command) -> anyhow::Result<()> {
             command: TokenCommand::Create(create),
         } => token_create(config, create).await,
         Command::Schema { command } => schema(config, command).await,
+        Command::Import {
+            file,
+            profile,
+            mode,
+        } => {
+            let mode = sluice::import::jobs::Mode::parse(&mode)
+                .ok_or_else(|| anyhow::anyhow!("--mode {mode:?}: use upsert, full or dry-run"))?;
+            let state = app::prepare(config).await?;
+            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let job =
+                sluice::import::cli::import_file(&state, &file, &profile, mode, "import", tty)
+                    .await?;
+            print!("{}", sluice::import::cli::summary(&state, &job).await?);
+            state.db.close().await;
+            match job.status {
+                sluice::import::jobs::Status::Succeeded => Ok(()),
+                sluice::import::jobs::Status::Partial => Err(anyhow::Error::new(PartialImport)),
+                _ => anyhow::bail!("import job #{} failed", job.id),
+            }
+        }
         Command::GenerateErp {
             items,
             variants,
@@ -224,7 +265,16 @@ async fn schema(config: Config, command: SchemaCommand) -> anyhow::Result<()> {
     let result = match command {
         SchemaCommand::Export => {
             let schema = sluice::catalog::store::load_schema(state.db.pool()).await?;
-            print!("{}", schema_code::export(&schema)?);
+            let profiles = sluice::import::profiles::list(state.db.pool())
+                .await?
+                .into_iter()
+                .map(|stored| stored.profile)
+                .collect();
+            let file = schema_code::SchemaFile {
+                schema,
+                profiles: Some(profiles),
+            };
+            print!("{}", schema_code::export_file(&file)?);
             Ok(())
         }
         SchemaCommand::Apply {
@@ -234,11 +284,11 @@ async fn schema(config: Config, command: SchemaCommand) -> anyhow::Result<()> {
         } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let mut desired = schema_code::parse(&text)?;
+            let mut desired = schema_code::parse_file(&text)?;
             let actor = Actor::system("sluice schema apply");
             // Plan first and print it; then apply exactly that plan (refused
             // if the stored schema moved in between).
-            let planned = schema_code::apply(
+            let planned = schema_code::apply_file(
                 &state.db,
                 &actor,
                 &desired,
@@ -253,8 +303,8 @@ async fn schema(config: Config, command: SchemaCommand) -> anyhow::Result<()> {
                     println!("Dry run: nothing was changed.");
                 }
             } else if !planned.plan.is_empty() {
-                desired.version = planned.base_version;
-                schema_code::apply(
+                desired.schema.version = planned.base_version;
+                schema_code::apply_file(
                     &state.db,
                     &actor,
                     &desired,
@@ -296,6 +346,18 @@ async fn demo(config: Config, seed_only: bool) -> anyhow::Result<()> {
         catalog.categories,
         catalog.products
     );
+    match sluice::demo::erp::import_once(&state).await {
+        Ok(Some(job)) => println!(
+            "ERP import: generated {} and imported it as job #{} ({}: {} created, {} failed)",
+            job.file,
+            job.id,
+            job.status.as_str(),
+            job.counts.created,
+            job.counts.failed
+        ),
+        Ok(None) => {}
+        Err(err) => println!("ERP import: the demo file was not imported ({err:#})"),
+    }
     if catalog.schema_drift > 0 {
         println!(
             "  The schema differs from the demo schema in {} places; it was left as is.",

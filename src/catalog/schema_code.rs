@@ -2,19 +2,29 @@
 //! the difference, and apply it. Applying is idempotent (a second apply of
 //! the same file plans nothing) and refuses destructive steps — those that
 //! would drop or invalidate stored product values — unless allowed.
+//!
+//! A schema *file* ([`SchemaFile`], what `sluice schema export` prints and
+//! `sluice schema apply` reads) may also hold the mapping profiles as
+//! `[[profiles]]` tables; a file without a `profiles` key leaves the stored
+//! profiles alone.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::schema::{AttributeType, Schema, is_code, is_currency_code, is_locale_code};
+use super::schema::{
+    Attribute, AttributeGroup, AttributeType, Category, Channel, Currency, Family, Locale, Schema,
+    is_code, is_currency_code, is_locale_code,
+};
 use super::store;
 use super::units;
 use super::values::is_option_code;
 use crate::audit::{self, Actor, AuditEvent};
 use crate::db::{Db, Timestamp};
+use crate::import::profile::MappingProfile;
+use crate::import::profiles;
 
 /// Attribute codes reserved for product structure.
 pub const RESERVED_CODES: [&str; 12] = [
@@ -64,6 +74,136 @@ pub fn export(schema: &Schema) -> Result<String, SchemaError> {
 /// Reads a schema from TOML.
 pub fn parse(text: &str) -> Result<Schema, SchemaError> {
     toml::from_str(text).map_err(|err| SchemaError::Syntax(err.to_string()))
+}
+
+/// A schema file: the catalog schema and, when the file has a `profiles`
+/// key, the whole desired set of mapping profiles.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SchemaFile {
+    pub schema: Schema,
+    /// `None`: the file says nothing about profiles and they are left as
+    /// they are; `Some(vec![])` deletes every profile.
+    pub profiles: Option<Vec<MappingProfile>>,
+}
+
+/// The file's text as read: [`Schema`]'s fields and `profiles`, read in one
+/// pass so errors keep their line numbers.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileText {
+    #[serde(default)]
+    locales: Vec<Locale>,
+    #[serde(default)]
+    currencies: Vec<Currency>,
+    #[serde(default)]
+    channels: Vec<Channel>,
+    #[serde(default)]
+    groups: Vec<AttributeGroup>,
+    #[serde(default)]
+    attributes: Vec<Attribute>,
+    #[serde(default)]
+    families: Vec<Family>,
+    #[serde(default)]
+    categories: Vec<Category>,
+    #[serde(default)]
+    profiles: Option<Vec<MappingProfile>>,
+}
+
+/// The same, borrowed for writing.
+#[derive(Serialize)]
+struct FileTextRef<'a> {
+    locales: &'a [Locale],
+    currencies: &'a [Currency],
+    channels: &'a [Channel],
+    groups: &'a [AttributeGroup],
+    attributes: &'a [Attribute],
+    families: &'a [Family],
+    categories: &'a [Category],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profiles: Option<&'a [MappingProfile]>,
+}
+
+/// Exports a schema file: the schema, then the profiles as `[[profiles]]`
+/// (`profiles = []` when there are none, so applying the file keeps it so).
+pub fn export_file(file: &SchemaFile) -> Result<String, SchemaError> {
+    let Schema {
+        locales,
+        currencies,
+        channels,
+        groups,
+        attributes,
+        families,
+        categories,
+        version: _,
+    } = &file.schema;
+    let text = FileTextRef {
+        locales,
+        currencies,
+        channels,
+        groups,
+        attributes,
+        families,
+        categories,
+        profiles: file.profiles.as_deref(),
+    };
+    let full = toml::to_string_pretty(&text).map_err(|err| SchemaError::Syntax(err.to_string()))?;
+    // The profiles (last) without the empty lists and tables that reading
+    // fills in anyway, as the profile pages store them, if that reads back the same.
+    let Some(start) = full.find("[[profiles]]\n") else {
+        return Ok(full);
+    };
+    let tidy = format!("{}{}", &full[..start], profiles::tidy_toml(&full[start..]));
+    let reads_back = parse_file(&tidy).is_ok_and(|mut read| {
+        read.schema.version = file.schema.version;
+        &read == file
+    });
+    Ok(if reads_back { tidy } else { full })
+}
+
+/// Reads a schema file (a schema with or without `[[profiles]]`).
+pub fn parse_file(text: &str) -> Result<SchemaFile, SchemaError> {
+    let FileText {
+        locales,
+        currencies,
+        channels,
+        groups,
+        attributes,
+        families,
+        categories,
+        profiles,
+    } = toml::from_str(text).map_err(|err| SchemaError::Syntax(err.to_string()))?;
+    Ok(SchemaFile {
+        schema: Schema {
+            locales,
+            currencies,
+            channels,
+            groups,
+            attributes,
+            families,
+            categories,
+            version: 0,
+        },
+        profiles,
+    })
+}
+
+/// Every problem with a file's profiles, checked against the file's schema.
+pub fn check_profiles(schema: &Schema, profiles: &[MappingProfile]) -> Vec<String> {
+    let mut problems = Vec::new();
+    duplicates(
+        profiles.iter().map(|p| p.code.as_str()),
+        "profile",
+        &mut problems,
+    );
+    for profile in profiles {
+        problems.extend(
+            profile
+                .check(schema)
+                .into_iter()
+                .map(|problem| format!("profile {}: {problem}", profile.code)),
+        );
+    }
+    problems
 }
 
 fn duplicates<'a>(codes: impl Iterator<Item = &'a str>, kind: &str, problems: &mut Vec<String>) {
@@ -530,6 +670,61 @@ pub fn plan(current: &Schema, desired: &Schema) -> Plan {
     Plan { steps }
 }
 
+/// The kind of plan step that writes a mapping profile.
+pub const PROFILE: &str = "profile";
+
+/// The steps that make the stored profiles (`current`) equal to `desired`:
+/// creates and updates, then deletes. A delete is always destructive: imports
+/// that name the profile are refused from then on.
+pub fn plan_profiles(current: &[MappingProfile], desired: &[MappingProfile]) -> Vec<Step> {
+    let have: BTreeMap<&str, &MappingProfile> =
+        current.iter().map(|p| (p.code.as_str(), p)).collect();
+    let want: BTreeMap<&str, &MappingProfile> =
+        desired.iter().map(|p| (p.code.as_str(), p)).collect();
+    let step = |action, code: &str, detail: String, destructive: Option<String>| Step {
+        action,
+        kind: PROFILE,
+        code: code.to_owned(),
+        detail,
+        destructive,
+        blocking: false,
+    };
+    let mut steps = Vec::new();
+    for (code, profile) in &want {
+        match have.get(code) {
+            None => steps.push(step(Action::Create, code, String::new(), None)),
+            Some(old) if old != profile => {
+                let as_json = |p: &MappingProfile| serde_json::to_value(p).unwrap_or(Json::Null);
+                let detail = differing_fields(&as_json(old), &as_json(profile));
+                steps.push(step(Action::Update, code, detail, None));
+            }
+            Some(_) => {}
+        }
+    }
+    for code in have.keys().filter(|code| !want.contains_key(*code)) {
+        steps.push(step(
+            Action::Delete,
+            code,
+            String::new(),
+            Some("the mapping profile is deleted; imports that name it are refused".to_owned()),
+        ));
+    }
+    steps
+}
+
+/// Puts profile steps after the catalog's creates and updates (profiles
+/// refer to attributes and families) and before its deletes.
+fn merge_profile_steps(plan: &mut Plan, steps: Vec<Step>) {
+    let first_delete = plan
+        .steps
+        .iter()
+        .position(|s| s.action == Action::Delete)
+        .unwrap_or(plan.steps.len());
+    let deletes = plan.steps.split_off(first_delete);
+    plan.steps.extend(steps);
+    plan.steps.extend(deletes);
+}
+
 /// Marks the steps that would drop or invalidate product values.
 async fn mark_destructive(
     conn: &mut sqlx::AnyConnection,
@@ -711,7 +906,45 @@ pub async fn apply(
     dry_run: bool,
     now: Timestamp,
 ) -> Result<Applied, SchemaError> {
-    let problems = check(desired);
+    apply_with_profiles(db, actor, desired, None, allow_destructive, dry_run, now).await
+}
+
+/// [`apply`] for a whole schema file: with `profiles`, the stored mapping
+/// profiles are made equal to the file's too (checked against the file's
+/// schema), in the same transaction. Deleting a profile is a destructive step.
+pub async fn apply_file(
+    db: &Db,
+    actor: &Actor,
+    desired: &SchemaFile,
+    allow_destructive: bool,
+    dry_run: bool,
+    now: Timestamp,
+) -> Result<Applied, SchemaError> {
+    apply_with_profiles(
+        db,
+        actor,
+        &desired.schema,
+        desired.profiles.as_deref(),
+        allow_destructive,
+        dry_run,
+        now,
+    )
+    .await
+}
+
+async fn apply_with_profiles(
+    db: &Db,
+    actor: &Actor,
+    desired: &Schema,
+    profiles: Option<&[MappingProfile]>,
+    allow_destructive: bool,
+    dry_run: bool,
+    now: Timestamp,
+) -> Result<Applied, SchemaError> {
+    let mut problems = check(desired);
+    if let Some(profiles) = profiles {
+        problems.extend(check_profiles(desired, profiles));
+    }
     if !problems.is_empty() {
         return Err(SchemaError::Invalid(problems));
     }
@@ -726,6 +959,15 @@ pub async fn apply(
     let current = store::load_schema(&mut *tx).await?;
     let mut plan = plan(&current, desired);
     mark_destructive(&mut tx, &current, desired, &mut plan).await?;
+    let stored_profiles = match profiles {
+        Some(wanted) => {
+            let stored = profiles::list(&mut *tx).await?;
+            let current: Vec<MappingProfile> = stored.iter().map(|s| s.profile.clone()).collect();
+            merge_profile_steps(&mut plan, plan_profiles(&current, wanted));
+            stored
+        }
+        None => Vec::new(),
+    };
     if dry_run || plan.is_empty() {
         return Ok(Applied {
             plan,
@@ -752,7 +994,11 @@ pub async fn apply(
         }
     }
     // Values that a destructive step invalidates leave through the write path, with history.
-    for step in plan.steps.iter().filter(|s| s.destructive.is_some()) {
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.destructive.is_some() && s.kind != PROFILE)
+    {
         crate::workflow::write::purge_for_schema_change(
             &mut tx, desired, actor, step, &current, now,
         )
@@ -769,11 +1015,21 @@ pub async fn apply(
             }
         }
     }
-    for step in plan.steps.iter().filter(|s| s.action == Action::Delete) {
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.action == Action::Delete && s.kind != PROFILE)
+    {
         store::delete_entity(&mut tx, step.kind, &step.code).await?;
     }
-    store::bump_schema_version(&mut tx).await?;
-    crate::workflow::write::recompute_completeness(&mut tx, desired).await?;
+    // A change to profiles alone leaves the catalog (and its version) as it is.
+    if plan.steps.iter().any(|s| s.kind != PROFILE) {
+        store::bump_schema_version(&mut tx).await?;
+        crate::workflow::write::recompute_completeness(&mut tx, desired).await?;
+    }
+    if let Some(wanted) = profiles {
+        write_profiles(&mut tx, actor, &plan, wanted, &stored_profiles, now).await?;
+    }
     audit::record(
         &mut *tx,
         actor,
@@ -795,4 +1051,51 @@ pub async fn apply(
         applied: true,
         base_version: version,
     })
+}
+
+/// Writes the profile steps of an applied plan, each with its own audit
+/// entry (as the pages write them), so a profile's history reads the same
+/// whichever way it changed. Profiles are stored re-serialized from the file.
+async fn write_profiles(
+    conn: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    plan: &Plan,
+    wanted: &[MappingProfile],
+    stored: &[profiles::StoredProfile],
+    now: Timestamp,
+) -> Result<(), SchemaError> {
+    for step in plan.steps.iter().filter(|s| s.kind == PROFILE) {
+        let before = stored.iter().find(|s| s.profile.code == step.code);
+        if step.action == Action::Delete {
+            profiles::remove(&mut *conn, &step.code).await?;
+            audit::record(
+                &mut *conn,
+                actor,
+                AuditEvent::new("profile.delete", step.code.clone())
+                    .detail("definition", before.map(|s| s.toml.clone()))
+                    .detail("via", "schema apply"),
+                now,
+            )
+            .await?;
+            continue;
+        }
+        let Some(profile) = wanted.iter().find(|p| p.code == step.code) else {
+            continue;
+        };
+        let text =
+            profiles::to_toml(profile).map_err(|err| SchemaError::Syntax(err.to_string()))?;
+        let updated = profiles::stamp_after(before.map(|s| s.updated), now);
+        profiles::put(&mut *conn, &step.code, &text, &actor.label, updated).await?;
+        audit::record(
+            &mut *conn,
+            actor,
+            AuditEvent::new("profile.save", step.code.clone())
+                .detail("created", before.is_none())
+                .detail("definition", text)
+                .detail("via", "schema apply"),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }

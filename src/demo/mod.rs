@@ -2,13 +2,16 @@
 //! are random on every run unless `SLUICE_DEMO_PASSWORD` sets them, and a
 //! demo catalog — the schema in `catalog.toml` (locales, channels `web`,
 //! `google`, `shopify`, attributes, families, categories) and a few hundred
-//! products from [`products`].
+//! products from [`products`], and the mapping profile `erp-items` that
+//! reads `sluice generate-erp` output.
 //!
 //! Seeding twice changes nothing but the passwords: the schema is applied
 //! only to a folder that has none yet (so the demo never reverts what an
 //! admin changed since; `sluice schema apply` does that on purpose), and
-//! products are created only while the catalog holds none.
+//! products are created only while the catalog holds none; the profile is
+//! stored only while there is none of that code.
 
+pub mod erp;
 pub mod products;
 
 use rand::Rng;
@@ -22,6 +25,7 @@ use crate::catalog::schema::Schema;
 use crate::catalog::schema_code::{self, SchemaError};
 use crate::catalog::store;
 use crate::db::{Clock, Db};
+use crate::import::profiles::{self, ProfileError};
 use crate::workflow::write::WriteError;
 
 /// The demo catalog schema, in the format of `sluice schema export`.
@@ -120,6 +124,8 @@ pub enum SeedError {
     Schema(#[from] SchemaError),
     #[error("cannot create the demo products: {0}")]
     Products(#[from] WriteError),
+    #[error("cannot store the demo mapping profile: {0}")]
+    Profile(#[from] ProfileError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -145,6 +151,16 @@ pub async fn seed_catalog(db: &Db, clock: &Clock) -> Result<CatalogSeed, SeedErr
     };
     let schema = store::load_schema(db.pool()).await?;
     let products_created = products::seed_products(db, &schema, clock).await?;
+    match profiles::seed_demo(db, clock.now()).await {
+        Ok(_) => {}
+        // A schema an admin changed may no longer fit the demo profile: the
+        // demo goes on without it rather than fail.
+        Err(ProfileError::Invalid(problems)) => tracing::warn!(
+            profile.problems = problems.join("; "),
+            "the demo mapping profile erp-items does not fit the stored schema; not stored"
+        ),
+        Err(err) => return Err(err.into()),
+    }
     let products: i64 = sqlx::query("SELECT COUNT(*) AS n FROM products")
         .fetch_one(db.pool())
         .await?
@@ -200,6 +216,17 @@ mod tests {
         assert_eq!(second.schema_drift, 0);
         assert_eq!(second.products_created, 0);
         assert_eq!(second.products, first.products);
+
+        // The demo profile is stored once, checked against the demo schema.
+        let stored = profiles::list(db.pool()).await.expect("profiles");
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].profile.code, "erp-items");
+        assert_eq!(stored[0].toml, profiles::DEMO_PROFILE);
+        assert!(
+            !profiles::seed_demo(&db, clock.now())
+                .await
+                .expect("seed again")
+        );
 
         // Applying the demo schema again plans nothing.
         let desired = catalog_schema().expect("parses");

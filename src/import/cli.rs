@@ -19,6 +19,7 @@ pub async fn import_file(
     path: &Path,
     profile: &str,
     mode: Mode,
+    origin: &'static str,
     show_progress: bool,
 ) -> anyhow::Result<Job> {
     let mut file = tokio::fs::File::open(path)
@@ -36,13 +37,13 @@ pub async fn import_file(
     let new = NewJob {
         profile: profile.to_owned(),
         mode,
-        origin: "cli",
+        origin,
         file_name: path
             .file_name()
             .map_or_else(|| "file".to_owned(), |n| n.to_string_lossy().into_owned()),
         idempotency_key: None,
     };
-    let actor = Actor::system("cli");
+    let actor = Actor::system(&format!("sluice {origin}"));
     let (job, _) = jobs::submit(&state.db, &actor, new, upload, state.clock.now()).await?;
     for warning in &job.warnings {
         eprintln!("warning: {warning}");

@@ -446,6 +446,7 @@ family = { column = "item_group", map = { "Gadgets" = "electronics" } }
 column = "item_name"
 attribute = "name"
 locale = "en_US"
+seed = true
 [[columns]]
 column = "weight"
 attribute = "weight"
@@ -465,6 +466,7 @@ value_map = { "Standard rate" = "standard" }
 [[columns]]
 column = "color"
 attribute = "color"
+seed = true
 "#;
 
     fn fixtures() -> (Schema, MappingProfile) {

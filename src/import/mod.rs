@@ -4,6 +4,7 @@
 //! benchmarks read.
 
 pub mod cli;
+pub mod errors_csv;
 pub mod generate;
 pub mod jobs;
 pub mod mapping;

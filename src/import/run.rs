@@ -234,7 +234,7 @@ fn read_file(
                         column: Some(profile.identifier.clone()),
                         value: sku.clone(),
                         message: format!(
-                            "the SKU {sku} is also on row {first}; each SKU may appear once per file, so only row {first} is imported"
+                            "the SKU {sku} is also on row {first}; each SKU may appear once per file (only its first row is read)"
                         ),
                     }],
                 });
@@ -792,7 +792,7 @@ async fn set_counts(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE import_jobs SET read_count = $1, created_count = $2, updated_count = $3, unchanged_count = $4, \
-         proposed_count = $5, failed_count = $6, heartbeat_at = $7 WHERE id = $8",
+         proposed_count = $5, failed_count = $6, disabled_count = $9, heartbeat_at = $7 WHERE id = $8",
     )
     .bind(counts.read)
     .bind(counts.created)
@@ -802,6 +802,7 @@ async fn set_counts(
     .bind(counts.failed)
     .bind(now)
     .bind(job_id)
+    .bind(counts.disabled)
     .execute(&mut *conn)
     .await?;
     Ok(())

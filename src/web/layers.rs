@@ -69,9 +69,11 @@ fn is_state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Reads the token from the `X-CSRF-Token` header or, for URL-encoded forms,
-/// the `csrf_token` field; the body is buffered (within the body limit) and
-/// put back for the handler.
+/// Reads the token from the `X-CSRF-Token` header; for URL-encoded forms,
+/// from the `csrf_token` field, buffering the body (within the body limit)
+/// and putting it back for the handler; for `multipart/form-data` (file
+/// uploads), from `?csrf_token=` in the form's action URL, leaving the body
+/// untouched so the handler can stream the file.
 async fn submitted_token(
     request: Request,
     limit: usize,
@@ -80,12 +82,16 @@ async fn submitted_token(
         let token = value.to_str().ok().map(str::to_owned);
         return Ok((token, request));
     }
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .map(|value| value.trim_start().to_ascii_lowercase())
+        .unwrap_or_default();
+    if content_type.starts_with("multipart/form-data") {
+        return Ok((query_token(request.uri().query()), request));
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Ok((None, request));
     }
     let (parts, body) = request.into_parts();
@@ -98,6 +104,13 @@ async fn submitted_token(
         .find(|(key, _)| key == CSRF_FIELD)
         .map(|(_, value)| value.into_owned());
     Ok((token, Request::from_parts(parts, Body::from(bytes))))
+}
+
+/// The `csrf_token` of a query string (the first one, as for form fields).
+fn query_token(query: Option<&str>) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(key, _)| key == CSRF_FIELD)
+        .map(|(_, value)| value.into_owned())
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
@@ -115,12 +128,22 @@ pub fn no_store(mut response: Response) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::{constant_time_eq, query_token};
 
     #[test]
     fn compares_whole_strings() {
         assert!(constant_time_eq("abc", "abc"));
         assert!(!constant_time_eq("abc", "abd"));
         assert!(!constant_time_eq("abc", "abcd"));
+    }
+
+    #[test]
+    fn reads_the_token_from_a_query_string() {
+        assert_eq!(
+            query_token(Some("a=1&csrf_token=x%2By&csrf_token=z")).as_deref(),
+            Some("x+y")
+        );
+        assert_eq!(query_token(Some("a=1")), None);
+        assert_eq!(query_token(None), None);
     }
 }

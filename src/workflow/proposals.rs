@@ -936,13 +936,23 @@ pub async fn approve(
     }
     let approver = caller.actor();
     if !apply.is_empty() {
-        let writer = Writer::Person(Actor {
+        let actor = Actor {
             label: format!(
                 "{} (approving #{id} by {})",
                 approver.label, proposal.author
             ),
             ..approver.clone()
-        });
+        };
+        // An import proposal carries ERP-owned values, which only an import
+        // may write: approving it applies them as the import would have.
+        let writer = if proposal.source == "import" {
+            Writer::Import {
+                actor,
+                may_seed_pim: false,
+            }
+        } else {
+            Writer::Person(actor)
+        };
         let outcome = write::update_in(
             &mut tx,
             db.backend(),

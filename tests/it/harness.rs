@@ -282,6 +282,29 @@ impl TestApp {
         send(&self.router, request.body(body).expect("request")).await
     }
 
+    /// An API request with a raw body (a file) and extra headers.
+    pub async fn api_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        send(
+            &self.router,
+            request.body(Body::from(body)).expect("request"),
+        )
+        .await
+    }
+
     /// Applies the test catalog schema (tests/it/fixtures/catalog.toml).
     pub async fn seed_schema(&self) {
         let schema = sluice::catalog::schema_code::parse(include_str!("fixtures/catalog.toml"))

@@ -2,6 +2,7 @@
 //! `utoipa_axum::routes!`, so it cannot exist without its OpenAPI entry.
 
 mod admin;
+pub(crate) mod imports;
 mod me;
 pub(crate) mod products;
 mod proposals;
@@ -62,6 +63,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(proposals::reject_proposal))
         .routes(routes!(proposals::withdraw_proposal))
         .routes(routes!(proposals::restore_version))
+        .routes(routes!(imports::create_import, imports::list_imports))
+        .routes(routes!(imports::get_import))
+        .routes(routes!(imports::import_errors))
         .routes(routes!(schema::list_locales))
         .routes(routes!(schema::list_channels))
         .routes(routes!(schema::list_attributes))

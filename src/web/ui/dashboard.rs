@@ -1,7 +1,7 @@
 //! The dashboard: what needs attention: the review queue, the signed-in
-//! user's decided or conflicting proposals, and whether self-approval is on.
-//! Until the import and publishing areas land, it says so and shows only
-//! real figures.
+//! user's decided or conflicting proposals, failed imports of the last day,
+//! and whether self-approval is on. Until the publishing area lands, it says
+//! so and shows only real figures.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -23,7 +23,7 @@ struct Area {
     arrives: &'static str,
 }
 
-const AREAS: [Area; 3] = [
+const AREAS: [Area; 2] = [
     Area {
         title: "Readiness per channel",
         summary: "Ready, held and not-ready products on each channel.",
@@ -33,11 +33,6 @@ const AREAS: [Area; 3] = [
         title: "Held items",
         summary: "Published products kept at their last good snapshot, with the reason.",
         arrives: "arrives with publishing",
-    },
-    Area {
-        title: "Failed imports",
-        summary: "ERP imports with rows to fix and re-send.",
-        arrives: "arrives with the ERP import",
     },
 ];
 
@@ -54,6 +49,12 @@ struct ProposalNotice {
 /// How many of the user's proposals the dashboard lists.
 const NOTICE_LIMIT: i64 = 10;
 
+/// Imports that failed or partly failed in the last 24 hours.
+struct FailedImports {
+    count: i64,
+    plural: bool,
+}
+
 struct AdminFigures {
     active_users: usize,
     disabled_users: usize,
@@ -68,6 +69,7 @@ struct DashboardPage {
     roles: String,
     areas: &'static [Area],
     queue_size: i64,
+    failed_imports: Option<FailedImports>,
     notices: Vec<ProposalNotice>,
     self_approval: bool,
     admin: Option<AdminFigures>,
@@ -101,6 +103,17 @@ pub async fn show(
             sku: p.sku,
         })
         .collect();
+    // Only people who run imports can open them; the figure is theirs.
+    let failed_imports = if session.caller().may(&Permission::Import) {
+        let since = state.clock.now().minus(time::Duration::hours(24));
+        let count = crate::import::jobs::failed_since(&state.db, since).await?;
+        Some(FailedImports {
+            count,
+            plural: count != 1,
+        })
+    } else {
+        None
+    };
     let (admin, entries) = if session.caller().may(&Permission::Administer) {
         let all_users = users::list(&state.db).await.map_err(AppError::from)?;
         let all_tokens = tokens::list(&state.db).await.map_err(AppError::from)?;
@@ -133,6 +146,7 @@ pub async fn show(
             roles: session.user.roles.to_stored(),
             areas: &AREAS,
             queue_size,
+            failed_imports,
             notices,
             self_approval: state.config.allow_self_approval,
             admin,

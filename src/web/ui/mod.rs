@@ -4,8 +4,10 @@
 mod account;
 mod audit_log;
 mod dashboard;
+mod imports;
 mod login;
 mod products;
+mod profiles;
 mod proposals;
 mod schema_pages;
 mod settings;
@@ -71,9 +73,11 @@ impl Chrome {
     /// `section` is the first path segment of the current area (`/settings/users` → `/settings`).
     pub fn new(session: &Session, section: &str, notice: Option<&str>) -> Self {
         let is_admin = session.caller().may(&Permission::Administer);
+        let may_import = session.caller().may(&Permission::Import);
         let nav = MAIN_NAV
             .iter()
             .filter(|(_, _, admin_only)| is_admin || !admin_only)
+            .filter(|(_, href, _)| may_import || *href != "/imports")
             .map(|&(label, href, _)| NavItem {
                 label,
                 href,
@@ -299,12 +303,6 @@ struct PlaceholderPage {
 /// Areas of DESIGN.md whose issues have not landed: they say so plainly.
 const PLANNED: &[(&str, &str, &str, &str)] = &[
     (
-        "/imports",
-        "Imports",
-        "Upload ERP exports, follow their progress and download failed rows to fix and re-send.",
-        "imports arrive with the ERP import",
-    ),
-    (
         "/media",
         "Media",
         "The media library: upload, approve and tag assets and see their renditions.",
@@ -315,12 +313,6 @@ const PLANNED: &[(&str, &str, &str, &str)] = &[
         "Channels",
         "What each channel receives: ready, held and not-ready products and the feed.",
         "channel pages arrive with publishing",
-    ),
-    (
-        "/settings/profiles",
-        "Mapping profiles",
-        "How ERP columns become attributes.",
-        "mapping profiles arrive with the ERP import",
     ),
 ];
 
@@ -382,7 +374,9 @@ pub fn router(state: AppState) -> Router<AppState> {
     }
     let router = router
         .merge(products::routes())
+        .merge(imports::routes())
         .merge(proposals::routes())
+        .merge(profiles::routes())
         .merge(schema_pages::routes());
     router.layer(middleware::from_fn_with_state(state, page_guard))
 }

@@ -1,0 +1,124 @@
+//! `errors.csv`: the failed rows exactly as they came, plus an `error`
+//! column, safe to open in a spreadsheet (formula-like cells get a leading
+//! apostrophe that the importer removes again) and ready to fix and re-send.
+
+use super::jobs::FailedRow;
+use super::mapping::escape_formula;
+
+/// One CSV record (quoted where needed), cells as given.
+pub fn csv_line(cells: &[String]) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    // Writing to a Vec cannot fail; an empty line is the fallback regardless.
+    let _ = writer.write_record(cells);
+    writer.into_inner().unwrap_or_default()
+}
+
+/// What went wrong with a row, in one cell.
+pub fn describe(row: &FailedRow) -> String {
+    let problems: Vec<String> = row
+        .errors
+        .iter()
+        .map(|e| match &e.column {
+            Some(column) => format!("{column}: {}", e.message),
+            None => e.message.clone(),
+        })
+        .collect();
+    format!("row {}: {}", row.row, problems.join("; "))
+}
+
+/// A failed CSV row: its cells escaped against formula injection, then the error.
+pub fn csv_row(row: &FailedRow) -> Vec<u8> {
+    let mut cells: Vec<String> = row
+        .cells
+        .iter()
+        .map(|c| escape_formula(c).into_owned())
+        .collect();
+    cells.push(escape_formula(&describe(row)).into_owned());
+    csv_line(&cells)
+}
+
+/// A failed JSON Lines row: the line exactly as it came, with an `error`
+/// key added at its end (a line that was not an object becomes one).
+pub fn jsonl_line(row: &FailedRow) -> Vec<u8> {
+    let error = serde_json::Value::from(describe(row)).to_string();
+    let original = row.cells.first().map_or("", |l| l.trim());
+    let is_object = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(original)
+        .is_ok_and(|o| !o.is_empty());
+    let mut line = if is_object {
+        let open = original.trim_end_matches('}').trim_end();
+        format!("{open},\"error\":{error}}}")
+    } else {
+        format!("{{\"error\":{error}}}")
+    };
+    line.push('\n');
+    line.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::jobs::RowError;
+    use crate::import::profile::MappingProfile;
+    use crate::import::reader::open;
+
+    fn failed(cells: &[&str]) -> FailedRow {
+        FailedRow {
+            row: 7,
+            cells: cells.iter().map(|c| (*c).to_owned()).collect(),
+            errors: vec![RowError {
+                row: 7,
+                kind: "gtin".into(),
+                column: Some("gtin".into()),
+                value: "123".into(),
+                message: "GTIN 123 has 3 digits".into(),
+            }],
+        }
+    }
+
+    /// Formula-like cells are escaped on the way out and restored on the way in.
+    #[test]
+    fn formula_cells_survive_the_round_trip() {
+        let nasty = [
+            "=HYPERLINK(\"x\")",
+            "+1",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            "'=already",
+            "a,\"b\"\nc",
+        ];
+        let row = failed(&nasty);
+        let mut file = csv_line(&["a", "b", "c", "d", "e", "f", "g", "error"].map(String::from));
+        file.extend(csv_row(&row));
+        let text = String::from_utf8(file.clone()).unwrap();
+        assert!(text.contains("'=HYPERLINK"), "{text}");
+        assert!(text.contains("'+1") && text.contains("'-2") && text.contains("'@SUM"));
+        let profile: MappingProfile =
+            toml::from_str("code = \"p\"\nidentifier = \"a\"\nfamily = { fixed = \"x\" }").unwrap();
+        let back: Vec<_> = open(std::io::Cursor::new(file), &profile)
+            .unwrap()
+            .collect();
+        let back = back[0].as_ref().unwrap();
+        for (i, column) in ["a", "b", "c", "d", "e", "f", "g"].iter().enumerate() {
+            let cell = back.get(column).unwrap();
+            assert_eq!(crate::import::mapping::unescape_formula(cell), nasty[i]);
+        }
+    }
+
+    #[test]
+    fn json_lines_keep_the_line_and_add_the_error() {
+        let mut row = failed(&["{\"sku\":\"A-1\",\"gtin\":\"123\"}"]);
+        let line = String::from_utf8(jsonl_line(&row)).unwrap();
+        assert!(
+            line.starts_with("{\"sku\":\"A-1\",\"gtin\":\"123\",\"error\":\"row 7: gtin: GTIN 123")
+        );
+        row.cells.clear();
+        assert!(
+            String::from_utf8(jsonl_line(&row))
+                .unwrap()
+                .contains("\"error\"")
+        );
+    }
+}

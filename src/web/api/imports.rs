@@ -1,0 +1,324 @@
+//! Imports over the API: send a file (`POST /api/v1/imports`, answered 202
+//! with the queued job), follow the job, list past jobs, and download the
+//! failed rows to fix and re-send.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::AppState;
+use crate::auth::Permission;
+use crate::error::{ApiResult, AppError, ErrorBody};
+use crate::import::jobs::{self, Job, Mode, NewJob, SubmitError, Upload};
+use crate::web::extract::ApiCaller;
+
+/// Parameters of `POST /api/v1/imports`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// The mapping profile's code, e.g. `erp-items`.
+    pub profile: String,
+    /// upsert (default), full or dry-run.
+    pub mode: Option<String>,
+    /// The file's name, shown in the job list (default `upload`).
+    pub name: Option<String>,
+}
+
+/// A job with its live progress while it runs in this process.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobView {
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub job: Job,
+    /// Rows and bytes read so far, while running.
+    #[schema(value_type = Option<Object>)]
+    pub progress: Option<ProgressView>,
+    pub errors_url: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProgressView {
+    pub rows: u64,
+    pub bytes: u64,
+    pub percent: u64,
+}
+
+pub fn view(state: &AppState, job: Job) -> JobView {
+    let progress = state
+        .imports
+        .progress(job.id)
+        .map(|(rows, bytes)| ProgressView {
+            rows,
+            bytes,
+            percent: bytes
+                .saturating_mul(100)
+                .checked_div(u64::try_from(job.file_bytes).unwrap_or(0))
+                .unwrap_or(0)
+                .min(100),
+        });
+    JobView {
+        errors_url: format!("/api/v1/imports/{}/errors.csv", job.id),
+        job,
+        progress,
+    }
+}
+
+/// Sends a file to import. The body is the file itself (CSV or JSON Lines,
+/// as the profile says), streamed to disk. With an `Idempotency-Key`, the
+/// same key answers the same job (also while it runs); the same key with a
+/// different file, profile or mode is refused with 422.
+#[utoipa::path(
+    post,
+    path = "/api/v1/imports",
+    tag = "imports",
+    params(
+        ImportParams,
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the same job"),
+    ),
+    request_body(content = String, content_type = "text/csv", description = "The ERP file"),
+    responses(
+        (status = 202, description = "The job, queued (or the job this key made before)", body = JobView),
+        (status = 400, description = "Bad parameters", body = ErrorBody),
+        (status = 403, description = "The token lacks the import scope", body = ErrorBody),
+        (status = 404, description = "No such profile", body = ErrorBody),
+        (status = 413, description = "The file is larger than SLUICE_MAX_IMPORT_BYTES", body = ErrorBody),
+        (status = 422, description = "The key was used for another request, or the profile does not fit the catalog", body = ErrorBody),
+    )
+)]
+pub async fn create_import(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    query: Result<Query<ImportParams>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    caller.require(&Permission::Import)?;
+    let Query(params) = query?;
+    let mode_text = params.mode.unwrap_or_else(|| "upsert".to_owned());
+    let mode = Mode::parse(&mode_text).ok_or(SubmitError::BadMode(mode_text))?;
+    let key = match headers.get("idempotency-key") {
+        Some(value) => Some(value.to_str().map_err(|_| SubmitError::BadKey)?.to_owned()),
+        None => None,
+    };
+    let new = NewJob {
+        profile: params.profile,
+        mode,
+        origin: "api",
+        file_name: params
+            .name
+            .filter(|n| !n.trim().is_empty())
+            .map_or_else(|| "upload".to_owned(), |n| n.chars().take(200).collect()),
+        idempotency_key: key,
+    };
+    let upload = receive(&state, body).await?;
+    let (job, created) =
+        jobs::submit(&state.db, &caller.actor(), new, upload, state.clock.now()).await?;
+    if created {
+        state.imports.wake();
+    }
+    let location = format!("/api/v1/imports/{}", job.id);
+    let mut response = (StatusCode::ACCEPTED, Json(view(&state, job))).into_response();
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Streams a request body into an upload under the import size limit.
+pub async fn receive(state: &AppState, body: Body) -> Result<Upload, AppError> {
+    use http_body_util::BodyExt;
+    let mut upload = Upload::start(&state.config.data_dir, state.config.max_import_bytes).await?;
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let chunk = match frame {
+            Ok(frame) => frame,
+            Err(err) => {
+                upload.discard().await;
+                return Err(AppError::BadRequest(format!(
+                    "the upload was interrupted: {err}"
+                )));
+            }
+        };
+        if let Some(data) = chunk.data_ref()
+            && let Err(err) = upload.write(data).await
+        {
+            upload.discard().await;
+            return Err(err.into());
+        }
+    }
+    Ok(upload)
+}
+
+/// Paging of `GET /api/v1/imports`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobQuery {
+    /// Jobs with an id below this (the previous page's `next_before`).
+    pub before: Option<i64>,
+    /// 1 to 100; default 50.
+    pub limit: Option<i64>,
+}
+
+/// A page of jobs, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobPage {
+    pub items: Vec<JobView>,
+    pub next_before: Option<i64>,
+}
+
+/// Past and running jobs with their counts and durations, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/imports",
+    tag = "imports",
+    params(JobQuery),
+    responses(
+        (status = 200, description = "A page of jobs", body = JobPage),
+        (status = 400, description = "Bad parameters", body = ErrorBody),
+    )
+)]
+pub async fn list_imports(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    query: Result<Query<JobQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<JobPage>> {
+    caller.require(&Permission::Import)?;
+    let Query(query) = query?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit must be between 1 and 100, not {limit}"
+        )));
+    }
+    let found = jobs::list(&state.db, query.before, limit + 1)
+        .await
+        .map_err(AppError::internal)?;
+    let more = found.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    let items: Vec<JobView> = found
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(|job| view(&state, job))
+        .collect();
+    let next_before = if more {
+        items.last().map(|v| v.job.id)
+    } else {
+        None
+    };
+    Ok(Json(JobPage { items, next_before }))
+}
+
+async fn find(state: &AppState, id: i64) -> Result<Job, AppError> {
+    jobs::get(state.db.pool(), id)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or_else(|| AppError::NotFound(format!("there is no import job {id}")))
+}
+
+/// One job: status, counts, warnings, timing and (while running) progress.
+#[utoipa::path(
+    get,
+    path = "/api/v1/imports/{id}",
+    tag = "imports",
+    params(("id" = i64, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 404, description = "No such job", body = ErrorBody),
+    )
+)]
+pub async fn get_import(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<JobView>> {
+    caller.require(&Permission::Import)?;
+    let job = find(&state, id).await?;
+    Ok(Json(view(&state, job)))
+}
+
+/// The failed rows exactly as they came plus an `error` column (CSV jobs),
+/// or the failed lines with an `error` key (JSON Lines jobs). Cells that a
+/// spreadsheet would read as a formula get a leading apostrophe, which the
+/// importer removes again.
+#[utoipa::path(
+    get,
+    path = "/api/v1/imports/{id}/errors.csv",
+    tag = "imports",
+    params(("id" = i64, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "The failed rows", content_type = "text/csv"),
+        (status = 404, description = "No such job", body = ErrorBody),
+    )
+)]
+pub async fn import_errors(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    caller.require(&Permission::Import)?;
+    let job = find(&state, id).await?;
+    Ok(errors_file(state, job))
+}
+
+/// The failed rows as a download, streamed page by page.
+pub fn errors_file(state: AppState, job: Job) -> Response {
+    let jsonl = job
+        .profile()
+        .is_ok_and(|p| p.format == crate::import::profile::SourceFormat::Jsonl);
+    let (content_type, name) = if jsonl {
+        (
+            "application/x-ndjson",
+            format!("import-{}-errors.jsonl", job.id),
+        )
+    } else {
+        (
+            "text/csv; charset=utf-8",
+            format!("import-{}-errors.csv", job.id),
+        )
+    };
+    let stream = futures_util::stream::unfold(Some(0i64), move |after| {
+        let state = state.clone();
+        let job = job.clone();
+        async move {
+            let after = after?;
+            let mut out = Vec::new();
+            if after == 0 && !jsonl {
+                let mut header = job.header.clone();
+                header.push("error".to_owned());
+                out.extend(crate::import::errors_csv::csv_line(&header));
+            }
+            match jobs::failed_rows(&state.db, job.id, after, 1000).await {
+                Ok(rows) if rows.is_empty() => {
+                    (!out.is_empty()).then_some((Ok::<_, std::io::Error>(out), None))
+                }
+                Ok(rows) => {
+                    let next = rows
+                        .last()
+                        .map(|r| i64::try_from(r.row).unwrap_or(i64::MAX));
+                    for row in &rows {
+                        out.extend(if jsonl {
+                            crate::import::errors_csv::jsonl_line(row)
+                        } else {
+                            crate::import::errors_csv::csv_row(row)
+                        });
+                    }
+                    Some((Ok(out), next))
+                }
+                Err(err) => Some((Err(std::io::Error::other(err)), None)),
+            }
+        }
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    response
+}
