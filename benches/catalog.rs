@@ -20,6 +20,10 @@ use sluice::config::Config;
 use sluice::workflow::write::{self, ChangeSet, NewProduct, ValueChange, Writer};
 use tower::ServiceExt;
 
+/// The same allocator as the `sluice` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EXTRA_PRODUCTS: usize = 10_000;
 const BRAND: &str = "kestrel";
 

@@ -16,6 +16,10 @@ use sluice::import::generate::{GenerateOptions, generate};
 use sluice::import::jobs::{Mode, Status};
 use sqlx::Row;
 
+/// The same allocator as the `sluice` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -45,6 +49,23 @@ async fn run(label: &str, state: &AppState, file: &std::path::Path, items: usize
         .await
         .unwrap();
     let products_before = count(state, "products").await;
+    let started = Instant::now();
+    let dry =
+        sluice::import::cli::import_file(state, file, "erp-items", Mode::DryRun, "bench", false)
+            .await
+            .unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(
+        count(state, "products").await,
+        products_before,
+        "a dry run writes nothing"
+    );
+    println!(
+        "{label:<10} {:<22} {items} items in {seconds:>6.2} s = {:>7.0} items/s  (would create {})",
+        "dry run (checks only)",
+        items as f64 / seconds,
+        dry.counts.created
+    );
     for (pass, expect_writes) in [("first import", true), ("re-import, unchanged", false)] {
         let versions = count(state, "product_versions").await;
         let log = count(state, "change_log").await;

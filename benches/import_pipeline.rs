@@ -13,6 +13,10 @@ use sluice::import::mapping::map_row;
 use sluice::import::profile::MappingProfile;
 use sluice::import::reader::open;
 
+/// The same allocator as the `sluice` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ROWS: usize = 100_000;
 
 fn main() {

@@ -59,3 +59,8 @@ CREATE TABLE import_errors (
     message TEXT NOT NULL
 );
 CREATE INDEX import_errors_job ON import_errors (job_id, kind, row_number);
+
+-- What the last import that wrote a product read for it (a digest of the
+-- row, the profile and the schema version): the same row again is
+-- unchanged without loading the product.
+ALTER TABLE products ADD COLUMN import_digest TEXT;

@@ -5,7 +5,7 @@
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, AnyConnection};
 
-use super::Timestamp;
+use super::{Backend, Timestamp};
 
 /// Keeps statements under both backends' parameter limits (SQLite 32766,
 /// PostgreSQL 65535) with room to spare.
@@ -19,10 +19,24 @@ pub fn placeholders(start: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// Placeholders for long lists. SQLite looks up a numbered parameter's name
+/// by a linear scan, so binding thousands of `$N` costs quadratic time
+/// (measured: 60% of an import); anonymous `?` binds in order at no cost.
+fn list_placeholders(backend: Backend, start: usize, count: usize) -> String {
+    match backend {
+        Backend::Sqlite => vec!["?"; count].join(", "),
+        Backend::Postgres => placeholders(start, count),
+    }
+}
+
 /// `($1, $2), ($3, $4), …`: `rows` tuples of `width` placeholders.
 pub fn tuples(width: usize, rows: usize) -> String {
+    tuples_for(Backend::Postgres, width, rows)
+}
+
+fn tuples_for(backend: Backend, width: usize, rows: usize) -> String {
     (0..rows)
-        .map(|r| format!("({})", placeholders(r * width + 1, width)))
+        .map(|r| format!("({})", list_placeholders(backend, r * width + 1, width)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -67,7 +81,11 @@ pub async fn values(
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<Param>> = rows.by_ref().take(per_chunk).collect();
-        let sql = format!("{head} VALUES {} {tail}", tuples(width, chunk.len()));
+        let backend = Backend::of(conn);
+        let sql = format!(
+            "{head} VALUES {} {tail}",
+            tuples_for(backend, width, chunk.len())
+        );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for param in chunk.into_iter().flatten() {
             query = bind(query, param);
@@ -92,7 +110,11 @@ pub async fn in_list(
     let mut ids = ids.into_iter().peekable();
     while ids.peek().is_some() {
         let chunk: Vec<Param> = ids.by_ref().take(MAX_PARAMS).collect();
-        let sql = format!("{head} ({}) {tail}", placeholders(1, chunk.len()));
+        let backend = Backend::of(conn);
+        let sql = format!(
+            "{head} ({}) {tail}",
+            list_placeholders(backend, 1, chunk.len())
+        );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for param in chunk {
             query = bind(query, param);
@@ -110,5 +132,6 @@ mod tests {
     fn tuples_number_placeholders_row_by_row() {
         assert_eq!(tuples(2, 2), "($1, $2), ($3, $4)");
         assert_eq!(placeholders(3, 2), "$3, $4");
+        assert_eq!(tuples_for(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
     }
 }

@@ -41,7 +41,7 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         Self {
-            batch_size: 500,
+            batch_size: 1000,
             crash_after_batches: None,
         }
     }
@@ -76,19 +76,14 @@ impl From<WriteError> for RunError {
     }
 }
 
-/// A mapped row on its way to the write path, with its cells for `errors.csv`.
-struct Prepared {
-    row: BatchRow,
-    cells: Vec<String>,
-    /// Attribute code → the file's column and raw cell (to report write-path errors).
-    sources: Vec<(String, String, String)>,
-}
-
 /// What the reader hands over.
 struct Batch {
     /// The file's header, with the first batch (for `errors.csv`).
     header: Option<Vec<String>>,
-    rows: Vec<Prepared>,
+    /// Mapped rows on their way to the write path …
+    rows: Vec<BatchRow>,
+    /// … and the rows as they came, for `errors.csv` (same order).
+    sources: Vec<SourceRow>,
     failed: Vec<FailedRow>,
     read: u64,
     last_row: u64,
@@ -139,7 +134,7 @@ fn read_failure(row: u64, message: String) -> FailedRow {
 
 /// Splits a mapped row's values by owner: ERP-owned ones are imported,
 /// Sluice-owned ones (only columns marked `seed`) may seed new products.
-fn to_batch_row(schema: &Schema, mapped: MappedRow) -> BatchRow {
+fn to_batch_row(schema: &Schema, mapped: MappedRow, digest: String) -> BatchRow {
     let (values, seed) = mapped.values.into_iter().partition(|change| {
         schema
             .attribute(&change.key.attribute)
@@ -154,13 +149,37 @@ fn to_batch_row(schema: &Schema, mapped: MappedRow) -> BatchRow {
         categories: mapped.categories,
         values,
         seed,
+        digest: Some(digest),
     }
+}
+
+/// The digest of a row as read through a profile under a schema version
+/// (`prefix`): the same bytes through the same mapping give the same product.
+fn row_digest(prefix: &[u8], source: &SourceRow) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(prefix);
+    match &source.line {
+        Some(line) => hasher.update(line.as_bytes()),
+        None => {
+            for cell in &source.cells {
+                hasher.update((cell.len() as u64).to_le_bytes());
+                hasher.update(cell.as_bytes());
+            }
+        }
+    }
+    hex::encode(&hasher.finalize()[..16])
 }
 
 /// Reads the file on a blocking thread and sends batches. Rows up to
 /// `resume_row` were committed by an earlier run: only their SKUs are noted.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the reader thread's inputs are all distinct"
+)]
 fn read_file(
     path: &str,
+    digest_prefix: &[u8],
     profile: &MappingProfile,
     schema: &Schema,
     resume_row: u64,
@@ -183,6 +202,7 @@ fn read_file(
     let mut batch = Batch {
         header: Some(header.clone()),
         rows: Vec::new(),
+        sources: Vec::new(),
         failed: Vec::new(),
         read: 0,
         last_row: resume_row,
@@ -223,11 +243,10 @@ fn read_file(
         batch.read += 1;
         batch.last_row = number;
         if let Some(source) = outcome {
-            let cells = cells_of(&source);
             if let Some(first) = duplicate_of {
                 batch.failed.push(FailedRow {
                     row: number,
-                    cells,
+                    cells: cells_of(&source),
                     errors: vec![RowError {
                         row: number,
                         kind: "duplicate_sku".to_owned(),
@@ -241,26 +260,13 @@ fn read_file(
             } else {
                 match mapping::map_row(profile, schema, number, |c| source.get(c)) {
                     Ok(mapped) => {
-                        let sources = profile
-                            .columns
-                            .iter()
-                            .map(|m| {
-                                (
-                                    m.attribute.clone(),
-                                    m.column.clone(),
-                                    source.get(&m.column).unwrap_or_default().to_owned(),
-                                )
-                            })
-                            .collect();
-                        batch.rows.push(Prepared {
-                            row: to_batch_row(schema, mapped),
-                            cells,
-                            sources,
-                        });
+                        let digest = row_digest(digest_prefix, &source);
+                        batch.rows.push(to_batch_row(schema, mapped, digest));
+                        batch.sources.push(source);
                     }
                     Err(errors) => batch.failed.push(FailedRow {
                         row: number,
-                        cells,
+                        cells: cells_of(&source),
                         errors: errors
                             .into_iter()
                             .map(|e| RowError {
@@ -281,6 +287,7 @@ fn read_file(
                 Batch {
                     header: None,
                     rows: Vec::new(),
+                    sources: Vec::new(),
                     failed: Vec::new(),
                     read: 0,
                     last_row: number,
@@ -306,10 +313,11 @@ fn read_file(
 /// A write-path error on a row, named by the file's column where there is one.
 fn row_errors(
     profile: &MappingProfile,
-    prepared: &Prepared,
+    row: &BatchRow,
+    source: &SourceRow,
     errors: Vec<FieldError>,
 ) -> Vec<RowError> {
-    let number = prepared.row.row;
+    let number = row.row;
     errors
         .into_iter()
         .map(|e| {
@@ -321,23 +329,17 @@ fn row_errors(
                 "categories" => profile.categories.as_ref().map(|c| c.column.clone()),
                 _ => None,
             };
-            let source = prepared
-                .sources
+            let mapped_column = profile
+                .columns
                 .iter()
-                .find(|(attribute, _, _)| *attribute == field);
-            let (column, value) = match (structure_column, source) {
-                (Some(column), _) => {
-                    let value = match field.as_str() {
-                        "sku" => prepared.row.sku.clone(),
-                        "family" => prepared.row.family.clone(),
-                        "parent" => prepared.row.parent.clone().unwrap_or_default(),
-                        _ => String::new(),
-                    };
-                    (Some(column), value)
-                }
-                (None, Some((_, column, value))) => (Some(column.clone()), value.clone()),
-                (None, None) => (None, String::new()),
-            };
+                .find(|m| m.attribute == field)
+                .map(|m| m.column.clone());
+            let column = structure_column.or(mapped_column);
+            let value = column
+                .as_deref()
+                .and_then(|c| source.get(c))
+                .unwrap_or_default()
+                .to_owned();
             RowError {
                 row: number,
                 kind: column.clone().unwrap_or(field),
@@ -485,9 +487,23 @@ impl Runner<'_> {
         let schema = self.schema.clone();
         let batch_size = self.options.batch_size.max(1);
         let progress = self.progress.clone();
+        let digest_prefix = {
+            use sha2::{Digest, Sha256};
+            let mut hasher = Sha256::new();
+            hasher.update(self.job.profile_definition.as_bytes());
+            hasher.update(self.schema.version.to_le_bytes());
+            hasher.finalize().to_vec()
+        };
         let reading = tokio::task::spawn_blocking(move || {
             read_file(
-                &path, &profile, &schema, resume_row, batch_size, progress, &send,
+                &path,
+                &digest_prefix,
+                &profile,
+                &schema,
+                resume_row,
+                batch_size,
+                progress,
+                &send,
             )
         });
         let mut counts = Counts::default();
@@ -502,10 +518,15 @@ impl Runner<'_> {
             if self.options.crash_after_batches == Some(batches) && pass == Pass::Apply {
                 // Write part of the batch, then vanish without committing.
                 let mut tx = self.db.begin_write().await?;
-                let rows: Vec<BatchRow> = batch.rows.iter().map(|p| p.row.clone()).collect();
                 let ctx = self.context(false);
-                let _ = batch::import_rows(&mut tx, &ctx, &rows, &mut dry_models, self.clock.now())
-                    .await;
+                let _ = batch::import_rows(
+                    &mut tx,
+                    &ctx,
+                    &batch.rows,
+                    &mut dry_models,
+                    self.clock.now(),
+                )
+                .await;
                 drop(tx);
                 return Err(RunError::Crashed);
             }
@@ -579,12 +600,12 @@ impl Runner<'_> {
         batch: &Batch,
         dry_models: &mut DryRunModels,
     ) -> Result<(Counts, Vec<FailedRow>), RunError> {
-        let rows: Vec<BatchRow> = batch.rows.iter().map(|p| p.row.clone()).collect();
+        let rows = &batch.rows;
         let ctx = self.context(pass == Pass::Check);
         let now = self.clock.now();
         let outcomes = {
             let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-            match batch::import_rows(&mut savepoint, &ctx, &rows, dry_models, now).await {
+            match batch::import_rows(&mut savepoint, &ctx, rows, dry_models, now).await {
                 Ok(outcomes) if pass == Pass::Check => {
                     savepoint.rollback().await?;
                     outcomes
@@ -600,7 +621,7 @@ impl Runner<'_> {
                     if is_unique_violation(&err) && pass != Pass::ApplyAll =>
                 {
                     savepoint.rollback().await?;
-                    self.row_by_row(tx, &ctx, &rows, dry_models, now).await?
+                    self.row_by_row(tx, &ctx, rows, dry_models, now).await?
                 }
                 Err(err) => {
                     savepoint.rollback().await?;
@@ -614,7 +635,7 @@ impl Runner<'_> {
             ..Counts::default()
         };
         let mut failed = batch.failed.clone();
-        for (prepared, outcome) in batch.rows.iter().zip(outcomes) {
+        for ((row, source), outcome) in batch.rows.iter().zip(&batch.sources).zip(outcomes) {
             match outcome {
                 RowOutcome::Created => counts.created += 1,
                 RowOutcome::Changed { updated, proposed } => {
@@ -625,9 +646,9 @@ impl Runner<'_> {
                 RowOutcome::Failed(errors) => {
                     counts.failed += 1;
                     failed.push(FailedRow {
-                        row: prepared.row.row,
-                        cells: prepared.cells.clone(),
-                        errors: row_errors(&self.profile, prepared, errors),
+                        row: row.row,
+                        cells: cells_of(source),
+                        errors: row_errors(&self.profile, row, source, errors),
                     });
                 }
             }

@@ -44,6 +44,10 @@ pub struct BatchRow {
     pub values: Vec<ValueChange>,
     /// Sluice-owned values that may seed a new product.
     pub seed: Vec<ValueChange>,
+    /// A digest of the source row, the profile and the schema version. A
+    /// product last written from the same digest is unchanged without being
+    /// loaded or checked (the re-sent nightly file costs one small query).
+    pub digest: Option<String>,
 }
 
 /// What became of a row.
@@ -76,25 +80,17 @@ pub struct DryRunModels(HashMap<String, Product>);
 
 struct PlannedCreate {
     product: Product,
+    digest: Option<String>,
     parent_key: Option<String>,
-    parent_id: Option<i64>,
     axis: Option<String>,
     changes: Vec<Change>,
 }
 
 struct PlannedUpdate {
     product: Product,
-    parent_id: Option<i64>,
+    digest: Option<String>,
     axis: Option<String>,
     changes: Vec<Change>,
-}
-
-/// A version to record: a created or updated product.
-struct Written {
-    product: Product,
-    parent_id: Option<i64>,
-    changes: Vec<Change>,
-    created: bool,
 }
 
 struct PlannedProposal {
@@ -126,10 +122,14 @@ pub async fn import_rows(
     let schema = ctx.schema;
     write::ensure_schema_current(conn, schema).await?;
     let backend = Backend::of(conn);
+    let same = same_digest(conn, rows).await?;
 
     // Master as it is: the rows' products and the parents they name, locked.
     let mut keys: Vec<String> = rows
         .iter()
+        .zip(&same)
+        .filter(|(_, same)| !**same)
+        .map(|(row, _)| row)
         .flat_map(|r| std::iter::once(sku_key(&r.sku)).chain(r.parent.as_deref().map(sku_key)))
         .collect();
     keys.sort();
@@ -157,6 +157,9 @@ pub async fn import_rows(
     let models = models_of(conn, existing.values()).await?;
     let with_reviewed: Vec<i64> = rows
         .iter()
+        .zip(&same)
+        .filter(|(_, same)| !**same)
+        .map(|(row, _)| row)
         .filter_map(|r| existing.get(&sku_key(&r.sku)).map(|s| s.product.id))
         .collect();
     let pending = proposals::pending_import_proposals(conn, &with_reviewed)
@@ -171,11 +174,20 @@ pub async fn import_rows(
     let mut updates: Vec<PlannedUpdate> = Vec::new();
     let mut proposals_planned: Vec<PlannedProposal> = Vec::new();
     let mut axes_taken: HashSet<(String, String)> = HashSet::new();
+    let mut digests_only: Vec<(i64, String)> = Vec::new();
     for (index, row) in rows.iter().enumerate() {
+        if same[index] {
+            continue;
+        }
         let key = sku_key(&row.sku);
         let planned = match existing.get(&key) {
             Some(stored) => plan_update(ctx, row, stored, pending.get(&stored.product.id), now)
                 .map(|(update, proposal)| {
+                    if update.is_none()
+                        && let Some(digest) = &row.digest
+                    {
+                        digests_only.push((stored.product.id, digest.clone()));
+                    }
                     let outcome = if update.is_none() && proposal.is_none() {
                         RowOutcome::Unchanged
                     } else {
@@ -220,24 +232,63 @@ pub async fn import_rows(
         .iter()
         .map(|(k, s)| (k.clone(), s.product.id))
         .collect();
-    insert_products(conn, &mut creates, &existing_ids, now).await?;
-    update_products(conn, &updates).await?;
-    let writes: Vec<Written> = creates
+    let digests_only: Vec<Vec<Param>> = digests_only
         .into_iter()
-        .map(|c| Written {
-            parent_id: c.parent_id,
-            product: c.product,
-            changes: c.changes,
+        .map(|(id, digest)| vec![Param::Int(id), Param::Text(digest)])
+        .collect();
+    let followers = followers_of(conn, &updates).await?;
+    // The products go to the database while this thread prepares their
+    // history, change log, completeness and categories: the two overlap.
+    let touched: Vec<Touched<'_>> = creates
+        .iter()
+        .map(|c| Touched {
+            product: &c.product,
+            changes: Some(&c.changes),
             created: true,
         })
-        .chain(updates.into_iter().map(|u| Written {
-            parent_id: u.parent_id,
-            product: u.product,
-            changes: u.changes,
+        .chain(updates.iter().map(|u| Touched {
+            product: &u.product,
+            changes: Some(&u.changes),
+            created: false,
+        }))
+        .chain(followers.iter().map(|f| Touched {
+            product: f,
+            changes: None,
             created: false,
         }))
         .collect();
-    record_versions(conn, ctx, writes, models, now).await?;
+    let (written, records) = tokio::join!(
+        async {
+            let ids = insert_products(conn, &creates, &existing_ids, now).await?;
+            update_products(conn, &updates).await?;
+            bulk::values(
+                conn,
+                "UPDATE products SET import_digest = v.column2 FROM (",
+                ") AS v WHERE products.id = v.column1",
+                digests_only,
+            )
+            .await?;
+            Ok::<_, WriteError>(ids)
+        },
+        async { prepare_records(ctx, &touched, &models, now) }
+    );
+    let ids = written?;
+    let slot_ids = touched
+        .iter()
+        .map(|t| {
+            if t.created {
+                ids.get(&sku_key(&t.product.sku)).copied().ok_or_else(|| {
+                    WriteError::Database(sqlx::Error::Protocol(format!(
+                        "the insert of {} returned no id",
+                        t.product.sku
+                    )))
+                })
+            } else {
+                Ok(t.product.id)
+            }
+        })
+        .collect::<Result<Vec<i64>, WriteError>>()?;
+    write_records(conn, records, &slot_ids).await?;
     for proposal in proposals_planned {
         proposals::open_import_proposal(
             conn,
@@ -283,6 +334,37 @@ async fn models_of<'a>(
         models.insert(model.id, model);
     }
     Ok(models)
+}
+
+/// Which rows carry the digest their product was last written from.
+async fn same_digest(conn: &mut AnyConnection, rows: &[BatchRow]) -> Result<Vec<bool>, WriteError> {
+    let keys: Vec<Param> = rows
+        .iter()
+        .filter(|r| r.digest.is_some())
+        .map(|r| Param::Text(sku_key(&r.sku)))
+        .collect();
+    if keys.is_empty() {
+        return Ok(vec![false; rows.len()]);
+    }
+    let mut stored: HashMap<String, String> = HashMap::new();
+    let found = bulk::in_list(
+        conn,
+        "SELECT sku_key, import_digest FROM products WHERE import_digest IS NOT NULL AND sku_key IN",
+        "",
+        keys,
+    )
+    .await?;
+    for row in found {
+        stored.insert(row.try_get("sku_key")?, row.try_get("import_digest")?);
+    }
+    Ok(rows
+        .iter()
+        .map(|r| {
+            r.digest
+                .as_ref()
+                .is_some_and(|d| stored.get(&sku_key(&r.sku)) == Some(d))
+        })
+        .collect())
 }
 
 /// Where a new variant's model can be: created earlier in this batch, in
@@ -339,8 +421,8 @@ fn plan_update(
             .family(&after.family)
             .and_then(|family| write::axis_key(family, after.kind, &after.values));
         Some(PlannedUpdate {
+            digest: row.digest.clone(),
             product: after.clone(),
-            parent_id: stored.parent_id,
             axis,
             changes: applied,
         })
@@ -498,53 +580,54 @@ fn plan_create(
     }
     let changes = write::creation_changes(&product, parent.as_deref(), changes);
     Ok(PlannedCreate {
+        digest: row.digest.clone(),
         axis: write::axis_key(family, product.kind, &product.values),
         parent_key: parent.as_deref().map(sku_key),
-        parent_id: None,
         product,
         changes,
     })
 }
 
 /// Inserts new products (models and simple products first, so variants can
-/// name them), setting each planned product's id and parent id.
+/// name them); answers their ids by SKU key.
 async fn insert_products(
     conn: &mut AnyConnection,
-    creates: &mut [PlannedCreate],
+    creates: &[PlannedCreate],
     existing_ids: &HashMap<String, i64>,
     now: Timestamp,
-) -> Result<(), WriteError> {
+) -> Result<HashMap<String, i64>, WriteError> {
     let mut ids: HashMap<String, i64> = HashMap::new();
     for variants in [false, true] {
-        let mut rows = Vec::new();
-        for create in creates
-            .iter_mut()
+        let rows = creates
+            .iter()
             .filter(|c| (c.product.kind == ProductKind::Variant) == variants)
-        {
-            create.parent_id = create
-                .parent_key
-                .as_ref()
-                .and_then(|k| ids.get(k).or_else(|| existing_ids.get(k)).copied());
-            let product = &create.product;
-            rows.push(vec![
-                Param::Text(product.sku.clone()),
-                Param::Text(sku_key(&product.sku)),
-                Param::Text(product.kind.as_str().to_owned()),
-                Param::Text(product.family.clone()),
-                Param::OptInt(create.parent_id),
-                Param::OptText(create.axis.clone()),
-                Param::Bool(product.enabled),
-                Param::Text(json_text(&product.categories, "[]")),
-                Param::Text(json_text(&product.values, "{}")),
-                Param::Int(product.version),
-                Param::At(now),
-                Param::At(now),
-            ]);
-        }
+            .map(|create| {
+                let parent_id = create
+                    .parent_key
+                    .as_ref()
+                    .and_then(|k| ids.get(k).or_else(|| existing_ids.get(k)).copied());
+                let product = &create.product;
+                vec![
+                    Param::Text(product.sku.clone()),
+                    Param::Text(sku_key(&product.sku)),
+                    Param::Text(product.kind.as_str().to_owned()),
+                    Param::Text(product.family.clone()),
+                    Param::OptInt(parent_id),
+                    Param::OptText(create.axis.clone()),
+                    Param::Bool(product.enabled),
+                    Param::Text(json_text(&product.categories, "[]")),
+                    Param::Text(json_text(&product.values, "{}")),
+                    Param::Int(product.version),
+                    Param::At(now),
+                    Param::At(now),
+                    Param::OptText(create.digest.clone()),
+                ]
+            })
+            .collect();
         let returned = bulk::values(
             conn,
             "INSERT INTO products (sku, sku_key, kind, family, parent_id, axis_key, enabled, categories, \
-             product_values, version, created_at, updated_at)",
+             product_values, version, created_at, updated_at, import_digest)",
             "RETURNING id, sku_key",
             rows,
         )
@@ -553,16 +636,7 @@ async fn insert_products(
             ids.insert(row.try_get("sku_key")?, row.try_get("id")?);
         }
     }
-    for create in creates.iter_mut() {
-        let key = sku_key(&create.product.sku);
-        create.product.id = ids.get(&key).copied().ok_or_else(|| {
-            WriteError::Database(sqlx::Error::Protocol(format!(
-                "the insert of {} returned no id",
-                create.product.sku
-            )))
-        })?;
-    }
-    Ok(())
+    Ok(ids)
 }
 
 /// Writes the new documents of updated products in one statement per chunk.
@@ -580,13 +654,14 @@ async fn update_products(
                 Param::OptText(u.axis.clone()),
                 Param::Int(u.product.version),
                 Param::At(u.product.updated),
+                Param::OptText(u.digest.clone()),
             ]
         })
         .collect();
     bulk::values(
         conn,
         "UPDATE products SET enabled = v.column2, product_values = v.column3, axis_key = v.column4, \
-         version = v.column5, updated_at = v.column6 FROM (",
+         version = v.column5, updated_at = v.column6, import_digest = COALESCE(v.column7, products.import_digest) FROM (",
         ") AS v WHERE products.id = v.column1",
         rows,
     )
@@ -598,74 +673,165 @@ fn json_text<T: serde::Serialize>(value: &T, empty: &str) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| empty.to_owned())
 }
 
-/// For every written product (and the variants of updated models): the
-/// history entry, change-log entry, completeness and category index.
-async fn record_versions(
-    conn: &mut AnyConnection,
-    ctx: &BatchContext<'_>,
-    writes: Vec<Written>,
-    mut models: HashMap<i64, Product>,
-    now: Timestamp,
-) -> Result<(), WriteError> {
-    if writes.is_empty() {
-        return Ok(());
-    }
-    let actor = ctx.actor;
-    let versions = writes
-        .iter()
-        .map(|w| {
-            vec![
-                Param::Int(w.product.id),
-                Param::Int(w.product.version),
-                Param::At(now),
-                Param::Text(actor.kind.as_str().to_owned()),
-                Param::Text(actor.label.clone()),
-                Param::OptInt(actor.user_id),
-                Param::Text(json_text(&w.changes, "[]")),
-            ]
-        })
-        .collect();
-    bulk::values(
-        conn,
-        "INSERT INTO product_versions (product_id, version, at, actor_kind, actor_label, actor_user_id, changes)",
-        "",
-        versions,
-    )
-    .await?;
+/// A product a batch writes a version for (`changes`), or a variant of an
+/// updated model that follows it (no version of its own).
+struct Touched<'a> {
+    product: &'a Product,
+    changes: Option<&'a Vec<Change>>,
+    created: bool,
+}
 
-    // Models as they are after this batch, so variants resolve against them.
-    for w in &writes {
-        if w.product.kind == ProductKind::Model {
-            models.insert(w.product.id, w.product.clone());
-        }
-    }
-    // Variants of updated models inherit what changed: their completeness
-    // moves and change-log followers must see them.
-    let written_ids: HashSet<i64> = writes.iter().map(|w| w.product.id).collect();
-    let updated_models: Vec<Param> = writes
+/// Variants of updated models: they inherit what changed, so their
+/// completeness moves and change-log followers must see them.
+async fn followers_of(
+    conn: &mut AnyConnection,
+    updates: &[PlannedUpdate],
+) -> Result<Vec<Product>, WriteError> {
+    let updated_models: Vec<Param> = updates
         .iter()
-        .filter(|w| !w.created && w.product.kind == ProductKind::Model)
-        .map(|w| Param::Int(w.product.id))
+        .filter(|u| u.product.kind == ProductKind::Model)
+        .map(|u| Param::Int(u.product.id))
         .collect();
+    if updated_models.is_empty() {
+        return Ok(Vec::new());
+    }
+    let written: HashSet<i64> = updates.iter().map(|u| u.product.id).collect();
     let head = format!(
         "SELECT {} FROM {} WHERE p.parent_id IN",
         store::PRODUCT_COLUMNS,
         store::PRODUCT_FROM
     );
-    let mut followers: Vec<(Product, Option<i64>)> = Vec::new();
+    let mut followers = Vec::new();
     for row in bulk::in_list(conn, &head, "ORDER BY p.id", updated_models).await? {
-        let variant = store::product_from_row(&row)?;
-        if !written_ids.contains(&variant.product.id) {
-            followers.push((variant.product, variant.parent_id));
+        let variant = store::product_from_row(&row)?.product;
+        if !written.contains(&variant.id) {
+            followers.push(variant);
         }
     }
-    let touched: Vec<(&Product, Option<i64>)> = writes
-        .iter()
-        .map(|w| (&w.product, w.parent_id))
-        .chain(followers.iter().map(|(p, parent)| (p, *parent)))
-        .collect();
+    Ok(followers)
+}
 
-    let count = i64::try_from(touched.len()).unwrap_or(i64::MAX);
+/// Rows for the tables a version writes, each with the index of its
+/// product in the batch's touched list (ids of new products come later).
+struct Records {
+    versions: Vec<(usize, Vec<Param>)>,
+    /// Every touched product in order: its change-log entry.
+    log: Vec<(usize, Vec<Param>)>,
+    completeness: Vec<(usize, Vec<Param>)>,
+    categories: Vec<(usize, Vec<Param>)>,
+    /// Existing products whose completeness rows are replaced.
+    stale: Vec<i64>,
+}
+
+/// Everything but the ids: history entries, change-log rows, completeness
+/// (variants resolved against their model as it is after the batch) and
+/// the category index of new products.
+fn prepare_records(
+    ctx: &BatchContext<'_>,
+    touched: &[Touched<'_>],
+    models: &HashMap<i64, Product>,
+    now: Timestamp,
+) -> Records {
+    let actor = ctx.actor;
+    let mut by_sku: HashMap<String, &Product> =
+        models.values().map(|m| (sku_key(&m.sku), m)).collect();
+    for t in touched {
+        if t.product.kind == ProductKind::Model {
+            by_sku.insert(sku_key(&t.product.sku), t.product);
+        }
+    }
+    let mut records = Records {
+        versions: Vec::new(),
+        log: Vec::new(),
+        completeness: Vec::new(),
+        categories: Vec::new(),
+        stale: Vec::new(),
+    };
+    for (slot, t) in touched.iter().enumerate() {
+        let product = t.product;
+        if let Some(changes) = t.changes {
+            records.versions.push((
+                slot,
+                vec![
+                    Param::Int(0),
+                    Param::Int(product.version),
+                    Param::At(now),
+                    Param::Text(actor.kind.as_str().to_owned()),
+                    Param::Text(actor.label.clone()),
+                    Param::OptInt(actor.user_id),
+                    Param::Text(json_text(changes, "[]")),
+                ],
+            ));
+        }
+        records.log.push((
+            slot,
+            vec![
+                Param::Int(0),
+                Param::Int(0),
+                Param::Text(product.sku.clone()),
+                Param::Int(product.version),
+                Param::At(now),
+            ],
+        ));
+        if !t.created {
+            records.stale.push(product.id);
+        }
+        let model = product
+            .parent
+            .as_deref()
+            .and_then(|parent| by_sku.get(&sku_key(parent)).copied());
+        let merged = resolved_values(product, model);
+        for (channel, missing) in missing_per_channel(ctx.schema, product, &merged) {
+            let labels: Vec<String> = missing.iter().map(ToString::to_string).collect();
+            records.completeness.push((
+                slot,
+                vec![
+                    Param::Text(channel),
+                    Param::Int(0),
+                    Param::Int(i64::try_from(missing.len()).unwrap_or(i64::MAX)),
+                    Param::Text(json_text(&labels, "[]")),
+                ],
+            ));
+        }
+        // Imports set categories only on products they create.
+        if t.created {
+            for category in &product.categories {
+                records
+                    .categories
+                    .push((slot, vec![Param::Text(category.clone()), Param::Int(0)]));
+            }
+        }
+    }
+    records
+}
+
+fn with_ids(rows: Vec<(usize, Vec<Param>)>, position: usize, ids: &[i64]) -> Vec<Vec<Param>> {
+    rows.into_iter()
+        .map(|(slot, mut row)| {
+            row[position] = Param::Int(ids.get(slot).copied().unwrap_or(0));
+            row
+        })
+        .collect()
+}
+
+/// Writes the prepared rows once the ids are known. Change-log numbers come
+/// from the counter row, locked by this transaction until it commits.
+async fn write_records(
+    conn: &mut AnyConnection,
+    records: Records,
+    ids: &[i64],
+) -> Result<(), WriteError> {
+    if records.log.is_empty() {
+        return Ok(());
+    }
+    bulk::values(
+        conn,
+        "INSERT INTO product_versions (product_id, version, at, actor_kind, actor_label, actor_user_id, changes)",
+        "",
+        with_ids(records.versions, 0, ids),
+    )
+    .await?;
+    let count = i64::try_from(records.log.len()).unwrap_or(i64::MAX);
     let last: i64 = sqlx::query(
         "UPDATE counters SET value = value + $1 WHERE name = 'change_log' RETURNING value",
     )
@@ -673,19 +839,10 @@ async fn record_versions(
     .fetch_one(&mut *conn)
     .await?
     .try_get("value")?;
-    let log = touched
-        .iter()
-        .enumerate()
-        .map(|(i, (product, _))| {
-            vec![
-                Param::Int(last - count + 1 + i64::try_from(i).unwrap_or(0)),
-                Param::Int(product.id),
-                Param::Text(product.sku.clone()),
-                Param::Int(product.version),
-                Param::At(now),
-            ]
-        })
-        .collect();
+    let mut log = with_ids(records.log, 1, ids);
+    for (i, row) in log.iter_mut().enumerate() {
+        row[0] = Param::Int(last - count + 1 + i64::try_from(i).unwrap_or(0));
+    }
     bulk::values(
         conn,
         "INSERT INTO change_log (seq, product_id, sku, version, at)",
@@ -693,57 +850,25 @@ async fn record_versions(
         log,
     )
     .await?;
-
-    let stale: Vec<Param> = touched
-        .iter()
-        .filter(|(p, _)| !writes.iter().any(|w| w.created && w.product.id == p.id))
-        .map(|(p, _)| Param::Int(p.id))
-        .collect();
     bulk::in_list(
         conn,
         "DELETE FROM product_completeness WHERE product_id IN",
         "",
-        stale,
+        records.stale.into_iter().map(Param::Int).collect(),
     )
     .await?;
-    let mut completeness = Vec::new();
-    for (product, parent_id) in &touched {
-        let model = parent_id.and_then(|id| models.get(&id));
-        let merged = resolved_values(product, model);
-        for (channel, missing) in missing_per_channel(ctx.schema, product, &merged) {
-            let labels: Vec<String> = missing.iter().map(ToString::to_string).collect();
-            completeness.push(vec![
-                Param::Text(channel),
-                Param::Int(product.id),
-                Param::Int(i64::try_from(missing.len()).unwrap_or(i64::MAX)),
-                Param::Text(json_text(&labels, "[]")),
-            ]);
-        }
-    }
     bulk::values(
         conn,
         "INSERT INTO product_completeness (channel, product_id, missing_count, missing)",
         "",
-        completeness,
+        with_ids(records.completeness, 1, ids),
     )
     .await?;
-
-    // Imports set categories only on products they create.
-    let categories = writes
-        .iter()
-        .filter(|w| w.created)
-        .flat_map(|w| {
-            w.product
-                .categories
-                .iter()
-                .map(|c| vec![Param::Text(c.clone()), Param::Int(w.product.id)])
-        })
-        .collect();
     bulk::values(
         conn,
         "INSERT INTO product_categories (category, product_id)",
         "",
-        categories,
+        with_ids(records.categories, 1, ids),
     )
     .await?;
     Ok(())
@@ -793,8 +918,8 @@ pub async fn disable(
             .family(&after.family)
             .and_then(|family| write::axis_key(family, after.kind, &after.values));
         updates.push(PlannedUpdate {
+            digest: None,
             product: after,
-            parent_id: stored.parent_id,
             axis,
             changes,
         });
@@ -803,16 +928,22 @@ pub async fn disable(
         return Ok(updates.len() as u64);
     }
     update_products(conn, &updates).await?;
-    let count = updates.len() as u64;
-    let writes = updates
-        .into_iter()
-        .map(|u| Written {
-            product: u.product,
-            parent_id: u.parent_id,
-            changes: u.changes,
+    let followers = followers_of(conn, &updates).await?;
+    let touched: Vec<Touched<'_>> = updates
+        .iter()
+        .map(|u| Touched {
+            product: &u.product,
+            changes: Some(&u.changes),
             created: false,
         })
+        .chain(followers.iter().map(|f| Touched {
+            product: f,
+            changes: None,
+            created: false,
+        }))
         .collect();
-    record_versions(conn, ctx, writes, models, now).await?;
-    Ok(count)
+    let records = prepare_records(ctx, &touched, &models, now);
+    let ids: Vec<i64> = touched.iter().map(|t| t.product.id).collect();
+    write_records(conn, records, &ids).await?;
+    Ok(updates.len() as u64)
 }

@@ -1331,20 +1331,16 @@ pub(crate) async fn pending_import_proposals(
     product_ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, Proposal>, WorkflowError> {
     let mut found = std::collections::HashMap::new();
-    for chunk in product_ids.chunks(500) {
-        let list = crate::db::bulk::placeholders(1, chunk.len());
-        let sql = format!(
-            "SELECT {COLUMNS} FROM proposals WHERE source = 'import' AND status = 'submitted' \
-             AND product_id IN ({list}) ORDER BY id"
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            let proposal = from_row(&row)?;
-            found.insert(proposal.product_id, proposal);
-        }
+    let head = format!(
+        "SELECT {COLUMNS} FROM proposals WHERE source = 'import' AND status = 'submitted' AND product_id IN"
+    );
+    let ids = product_ids
+        .iter()
+        .map(|id| crate::db::bulk::Param::Int(*id))
+        .collect();
+    for row in crate::db::bulk::in_list(conn, &head, "ORDER BY id", ids).await? {
+        let proposal = from_row(&row)?;
+        found.insert(proposal.product_id, proposal);
     }
     Ok(found)
 }
