@@ -188,7 +188,8 @@ impl Db {
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
                          PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-                         PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;",
+                         PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; \
+                         PRAGMA wal_autocheckpoint = 8192;",
                     )
                     .await?;
                     Ok(())

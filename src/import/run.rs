@@ -25,7 +25,9 @@ use crate::catalog::schema::{Owner, Schema};
 use crate::catalog::store::{load_schema, sku_key};
 use crate::db::{Clock, Db, Timestamp, is_unique_violation};
 use crate::error::FieldError;
-use crate::workflow::batch::{self, BatchContext, BatchRow, DryRunModels, RowOutcome};
+use crate::workflow::batch::{
+    self, BatchContext, BatchRow, ExecuteError, JobModels, Plan, RowOutcome,
+};
 use crate::workflow::write::WriteError;
 
 /// How jobs run. Tests shrink batches and simulate a crash.
@@ -481,7 +483,7 @@ impl Runner<'_> {
         pass: Pass,
         resume_row: u64,
     ) -> Result<(Counts, HashSet<String>), RunError> {
-        let (send, mut receive) = tokio::sync::mpsc::channel::<Batch>(2);
+        let (send, receive) = tokio::sync::mpsc::channel::<Batch>(1);
         let path = self.job.file_path.clone();
         let profile = self.profile.clone();
         let schema = self.schema.clone();
@@ -506,15 +508,39 @@ impl Runner<'_> {
                 &send,
             )
         });
+        // Applying, batch N+1 is checked on a second connection while batch
+        // N is written: the checks of one overlap the writes of the other.
+        let (planned_send, mut planned) = tokio::sync::mpsc::channel::<(Batch, Option<Plan>)>(1);
+        let planner = if pass == Pass::Apply {
+            tokio::spawn(plan_ahead(
+                self.db.clone(),
+                self.schema.clone(),
+                self.actor.clone(),
+                self.label.clone(),
+                self.clock.clone(),
+                receive,
+                planned_send,
+            ))
+        } else {
+            tokio::spawn(async move {
+                let mut receive = receive;
+                while let Some(batch) = receive.recv().await {
+                    if planned_send.send((batch, None)).await.is_err() {
+                        break;
+                    }
+                }
+            })
+        };
         let mut counts = Counts::default();
         let mut batches = 0usize;
-        let mut dry_models = DryRunModels::default();
+        let mut dry_models = JobModels::default();
+        let mut job_ids = HashMap::new();
         let mut whole = match pass {
             Pass::ApplyAll => Some(self.db.begin_write().await?),
             _ => None,
         };
         let mut failure = None;
-        while let Some(batch) = receive.recv().await {
+        while let Some((batch, plan)) = planned.recv().await {
             if self.options.crash_after_batches == Some(batches) && pass == Pass::Apply {
                 // Write part of the batch, then vanish without committing.
                 let mut tx = self.db.begin_write().await?;
@@ -534,10 +560,17 @@ impl Runner<'_> {
                 Some(tx) => self.apply_batch(tx, pass, &batch, &mut dry_models).await,
                 None => {
                     let mut tx = self.db.begin_write().await?;
-                    match self
-                        .apply_batch(&mut tx, pass, &batch, &mut dry_models)
-                        .await
-                    {
+                    let applied = match plan {
+                        Some(plan) => {
+                            self.apply_plan(&mut tx, &batch, plan, &mut job_ids, &mut dry_models)
+                                .await
+                        }
+                        None => {
+                            self.apply_batch(&mut tx, pass, &batch, &mut dry_models)
+                                .await
+                        }
+                    };
+                    match applied {
                         Ok((batch_counts, failed)) => {
                             let progress = BatchProgress {
                                 counts: &batch_counts,
@@ -563,7 +596,8 @@ impl Runner<'_> {
             }
             batches += 1;
         }
-        drop(receive);
+        drop(planned);
+        let _ = planner.await;
         let end = reading
             .await
             .map_err(|err| RunError::Fatal(format!("the reader stopped: {err}")))??;
@@ -598,7 +632,7 @@ impl Runner<'_> {
         tx: &mut AnyConnection,
         pass: Pass,
         batch: &Batch,
-        dry_models: &mut DryRunModels,
+        dry_models: &mut JobModels,
     ) -> Result<(Counts, Vec<FailedRow>), RunError> {
         let rows = &batch.rows;
         let ctx = self.context(pass == Pass::Check);
@@ -629,6 +663,47 @@ impl Runner<'_> {
                 }
             }
         };
+        let (counts, failed) = self.tally(batch, outcomes);
+        if pass == Pass::ApplyAll {
+            return Ok((counts, Vec::new()));
+        }
+        Ok((counts, failed))
+    }
+
+    /// Writes a batch checked ahead; a batch whose products moved since, or
+    /// that meets a unique violation, is checked and written again here.
+    async fn apply_plan(
+        &self,
+        tx: &mut AnyConnection,
+        batch: &Batch,
+        plan: Plan,
+        job_ids: &mut HashMap<String, i64>,
+        job_models: &mut JobModels,
+    ) -> Result<(Counts, Vec<FailedRow>), RunError> {
+        let ctx = self.context(false);
+        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+        match batch::execute_plan(&mut savepoint, &ctx, plan, job_ids, self.clock.now()).await {
+            Ok(outcomes) => {
+                savepoint.commit().await?;
+                Ok(self.tally(batch, outcomes))
+            }
+            Err(ExecuteError::MasterMoved) => {
+                savepoint.rollback().await?;
+                self.apply_batch(tx, Pass::Apply, batch, job_models).await
+            }
+            Err(ExecuteError::Write(WriteError::Database(err))) if is_unique_violation(&err) => {
+                savepoint.rollback().await?;
+                self.apply_batch(tx, Pass::Apply, batch, job_models).await
+            }
+            Err(ExecuteError::Write(err)) => {
+                savepoint.rollback().await?;
+                Err(err.into())
+            }
+        }
+    }
+
+    /// A batch's counts and failed rows from its outcomes.
+    fn tally(&self, batch: &Batch, outcomes: Vec<RowOutcome>) -> (Counts, Vec<FailedRow>) {
         let mut counts = Counts {
             read: i64::try_from(batch.read).unwrap_or(i64::MAX),
             failed: i64::try_from(batch.failed.len()).unwrap_or(i64::MAX),
@@ -654,10 +729,7 @@ impl Runner<'_> {
             }
         }
         failed.sort_by_key(|f| f.row);
-        if pass == Pass::ApplyAll {
-            return Ok((counts, Vec::new()));
-        }
-        Ok((counts, failed))
+        (counts, failed)
     }
 
     async fn row_by_row(
@@ -665,7 +737,7 @@ impl Runner<'_> {
         tx: &mut AnyConnection,
         ctx: &BatchContext<'_>,
         rows: &[BatchRow],
-        dry_models: &mut DryRunModels,
+        dry_models: &mut JobModels,
         now: Timestamp,
     ) -> Result<Vec<RowOutcome>, RunError> {
         let mut outcomes = Vec::with_capacity(rows.len());
@@ -739,6 +811,45 @@ impl Runner<'_> {
             }
         }
         Ok(i64::try_from(disabled).unwrap_or(i64::MAX))
+    }
+}
+
+/// Checks batches ahead of the writer, each on a connection of its own
+/// outside the write transaction (the writer verifies every version).
+async fn plan_ahead(
+    db: Db,
+    schema: Schema,
+    actor: crate::audit::Actor,
+    label: String,
+    clock: Clock,
+    mut receive: tokio::sync::mpsc::Receiver<Batch>,
+    send: tokio::sync::mpsc::Sender<(Batch, Option<Plan>)>,
+) {
+    let ctx = BatchContext {
+        schema: &schema,
+        actor: &actor,
+        job_label: &label,
+        dry_run: false,
+    };
+    let mut job_models = JobModels::default();
+    while let Some(batch) = receive.recv().await {
+        // Any failure here only means the writer checks the batch itself.
+        let plan = match db.pool().acquire().await {
+            Ok(mut conn) => batch::plan_rows(
+                &mut conn,
+                &ctx,
+                &batch.rows,
+                &mut job_models,
+                false,
+                clock.now(),
+            )
+            .await
+            .ok(),
+            Err(_) => None,
+        };
+        if send.send((batch, plan)).await.is_err() {
+            break;
+        }
     }
 }
 

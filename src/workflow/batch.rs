@@ -73,13 +73,16 @@ pub struct BatchContext<'a> {
     pub dry_run: bool,
 }
 
-/// Models a dry run would have created, so later batches can name them as
-/// parent (a real run finds them in the database).
+/// Models this job created or changed in earlier batches, by SKU key: later
+/// batches name them as parent and resolve completeness against them even
+/// before they are committed (a dry run never commits them at all).
 #[derive(Debug, Default)]
-pub struct DryRunModels(HashMap<String, Product>);
+pub struct JobModels(HashMap<String, Product>);
 
 struct PlannedCreate {
     product: Product,
+    /// The values and categories as stored, serialized ahead by the planner.
+    stored: Option<(String, String)>,
     digest: Option<String>,
     parent_key: Option<String>,
     axis: Option<String>,
@@ -88,6 +91,8 @@ struct PlannedCreate {
 
 struct PlannedUpdate {
     product: Product,
+    /// The values as stored, serialized ahead by the planner.
+    stored: Option<String>,
     digest: Option<String>,
     axis: Option<String>,
     changes: Vec<Change>,
@@ -109,22 +114,85 @@ fn field_errors(err: WriteError) -> Result<Vec<FieldError>, WriteError> {
     }
 }
 
-/// Imports a batch of rows in the caller's transaction. Row problems are
-/// outcomes; a database error (including a unique violation a concurrent
-/// writer caused) fails the whole call, and the caller retries row by row.
+/// Imports a batch of rows in the caller's transaction: checks (with the
+/// rows locked) and writes. Row problems are outcomes; a database error
+/// (including a unique violation a concurrent writer caused) fails the whole
+/// call, and the caller retries row by row.
 pub async fn import_rows(
     conn: &mut AnyConnection,
     ctx: &BatchContext<'_>,
     rows: &[BatchRow],
-    dry_models: &mut DryRunModels,
+    job_models: &mut JobModels,
     now: Timestamp,
 ) -> Result<Vec<RowOutcome>, WriteError> {
-    let schema = ctx.schema;
-    write::ensure_schema_current(conn, schema).await?;
+    write::ensure_schema_current(conn, ctx.schema).await?;
+    let plan = plan_rows(conn, ctx, rows, job_models, true, now).await?;
+    if ctx.dry_run {
+        return Ok(plan.outcomes);
+    }
+    let mut job_ids = HashMap::new();
+    execute_plan(conn, ctx, plan, &mut job_ids, now)
+        .await
+        .map_err(|err| match err {
+            ExecuteError::Write(err) => err,
+            // Impossible with the rows locked; reported rather than ignored.
+            ExecuteError::MasterMoved => WriteError::Database(sqlx::Error::Protocol(
+                "a locked product changed during an import batch".to_owned(),
+            )),
+        })
+}
+
+/// A batch checked and ready to write: what becomes of each row and every
+/// statement's rows (new products' ids are filled in when they are inserted).
+pub struct Plan {
+    pub outcomes: Vec<RowOutcome>,
+    creates: Vec<PlannedCreate>,
+    updates: Vec<PlannedUpdate>,
+    proposals: Vec<PlannedProposal>,
+    digests_only: Vec<Vec<Param>>,
+    existing_ids: HashMap<String, i64>,
+    records: Records,
+    slots: Vec<Slot>,
+}
+
+/// A product in a plan's records: new (by SKU key) or known.
+enum Slot {
+    New(String),
+    Known(i64),
+}
+
+/// Why a plan could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    /// A product changed after the batch was checked: check it again.
+    #[error("a product changed since the batch was checked")]
+    MasterMoved,
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+impl From<sqlx::Error> for ExecuteError {
+    fn from(err: sqlx::Error) -> Self {
+        ExecuteError::Write(WriteError::Database(err))
+    }
+}
+
+/// Checks a batch against master and prepares everything it would write.
+/// With `lock`, the products are locked (PostgreSQL) for a write in the same
+/// transaction; without, the plan is checked again when written (the
+/// versions of changed products must still match).
+pub async fn plan_rows(
+    conn: &mut AnyConnection,
+    ctx: &BatchContext<'_>,
+    rows: &[BatchRow],
+    job_models: &mut JobModels,
+    lock: bool,
+    now: Timestamp,
+) -> Result<Plan, WriteError> {
     let backend = Backend::of(conn);
     let same = same_digest(conn, rows).await?;
 
-    // Master as it is: the rows' products and the parents they name, locked.
+    // Master as it is: the rows' products and the parents they name.
     let mut keys: Vec<String> = rows
         .iter()
         .zip(&same)
@@ -139,7 +207,12 @@ pub async fn import_rows(
         store::PRODUCT_COLUMNS,
         store::PRODUCT_FROM
     );
-    let tail = format!("ORDER BY p.id{}", backend.lock_rows_of("p"));
+    let lock_clause = if lock {
+        backend.lock_rows_of("p")
+    } else {
+        String::new()
+    };
+    let tail = format!("ORDER BY p.id{lock_clause}");
     let found = bulk::in_list(
         conn,
         &head,
@@ -174,7 +247,7 @@ pub async fn import_rows(
     let mut updates: Vec<PlannedUpdate> = Vec::new();
     let mut proposals_planned: Vec<PlannedProposal> = Vec::new();
     let mut axes_taken: HashSet<(String, String)> = HashSet::new();
-    let mut digests_only: Vec<(i64, String)> = Vec::new();
+    let mut digests_only: Vec<Vec<Param>> = Vec::new();
     for (index, row) in rows.iter().enumerate() {
         if same[index] {
             continue;
@@ -186,7 +259,10 @@ pub async fn import_rows(
                     if update.is_none()
                         && let Some(digest) = &row.digest
                     {
-                        digests_only.push((stored.product.id, digest.clone()));
+                        digests_only.push(vec![
+                            Param::Int(stored.product.id),
+                            Param::Text(digest.clone()),
+                        ]);
                     }
                     let outcome = if update.is_none() && proposal.is_none() {
                         RowOutcome::Unchanged
@@ -204,7 +280,7 @@ pub async fn import_rows(
                 let parents = Parents {
                     creates: &creates,
                     existing: &existing,
-                    dry_models,
+                    job_models,
                 };
                 plan_create(ctx, row, &parents, &mut axes_taken, now).map(|create| {
                     creates.push(create);
@@ -217,28 +293,12 @@ pub async fn import_rows(
             Err(err) => RowOutcome::Failed(field_errors(err)?),
         };
     }
-    if ctx.dry_run {
-        for create in creates {
-            if create.product.kind == ProductKind::Model {
-                dry_models
-                    .0
-                    .insert(sku_key(&create.product.sku), create.product);
-            }
-        }
-        return Ok(outcomes);
-    }
 
-    let existing_ids: HashMap<String, i64> = existing
-        .iter()
-        .map(|(k, s)| (k.clone(), s.product.id))
-        .collect();
-    let digests_only: Vec<Vec<Param>> = digests_only
-        .into_iter()
-        .map(|(id, digest)| vec![Param::Int(id), Param::Text(digest)])
-        .collect();
-    let followers = followers_of(conn, &updates).await?;
-    // The products go to the database while this thread prepares their
-    // history, change log, completeness and categories: the two overlap.
+    let followers = if ctx.dry_run {
+        Vec::new()
+    } else {
+        followers_of(conn, &updates).await?
+    };
     let touched: Vec<Touched<'_>> = creates
         .iter()
         .map(|c| Touched {
@@ -257,35 +317,127 @@ pub async fn import_rows(
             created: false,
         }))
         .collect();
-    let (written, records) = tokio::join!(
-        async {
-            let ids = insert_products(conn, &creates, &existing_ids, now).await?;
-            update_products(conn, &updates).await?;
-            bulk::values(
-                conn,
-                "UPDATE products SET import_digest = v.column2 FROM (",
-                ") AS v WHERE products.id = v.column1",
-                digests_only,
-            )
-            .await?;
-            Ok::<_, WriteError>(ids)
-        },
-        async { prepare_records(ctx, &touched, &models, now) }
-    );
-    let ids = written?;
-    let slot_ids = touched
+    let records = if ctx.dry_run {
+        Records::default()
+    } else {
+        prepare_records(ctx, &touched, &models, job_models, now)
+    };
+    let documents: Vec<(String, String)> = if ctx.dry_run {
+        Vec::new()
+    } else {
+        creates
+            .iter()
+            .map(|c| {
+                (
+                    json_text(&c.product.values, "{}"),
+                    json_text(&c.product.categories, "[]"),
+                )
+            })
+            .collect()
+    };
+    let update_documents: Vec<String> = if ctx.dry_run {
+        Vec::new()
+    } else {
+        updates
+            .iter()
+            .map(|u| json_text(&u.product.values, "{}"))
+            .collect()
+    };
+    let slots = touched
         .iter()
         .map(|t| {
             if t.created {
-                ids.get(&sku_key(&t.product.sku)).copied().ok_or_else(|| {
-                    WriteError::Database(sqlx::Error::Protocol(format!(
-                        "the insert of {} returned no id",
-                        t.product.sku
-                    )))
-                })
+                Slot::New(sku_key(&t.product.sku))
             } else {
-                Ok(t.product.id)
+                Slot::Known(t.product.id)
             }
+        })
+        .collect();
+    // Later batches of this job resolve parents and completeness against
+    // the models as this batch leaves them.
+    for touched in touched
+        .iter()
+        .filter(|t| t.changes.is_some() && t.product.kind == ProductKind::Model)
+    {
+        job_models
+            .0
+            .insert(sku_key(&touched.product.sku), touched.product.clone());
+    }
+    drop(touched);
+    for (create, stored) in creates.iter_mut().zip(documents) {
+        create.stored = Some(stored);
+    }
+    for (update, stored) in updates.iter_mut().zip(update_documents) {
+        update.stored = Some(stored);
+    }
+    Ok(Plan {
+        outcomes,
+        existing_ids: existing
+            .iter()
+            .map(|(k, s)| (k.clone(), s.product.id))
+            .collect(),
+        creates,
+        updates,
+        proposals: proposals_planned,
+        digests_only,
+        records,
+        slots,
+    })
+}
+
+/// Writes a plan. `job_ids` carries the ids of models this job created in
+/// earlier batches (a plan made before they were committed names them by SKU).
+pub async fn execute_plan(
+    conn: &mut AnyConnection,
+    ctx: &BatchContext<'_>,
+    plan: Plan,
+    job_ids: &mut HashMap<String, i64>,
+    now: Timestamp,
+) -> Result<Vec<RowOutcome>, ExecuteError> {
+    write::ensure_schema_current(conn, ctx.schema).await?;
+    let Plan {
+        outcomes,
+        creates,
+        updates,
+        proposals: proposals_planned,
+        digests_only,
+        mut existing_ids,
+        records,
+        slots,
+    } = plan;
+    for (key, id) in job_ids.iter() {
+        existing_ids.entry(key.clone()).or_insert(*id);
+    }
+    let ids = insert_products(conn, &creates, &existing_ids, now).await?;
+    for create in creates
+        .iter()
+        .filter(|c| c.product.kind == ProductKind::Model)
+    {
+        let key = sku_key(&create.product.sku);
+        if let Some(id) = ids.get(&key) {
+            job_ids.insert(key, *id);
+        }
+    }
+    let changed = update_products(conn, &updates).await?;
+    if changed != updates.len() {
+        return Err(ExecuteError::MasterMoved);
+    }
+    bulk::values(
+        conn,
+        "UPDATE products SET import_digest = v.column2 FROM (",
+        ") AS v WHERE products.id = v.column1",
+        digests_only,
+    )
+    .await?;
+    let slot_ids = slots
+        .iter()
+        .map(|slot| match slot {
+            Slot::Known(id) => Ok(*id),
+            Slot::New(key) => ids.get(key).copied().ok_or_else(|| {
+                WriteError::Database(sqlx::Error::Protocol(format!(
+                    "the insert of {key} returned no id"
+                )))
+            }),
         })
         .collect::<Result<Vec<i64>, WriteError>>()?;
     write_records(conn, records, &slot_ids).await?;
@@ -372,7 +524,7 @@ async fn same_digest(conn: &mut AnyConnection, rows: &[BatchRow]) -> Result<Vec<
 struct Parents<'a> {
     creates: &'a [PlannedCreate],
     existing: &'a HashMap<String, StoredProduct>,
-    dry_models: &'a DryRunModels,
+    job_models: &'a JobModels,
 }
 
 impl Parents<'_> {
@@ -382,8 +534,8 @@ impl Parents<'_> {
             .rev()
             .find(|c| sku_key(&c.product.sku) == key)
             .map(|c| &c.product)
+            .or_else(|| self.job_models.0.get(key))
             .or_else(|| self.existing.get(key).map(|s| &s.product))
-            .or_else(|| self.dry_models.0.get(key))
     }
 }
 
@@ -421,6 +573,7 @@ fn plan_update(
             .family(&after.family)
             .and_then(|family| write::axis_key(family, after.kind, &after.values));
         Some(PlannedUpdate {
+            stored: None,
             digest: row.digest.clone(),
             product: after.clone(),
             axis,
@@ -580,6 +733,7 @@ fn plan_create(
     }
     let changes = write::creation_changes(&product, parent.as_deref(), changes);
     Ok(PlannedCreate {
+        stored: None,
         digest: row.digest.clone(),
         axis: write::axis_key(family, product.kind, &product.values),
         parent_key: parent.as_deref().map(sku_key),
@@ -615,8 +769,14 @@ async fn insert_products(
                     Param::OptInt(parent_id),
                     Param::OptText(create.axis.clone()),
                     Param::Bool(product.enabled),
-                    Param::Text(json_text(&product.categories, "[]")),
-                    Param::Text(json_text(&product.values, "{}")),
+                    Param::Text(match &create.stored {
+                        Some((_, categories)) => categories.clone(),
+                        None => json_text(&product.categories, "[]"),
+                    }),
+                    Param::Text(match &create.stored {
+                        Some((values, _)) => values.clone(),
+                        None => json_text(&product.values, "{}"),
+                    }),
                     Param::Int(product.version),
                     Param::At(now),
                     Param::At(now),
@@ -639,34 +799,41 @@ async fn insert_products(
     Ok(ids)
 }
 
-/// Writes the new documents of updated products in one statement per chunk.
+/// Writes the new documents of updated products in one statement per chunk,
+/// each only over the version it was checked against; answers how many
+/// were written.
 async fn update_products(
     conn: &mut AnyConnection,
     updates: &[PlannedUpdate],
-) -> Result<(), WriteError> {
+) -> Result<usize, WriteError> {
     let rows = updates
         .iter()
         .map(|u| {
             vec![
                 Param::Int(u.product.id),
                 Param::Bool(u.product.enabled),
-                Param::Text(json_text(&u.product.values, "{}")),
+                Param::Text(
+                    u.stored
+                        .clone()
+                        .unwrap_or_else(|| json_text(&u.product.values, "{}")),
+                ),
                 Param::OptText(u.axis.clone()),
                 Param::Int(u.product.version),
                 Param::At(u.product.updated),
                 Param::OptText(u.digest.clone()),
+                Param::Int(u.product.version - 1),
             ]
         })
         .collect();
-    bulk::values(
+    let written = bulk::values(
         conn,
         "UPDATE products SET enabled = v.column2, product_values = v.column3, axis_key = v.column4, \
          version = v.column5, updated_at = v.column6, import_digest = COALESCE(v.column7, products.import_digest) FROM (",
-        ") AS v WHERE products.id = v.column1",
+        ") AS v WHERE products.id = v.column1 AND products.version = v.column8 RETURNING products.id",
         rows,
     )
     .await?;
-    Ok(())
+    Ok(written.len())
 }
 
 fn json_text<T: serde::Serialize>(value: &T, empty: &str) -> String {
@@ -713,6 +880,7 @@ async fn followers_of(
 
 /// Rows for the tables a version writes, each with the index of its
 /// product in the batch's touched list (ids of new products come later).
+#[derive(Default)]
 struct Records {
     versions: Vec<(usize, Vec<Param>)>,
     /// Every touched product in order: its change-log entry.
@@ -730,11 +898,15 @@ fn prepare_records(
     ctx: &BatchContext<'_>,
     touched: &[Touched<'_>],
     models: &HashMap<i64, Product>,
+    job_models: &JobModels,
     now: Timestamp,
 ) -> Records {
     let actor = ctx.actor;
     let mut by_sku: HashMap<String, &Product> =
         models.values().map(|m| (sku_key(&m.sku), m)).collect();
+    for (key, model) in &job_models.0 {
+        by_sku.insert(key.clone(), model);
+    }
     for t in touched {
         if t.product.kind == ProductKind::Model {
             by_sku.insert(sku_key(&t.product.sku), t.product);
@@ -918,6 +1090,7 @@ pub async fn disable(
             .family(&after.family)
             .and_then(|family| write::axis_key(family, after.kind, &after.values));
         updates.push(PlannedUpdate {
+            stored: None,
             digest: None,
             product: after,
             axis,
@@ -927,6 +1100,7 @@ pub async fn disable(
     if ctx.dry_run {
         return Ok(updates.len() as u64);
     }
+    // The rows are locked: every checked version is still current.
     update_products(conn, &updates).await?;
     let followers = followers_of(conn, &updates).await?;
     let touched: Vec<Touched<'_>> = updates
@@ -942,7 +1116,7 @@ pub async fn disable(
             created: false,
         }))
         .collect();
-    let records = prepare_records(ctx, &touched, &models, now);
+    let records = prepare_records(ctx, &touched, &models, &JobModels::default(), now);
     let ids: Vec<i64> = touched.iter().map(|t| t.product.id).collect();
     write_records(conn, records, &ids).await?;
     Ok(updates.len() as u64)

@@ -689,3 +689,83 @@ db_tests!(
     a_crash_between_batches_leaves_no_partial_batch_and_the_rerun_completes,
     variants_find_their_model_across_batches,
 );
+
+/// A batch checked ahead of its write (on another connection) is not
+/// written over a product that moved in between: the writer notices and the
+/// runner checks the batch again under lock.
+async fn a_plan_over_a_product_that_moved_is_not_written(app: TestApp) {
+    use sluice::catalog::product::{ProductKind, ValueKey};
+    use sluice::workflow::batch::{self, BatchContext, BatchRow, ExecuteError, JobModels};
+    use sluice::workflow::write::{self, ChangeSet, ValueChange, Writer};
+    let token = setup(&app).await;
+    import(&app, &token, "upsert", &format!("{HEADER}{ITEMS}")).await;
+    let schema = app.state.schema.get(app.db()).await.expect("schema");
+    let actor = sluice::audit::Actor::system("test import");
+    let ctx = BatchContext {
+        schema: &schema,
+        actor: &actor,
+        job_label: "import job #0 (test)",
+        dry_run: false,
+    };
+    let weight = |amount: &str| ValueChange {
+        key: ValueKey::new("weight", None, None),
+        data: Some(serde_json::json!({"amount": amount, "unit": "KILOGRAM"})),
+    };
+    let rows = vec![BatchRow {
+        row: 2,
+        sku: "G-1".to_owned(),
+        kind: ProductKind::Simple,
+        family: "gadgets".to_owned(),
+        parent: None,
+        categories: None,
+        values: vec![weight("2")],
+        seed: Vec::new(),
+        digest: None,
+    }];
+    let mut read = app.db().pool().acquire().await.expect("connection");
+    let plan = batch::plan_rows(
+        &mut read,
+        &ctx,
+        &rows,
+        &mut JobModels::default(),
+        false,
+        app.clock().now(),
+    )
+    .await
+    .expect("plan");
+    drop(read);
+    write::update(
+        app.db(),
+        &schema,
+        &Writer::System(actor.clone()),
+        "G-1",
+        None,
+        &ChangeSet {
+            values: vec![weight("3")],
+            ..Default::default()
+        },
+        app.clock().now(),
+    )
+    .await
+    .expect("a concurrent write");
+    let mut tx = app.db().begin_write().await.expect("tx");
+    let result = batch::execute_plan(
+        &mut tx,
+        &ctx,
+        plan,
+        &mut Default::default(),
+        app.clock().now(),
+    )
+    .await;
+    assert!(
+        matches!(result, Err(ExecuteError::MasterMoved)),
+        "{result:?}"
+    );
+    drop(tx);
+    assert_eq!(
+        value(&product(&app, &token, "G-1").await, "weight")["amount"],
+        "3"
+    );
+}
+
+db_tests!(a_plan_over_a_product_that_moved_is_not_written);
