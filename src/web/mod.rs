@@ -22,7 +22,6 @@ use tower_http::compression::predicate::{NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
@@ -32,6 +31,45 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'self'; \
      frame-ancestors 'none'; base-uri 'none'";
+
+/// How long a request may take, except import uploads.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Paths that receive import files: their bodies may take longer than
+/// [`REQUEST_TIMEOUT`] to arrive; instead, each chunk must arrive within
+/// [`UPLOAD_IDLE`] (see [`next_chunk`]), so a stalled client cannot hold a
+/// connection open.
+const UPLOAD_PATHS: [&str; 2] = ["/imports", "/api/v1/imports"];
+
+/// The longest pause between two chunks of an upload.
+pub const UPLOAD_IDLE: Duration = Duration::from_secs(30);
+
+/// 408 for requests that take longer than [`REQUEST_TIMEOUT`], uploads aside.
+async fn request_timeout(request: Request, next: Next) -> Response {
+    let upload = request.method() == axum::http::Method::POST
+        && UPLOAD_PATHS.contains(&request.uri().path());
+    if upload {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
+}
+
+/// The next chunk of an upload, or an error when none came within [`UPLOAD_IDLE`].
+pub async fn next_chunk<T>(
+    chunk: impl std::future::Future<Output = Result<Option<T>, AppError>>,
+) -> Result<Option<T>, AppError> {
+    tokio::time::timeout(UPLOAD_IDLE, chunk)
+        .await
+        .unwrap_or_else(|_| {
+            Err(AppError::Timeout(format!(
+                "the upload stalled: nothing arrived for {} seconds",
+                UPLOAD_IDLE.as_secs()
+            )))
+        })
+}
 
 /// The whole application: pages, API, health, metrics and static files, with
 /// the middleware every request passes through.
@@ -55,10 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{file}", get(static_files::serve))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
+        .layer(middleware::from_fn(request_timeout))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(shape_bare_errors))
         .layer(middleware::from_fn_with_state(

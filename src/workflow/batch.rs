@@ -248,6 +248,7 @@ pub async fn plan_rows(
     let mut proposals_planned: Vec<PlannedProposal> = Vec::new();
     let mut axes_taken: HashSet<(String, String)> = HashSet::new();
     let mut digests_only: Vec<Vec<Param>> = Vec::new();
+    let mut created_keys: HashMap<String, usize> = HashMap::new();
     for (index, row) in rows.iter().enumerate() {
         if same[index] {
             continue;
@@ -279,10 +280,12 @@ pub async fn plan_rows(
             None => {
                 let parents = Parents {
                     creates: &creates,
+                    created_keys: &created_keys,
                     existing: &existing,
                     job_models,
                 };
                 plan_create(ctx, row, &parents, &mut axes_taken, now).map(|create| {
+                    created_keys.insert(key.clone(), creates.len());
                     creates.push(create);
                     RowOutcome::Created
                 })
@@ -523,16 +526,17 @@ async fn same_digest(conn: &mut AnyConnection, rows: &[BatchRow]) -> Result<Vec<
 /// master, or (dry run) created by an earlier batch.
 struct Parents<'a> {
     creates: &'a [PlannedCreate],
+    /// SKU key → index in `creates`.
+    created_keys: &'a HashMap<String, usize>,
     existing: &'a HashMap<String, StoredProduct>,
     job_models: &'a JobModels,
 }
 
 impl Parents<'_> {
     fn find(&self, key: &str) -> Option<&Product> {
-        self.creates
-            .iter()
-            .rev()
-            .find(|c| sku_key(&c.product.sku) == key)
+        self.created_keys
+            .get(key)
+            .and_then(|index| self.creates.get(*index))
             .map(|c| &c.product)
             .or_else(|| self.job_models.0.get(key))
             .or_else(|| self.existing.get(key).map(|s| &s.product))

@@ -133,14 +133,20 @@ pub async fn receive(state: &AppState, body: Body) -> Result<Upload, AppError> {
     use http_body_util::BodyExt;
     let mut upload = Upload::start(&state.config.data_dir, state.config.max_import_bytes).await?;
     let mut body = body;
-    while let Some(frame) = body.frame().await {
+    loop {
+        let frame = crate::web::next_chunk(async {
+            body.frame()
+                .await
+                .transpose()
+                .map_err(|err| AppError::BadRequest(format!("the upload was interrupted: {err}")))
+        })
+        .await;
         let chunk = match frame {
-            Ok(frame) => frame,
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
             Err(err) => {
                 upload.discard().await;
-                return Err(AppError::BadRequest(format!(
-                    "the upload was interrupted: {err}"
-                )));
+                return Err(err);
             }
         };
         if let Some(data) = chunk.data_ref()

@@ -361,7 +361,11 @@ async fn read_form(
                 let upload = received.upload.insert(
                     Upload::start(&state.config.data_dir, state.config.max_import_bytes).await?,
                 );
-                while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e))? {
+                while let Some(chunk) = crate::web::next_chunk(async {
+                    field.chunk().await.map_err(|e| multipart_error(&e))
+                })
+                .await?
+                {
                     upload.write(&chunk).await.map_err(too_large_page)?;
                     received.file_bytes += chunk.len() as u64;
                 }
