@@ -189,7 +189,6 @@ pub async fn plan_rows(
     lock: bool,
     now: Timestamp,
 ) -> Result<Plan, WriteError> {
-    let backend = Backend::of(conn);
     let same = same_digest(conn, rows).await?;
 
     // Master as it is: the rows' products and the parents they name.
@@ -202,27 +201,7 @@ pub async fn plan_rows(
         .collect();
     keys.sort();
     keys.dedup();
-    let head = format!(
-        "SELECT {} FROM {} WHERE p.sku_key IN",
-        store::PRODUCT_COLUMNS,
-        store::PRODUCT_FROM
-    );
-    let lock_clause = if lock {
-        backend.lock_rows_of("p")
-    } else {
-        String::new()
-    };
-    let tail = format!("ORDER BY p.id{lock_clause}");
-    let found = bulk::in_list(
-        conn,
-        &head,
-        &tail,
-        keys.into_iter().map(Param::Text).collect(),
-    )
-    .await?
-    .iter()
-    .map(store::product_from_row)
-    .collect::<Result<Vec<_>, _>>()?;
+    let found = load_products(conn, keys, lock).await?;
     let existing: HashMap<String, StoredProduct> = found
         .into_iter()
         .map(|s| (sku_key(&s.product.sku), s))
@@ -462,6 +441,38 @@ pub async fn execute_plan(
     Ok(outcomes)
 }
 
+/// Products by SKU key, in id order (the order locks are taken in, so two
+/// writers of overlapping batches queue instead of deadlocking); with
+/// `lock`, locked for this transaction (PostgreSQL).
+async fn load_products(
+    conn: &mut AnyConnection,
+    keys: Vec<String>,
+    lock: bool,
+) -> Result<Vec<StoredProduct>, WriteError> {
+    let head = format!(
+        "SELECT {} FROM {} WHERE p.sku_key IN",
+        store::PRODUCT_COLUMNS,
+        store::PRODUCT_FROM
+    );
+    let lock_clause = if lock {
+        Backend::of(conn).lock_rows_of("p")
+    } else {
+        String::new()
+    };
+    let tail = format!("ORDER BY p.id{lock_clause}");
+    let rows = bulk::in_list(
+        conn,
+        &head,
+        &tail,
+        keys.into_iter().map(Param::Text).collect(),
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(store::product_from_row)
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
 /// The models of these products (and those among them), for completeness.
 async fn models_of<'a>(
     conn: &mut AnyConnection,
@@ -625,50 +636,12 @@ fn plan_create(
         ));
         return Err(WriteError::Invalid(errors));
     };
-    let parent = match (row.kind, &row.parent) {
-        (ProductKind::Variant, Some(parent_sku)) => match parents.find(&sku_key(parent_sku)) {
-            Some(model) if model.kind == ProductKind::Model && model.family == family.code => {
-                Some(model.sku.clone())
-            }
-            Some(_) => {
-                errors.push(FieldError::field(
-                    "parent",
-                    format!("{parent_sku} is not a model of the family {}", family.code),
-                ));
-                None
-            }
-            None => {
-                errors.push(FieldError::field(
-                    "parent",
-                    format!(
-                        "there is no model {parent_sku}: put the model's row before its variants, or create it first"
-                    ),
-                ));
-                None
-            }
-        },
-        (ProductKind::Variant, None) => {
-            errors.push(FieldError::field(
-                "parent",
-                "a variant needs the SKU of its model",
-            ));
-            None
-        }
-        (_, Some(_)) => {
-            errors.push(FieldError::field("parent", "only variants have a parent"));
-            None
-        }
-        (_, None) => None,
+    let found = match (row.kind, &row.parent) {
+        (ProductKind::Variant, Some(parent_sku)) => parents.find(&sku_key(parent_sku)),
+        _ => None,
     };
-    if row.kind != ProductKind::Simple && family.variant_axes.is_empty() {
-        errors.push(FieldError::field(
-            "kind",
-            format!(
-                "the family {} has no variant axes, so its products are simple",
-                family.code
-            ),
-        ));
-    }
+    let parent_ok = write::check_level(family, row.kind, row.parent.as_deref(), found, &mut errors);
+    let parent = found.filter(|_| parent_ok).map(|model| model.sku.clone());
     let categories = match write::check_categories(schema, row.categories.as_deref().unwrap_or(&[]))
     {
         Ok(categories) => categories,
@@ -1059,19 +1032,8 @@ pub async fn disable(
     now: Timestamp,
 ) -> Result<u64, WriteError> {
     write::ensure_schema_current(conn, ctx.schema).await?;
-    let backend = Backend::of(conn);
-    let head = format!(
-        "SELECT {} FROM {} WHERE p.sku_key IN",
-        store::PRODUCT_COLUMNS,
-        store::PRODUCT_FROM
-    );
-    let tail = format!("ORDER BY p.id{}", backend.lock_rows_of("p"));
-    let keys = skus.iter().map(|s| Param::Text(sku_key(s))).collect();
-    let found = bulk::in_list(conn, &head, &tail, keys)
-        .await?
-        .iter()
-        .map(store::product_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let keys = skus.iter().map(|s| sku_key(s)).collect();
+    let found = load_products(conn, keys, true).await?;
     let writer = Writer::Import {
         actor: ctx.actor.clone(),
         may_seed_pim: false,

@@ -443,53 +443,18 @@ pub async fn create_in(
         ));
         return Err(WriteError::Invalid(errors));
     };
-    let parent = match (new.kind, &new.parent) {
-        (ProductKind::Variant, Some(parent_sku)) => {
-            match store::find(&mut *conn, parent_sku).await? {
-                Some(parent)
-                    if parent.product.kind == ProductKind::Model
-                        && parent.product.family == family.code =>
-                {
-                    Some(parent)
-                }
-                Some(_) => {
-                    errors.push(FieldError::field(
-                        "parent",
-                        format!("{parent_sku} is not a model of the family {}", family.code),
-                    ));
-                    None
-                }
-                None => {
-                    errors.push(FieldError::field(
-                        "parent",
-                        format!("there is no model {parent_sku}"),
-                    ));
-                    None
-                }
-            }
-        }
-        (ProductKind::Variant, None) => {
-            errors.push(FieldError::field(
-                "parent",
-                "a variant needs the SKU of its model",
-            ));
-            None
-        }
-        (_, Some(_)) => {
-            errors.push(FieldError::field("parent", "only variants have a parent"));
-            None
-        }
-        (_, None) => None,
+    let found = match (new.kind, &new.parent) {
+        (ProductKind::Variant, Some(parent_sku)) => store::find(&mut *conn, parent_sku).await?,
+        _ => None,
     };
-    if new.kind != ProductKind::Simple && family.variant_axes.is_empty() {
-        errors.push(FieldError::field(
-            "kind",
-            format!(
-                "the family {} has no variant axes, so its products are simple",
-                family.code
-            ),
-        ));
-    }
+    let parent_ok = check_level(
+        family,
+        new.kind,
+        new.parent.as_deref(),
+        found.as_ref().map(|s| &s.product),
+        &mut errors,
+    );
+    let parent = found.filter(|_| parent_ok);
     let categories = match check_categories(schema, &new.categories) {
         Ok(categories) => categories,
         Err(mut found) => {
@@ -584,6 +549,49 @@ pub async fn create_in(
     )
     .await?;
     Ok(product)
+}
+
+/// Checks a new product's level against its family and its parent (`found`:
+/// the product the parent SKU names, looked up by the caller), adding what
+/// is wrong to `errors`; answers whether the parent may be used.
+pub(super) fn check_level(
+    family: &Family,
+    kind: ProductKind,
+    parent_sku: Option<&str>,
+    found: Option<&Product>,
+    errors: &mut Vec<FieldError>,
+) -> bool {
+    let mut ok = true;
+    let mut refuse = |message: String| {
+        errors.push(FieldError::field("parent", message));
+        ok = false;
+    };
+    match (kind, parent_sku, found) {
+        (ProductKind::Variant, Some(_), Some(model))
+            if model.kind == ProductKind::Model && model.family == family.code => {}
+        (ProductKind::Variant, Some(parent_sku), Some(_)) => refuse(format!(
+            "{parent_sku} is not a model of the family {}",
+            family.code
+        )),
+        (ProductKind::Variant, Some(parent_sku), None) => {
+            refuse(format!("there is no model {parent_sku}"));
+        }
+        (ProductKind::Variant, None, _) => {
+            refuse("a variant needs the SKU of its model".to_owned())
+        }
+        (_, Some(_), _) => refuse("only variants have a parent".to_owned()),
+        (_, None, _) => {}
+    }
+    if kind != ProductKind::Simple && family.variant_axes.is_empty() {
+        errors.push(FieldError::field(
+            "kind",
+            format!(
+                "the family {} has no variant axes, so its products are simple",
+                family.code
+            ),
+        ));
+    }
+    ok
 }
 
 /// A new product's first history entry: its structure, then its values.
