@@ -15,6 +15,17 @@ pub fn csv_line(cells: &[String]) -> Vec<u8> {
     writer.into_inner().unwrap_or_default()
 }
 
+/// The header line: the file's columns (escaped like cells, since a header
+/// can start like a formula too) and `error`.
+pub fn header_line(columns: &[String]) -> Vec<u8> {
+    let mut cells: Vec<String> = columns
+        .iter()
+        .map(|c| escape_formula(c).into_owned())
+        .collect();
+    cells.push("error".to_owned());
+    csv_line(&cells)
+}
+
 /// What went wrong with a row, in one cell.
 pub fn describe(row: &FailedRow) -> String {
     let problems: Vec<String> = row
@@ -47,7 +58,7 @@ pub fn jsonl_line(row: &FailedRow) -> Vec<u8> {
     let is_object = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(original)
         .is_ok_and(|o| !o.is_empty());
     let mut line = if is_object {
-        let open = original.trim_end_matches('}').trim_end();
+        let open = original.strip_suffix('}').unwrap_or(original).trim_end();
         format!("{open},\"error\":{error}}}")
     } else {
         format!("{{\"error\":{error}}}")
@@ -105,6 +116,28 @@ mod tests {
             let cell = back.get(column).unwrap();
             assert_eq!(crate::import::mapping::unescape_formula(cell), nasty[i]);
         }
+    }
+
+    #[test]
+    fn formula_like_headers_survive_the_round_trip() {
+        let mut file = header_line(&["sku".to_owned(), "=cost".to_owned()]);
+        file.extend(csv_line(&["A-1".to_owned(), "1".to_owned(), String::new()]));
+        let text = String::from_utf8(file.clone()).unwrap();
+        assert!(text.starts_with("sku,'=cost,error"), "{text}");
+        let profile: MappingProfile =
+            toml::from_str("code = \"p\"\nidentifier = \"sku\"\nfamily = { fixed = \"x\" }")
+                .unwrap();
+        let rows = open(std::io::Cursor::new(file), &profile).unwrap();
+        assert_eq!(rows.header, ["sku", "=cost", "error"]);
+    }
+
+    #[test]
+    fn nested_json_lines_stay_valid() {
+        let row = failed(&["{\"sku\":\"A-1\",\"dimensions\":{\"weight\":1}}"]);
+        let line = String::from_utf8(jsonl_line(&row)).unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+        assert_eq!(parsed["dimensions"]["weight"], 1);
+        assert!(parsed["error"].as_str().unwrap().contains("GTIN 123"));
     }
 
     #[test]

@@ -304,6 +304,17 @@ pub struct Upload {
     hasher: Sha256,
     bytes: u64,
     limit: u64,
+    /// Set once the file is handed to a job; until then dropping the upload
+    /// (a refused, failed or abandoned request) removes the partial file.
+    kept: bool,
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl Upload {
@@ -318,6 +329,7 @@ impl Upload {
             hasher: Sha256::new(),
             bytes: 0,
             limit,
+            kept: false,
         })
     }
 
@@ -333,14 +345,15 @@ impl Upload {
 
     /// Removes the partial file (an aborted or refused upload).
     pub async fn discard(self) {
-        drop(self.file);
-        let _ = tokio::fs::remove_file(&self.path).await;
+        drop(self);
     }
 
     async fn finish(mut self) -> Result<(PathBuf, String, u64), SubmitError> {
         self.file.flush().await?;
         self.file.sync_all().await?;
-        Ok((self.path, hex::encode(self.hasher.finalize()), self.bytes))
+        self.kept = true;
+        let hash = hex::encode(std::mem::take(&mut self.hasher).finalize());
+        Ok((self.path.clone(), hash, self.bytes))
     }
 }
 
@@ -543,6 +556,42 @@ pub async fn claim(db: &Db, now: Timestamp, only: Option<i64>) -> Result<Option<
         return Ok(None);
     }
     get(db.pool(), id).await
+}
+
+/// Removes uploads no queued or running job refers to and that are older
+/// than an hour (left by a crash while receiving; the hour spares uploads
+/// another node is receiving into a shared data folder). Answers how many.
+pub async fn sweep_uploads(db: &Db, data_dir: &Path) -> Result<u64, sqlx::Error> {
+    let Ok(mut entries) = tokio::fs::read_dir(upload_dir(data_dir)).await else {
+        return Ok(0);
+    };
+    let live: std::collections::HashSet<String> =
+        sqlx::query("SELECT file_path FROM import_jobs WHERE status IN ('queued', 'running')")
+            .fetch_all(db.pool())
+            .await?
+            .iter()
+            .filter_map(|row| row.try_get::<String, _>("file_path").ok())
+            .collect();
+    let mut removed = 0;
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let path = entry.path();
+        let old = entry
+            .metadata()
+            .await
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(3600));
+        let upload = path.extension().is_some_and(|e| e == "upload");
+        if upload
+            && old
+            && !live.contains(&path.to_string_lossy().into_owned())
+            && tokio::fs::remove_file(&path).await.is_ok()
+        {
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Requeues jobs a dead process left `running` (SQLite only: one process).

@@ -137,7 +137,11 @@ fn csv_rows(
         .clone();
     let header = header_bytes
         .iter()
-        .map(|cell| decode(cell, encoding, 1).map(|text| text.trim().to_owned()))
+        // A header cell escaped by `errors.csv` reads as the original name.
+        .map(|cell| {
+            decode(cell, encoding, 1)
+                .map(|text| super::mapping::unescape_formula(text.trim()).to_owned())
+        })
         .collect::<Result<Vec<_>, _>>()?;
     if header.iter().all(String::is_empty) {
         return Err(ReadError {

@@ -94,9 +94,16 @@ struct Batch {
 /// What the reader found over the whole file.
 struct ReadEnd {
     header: Vec<String>,
-    /// Every SKU in the file, failed rows included (`full` keeps them enabled).
-    seen: HashSet<String>,
+    seen: Seen,
     rows: u64,
+}
+
+/// The SKUs a file names: every one, failed rows included (`full` keeps them
+/// enabled), and how many rows named none (then `full` disables nothing).
+#[derive(Debug, Default)]
+struct Seen {
+    skus: HashSet<String>,
+    without_sku: u64,
 }
 
 /// A reader wrapper that counts bytes, for the progress bar.
@@ -200,7 +207,17 @@ fn read_file(
     )
     .map_err(|err| RunError::Fatal(err.to_string()))?;
     let header = rows.header.clone();
+    if profile.format == crate::import::profile::SourceFormat::Csv
+        && !header.contains(&profile.identifier)
+    {
+        return Err(RunError::Fatal(format!(
+            "the file has no column {:?}, which the profile reads the SKU from; its columns are {}",
+            profile.identifier,
+            header.join(", ")
+        )));
+    }
     let mut first_row: HashMap<String, u64> = HashMap::new();
+    let mut without_sku = 0u64;
     let mut batch = Batch {
         header: Some(header.clone()),
         rows: Vec::new(),
@@ -227,6 +244,7 @@ fn read_file(
             .map(|c| mapping::unescape_formula(c).trim().to_owned())
             .unwrap_or_default();
         let duplicate_of = if sku.is_empty() {
+            without_sku += 1;
             None
         } else {
             let key = sku_key(&sku);
@@ -304,7 +322,10 @@ fn read_file(
     if batch.read > 0 || batch.header.is_some() {
         let _ = send.blocking_send(batch);
     }
-    let seen = first_row.into_keys().collect();
+    let seen = Seen {
+        skus: first_row.into_keys().collect(),
+        without_sku,
+    };
     Ok(ReadEnd {
         header,
         seen,
@@ -457,10 +478,38 @@ impl Runner<'_> {
                 )
                 .await;
             }
-            counts.disabled = self.disable_missing(&seen, false).await?;
+            // A file that lost its SKU column, or whose every row failed, names
+            // no products; disabling "the rest" would switch off the catalog.
+            let refusal = if seen.without_sku > 0 {
+                Some(format!(
+                    "{} {} no SKU, so the file cannot say which products are missing; nothing was disabled",
+                    seen.without_sku,
+                    if seen.without_sku == 1 {
+                        "row has"
+                    } else {
+                        "rows have"
+                    }
+                ))
+            } else if counts.failed == counts.read {
+                Some("every row failed, so nothing was disabled".to_owned())
+            } else {
+                None
+            };
+            match refusal {
+                Some(message) => {
+                    // The rows that applied stay applied.
+                    let status = if counts.failed < counts.read {
+                        crate::import::jobs::Status::Partial
+                    } else {
+                        crate::import::jobs::Status::Failed
+                    };
+                    return finish(self.db, job.id, status, Some(message), self.clock.now()).await;
+                }
+                None => counts.disabled = self.disable_missing(&seen.skus, false).await?,
+            }
         } else if job.mode == Mode::DryRun {
             // What `full` would disable is worth knowing before sending one.
-            counts.disabled = self.disable_missing(&seen, true).await?;
+            counts.disabled = self.disable_missing(&seen.skus, true).await?;
             let mut tx = self.db.begin_write().await?;
             set_counts(&mut tx, job.id, &counts, self.clock.now()).await?;
             tx.commit().await?;
@@ -478,11 +527,7 @@ impl Runner<'_> {
     }
 
     /// One pass over the file.
-    async fn pass(
-        &mut self,
-        pass: Pass,
-        resume_row: u64,
-    ) -> Result<(Counts, HashSet<String>), RunError> {
+    async fn pass(&mut self, pass: Pass, resume_row: u64) -> Result<(Counts, Seen), RunError> {
         let (send, receive) = tokio::sync::mpsc::channel::<Batch>(1);
         let path = self.job.file_path.clone();
         let profile = self.profile.clone();
@@ -557,7 +602,21 @@ impl Runner<'_> {
                 return Err(RunError::Crashed);
             }
             let result = match &mut whole {
-                Some(tx) => self.apply_batch(tx, pass, &batch, &mut dry_models).await,
+                Some(tx) => {
+                    let applied = self.apply_batch(tx, pass, &batch, &mut dry_models).await;
+                    // The job's row is written only at the end of this long
+                    // transaction; on PostgreSQL the heartbeat goes through
+                    // another connection so no other node takes the job over.
+                    if self.db.backend() == crate::db::Backend::Postgres {
+                        let _ =
+                            sqlx::query("UPDATE import_jobs SET heartbeat_at = $1 WHERE id = $2")
+                                .bind(self.clock.now())
+                                .bind(self.job.id)
+                                .execute(self.db.pool())
+                                .await;
+                    }
+                    applied
+                }
                 None => {
                     let mut tx = self.db.begin_write().await?;
                     let applied = match plan {

@@ -146,6 +146,11 @@ pub async fn drain(state: &AppState) -> Result<(), sqlx::Error> {
 /// The worker loop: run what is queued, then wait for a wake-up or the next tick.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        match jobs::sweep_uploads(&state.db, &state.config.data_dir).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "removed abandoned import uploads"),
+            Err(err) => tracing::warn!(error = %err, "cannot sweep import uploads"),
+        }
         match jobs::requeue_orphans(&state.db).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "resuming imports interrupted by the last stop"),

@@ -71,9 +71,9 @@ fn is_state_changing(method: &Method) -> bool {
 
 /// Reads the token from the `X-CSRF-Token` header; for URL-encoded forms,
 /// from the `csrf_token` field, buffering the body (within the body limit)
-/// and putting it back for the handler; for `multipart/form-data` (file
-/// uploads), from `?csrf_token=` in the form's action URL, leaving the body
-/// untouched so the handler can stream the file.
+/// and putting it back for the handler; for a `multipart/form-data` upload
+/// to `/imports`, from `?csrf_token=` in the form's action URL, leaving the
+/// body untouched so the handler can stream the file.
 async fn submitted_token(
     request: Request,
     limit: usize,
@@ -88,8 +88,13 @@ async fn submitted_token(
         .and_then(|value| value.to_str().ok())
         .map(|value| value.trim_start().to_ascii_lowercase())
         .unwrap_or_default();
+    // Only the upload form streams a file; elsewhere a token in the URL is
+    // not accepted (it would end up in histories and logs for nothing).
     if content_type.starts_with("multipart/form-data") {
-        return Ok((query_token(request.uri().query()), request));
+        let token = (request.uri().path() == "/imports")
+            .then(|| query_token(request.uri().query()))
+            .flatten();
+        return Ok((token, request));
     }
     if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Ok((None, request));

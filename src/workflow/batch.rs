@@ -150,6 +150,9 @@ pub struct Plan {
     updates: Vec<PlannedUpdate>,
     proposals: Vec<PlannedProposal>,
     digests_only: Vec<Vec<Param>>,
+    /// Products the plan writes without a new version (digests, proposals)
+    /// and the version it checked them at.
+    verify: Vec<(i64, i64)>,
     existing_ids: HashMap<String, i64>,
     records: Records,
     slots: Vec<Slot>,
@@ -227,6 +230,7 @@ pub async fn plan_rows(
     let mut proposals_planned: Vec<PlannedProposal> = Vec::new();
     let mut axes_taken: HashSet<(String, String)> = HashSet::new();
     let mut digests_only: Vec<Vec<Param>> = Vec::new();
+    let mut verify: Vec<(i64, i64)> = Vec::new();
     let mut created_keys: HashMap<String, usize> = HashMap::new();
     for (index, row) in rows.iter().enumerate() {
         if same[index] {
@@ -236,13 +240,16 @@ pub async fn plan_rows(
         let planned = match existing.get(&key) {
             Some(stored) => plan_update(ctx, row, stored, pending.get(&stored.product.id), now)
                 .map(|(update, proposal)| {
-                    if update.is_none()
-                        && let Some(digest) = &row.digest
-                    {
-                        digests_only.push(vec![
-                            Param::Int(stored.product.id),
-                            Param::Text(digest.clone()),
-                        ]);
+                    if update.is_none() {
+                        // Written without a new version (a digest, a
+                        // proposal): the writer checks the version instead.
+                        verify.push((stored.product.id, stored.product.version));
+                        if let Some(digest) = &row.digest {
+                            digests_only.push(vec![
+                                Param::Int(stored.product.id),
+                                Param::Text(digest.clone()),
+                            ]);
+                        }
                     }
                     let outcome = if update.is_none() && proposal.is_none() {
                         RowOutcome::Unchanged
@@ -362,6 +369,7 @@ pub async fn plan_rows(
         updates,
         proposals: proposals_planned,
         digests_only,
+        verify,
         records,
         slots,
     })
@@ -383,10 +391,30 @@ pub async fn execute_plan(
         updates,
         proposals: proposals_planned,
         digests_only,
+        verify,
         mut existing_ids,
         records,
         slots,
     } = plan;
+    if !verify.is_empty() {
+        let lock = Backend::of(conn).lock_rows_of("products");
+        let current: HashMap<i64, i64> = bulk::in_list(
+            conn,
+            "SELECT id, version FROM products WHERE id IN",
+            &format!("ORDER BY id{lock}"),
+            verify.iter().map(|(id, _)| Param::Int(*id)).collect(),
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("id")?, row.try_get("version")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+        if verify
+            .iter()
+            .any(|(id, version)| current.get(id) != Some(version))
+        {
+            return Err(ExecuteError::MasterMoved);
+        }
+    }
     for (key, id) in job_ids.iter() {
         existing_ids.entry(key.clone()).or_insert(*id);
     }
@@ -429,7 +457,7 @@ pub async fn execute_plan(
             &proposal.product,
             &proposal.changes,
             proposal.supersedes,
-            ctx.job_label,
+            (ctx.job_label, ctx.actor),
             now,
         )
         .await

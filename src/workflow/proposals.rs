@@ -1362,16 +1362,19 @@ pub(crate) fn proposes_same(pending: &Proposal, changes: &[write::Change]) -> bo
 }
 
 /// An import's reviewed-lane changes of one product: a submitted proposal
-/// authored by the import job. The product's older pending import proposal
-/// (if any) is withdrawn as superseded, with a note in its thread.
+/// authored by the import job on behalf of whoever sent the file (so that
+/// person cannot approve it: four eyes hold for imports too). The product's
+/// older pending import proposal (if any) is withdrawn as superseded, with a
+/// note in its thread.
 pub(crate) async fn open_import_proposal(
     conn: &mut AnyConnection,
     product: &Product,
     changes: &[write::Change],
     supersedes: Option<i64>,
-    job_label: &str,
+    job: (&str, &Actor),
     now: Timestamp,
 ) -> Result<Option<i64>, WorkflowError> {
+    let (job_label, author) = job;
     let new_id = if changes.is_empty() {
         None
     } else {
@@ -1390,16 +1393,17 @@ pub(crate) async fn open_import_proposal(
         let row = sqlx::query(
             "INSERT INTO proposals (product_id, sku, family, author_user_id, author_label, source, status, \
              note, base_version, changes, created_at, updated_at, submitted_at) \
-             VALUES ($1, $2, $3, NULL, $4, 'import', 'submitted', $5, $6, $7, $8, $8, $8) RETURNING id",
+             VALUES ($1, $2, $3, $9, $4, 'import', 'submitted', $5, $6, $7, $8, $8, $8) RETURNING id",
         )
         .bind(product.id)
         .bind(&product.sku)
         .bind(&product.family)
-        .bind(job_label)
+        .bind(&author.label)
         .bind(format!("ERP values from {job_label}"))
         .bind(product.version)
         .bind(serde_json::to_string(&proposed).unwrap_or_else(|_| "[]".into()))
         .bind(now)
+        .bind(author.user_id)
         .fetch_one(&mut *conn)
         .await?;
         Some(row.try_get::<i64, _>("id")?)

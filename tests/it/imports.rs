@@ -769,3 +769,93 @@ async fn a_plan_over_a_product_that_moved_is_not_written(app: TestApp) {
 }
 
 db_tests!(a_plan_over_a_product_that_moved_is_not_written);
+
+/// Four eyes hold for imports: whoever sent the file cannot approve the
+/// proposal it opened, even with the approver role.
+async fn the_sender_of_a_file_cannot_approve_its_proposal(app: TestApp) {
+    let token = setup(&app).await;
+    import(&app, &token, "upsert", &format!("{HEADER}{ITEMS}")).await;
+    app.user("both@test.local", &[Role::Editor, Role::Approver])
+        .await;
+    let both = app
+        .token("both@test.local", "import catalog:read catalog:write")
+        .await;
+    let changed = format!("{HEADER}G-1,gadgets,,,,,,1.5,kg,19.99,96385074,\n");
+    let job = import(&app, &both, "upsert", &changed).await;
+    assert_eq!(job["counts"]["proposed"], 1, "{job}");
+    let proposal = pending(&app, &both).await[0].clone();
+    assert!(
+        proposal["author"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("both@test.local"),
+        "{proposal}"
+    );
+    let own = app
+        .api_json(
+            Method::POST,
+            &format!("/api/v1/proposals/{}/approve", proposal["id"]),
+            &both,
+            Some(serde_json::json!({})),
+            &[],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.body);
+}
+
+/// `full` never switches off the catalog because a file lost its SKUs.
+async fn full_refuses_to_disable_when_the_file_names_no_products(app: TestApp) {
+    let token = setup(&app).await;
+    import(&app, &token, "upsert", &format!("{HEADER}{ITEMS}")).await;
+    let schema = app.state.schema.get(app.db()).await.expect("schema");
+    sluice::workflow::write::update(
+        app.db(),
+        &schema,
+        &sluice::workflow::write::Writer::System(sluice::audit::Actor::system("test")),
+        "G-2",
+        None,
+        &sluice::workflow::write::ChangeSet {
+            enabled: Some(true),
+            ..Default::default()
+        },
+        app.clock().now(),
+    )
+    .await
+    .expect("enable");
+    // The SKU column renamed: the job fails before reading a row.
+    let renamed = format!(
+        "{}G-1,gadgets,,,,,,1,kg,,,\n",
+        HEADER.replacen("sku", "item", 1)
+    );
+    let job = import(&app, &token, "full", &renamed).await;
+    assert_eq!(job["status"], "failed");
+    assert!(
+        job["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no column \"sku\""),
+        "{job}"
+    );
+    // A row without a SKU: the other rows apply, nothing is disabled.
+    let holey = format!("{HEADER}G-1,gadgets,,,,,,1.6,kg,19.99,,\n,gadgets,,,,,,1,kg,,,\n");
+    let job = import(&app, &token, "full", &holey).await;
+    assert_eq!(job["status"], "partial", "{job}");
+    assert_eq!(job["counts"]["disabled"], 0);
+    assert!(
+        job["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no SKU"),
+        "{job}"
+    );
+    assert_eq!(product(&app, &token, "G-2").await["enabled"], true);
+    assert_eq!(
+        value(&product(&app, &token, "G-1").await, "weight")["amount"],
+        "1.6"
+    );
+}
+
+db_tests!(
+    the_sender_of_a_file_cannot_approve_its_proposal,
+    full_refuses_to_disable_when_the_file_names_no_products,
+);

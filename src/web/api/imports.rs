@@ -292,9 +292,7 @@ pub fn errors_file(state: AppState, job: Job) -> Response {
             let after = after?;
             let mut out = Vec::new();
             if after == 0 && !jsonl {
-                let mut header = job.header.clone();
-                header.push("error".to_owned());
-                out.extend(crate::import::errors_csv::csv_line(&header));
+                out.extend(crate::import::errors_csv::header_line(&job.header));
             }
             match jobs::failed_rows(&state.db, job.id, after, 1000).await {
                 Ok(rows) if rows.is_empty() => {
