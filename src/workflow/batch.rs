@@ -957,7 +957,13 @@ fn prepare_records(
             .parent
             .as_deref()
             .and_then(|parent| by_sku.get(&sku_key(parent)).copied());
-        let merged = resolved_values(product, model);
+        // Only a variant with a model needs a merged copy of its values.
+        let merged = match (product.kind, model) {
+            (ProductKind::Variant, Some(_)) => {
+                std::borrow::Cow::Owned(resolved_values(product, model))
+            }
+            _ => std::borrow::Cow::Borrowed(&product.values),
+        };
         for (channel, missing) in missing_per_channel(ctx.schema, product, &merged) {
             let labels: Vec<String> = missing.iter().map(ToString::to_string).collect();
             records.completeness.push((
