@@ -316,15 +316,63 @@ pub struct Schema {
     /// from a file. Writes validated against a schema check it still holds.
     #[serde(skip)]
     pub version: i64,
+    #[serde(skip)]
+    pub lookup: Lookup,
+}
+
+/// Where each attribute and family sits in its list, built on first use
+/// (an import looks attributes up millions of times). Every answer is
+/// checked against the list, and a miss falls back to a scan, so a list
+/// changed after the first lookup still answers right. Not compared, not
+/// cloned (a clone builds its own).
+#[derive(Debug, Default)]
+pub struct Lookup {
+    attributes: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
+    families: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
+}
+
+impl Clone for Lookup {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for Lookup {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Lookup {}
+
+fn positions<'a>(codes: impl Iterator<Item = &'a str>) -> std::collections::HashMap<String, usize> {
+    codes
+        .enumerate()
+        .map(|(i, code)| (code.to_owned(), i))
+        .collect()
 }
 
 impl Schema {
     pub fn attribute(&self, code: &str) -> Option<&Attribute> {
-        self.attributes.iter().find(|a| a.code == code)
+        let index = self
+            .lookup
+            .attributes
+            .get_or_init(|| positions(self.attributes.iter().map(|a| a.code.as_str())));
+        match index.get(code).and_then(|i| self.attributes.get(*i)) {
+            Some(found) if found.code == code => Some(found),
+            _ => self.attributes.iter().find(|a| a.code == code),
+        }
     }
 
     pub fn family(&self, code: &str) -> Option<&Family> {
-        self.families.iter().find(|f| f.code == code)
+        let index = self
+            .lookup
+            .families
+            .get_or_init(|| positions(self.families.iter().map(|f| f.code.as_str())));
+        match index.get(code).and_then(|i| self.families.get(*i)) {
+            Some(found) if found.code == code => Some(found),
+            _ => self.families.iter().find(|f| f.code == code),
+        }
     }
 
     pub fn channel(&self, code: &str) -> Option<&Channel> {
@@ -385,4 +433,37 @@ pub fn is_locale_code(code: &str) -> bool {
 
 pub fn is_currency_code(code: &str) -> bool {
     code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_with(codes: &[&str]) -> Schema {
+        let text: String = codes
+            .iter()
+            .map(|c| {
+                format!("[[attributes]]\ncode = \"{c}\"\ntype = \"text\"\ngroup = \"g\"\nowner = \"pim\"\nlane = \"fast\"\n")
+            })
+            .collect();
+        toml::from_str(&text).expect("schema")
+    }
+
+    /// The lookup index never answers wrong, even when the lists change after
+    /// it was built, and a clone builds its own.
+    #[test]
+    fn lookups_follow_changes_to_the_lists() {
+        let mut schema = schema_with(&["a", "b", "c"]);
+        assert_eq!(schema.attribute("b").map(|a| a.code.as_str()), Some("b"));
+        schema.attributes.remove(0);
+        assert_eq!(schema.attribute("b").map(|a| a.code.as_str()), Some("b"));
+        assert!(schema.attribute("a").is_none());
+        let mut extra = schema.attributes[0].clone();
+        extra.code = "d".to_owned();
+        schema.attributes.push(extra);
+        assert_eq!(schema.attribute("d").map(|a| a.code.as_str()), Some("d"));
+        let copy = schema.clone();
+        assert_eq!(copy.attribute("c").map(|a| a.code.as_str()), Some("c"));
+        assert_eq!(copy, schema);
+    }
 }

@@ -135,6 +135,7 @@ pub fn export_file(file: &SchemaFile) -> Result<String, SchemaError> {
         families,
         categories,
         version: _,
+        lookup: _,
     } = &file.schema;
     let text = FileTextRef {
         locales,
@@ -182,6 +183,7 @@ pub fn parse_file(text: &str) -> Result<SchemaFile, SchemaError> {
             families,
             categories,
             version: 0,
+            lookup: Default::default(),
         },
         profiles,
     })
