@@ -102,6 +102,17 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// How a finished job with these counts ended.
+    pub fn status(&self) -> Status {
+        if self.failed == 0 {
+            Status::Succeeded
+        } else if self.failed < self.read {
+            Status::Partial
+        } else {
+            Status::Failed
+        }
+    }
+
     pub fn add(&mut self, other: &Counts) {
         self.read += other.read;
         self.created += other.created;

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::AnyConnection;
 
-use super::jobs::{Counts, FailedRow, Job, Mode, RowError};
+use super::jobs::{Counts, FailedRow, Job, Mode, RowError, Status};
 use super::mapping::{self, MappedRow};
 use super::profile::MappingProfile;
 use super::reader::{self, SourceRow};
@@ -451,7 +451,7 @@ impl Runner<'_> {
                 return finish(
                     self.db,
                     job.id,
-                    crate::import::jobs::Status::Failed,
+                    Status::Failed,
                     Some(format!(
                         "{} of {} rows failed and the profile is atomic: nothing was applied; fix the rows in errors.csv and re-send the whole file",
                         counts.failed, counts.read
@@ -465,22 +465,15 @@ impl Runner<'_> {
             counts = applied;
         }
         if job.mode == Mode::Full {
-            if counts.read == 0 {
-                return finish(
-                    self.db,
-                    job.id,
-                    crate::import::jobs::Status::Failed,
-                    Some(
-                        "the file has no rows: a full import would disable every product, so nothing was done"
-                            .to_owned(),
-                    ),
-                    self.clock.now(),
+            // A file without rows, one that lost its SKUs, or one whose every
+            // row failed names no products; disabling "the rest" would switch
+            // off the catalog.
+            let refusal = if counts.read == 0 {
+                Some(
+                    "the file has no rows: a full import would disable every product, so nothing was done"
+                        .to_owned(),
                 )
-                .await;
-            }
-            // A file that lost its SKU column, or whose every row failed, names
-            // no products; disabling "the rest" would switch off the catalog.
-            let refusal = if seen.without_sku > 0 {
+            } else if seen.without_sku > 0 {
                 Some(format!(
                     "{} {} no SKU, so the file cannot say which products are missing; nothing was disabled",
                     seen.without_sku,
@@ -496,12 +489,12 @@ impl Runner<'_> {
                 None
             };
             match refusal {
+                // The rows that applied stay applied.
                 Some(message) => {
-                    // The rows that applied stay applied.
                     let status = if counts.failed < counts.read {
-                        crate::import::jobs::Status::Partial
+                        Status::Partial
                     } else {
-                        crate::import::jobs::Status::Failed
+                        Status::Failed
                     };
                     return finish(self.db, job.id, status, Some(message), self.clock.now()).await;
                 }
@@ -514,15 +507,9 @@ impl Runner<'_> {
             set_counts(&mut tx, job.id, &counts, self.clock.now()).await?;
             tx.commit().await?;
         }
-        let status = if counts.failed == 0 {
-            crate::import::jobs::Status::Succeeded
-        } else if counts.failed < counts.read {
-            crate::import::jobs::Status::Partial
-        } else {
-            crate::import::jobs::Status::Failed
-        };
-        let message = (status == crate::import::jobs::Status::Failed)
-            .then(|| format!("all {} rows failed", counts.read));
+        let status = counts.status();
+        let message =
+            (status == Status::Failed).then(|| format!("all {} rows failed", counts.read));
         finish(self.db, job.id, status, message, self.clock.now()).await
     }
 
@@ -1003,7 +990,7 @@ async fn set_counts(
 pub async fn finish(
     db: &Db,
     job_id: i64,
-    status: crate::import::jobs::Status,
+    status: Status,
     message: Option<String>,
     now: Timestamp,
 ) -> Result<(), RunError> {

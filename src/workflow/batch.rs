@@ -131,7 +131,7 @@ pub async fn import_rows(
         return Ok(plan.outcomes);
     }
     let mut job_ids = HashMap::new();
-    execute_plan(conn, ctx, plan, &mut job_ids, now)
+    write_plan(conn, ctx, plan, &mut job_ids, now)
         .await
         .map_err(|err| match err {
             ExecuteError::Write(err) => err,
@@ -385,6 +385,17 @@ pub async fn execute_plan(
     now: Timestamp,
 ) -> Result<Vec<RowOutcome>, ExecuteError> {
     write::ensure_schema_current(conn, ctx.schema).await?;
+    write_plan(conn, ctx, plan, job_ids, now).await
+}
+
+/// [`execute_plan`] once the schema is known to be current.
+async fn write_plan(
+    conn: &mut AnyConnection,
+    ctx: &BatchContext<'_>,
+    plan: Plan,
+    job_ids: &mut HashMap<String, i64>,
+    now: Timestamp,
+) -> Result<Vec<RowOutcome>, ExecuteError> {
     let Plan {
         outcomes,
         creates,
