@@ -21,6 +21,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub schema: Arc<SchemaCache>,
     pub imports: Arc<crate::import::worker::Imports>,
+    pub publishing: Arc<crate::publish::worker::Publishing>,
 }
 
 impl AppState {
@@ -32,6 +33,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             schema: Arc::new(SchemaCache::default()),
             imports: Arc::default(),
+            publishing: Arc::default(),
         }
     }
 
@@ -75,6 +77,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let db = state.db.clone();
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let importer = crate::import::worker::spawn(state.clone());
+    let publisher = crate::publish::worker::spawn(state.clone());
     let app = build_router(state);
     axum::serve(
         listener,
@@ -86,6 +89,8 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     // An import in flight stops between statements; its open batch rolls
     // back and the next start resumes the job after its last batch.
     importer.abort();
+    // A publishing round in flight rolls back whole; the next start redoes it.
+    publisher.abort();
     db.close().await;
     tracing::info!("sluice stopped");
     Ok(())

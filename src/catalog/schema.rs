@@ -60,6 +60,125 @@ pub struct Channel {
     /// Target unit per unit family for measurements in this channel's feed.
     #[serde(default)]
     pub units: BTreeMap<String, String>,
+    /// Whether changes publish as they happen or wait for "publish pending".
+    #[serde(default)]
+    pub publish_mode: PublishMode,
+    /// Which attribute fills each field of the channel's format.
+    #[serde(default)]
+    pub mapping: FieldMapping,
+}
+
+/// When a channel's changes reach its feed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishMode {
+    /// The publisher follows every approved change.
+    #[default]
+    Automatic,
+    /// Changes wait until someone publishes the channel's pending products.
+    Manual,
+}
+
+impl PublishMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublishMode::Automatic => "automatic",
+            PublishMode::Manual => "manual",
+        }
+    }
+}
+
+/// Channel field → attribute code; an empty code leaves the field out. The
+/// defaults name the demo catalog's attributes, so a channel without a
+/// mapping section still gets a full feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FieldMapping {
+    pub title: String,
+    pub description: String,
+    pub brand: String,
+    pub gtin: String,
+    pub mpn: String,
+    pub price: String,
+    pub sale_price: String,
+    pub stock: String,
+    pub weight: String,
+    pub images: String,
+    pub gender: String,
+    pub age_group: String,
+    pub google_product_category: String,
+}
+
+impl Default for FieldMapping {
+    fn default() -> Self {
+        Self {
+            title: "name".into(),
+            description: "description".into(),
+            brand: "brand".into(),
+            gtin: "gtin".into(),
+            mpn: "mpn".into(),
+            price: "base_price".into(),
+            sale_price: "sale_price".into(),
+            stock: "stock".into(),
+            weight: "weight".into(),
+            images: "images".into(),
+            gender: "gender".into(),
+            age_group: "age_group".into(),
+            google_product_category: "google_product_category".into(),
+        }
+    }
+}
+
+impl FieldMapping {
+    /// Every (field, attribute) pair, unmapped ones included.
+    pub fn fields(&self) -> [(&'static str, &str); 13] {
+        [
+            ("title", &self.title),
+            ("description", &self.description),
+            ("brand", &self.brand),
+            ("gtin", &self.gtin),
+            ("mpn", &self.mpn),
+            ("price", &self.price),
+            ("sale_price", &self.sale_price),
+            ("stock", &self.stock),
+            ("weight", &self.weight),
+            ("images", &self.images),
+            ("gender", &self.gender),
+            ("age_group", &self.age_group),
+            ("google_product_category", &self.google_product_category),
+        ]
+    }
+
+    /// The attribute mapped to `field`, if any.
+    pub fn attribute(&self, field: &str) -> Option<&str> {
+        self.fields()
+            .into_iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, code)| code)
+            .filter(|code| !code.is_empty())
+    }
+
+    /// Sets one field by name; false for an unknown field.
+    pub fn set(&mut self, field: &str, code: String) -> bool {
+        let slot = match field {
+            "title" => &mut self.title,
+            "description" => &mut self.description,
+            "brand" => &mut self.brand,
+            "gtin" => &mut self.gtin,
+            "mpn" => &mut self.mpn,
+            "price" => &mut self.price,
+            "sale_price" => &mut self.sale_price,
+            "stock" => &mut self.stock,
+            "weight" => &mut self.weight,
+            "images" => &mut self.images,
+            "gender" => &mut self.gender,
+            "age_group" => &mut self.age_group,
+            "google_product_category" => &mut self.google_product_category,
+            _ => return false,
+        };
+        *slot = code;
+        true
+    }
 }
 
 /// A group of attributes shown together on the product page.

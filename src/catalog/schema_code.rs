@@ -217,6 +217,43 @@ fn duplicates<'a>(codes: impl Iterator<Item = &'a str>, kind: &str, problems: &m
     }
 }
 
+/// A channel's field mapping must name attributes of the right type. A
+/// default that names an attribute the schema lacks counts as unmapped, so a
+/// catalog without `brand` needs no mapping section; an explicit typo does not.
+fn check_mapping(schema: &Schema, channel: &Channel, at: &str, problems: &mut Vec<String>) {
+    use crate::catalog::schema::{AttributeType as T, FieldMapping};
+    let defaults = FieldMapping::default();
+    for ((field, code), (_, default)) in channel.mapping.fields().into_iter().zip(defaults.fields())
+    {
+        if code.is_empty() {
+            continue;
+        }
+        let Some(attribute) = schema.attribute(code) else {
+            if code != default {
+                problems.push(format!(
+                    "{at}: mapping.{field} names unknown attribute {code}"
+                ));
+            }
+            continue;
+        };
+        let fits = match field {
+            "price" | "sale_price" => attribute.kind == T::Price,
+            "stock" => attribute.kind == T::Number,
+            "weight" => attribute.kind == T::Measurement,
+            "images" => attribute.kind == T::Assets,
+            "gtin" => matches!(attribute.kind, T::Gtin | T::Text),
+            "description" => matches!(attribute.kind, T::Text | T::Textarea),
+            _ => !matches!(attribute.kind, T::Assets | T::Price | T::Measurement),
+        };
+        if !fits {
+            problems.push(format!(
+                "{at}: mapping.{field} cannot be filled from {code}, a {} attribute",
+                attribute.kind.as_str()
+            ));
+        }
+    }
+}
+
 /// Every problem in a schema, each naming the entity and what to fix.
 pub fn check(schema: &Schema) -> Vec<String> {
     let mut problems = Vec::new();
@@ -314,6 +351,7 @@ pub fn check(schema: &Schema) -> Vec<String> {
                 _ => problems.push(format!("{at}: {unit} is not a {family} unit")),
             }
         }
+        check_mapping(schema, channel, &at, &mut problems);
     }
     for group in &schema.groups {
         if !is_code(&group.code) {
@@ -1026,8 +1064,8 @@ async fn apply_with_profiles(
     }
     // A change to profiles alone leaves the catalog (and its version) as it is.
     if plan.steps.iter().any(|s| s.kind != PROFILE) {
+        // The publisher sees the new version and judges every product again.
         store::bump_schema_version(&mut tx).await?;
-        crate::workflow::write::recompute_completeness(&mut tx, desired).await?;
     }
     if let Some(wanted) = profiles {
         write_profiles(&mut tx, actor, &plan, wanted, &stored_profiles, now).await?;

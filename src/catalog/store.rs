@@ -322,8 +322,8 @@ pub async fn list(
         "($1 IS NULL OR p.family = $1)".to_owned(),
         "($2 IS NULL OR p.kind = $2)".to_owned(),
         "($3 IS NULL OR p.enabled = $3)".to_owned(),
-        "($4 IS NULL OR EXISTS (SELECT 1 FROM product_completeness pc \
-          WHERE pc.product_id = p.id AND pc.channel = $4 AND pc.missing_count > 0))"
+        "($4 IS NULL OR EXISTS (SELECT 1 FROM product_readiness pr \
+          WHERE pr.product_id = p.id AND pr.channel = $4 AND pr.missing_count > 0))"
             .to_owned(),
         "($5 IS NULL OR p.sku_key LIKE $5 ESCAPE '\\')".to_owned(),
         "($6 IS NULL OR p.updated_at > $6)".to_owned(),
@@ -444,26 +444,6 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// Per channel, the required attributes a product misses (for the grid filter and the page).
-pub async fn completeness<'e, E: Executor<'e, Database = Any>>(
-    executor: E,
-    product_id: i64,
-) -> Result<Vec<(String, Vec<String>)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT channel, missing FROM product_completeness WHERE product_id = $1 ORDER BY channel",
-    )
-    .bind(product_id)
-    .fetch_all(executor)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let channel: String = row.try_get("channel")?;
-            let missing: String = row.try_get("missing")?;
-            Ok((channel.clone(), decode("completeness", &channel, &missing)?))
-        })
-        .collect()
-}
-
 /// A LIKE pattern (with `\` as escape) matching text that contains `fragment` literally.
 pub fn containing(fragment: &str) -> String {
     format!("%{}%", escape_like(fragment))
@@ -518,8 +498,8 @@ pub async fn completeness_counts(
     for chunk in product_ids.chunks(200) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT product_id, channel, missing_count FROM product_completeness \
-             WHERE missing_count > 0 AND product_id IN ({}) ORDER BY channel",
+            "SELECT product_id, channel, SUM(missing_count) AS missing_count FROM product_readiness \
+             WHERE missing_count > 0 AND product_id IN ({}) GROUP BY product_id, channel ORDER BY channel",
             placeholders.join(", ")
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

@@ -34,6 +34,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0004_imports.sql"),
         include_str!("../../migrations/postgres/0004_imports.sql"),
     ),
+    (
+        5,
+        "publish",
+        include_str!("../../migrations/sqlite/0005_publish.sql"),
+        include_str!("../../migrations/postgres/0005_publish.sql"),
+    ),
 ];
 
 pub(super) fn migrator(backend: Backend) -> Migrator {

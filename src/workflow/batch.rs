@@ -1,7 +1,7 @@
 //! The write path for many products at once (imports). It makes the same
 //! checks as [`super::write`] — owner, lane, family and level, every value,
 //! categories, SKU and axis uniqueness — with the same pure functions, then
-//! writes the products, history, change log, completeness and category index
+//! writes the products, history, change log and category index
 //! with multi-row statements: a batch of 500 rows costs a dozen statements
 //! instead of several thousand.
 //!
@@ -22,10 +22,9 @@ use super::write::{
     self, Change, ChangeSet, ValueChange, ValueContext, ValueResult, WriteError, Writer,
 };
 use crate::audit::Actor;
-use crate::catalog::completeness::missing_per_channel;
 use crate::catalog::product::{Product, ProductKind, ValueKey};
 use crate::catalog::schema::{Lane, Schema};
-use crate::catalog::store::{self, StoredProduct, resolved_values, sku_key};
+use crate::catalog::store::{self, StoredProduct, sku_key};
 use crate::db::bulk::{self, Param};
 use crate::db::{Backend, Timestamp};
 use crate::error::FieldError;
@@ -74,7 +73,7 @@ pub struct BatchContext<'a> {
 }
 
 /// Models this job created or changed in earlier batches, by SKU key: later
-/// batches name them as parent and resolve completeness against them even
+/// batches name them as parent and resolve against them even
 /// before they are committed (a dry run never commits them at all).
 #[derive(Debug, Default)]
 pub struct JobModels(HashMap<String, Product>);
@@ -209,7 +208,6 @@ pub async fn plan_rows(
         .into_iter()
         .map(|s| (sku_key(&s.product.sku), s))
         .collect();
-    let models = models_of(conn, existing.values()).await?;
     let with_reviewed: Vec<i64> = rows
         .iter()
         .zip(&same)
@@ -309,7 +307,7 @@ pub async fn plan_rows(
     let records = if ctx.dry_run {
         Records::default()
     } else {
-        prepare_records(ctx, &touched, &models, job_models, now)
+        prepare_records(ctx, &touched, now)
     };
     let documents: Vec<(String, String)> = if ctx.dry_run {
         Vec::new()
@@ -342,7 +340,7 @@ pub async fn plan_rows(
             }
         })
         .collect();
-    // Later batches of this job resolve parents and completeness against
+    // Later batches of this job resolve parents against
     // the models as this batch leaves them.
     for touched in touched
         .iter()
@@ -510,35 +508,6 @@ async fn load_products(
         .iter()
         .map(store::product_from_row)
         .collect::<Result<Vec<_>, _>>()?)
-}
-
-/// The models of these products (and those among them), for completeness.
-async fn models_of<'a>(
-    conn: &mut AnyConnection,
-    products: impl Iterator<Item = &'a StoredProduct> + Clone,
-) -> Result<HashMap<i64, Product>, WriteError> {
-    let mut models: HashMap<i64, Product> = products
-        .clone()
-        .filter(|s| s.product.kind == ProductKind::Model)
-        .map(|s| (s.product.id, s.product.clone()))
-        .collect();
-    let unloaded: Vec<Param> = products
-        .filter_map(|s| s.parent_id)
-        .filter(|id| !models.contains_key(id))
-        .collect::<HashSet<i64>>()
-        .into_iter()
-        .map(Param::Int)
-        .collect();
-    let head = format!(
-        "SELECT {} FROM {} WHERE p.id IN",
-        store::PRODUCT_COLUMNS,
-        store::PRODUCT_FROM
-    );
-    for row in bulk::in_list(conn, &head, "", unloaded).await? {
-        let model = store::product_from_row(&row)?.product;
-        models.insert(model.id, model);
-    }
-    Ok(models)
 }
 
 /// Which rows carry the digest their product was last written from.
@@ -865,7 +834,7 @@ struct Touched<'a> {
 }
 
 /// Variants of updated models: they inherit what changed, so their
-/// completeness moves and change-log followers must see them.
+/// change-log followers (readiness, publishing) must see them.
 async fn followers_of(
     conn: &mut AnyConnection,
     updates: &[PlannedUpdate],
@@ -901,39 +870,17 @@ struct Records {
     versions: Vec<(usize, Vec<Param>)>,
     /// Every touched product in order: its change-log entry.
     log: Vec<(usize, Vec<Param>)>,
-    completeness: Vec<(usize, Vec<Param>)>,
     categories: Vec<(usize, Vec<Param>)>,
-    /// Existing products whose completeness rows are replaced.
-    stale: Vec<i64>,
 }
 
-/// Everything but the ids: history entries, change-log rows, completeness
-/// (variants resolved against their model as it is after the batch) and
-/// the category index of new products.
-fn prepare_records(
-    ctx: &BatchContext<'_>,
-    touched: &[Touched<'_>],
-    models: &HashMap<i64, Product>,
-    job_models: &JobModels,
-    now: Timestamp,
-) -> Records {
+/// Everything but the ids: history entries, change-log rows and the
+/// category index of new products.
+fn prepare_records(ctx: &BatchContext<'_>, touched: &[Touched<'_>], now: Timestamp) -> Records {
     let actor = ctx.actor;
-    let mut by_sku: HashMap<String, &Product> =
-        models.values().map(|m| (sku_key(&m.sku), m)).collect();
-    for (key, model) in &job_models.0 {
-        by_sku.insert(key.clone(), model);
-    }
-    for t in touched {
-        if t.product.kind == ProductKind::Model {
-            by_sku.insert(sku_key(&t.product.sku), t.product);
-        }
-    }
     let mut records = Records {
         versions: Vec::new(),
         log: Vec::new(),
-        completeness: Vec::new(),
         categories: Vec::new(),
-        stale: Vec::new(),
     };
     for (slot, t) in touched.iter().enumerate() {
         let product = t.product;
@@ -961,32 +908,6 @@ fn prepare_records(
                 Param::At(now),
             ],
         ));
-        if !t.created {
-            records.stale.push(product.id);
-        }
-        let model = product
-            .parent
-            .as_deref()
-            .and_then(|parent| by_sku.get(&sku_key(parent)).copied());
-        // Only a variant with a model needs a merged copy of its values.
-        let merged = match (product.kind, model) {
-            (ProductKind::Variant, Some(_)) => {
-                std::borrow::Cow::Owned(resolved_values(product, model))
-            }
-            _ => std::borrow::Cow::Borrowed(&product.values),
-        };
-        for (channel, missing) in missing_per_channel(ctx.schema, product, &merged) {
-            let labels: Vec<String> = missing.iter().map(ToString::to_string).collect();
-            records.completeness.push((
-                slot,
-                vec![
-                    Param::Text(channel),
-                    Param::Int(0),
-                    Param::Int(i64::try_from(missing.len()).unwrap_or(i64::MAX)),
-                    Param::Text(json_text(&labels, "[]")),
-                ],
-            ));
-        }
         // Imports set categories only on products they create.
         if t.created {
             for category in &product.categories {
@@ -1044,20 +965,6 @@ async fn write_records(
         log,
     )
     .await?;
-    bulk::in_list(
-        conn,
-        "DELETE FROM product_completeness WHERE product_id IN",
-        "",
-        records.stale.into_iter().map(Param::Int).collect(),
-    )
-    .await?;
-    bulk::values(
-        conn,
-        "INSERT INTO product_completeness (channel, product_id, missing_count, missing)",
-        "",
-        with_ids(records.completeness, 1, ids),
-    )
-    .await?;
     bulk::values(
         conn,
         "INSERT INTO product_categories (category, product_id)",
@@ -1087,7 +994,6 @@ pub async fn disable(
         enabled: Some(false),
         ..ChangeSet::default()
     };
-    let models = models_of(conn, found.iter()).await?;
     let mut updates = Vec::new();
     for stored in found {
         let (mut after, changes) = write::preview(ctx.schema, &writer, &stored.product, &off)?;
@@ -1127,7 +1033,7 @@ pub async fn disable(
             created: false,
         }))
         .collect();
-    let records = prepare_records(ctx, &touched, &models, &JobModels::default(), now);
+    let records = prepare_records(ctx, &touched, now);
     let ids: Vec<i64> = touched.iter().map(|t| t.product.id).collect();
     write_records(conn, records, &ids).await?;
     Ok(updates.len() as u64)

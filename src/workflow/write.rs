@@ -4,8 +4,8 @@
 //! (owner), that every value fits its attribute, the family and the
 //! product's level (model or variant), that the base version is current,
 //! then writes the new document, a history entry with before/after per value
-//! and the actor, the completeness per channel, and a change-log entry that
-//! readiness, publishing and search follow. Unchanged input writes nothing.
+//! and the actor, and a change-log entry that readiness, publishing and
+//! search follow (they run after commit, so a write stays small). Unchanged input writes nothing.
 //!
 //! Review (proposals for reviewed-lane attributes) sits in front of this
 //! function; it never decides about lanes itself.
@@ -17,10 +17,10 @@ use serde_json::Value as Json;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::Actor;
-use crate::catalog::completeness::{missing_per_channel, on_level};
+use crate::catalog::completeness::on_level;
 use crate::catalog::product::{Product, ProductKind, ValueKey, Values};
 use crate::catalog::schema::{Family, Owner, Schema};
-use crate::catalog::store::{self, StoredProduct, resolved_values, sku_key};
+use crate::catalog::store::{self, sku_key};
 use crate::catalog::values;
 use crate::db::{Backend, Db, Timestamp, is_unique_violation};
 use crate::error::FieldError;
@@ -537,17 +537,7 @@ pub async fn create_in(
         updated: now,
     };
     let structure = creation_changes(&product, new.parent.as_deref(), changes);
-    record(
-        conn,
-        schema,
-        writer,
-        &product,
-        parent.as_ref().map(|p| &p.product),
-        &structure,
-        true,
-        now,
-    )
-    .await?;
+    record(conn, writer, &product, &structure, true, now).await?;
     Ok(product)
 }
 
@@ -824,46 +814,23 @@ pub async fn update_in(
         }
         Err(err) => return Err(err.into()),
     }
-    let model = match stored.parent_id {
-        Some(id) => store::find_by_id(&mut *conn, id).await?.map(|p| p.product),
-        None => None,
-    };
     let categories_changed = requested.categories.is_some();
-    record(
-        conn,
-        schema,
-        writer,
-        &product,
-        model.as_ref(),
-        &changes,
-        categories_changed,
-        now,
-    )
-    .await?;
+    record(conn, writer, &product, &changes, categories_changed, now).await?;
     if product.kind == ProductKind::Model {
-        // Variants inherit what changed: their completeness moves, and
-        // followers of the change log (search, readiness, publishing) must
-        // see them too.
+        // Variants inherit what changed: followers of the change log
+        // (search, readiness, publishing) must see them too.
         for variant in store::variants_of(&mut *conn, product.id).await? {
-            let merged = resolved_values(&variant.product, Some(&product));
-            write_completeness(conn, schema, &variant.product, &merged).await?;
             append_change_log(conn, &variant.product, now).await?;
         }
     }
     Ok(Outcome::Written { product, changes })
 }
 
-/// History, change log, completeness and category index for a new version.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one place for everything a version writes"
-)]
+/// History, change log and category index for a new version.
 async fn record(
     conn: &mut AnyConnection,
-    schema: &Schema,
     writer: &Writer,
     product: &Product,
-    model: Option<&Product>,
     changes: &[Change],
     categories_changed: bool,
     now: Timestamp,
@@ -883,8 +850,6 @@ async fn record(
     .execute(&mut *conn)
     .await?;
     append_change_log(conn, product, now).await?;
-    let merged = resolved_values(product, model);
-    write_completeness(conn, schema, product, &merged).await?;
     if categories_changed {
         sqlx::query("DELETE FROM product_categories WHERE product_id = $1")
             .bind(product.id)
@@ -925,31 +890,6 @@ async fn append_change_log(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(())
-}
-
-async fn write_completeness(
-    conn: &mut AnyConnection,
-    schema: &Schema,
-    product: &Product,
-    values: &Values,
-) -> Result<(), WriteError> {
-    sqlx::query("DELETE FROM product_completeness WHERE product_id = $1")
-        .bind(product.id)
-        .execute(&mut *conn)
-        .await?;
-    for (channel, missing) in missing_per_channel(schema, product, values) {
-        let labels: Vec<String> = missing.iter().map(ToString::to_string).collect();
-        sqlx::query(
-            "INSERT INTO product_completeness (channel, product_id, missing_count, missing) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(channel)
-        .bind(product.id)
-        .bind(i64::try_from(missing.len()).unwrap_or(i64::MAX))
-        .bind(serde_json::to_string(&labels).unwrap_or_else(|_| "[]".into()))
-        .execute(&mut *conn)
-        .await?;
-    }
     Ok(())
 }
 
@@ -1105,17 +1045,7 @@ pub(crate) async fn purge_for_schema_change(
             .bind(product.id)
             .execute(&mut *conn)
             .await?;
-        record(
-            conn,
-            desired,
-            &writer,
-            &product,
-            None,
-            &changes,
-            categories_changed,
-            now,
-        )
-        .await?;
+        record(conn, &writer, &product, &changes, categories_changed, now).await?;
     }
     Ok(())
 }
@@ -1169,34 +1099,4 @@ async fn id_list(
         .iter()
         .map(|row| row.try_get("id"))
         .collect::<Result<_, _>>()?)
-}
-
-/// Recomputes every product's completeness after the schema changed
-/// (requirements, channels, locales).
-pub(crate) async fn recompute_completeness(
-    conn: &mut AnyConnection,
-    schema: &Schema,
-) -> Result<(), WriteError> {
-    let sql = format!(
-        "SELECT {} FROM {}",
-        store::PRODUCT_COLUMNS,
-        store::PRODUCT_FROM
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .fetch_all(&mut *conn)
-        .await?;
-    let products: Vec<StoredProduct> = rows
-        .iter()
-        .map(store::product_from_row)
-        .collect::<Result<_, _>>()?;
-    let by_id: std::collections::HashMap<i64, &Product> = products
-        .iter()
-        .map(|p| (p.product.id, &p.product))
-        .collect();
-    for stored in &products {
-        let model = stored.parent_id.and_then(|id| by_id.get(&id).copied());
-        let merged = resolved_values(&stored.product, model);
-        write_completeness(conn, schema, &stored.product, &merged).await?;
-    }
-    Ok(())
 }

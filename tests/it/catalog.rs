@@ -452,7 +452,8 @@ async fn variants_inherit_and_keep_to_their_level(app: TestApp) {
     .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
 
-    // A model change reaches the variant's completeness: name is required on web.
+    // A model change reaches the variant's readiness: name is required on web.
+    app.settle().await;
     let page = app
         .api(Method::GET, "/api/v1/products/TEE-RED-M", Some(&token))
         .await;
@@ -479,6 +480,7 @@ async fn variants_inherit_and_keep_to_their_level(app: TestApp) {
     )
     .await;
     // Reviewed: nothing changes in master until approval.
+    app.settle().await;
     let still = app
         .api(
             Method::GET,
@@ -491,6 +493,7 @@ async fn variants_inherit_and_keep_to_their_level(app: TestApp) {
     let approved = approve(&app, &response).await;
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
     assert_eq!(approved.json()["status"], "approved");
+    app.settle().await;
     let missing_web = app
         .api(
             Method::GET,
@@ -1197,6 +1200,7 @@ async fn grid_filters_by_family_category_kind_and_missing(app: TestApp) {
     check("category=clothing", &["M-1"]).await;
     check("kind=model", &["M-1"]).await;
     check("enabled=false", &["G-2"]).await;
+    app.settle().await;
     check("missing=web", &["G-2", "M-1"]).await;
     check("sku=g-", &["G-1", "G-2"]).await;
     let bad = browser.get("/products?category=nowhere").await;

@@ -305,6 +305,14 @@ impl TestApp {
         .await
     }
 
+    /// Lets the publisher catch up with the change log (readiness, snapshots,
+    /// feeds), as the background worker does in a running server.
+    pub async fn settle(&self) {
+        sluice::publish::worker::drain(&self.state)
+            .await
+            .expect("the publisher catches up");
+    }
+
     /// Applies the test catalog schema (tests/it/fixtures/catalog.toml).
     pub async fn seed_schema(&self) {
         let schema = sluice::catalog::schema_code::parse(include_str!("fixtures/catalog.toml"))

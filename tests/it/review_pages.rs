@@ -325,13 +325,12 @@ async fn proposal_page_shows_diff_validation_and_readiness(app: TestApp) {
     );
     assert!(body.contains("field-open"), "state badge per field");
     assert!(body.contains("All open changes pass validation"));
-    // web needs name and description in en_US and de_DE: the proposal completes it.
-    assert!(body.contains("becomes complete"), "{body}");
-    assert!(body.contains("<code>description [de_DE]</code>"), "{body}");
-    assert!(
-        body.contains("stays complete"),
-        "google requires nothing of gadgets"
-    );
+    // web needs name and description in en_US and de_DE: the proposal makes it ready.
+    assert!(body.contains("becomes ready"), "{body}");
+    assert!(body.contains("is missing in de_DE</code>"), "{body}");
+    // Google's format needs a USD price, which no change here provides.
+    assert!(body.contains("stays not ready"), "{body}");
+    assert!(body.contains("has no USD price"), "{body}");
     assert!(body.contains(&format!("action=\"/proposals/{id}/approve\"")));
     assert!(
         body.contains("value=\"name|en_US|\""),

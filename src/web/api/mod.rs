@@ -2,6 +2,7 @@
 //! `utoipa_axum::routes!`, so it cannot exist without its OpenAPI entry.
 
 mod admin;
+mod channels;
 pub(crate) mod imports;
 mod me;
 pub(crate) mod products;
@@ -66,6 +67,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(imports::create_import, imports::list_imports))
         .routes(routes!(imports::get_import))
         .routes(routes!(imports::import_errors))
+        .routes(routes!(channels::get_feed))
+        .routes(routes!(channels::get_channel_product))
+        .routes(routes!(channels::export_jsonl))
+        .routes(routes!(channels::export_xml))
+        .routes(routes!(channels::export_tsv))
+        .routes(routes!(channels::export_shopify))
+        .routes(routes!(channels::publish_pending))
+        .routes(routes!(channels::republish_all))
+        .routes(routes!(channels::product_readiness))
         .routes(routes!(schema::list_locales))
         .routes(routes!(schema::list_channels))
         .routes(routes!(schema::list_attributes))

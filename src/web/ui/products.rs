@@ -23,6 +23,7 @@ use crate::catalog::product::{Product, ProductKind, ValueKey, Values};
 use crate::catalog::schema::{Attribute, AttributeType, Owner, Schema};
 use crate::catalog::store::{self, StoredProduct};
 use crate::error::{AppError, FieldError, PageError, PageResult};
+use crate::publish::readiness::{ChannelReadiness, assess};
 use crate::web::api::products::{ListQuery, parse_filter};
 use crate::web::extract::{PageSession, urlencode};
 use crate::workflow::history::{self, VersionEntry};
@@ -252,7 +253,7 @@ struct ProductPage {
     channel: String,
     groups: Vec<GroupView>,
     categories: Vec<(Choice, usize)>,
-    completeness: Vec<(String, Vec<String>)>,
+    readiness: Vec<ReadinessRow>,
     variants: Vec<VariantRow>,
     history: Vec<VersionRow>,
     /// The viewer's draft: id and number of open changes.
@@ -640,7 +641,18 @@ async fn build_page(
             (choice, depth)
         })
         .collect();
-    let completeness = store::completeness(state.db.pool(), product.id).await?;
+    // Readiness of master (not of the viewer's draft), judged now.
+    let readiness = {
+        let values = store::resolved_values(&stored.product, model);
+        schema
+            .channels
+            .iter()
+            .map(|c| {
+                let verdict = assess(schema, c, &stored.product, model, &values);
+                readiness_row(&stored.product.sku, &verdict)
+            })
+            .collect()
+    };
     let variants = if product.kind == ProductKind::Model {
         let found = store::variants_of(state.db.pool(), product.id).await?;
         let ids: Vec<i64> = found.iter().map(|v| v.product.id).collect();
@@ -726,7 +738,7 @@ async fn build_page(
         channel: channel.to_owned(),
         groups,
         categories,
-        completeness,
+        readiness,
         variants,
         history,
         draft: draft.as_ref().map(|d| (d.id, d.open_changes().count())),
@@ -734,6 +746,40 @@ async fn build_page(
         conflicts: Vec::new(),
         general_errors,
     })
+}
+
+/// One channel's verdict on the product page: each reason with a link to
+/// the field (in the locale and channel) that fixes it.
+pub(crate) struct ReadinessRow {
+    pub channel: String,
+    pub ready: bool,
+    pub reasons: Vec<(String, Option<String>)>,
+}
+
+pub(crate) fn readiness_row(sku: &str, verdict: &ChannelReadiness) -> ReadinessRow {
+    ReadinessRow {
+        channel: verdict.channel.clone(),
+        ready: verdict.ready(),
+        reasons: verdict
+            .reasons()
+            .into_iter()
+            .map(|reason| {
+                let link = reason.attribute.as_ref().map(|attribute| {
+                    format!(
+                        "/products/{}?channel={}{}#v.{attribute}",
+                        urlencode(sku),
+                        verdict.channel,
+                        reason
+                            .locale
+                            .as_ref()
+                            .map(|l| format!("&locale={l}"))
+                            .unwrap_or_default()
+                    )
+                });
+                (reason.message.clone(), link)
+            })
+            .collect(),
+    }
 }
 
 fn version_row(entry: VersionEntry) -> VersionRow {

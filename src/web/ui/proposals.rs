@@ -21,12 +21,12 @@ use super::{Choice, Chrome, category_choices, choices, render};
 use crate::app::AppState;
 use crate::auth::sessions::Session;
 use crate::auth::{Caller, Permission};
-use crate::catalog::completeness::missing_per_channel;
 use crate::catalog::product::{Product, ValueKey};
 use crate::catalog::schema::Schema;
 use crate::catalog::store;
 use crate::db::Timestamp;
 use crate::error::{AppError, FieldError, PageError, PageResult};
+use crate::publish::readiness::assess;
 use crate::web::extract::{PageForm, PageSession, urlencode};
 use crate::workflow::proposals::{
     self, FieldState, Proposal, ProposalFilter, ProposedChange, Resolution, Status, WorkflowError,
@@ -833,7 +833,8 @@ fn open_change_set(proposal: &Proposal) -> ChangeSet {
     changes
 }
 
-/// Per channel, what approving the open changes does to completeness.
+/// Per channel, what approving the open changes does to readiness: the
+/// reasons it resolves, the ones it adds and the ones that remain.
 fn readiness_impact(
     schema: &Schema,
     master: &Product,
@@ -844,35 +845,39 @@ fn readiness_impact(
     for change in &changes.values {
         after.values.set(&change.key, change.data.clone());
     }
-    let before = missing_per_channel(schema, master, &store::resolved_values(master, model));
-    let after = missing_per_channel(schema, &after, &store::resolved_values(&after, model));
-    before
-        .into_iter()
-        .zip(after)
-        .map(|((channel, was), (_, now))| {
-            let filled = was
-                .iter()
-                .filter(|m| !now.contains(m))
-                .map(ToString::to_string)
-                .collect();
-            let now_missing = now
-                .iter()
-                .filter(|m| !was.contains(m))
-                .map(ToString::to_string)
-                .collect();
-            let still_missing = now
-                .iter()
-                .filter(|m| was.contains(m))
-                .map(ToString::to_string)
-                .collect();
+    if let Some(enabled) = changes.enabled {
+        after.enabled = enabled;
+    }
+    if let Some(categories) = &changes.categories {
+        after.categories.clone_from(categories);
+    }
+    let before_values = store::resolved_values(master, model);
+    let after_values = store::resolved_values(&after, model);
+    schema
+        .channels
+        .iter()
+        .map(|channel| {
+            let was = assess(schema, channel, master, model, &before_values);
+            let now = assess(schema, channel, &after, model, &after_values);
+            let messages = |verdict: &crate::publish::readiness::ChannelReadiness| -> Vec<String> {
+                verdict
+                    .reasons()
+                    .into_iter()
+                    .map(|r| r.message.clone())
+                    .collect()
+            };
+            let (was, now) = (messages(&was), messages(&now));
+            let filled = was.iter().filter(|m| !now.contains(m)).cloned().collect();
+            let now_missing = now.iter().filter(|m| !was.contains(m)).cloned().collect();
+            let still_missing = now.iter().filter(|m| was.contains(m)).cloned().collect();
             let (verdict, good) = match (was.is_empty(), now.is_empty()) {
-                (false, true) => ("becomes complete", true),
-                (true, false) => ("becomes incomplete", false),
-                (true, true) => ("stays complete", true),
-                (false, false) => ("stays incomplete", false),
+                (false, true) => ("becomes ready", true),
+                (true, false) => ("becomes not ready", false),
+                (true, true) => ("stays ready", true),
+                (false, false) => ("stays not ready", false),
             };
             ReadinessRow {
-                channel,
+                channel: channel.code.clone(),
                 verdict,
                 good,
                 filled,

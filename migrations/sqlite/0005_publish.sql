@@ -1,0 +1,79 @@
+-- Governed publishing (issue 6). Readiness replaces the completeness table
+-- and is written by the publisher, which follows the change log, instead of
+-- inside every write (DESIGN: "search index and readiness follow a change log").
+DROP TABLE product_completeness;
+
+-- Per product, channel and locale: ready or not, and every reason.
+CREATE TABLE product_readiness (
+    channel TEXT NOT NULL,
+    locale TEXT NOT NULL,
+    product_id INTEGER NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+    ready INTEGER NOT NULL,
+    missing_count INTEGER NOT NULL,
+    reasons TEXT NOT NULL,
+    PRIMARY KEY (channel, locale, product_id)
+);
+CREATE INDEX product_readiness_product ON product_readiness (product_id);
+
+-- The publisher's place in the change log. schema_version is the schema it
+-- last judged by; rebuild_after walks every product (by id) after a schema
+-- change, alongside the log.
+CREATE TABLE publish_cursor (
+    name TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    schema_version INTEGER NOT NULL,
+    rebuild_after INTEGER
+);
+INSERT INTO publish_cursor (name, last_seq, schema_version, rebuild_after)
+VALUES ('publisher', 0, -1, NULL);
+
+-- Per channel and product: the payload last published (its hash decides
+-- whether anything changed), the master values it was built from (the last
+-- good snapshot a held product keeps), and why it is held. No foreign key:
+-- a delete stays recorded whatever happens to the product row.
+CREATE TABLE publications (
+    channel TEXT NOT NULL,
+    product_id INTEGER NOT NULL,
+    sku TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    state TEXT NOT NULL,
+    payload TEXT,
+    hash TEXT,
+    good_values TEXT,
+    reasons TEXT,
+    seq INTEGER NOT NULL,
+    published_at TEXT NOT NULL,
+    PRIMARY KEY (channel, product_id)
+);
+CREATE INDEX publications_export ON publications (channel, group_key, sku);
+CREATE INDEX publications_sku ON publications (channel, sku);
+
+-- Per channel, a gapless sequence of upserts and deletes, numbered from the
+-- counter row 'feed:<channel>' locked in the publishing transaction.
+CREATE TABLE feed_events (
+    channel TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    op TEXT NOT NULL,
+    product_id INTEGER NOT NULL,
+    sku TEXT NOT NULL,
+    payload TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (channel, seq)
+);
+
+-- Manual channels: products with changes waiting for "publish pending".
+CREATE TABLE publish_pending (
+    channel TEXT NOT NULL,
+    product_id INTEGER NOT NULL,
+    PRIMARY KEY (channel, product_id)
+);
+
+-- The last feed page each token pulled, for the channel page.
+CREATE TABLE feed_pulls (
+    channel TEXT NOT NULL,
+    token_id INTEGER NOT NULL,
+    token_name TEXT NOT NULL,
+    after_seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (channel, token_id)
+);

@@ -1,0 +1,295 @@
+//! Reading what was published: feed pages, one product's snapshot, the
+//! channel's full snapshot for exports, and the channel page's figures.
+//! Payloads were rendered at publish time, so a feed page is a range read
+//! plus concatenation of stored bytes.
+
+use sqlx::Row;
+
+use super::readiness::Reason;
+use crate::db::{Db, Timestamp};
+
+/// Most events per feed page.
+pub const MAX_PAGE: i64 = 1000;
+/// Publications read per query while streaming an export.
+pub const EXPORT_CHUNK: i64 = 1000;
+
+/// A feed page, already rendered as the contract's JSON.
+#[derive(Debug, Clone)]
+pub struct FeedPage {
+    pub json: String,
+    pub events: usize,
+    pub next_after: i64,
+}
+
+/// Events after `after`, at most `limit`, as
+/// `{"events": [{"seq","op","sku","product"}], "next_after", "has_more"}`.
+pub async fn page(db: &Db, channel: &str, after: i64, limit: i64) -> Result<FeedPage, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT seq, op, sku, payload FROM feed_events WHERE channel = $1 AND seq > $2 \
+         ORDER BY seq LIMIT $3",
+    )
+    .bind(channel)
+    .bind(after)
+    .bind(limit + 1)
+    .fetch_all(db.pool())
+    .await?;
+    let has_more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
+    let mut json = String::with_capacity(rows.len() * 1024 + 64);
+    json.push_str("{\"events\":[");
+    let mut next_after = after;
+    let mut events = 0;
+    for row in rows.iter().take(usize::try_from(limit).unwrap_or(0)) {
+        let seq: i64 = row.try_get("seq")?;
+        let op: String = row.try_get("op")?;
+        let sku: String = row.try_get("sku")?;
+        let payload: Option<String> = row.try_get("payload")?;
+        if events > 0 {
+            json.push(',');
+        }
+        json.push_str("{\"seq\":");
+        json.push_str(&seq.to_string());
+        json.push_str(",\"op\":");
+        json.push_str(&quoted(&op));
+        json.push_str(",\"sku\":");
+        json.push_str(&quoted(&sku));
+        json.push_str(",\"product\":");
+        json.push_str(payload.as_deref().unwrap_or("null"));
+        json.push('}');
+        next_after = seq;
+        events += 1;
+    }
+    json.push_str("],\"next_after\":");
+    json.push_str(&next_after.to_string());
+    json.push_str(",\"has_more\":");
+    json.push_str(if has_more { "true" } else { "false" });
+    json.push('}');
+    Ok(FeedPage {
+        json,
+        events,
+        next_after,
+    })
+}
+
+fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// The feed's last sequence number (0 before the first event).
+pub async fn head(db: &Db, channel: &str) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query("SELECT value FROM counters WHERE name = $1")
+        .bind(format!("feed:{channel}"))
+        .fetch_optional(db.pool())
+        .await?;
+    row.map_or(Ok(0), |row| row.try_get("value"))
+}
+
+/// A product as its channel has it now.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub sku: String,
+    pub state: String,
+    pub payload: String,
+    pub hash: String,
+    pub seq: i64,
+    pub reasons: Vec<Reason>,
+}
+
+/// The published (or held) snapshot of a SKU on a channel; `None` when the
+/// channel does not have it (never published, or deleted).
+pub async fn snapshot(db: &Db, channel: &str, sku: &str) -> Result<Option<Snapshot>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT pb.sku, pb.state, pb.payload, pb.hash, pb.seq, pb.reasons FROM publications pb \
+         JOIN products p ON p.id = pb.product_id \
+         WHERE pb.channel = $1 AND p.sku_key = $2 AND pb.state <> 'deleted'",
+    )
+    .bind(channel)
+    .bind(crate::catalog::store::sku_key(sku))
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let reasons: Option<String> = row.try_get("reasons")?;
+    Ok(Some(Snapshot {
+        sku: row.try_get("sku")?,
+        state: row.try_get("state")?,
+        payload: row
+            .try_get::<Option<String>, _>("payload")?
+            .unwrap_or_default(),
+        hash: row
+            .try_get::<Option<String>, _>("hash")?
+            .unwrap_or_default(),
+        seq: row.try_get("seq")?,
+        reasons: reasons
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default(),
+    }))
+}
+
+/// One chunk of a channel's full snapshot (published and held products,
+/// grouped by model so variants are adjacent), after the keyset `after`.
+pub async fn export_chunk(
+    db: &Db,
+    channel: &str,
+    after: Option<&(String, String)>,
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    let (group, sku) = after.cloned().unwrap_or_default();
+    let rows = sqlx::query(
+        "SELECT group_key, sku, payload FROM publications \
+         WHERE channel = $1 AND state <> 'deleted' AND (group_key > $2 OR (group_key = $2 AND sku > $3)) \
+         ORDER BY group_key, sku LIMIT $4",
+    )
+    .bind(channel)
+    .bind(group)
+    .bind(sku)
+    .bind(EXPORT_CHUNK)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("group_key")?,
+                row.try_get("sku")?,
+                row.try_get::<Option<String>, _>("payload")?
+                    .unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
+/// Records that a token pulled the feed (for the channel page).
+pub async fn record_pull(
+    db: &Db,
+    channel: &str,
+    token_id: i64,
+    token_name: &str,
+    after: i64,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO feed_pulls (channel, token_id, token_name, after_seq, at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (channel, token_id) DO UPDATE SET token_name = excluded.token_name, \
+         after_seq = excluded.after_seq, at = excluded.at",
+    )
+    .bind(channel)
+    .bind(token_id)
+    .bind(token_name)
+    .bind(after)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The channel page's figures.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelStatus {
+    pub published: i64,
+    pub held: i64,
+    pub ready: i64,
+    pub not_ready: i64,
+    pub pending: i64,
+    pub head: i64,
+    /// (attribute, products missing it), most missing first.
+    pub most_missing: Vec<(String, i64)>,
+    pub held_items: Vec<(String, Vec<Reason>)>,
+    pub pulls: Vec<(String, i64, Timestamp)>,
+    pub recent: Vec<(i64, String, String, Timestamp)>,
+}
+
+/// Counts per state, the most missing attributes, held products with
+/// reasons, the last pull per token and the latest events.
+pub async fn status(db: &Db, channel: &str) -> Result<ChannelStatus, sqlx::Error> {
+    let pool = db.pool();
+    let count = |sql: &'static str| async move {
+        let row = sqlx::query(sql).bind(channel).fetch_one(pool).await?;
+        row.try_get::<i64, _>("n")
+    };
+    let mut status = ChannelStatus {
+        published: count(
+            "SELECT COUNT(*) AS n FROM publications WHERE channel = $1 AND state = 'published'",
+        )
+        .await?,
+        held: count("SELECT COUNT(*) AS n FROM publications WHERE channel = $1 AND state = 'held'")
+            .await?,
+        // Sellable units ready in every locale of the channel.
+        ready: count(
+            "SELECT COUNT(*) AS n FROM (SELECT r.product_id FROM product_readiness r \
+             JOIN products p ON p.id = r.product_id AND p.kind <> 'model' \
+             WHERE r.channel = $1 GROUP BY r.product_id HAVING MIN(r.ready) = 1) t",
+        )
+        .await?,
+        not_ready: count(
+            "SELECT COUNT(*) AS n FROM (SELECT r.product_id FROM product_readiness r \
+             JOIN products p ON p.id = r.product_id AND p.kind <> 'model' \
+             WHERE r.channel = $1 GROUP BY r.product_id HAVING MIN(r.ready) = 0) t",
+        )
+        .await?,
+        pending: count("SELECT COUNT(*) AS n FROM publish_pending WHERE channel = $1").await?,
+        head: head(db, channel).await?,
+        ..ChannelStatus::default()
+    };
+    // Most-missing attributes: from the reasons of products not ready,
+    // capped so a huge catalog costs a bounded read.
+    let rows = sqlx::query(
+        "SELECT reasons FROM product_readiness WHERE channel = $1 AND missing_count > 0 LIMIT 5000",
+    )
+    .bind(channel)
+    .fetch_all(pool)
+    .await?;
+    let mut missing: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for row in &rows {
+        let text: String = row.try_get("reasons")?;
+        let reasons: Vec<Reason> = serde_json::from_str(&text).unwrap_or_default();
+        for reason in reasons {
+            if reason.kind == super::readiness::ReasonKind::Missing
+                && let Some(attribute) = reason.attribute
+            {
+                *missing.entry(attribute).or_default() += 1;
+            }
+        }
+    }
+    let mut most: Vec<(String, i64)> = missing.into_iter().collect();
+    most.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    most.truncate(10);
+    status.most_missing = most;
+    for row in sqlx::query(
+        "SELECT sku, reasons FROM publications WHERE channel = $1 AND state = 'held' ORDER BY sku LIMIT 50",
+    )
+    .bind(channel)
+    .fetch_all(pool)
+    .await?
+    {
+        let text: Option<String> = row.try_get("reasons")?;
+        status.held_items.push((
+            row.try_get("sku")?,
+            text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+        ));
+    }
+    for row in sqlx::query(
+        "SELECT token_name, after_seq, at FROM feed_pulls WHERE channel = $1 ORDER BY at DESC LIMIT 20",
+    )
+    .bind(channel)
+    .fetch_all(pool)
+    .await?
+    {
+        status
+            .pulls
+            .push((row.try_get("token_name")?, row.try_get("after_seq")?, row.try_get("at")?));
+    }
+    for row in sqlx::query(
+        "SELECT seq, op, sku, at FROM feed_events WHERE channel = $1 ORDER BY seq DESC LIMIT 20",
+    )
+    .bind(channel)
+    .fetch_all(pool)
+    .await?
+    {
+        status.recent.push((
+            row.try_get("seq")?,
+            row.try_get("op")?,
+            row.try_get("sku")?,
+            row.try_get("at")?,
+        ));
+    }
+    Ok(status)
+}

@@ -1,0 +1,223 @@
+//! The channel payload: what a channel receives for one sellable unit (a
+//! simple product or a variant), built from master values only. Values are
+//! resolved for the channel: channel-specific over global, only the
+//! channel's locales, prices only in its currencies, measurements in its
+//! units. Rendered once at publish time and stored as bytes, so feeds and
+//! exports read it back instead of rebuilding it.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
+
+use super::readiness::{channel_link, resolve};
+use crate::catalog::product::{Product, Values};
+use crate::catalog::schema::{AttributeType, Channel, Schema};
+use crate::catalog::units;
+
+/// Digits kept after a unit conversion that does not terminate (GRAM → OUNCE).
+const CONVERTED_DECIMALS: u32 = 4;
+
+/// One resolved value: its locale (for localizable attributes) and data in
+/// the product contract's shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PayloadValue {
+    pub locale: Option<String>,
+    pub data: Json,
+}
+
+/// A channel-ready product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payload {
+    pub sku: String,
+    /// `simple` or `variant`.
+    pub kind: String,
+    /// The model's SKU for a variant (Google's item_group_id, Shopify's handle).
+    pub group_id: Option<String>,
+    /// Axis attribute → option code, in the family's axis order.
+    pub axes: Vec<(String, String)>,
+    pub family: String,
+    /// The product's categories and, for a variant, its model's.
+    pub categories: Vec<String>,
+    /// Channel locale → absolute product URL from the channel's template.
+    pub links: BTreeMap<String, String>,
+    /// `in_stock` or `out_of_stock`, from the mapped stock attribute.
+    pub availability: String,
+    pub values: BTreeMap<String, Vec<PayloadValue>>,
+}
+
+impl Payload {
+    /// The stored bytes: compact JSON in a fixed field order.
+    pub fn to_bytes(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+
+    /// The first value of `attribute` for `locale` (or the unlocalized one).
+    pub fn value(&self, attribute: &str, locale: &str) -> Option<&Json> {
+        let entries = self.values.get(attribute)?;
+        entries
+            .iter()
+            .find(|v| v.locale.as_deref() == Some(locale))
+            .or_else(|| entries.iter().find(|v| v.locale.is_none()))
+            .map(|v| &v.data)
+    }
+}
+
+/// SHA-256 of the payload bytes: equal hashes mean nothing to publish.
+pub fn hash(bytes: &str) -> String {
+    let digest = Sha256::digest(bytes.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Builds the payload of a simple product or variant from `values` (a
+/// variant's merged with its model's).
+pub fn build(
+    schema: &Schema,
+    channel: &Channel,
+    product: &Product,
+    model: Option<&Product>,
+    values: &Values,
+) -> Payload {
+    let family = schema.family(&product.family);
+    let axes = family
+        .map(|f| {
+            f.variant_axes
+                .iter()
+                .filter_map(|axis| {
+                    let code = resolve(values, axis, None, &channel.code)?.as_str()?;
+                    Some((axis.clone(), code.to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut categories: Vec<String> = product.categories.clone();
+    if let Some(model) = model {
+        for category in &model.categories {
+            if !categories.contains(category) {
+                categories.push(category.clone());
+            }
+        }
+    }
+    let links = channel
+        .locales
+        .iter()
+        .filter(|_| !channel.url_template.is_empty())
+        .map(|locale| (locale.clone(), channel_link(channel, &product.sku, locale)))
+        .collect();
+    let mut resolved: BTreeMap<String, Vec<PayloadValue>> = BTreeMap::new();
+    for (code, entries) in &values.0 {
+        let Some(attribute) = schema.attribute(code) else {
+            continue;
+        };
+        let locales: Vec<Option<&str>> = if attribute.localizable {
+            channel.locales.iter().map(|l| Some(l.as_str())).collect()
+        } else {
+            vec![None]
+        };
+        let mut out = Vec::new();
+        for locale in locales {
+            let has_entry = entries.iter().any(|e| e.locale.as_deref() == locale);
+            if !has_entry {
+                continue;
+            }
+            let Some(data) = resolve(values, code, locale, &channel.code) else {
+                continue;
+            };
+            if let Some(data) = for_channel(attribute.kind, channel, schema, data) {
+                out.push(PayloadValue {
+                    locale: locale.map(str::to_owned),
+                    data,
+                });
+            }
+        }
+        if !out.is_empty() {
+            resolved.insert(code.clone(), out);
+        }
+    }
+    let in_stock = channel
+        .mapping
+        .attribute("stock")
+        .and_then(|code| resolve(values, code, None, &channel.code))
+        .and_then(decimal_of)
+        .is_some_and(|stock| stock > Decimal::ZERO);
+    Payload {
+        sku: product.sku.clone(),
+        kind: product.kind.as_str().to_owned(),
+        group_id: model.map(|m| m.sku.clone()),
+        axes,
+        family: product.family.clone(),
+        categories,
+        links,
+        availability: if in_stock { "in_stock" } else { "out_of_stock" }.to_owned(),
+        values: resolved,
+    }
+}
+
+fn decimal_of(data: &Json) -> Option<Decimal> {
+    match data {
+        Json::String(text) => text.parse().ok(),
+        Json::Number(number) => number.to_string().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A value as the channel wants it: prices in its currencies, measurements
+/// in its units. `None` drops it (a price with none of the channel's currencies).
+fn for_channel(
+    kind: AttributeType,
+    channel: &Channel,
+    schema: &Schema,
+    data: &Json,
+) -> Option<Json> {
+    match kind {
+        AttributeType::Price => {
+            let kept: Vec<Json> = data
+                .as_array()?
+                .iter()
+                .filter(|entry| {
+                    entry
+                        .get("currency")
+                        .and_then(Json::as_str)
+                        .is_some_and(|c| channel.currencies.iter().any(|cc| cc == c))
+                })
+                .cloned()
+                .collect();
+            (!kept.is_empty()).then_some(Json::Array(kept))
+        }
+        AttributeType::Measurement => {
+            let amount = data.get("amount").and_then(decimal_of)?;
+            let unit = data.get("unit")?.as_str()?;
+            let family = units::unit_family(unit)?;
+            let Some(target) = channel.units.get(family.as_str()) else {
+                return Some(data.clone());
+            };
+            let converted =
+                units::convert_rounded(amount, unit, target, CONVERTED_DECIMALS).ok()?;
+            Some(json!({"amount": converted.to_string(), "unit": target}))
+        }
+        _ => {
+            let _ = schema;
+            Some(data.clone())
+        }
+    }
+}
+
+/// Lays the current fast-lane values over a held product's last good
+/// values: price and stock keep flowing while content waits (DESIGN rule 5).
+pub fn overlay_fast_lane(schema: &Schema, good: &Values, current: &Values) -> Values {
+    use crate::catalog::schema::Lane;
+    let mut out = good.clone();
+    for attribute in schema.attributes.iter().filter(|a| a.lane == Lane::Fast) {
+        match current.0.get(&attribute.code) {
+            Some(entries) => {
+                out.0.insert(attribute.code.clone(), entries.clone());
+            }
+            None => {
+                out.0.remove(&attribute.code);
+            }
+        }
+    }
+    out
+}

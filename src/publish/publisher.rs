@@ -1,0 +1,614 @@
+//! The publisher: follows the change log and, per changed product and
+//! channel, records readiness and publishes what is ready.
+//!
+//! Every round is one transaction that holds the publish lock (an advisory
+//! lock on PostgreSQL, the write lock on SQLite), so any number of workers
+//! or app nodes may run it: they take turns, and the per-channel counter row
+//! `feed:<channel>` hands out feed numbers inside the same transaction, so a
+//! feed's commit order is its sequence order and it has no gaps.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::{AnyConnection, Row};
+
+use super::payload::{self, Payload};
+use super::readiness::{self, ChannelReadiness};
+use crate::catalog::product::{Product, ProductKind, Values};
+use crate::catalog::schema::{Channel, PublishMode, Schema};
+use crate::catalog::store::{self, PRODUCT_COLUMNS, PRODUCT_FROM, StoredProduct, resolved_values};
+use crate::db::bulk::{self, Param};
+use crate::db::{Db, Timestamp};
+
+/// Products per round: one transaction, bounded memory.
+pub const ROUND: usize = 500;
+
+/// Where a publication stands on its channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Published,
+    Held,
+    Deleted,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Published => "published",
+            State::Held => "held",
+            State::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "published" => Some(State::Published),
+            "held" => Some(State::Held),
+            "deleted" => Some(State::Deleted),
+            _ => None,
+        }
+    }
+}
+
+/// Which channels a round publishes to.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Following the change log: automatic channels publish, manual ones
+    /// collect pending products.
+    Follow,
+    /// One channel, now, whatever its mode (publish pending, republish all).
+    Channel(&'a str),
+}
+
+/// What a round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    pub products: usize,
+    pub events: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error("unknown channel {0}")]
+    UnknownChannel(String),
+}
+
+struct Existing {
+    state: State,
+    hash: Option<String>,
+    good_values: Option<String>,
+    reasons: Option<String>,
+}
+
+/// One change to write for a product on a channel.
+struct Outcome {
+    channel: String,
+    product_id: i64,
+    sku: String,
+    group_key: String,
+    state: State,
+    payload: Option<String>,
+    hash: Option<String>,
+    good_values: Option<String>,
+    reasons: Option<String>,
+    /// `Some(op)` when a feed event goes with it.
+    event: Option<&'static str>,
+}
+
+/// Follows the change log for one round (or one chunk of a rebuild after a
+/// schema change). Returns what it did; zero products means caught up.
+pub async fn follow_once(db: &Db, schema: &Schema, now: Timestamp) -> Result<Round, PublishError> {
+    let mut tx = db.begin_write().await?;
+    db.lock_key(&mut tx, "publish").await?;
+    let row = sqlx::query(
+        "SELECT last_seq, schema_version, rebuild_after FROM publish_cursor WHERE name = 'publisher'",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let last_seq: i64 = row.try_get("last_seq")?;
+    let judged_by: i64 = row.try_get("schema_version")?;
+    let mut rebuild_after: Option<i64> = row.try_get("rebuild_after")?;
+    if judged_by != schema.version {
+        // Requirements, mappings or channels may have changed: judge every
+        // product again. Identical payloads publish nothing.
+        rebuild_after = Some(0);
+    }
+    let entries =
+        sqlx::query("SELECT seq, product_id FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(last_seq)
+            .bind(i64::try_from(ROUND * 4).unwrap_or(2000))
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut ids: Vec<i64> = Vec::new();
+    let mut next_seq = last_seq;
+    for entry in &entries {
+        next_seq = entry.try_get("seq")?;
+        let id: i64 = entry.try_get("product_id")?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+        if ids.len() >= ROUND {
+            break;
+        }
+    }
+    if ids.is_empty()
+        && let Some(after) = rebuild_after
+    {
+        let rows = sqlx::query("SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(i64::try_from(ROUND).unwrap_or(500))
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in &rows {
+            ids.push(row.try_get("id")?);
+        }
+        rebuild_after = (rows.len() == ROUND).then(|| ids.last().copied()).flatten();
+    }
+    let round = publish_products(&mut tx, schema, &ids, Scope::Follow, now).await?;
+    sqlx::query(
+        "UPDATE publish_cursor SET last_seq = $1, schema_version = $2, rebuild_after = $3 \
+         WHERE name = 'publisher'",
+    )
+    .bind(next_seq)
+    .bind(schema.version)
+    .bind(rebuild_after)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(round)
+}
+
+/// How far the publisher is behind the change log (0 when caught up and not rebuilding).
+pub async fn backlog(db: &Db) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT (SELECT value FROM counters WHERE name = 'change_log') - last_seq AS behind, \
+         rebuild_after FROM publish_cursor WHERE name = 'publisher'",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let behind: i64 = row.try_get("behind")?;
+    let rebuilding: Option<i64> = row.try_get("rebuild_after")?;
+    Ok(behind + i64::from(rebuilding.is_some()))
+}
+
+/// Publishes one channel's pending products (manual mode), a round at a time.
+pub async fn publish_pending(
+    db: &Db,
+    schema: &Schema,
+    channel: &str,
+    now: Timestamp,
+) -> Result<Round, PublishError> {
+    if schema.channel(channel).is_none() {
+        return Err(PublishError::UnknownChannel(channel.to_owned()));
+    }
+    let mut total = Round::default();
+    loop {
+        let mut tx = db.begin_write().await?;
+        db.lock_key(&mut tx, "publish").await?;
+        let rows = sqlx::query(
+            "SELECT product_id FROM publish_pending WHERE channel = $1 ORDER BY product_id LIMIT $2",
+        )
+        .bind(channel)
+        .bind(i64::try_from(ROUND).unwrap_or(500))
+        .fetch_all(&mut *tx)
+        .await?;
+        let ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.try_get("product_id"))
+            .collect::<Result<_, _>>()?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(total);
+        }
+        let round = publish_products(&mut tx, schema, &ids, Scope::Channel(channel), now).await?;
+        bulk::in_list(
+            &mut tx,
+            &format!(
+                "DELETE FROM publish_pending WHERE channel = '{}' AND product_id IN",
+                sql_code(channel)
+            ),
+            "",
+            ids.iter().map(|id| Param::Int(*id)).collect(),
+        )
+        .await?;
+        tx.commit().await?;
+        total.products += round.products;
+        total.events += round.events;
+    }
+}
+
+/// Rebuilds every product's payload for one channel (after a mapping
+/// change): identical payloads publish nothing, changed ones an event.
+pub async fn republish_all(
+    db: &Db,
+    schema: &Schema,
+    channel: &str,
+    now: Timestamp,
+) -> Result<Round, PublishError> {
+    if schema.channel(channel).is_none() {
+        return Err(PublishError::UnknownChannel(channel.to_owned()));
+    }
+    let mut total = Round::default();
+    let mut after = 0_i64;
+    loop {
+        let mut tx = db.begin_write().await?;
+        db.lock_key(&mut tx, "publish").await?;
+        let rows = sqlx::query("SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(i64::try_from(ROUND).unwrap_or(500))
+            .fetch_all(&mut *tx)
+            .await?;
+        let ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        let Some(last) = ids.last().copied() else {
+            tx.commit().await?;
+            return Ok(total);
+        };
+        let round = publish_products(&mut tx, schema, &ids, Scope::Channel(channel), now).await?;
+        tx.commit().await?;
+        total.products += round.products;
+        total.events += round.events;
+        after = last;
+    }
+}
+
+/// Channel codes are checked `[a-z0-9_]` by the schema; this keeps an
+/// inlined code harmless whatever happens.
+fn sql_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// Judges and publishes `ids` on the channels of `scope`, inside the
+/// caller's transaction (which holds the publish lock).
+pub async fn publish_products(
+    conn: &mut AnyConnection,
+    schema: &Schema,
+    ids: &[i64],
+    scope: Scope<'_>,
+    now: Timestamp,
+) -> Result<Round, PublishError> {
+    if ids.is_empty() {
+        return Ok(Round::default());
+    }
+    let products = load_products(conn, ids).await?;
+    let model_ids: Vec<i64> = products
+        .values()
+        .filter_map(|p| p.parent_id)
+        .filter(|id| !products.contains_key(id))
+        .collect();
+    let models = load_products(conn, &model_ids).await?;
+    let existing = load_publications(conn, ids).await?;
+
+    let channels: Vec<&Channel> = match scope {
+        Scope::Follow => schema.channels.iter().collect(),
+        Scope::Channel(code) => schema.channels.iter().filter(|c| c.code == code).collect(),
+    };
+    let mut readiness_rows: Vec<Vec<Param>> = Vec::new();
+    let mut pending: Vec<Vec<Param>> = Vec::new();
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for id in ids {
+        let Some(stored) = products.get(id) else {
+            // Gone from the master (never happens today: products are not
+            // hard-deleted), so every channel that had it gets a delete.
+            for channel in &channels {
+                if let Some(found) = existing.get(&(channel.code.clone(), *id))
+                    && found.state != State::Deleted
+                {
+                    outcomes.push(deleted(&channel.code, *id, "", found));
+                }
+            }
+            continue;
+        };
+        let product = &stored.product;
+        let model = stored
+            .parent_id
+            .and_then(|pid| products.get(&pid).or_else(|| models.get(&pid)))
+            .map(|m| &m.product);
+        let values = resolved_values(product, model);
+        for channel in &channels {
+            let verdict = readiness::assess(schema, channel, product, model, &values);
+            for locale in &verdict.locales {
+                readiness_rows.push(vec![
+                    Param::Text(channel.code.clone()),
+                    Param::Text(locale.locale.clone()),
+                    Param::Int(*id),
+                    Param::Int(i64::from(locale.ready())),
+                    Param::Int(i64::try_from(locale.missing_count()).unwrap_or(i64::MAX)),
+                    Param::Text(
+                        serde_json::to_string(&locale.reasons).unwrap_or_else(|_| "[]".into()),
+                    ),
+                ]);
+            }
+            if product.kind == ProductKind::Model {
+                continue;
+            }
+            if matches!(scope, Scope::Follow) && channel.publish_mode == PublishMode::Manual {
+                pending.push(vec![Param::Text(channel.code.clone()), Param::Int(*id)]);
+                continue;
+            }
+            let found = existing.get(&(channel.code.clone(), *id));
+            if let Some(outcome) = decide(schema, channel, product, model, &values, &verdict, found)
+            {
+                outcomes.push(outcome);
+            }
+        }
+    }
+
+    // Readiness rows for the channels judged, replaced whole.
+    for channel in &channels {
+        let head = format!(
+            "DELETE FROM product_readiness WHERE channel = '{}' AND product_id IN",
+            sql_code(&channel.code)
+        );
+        bulk::in_list(
+            conn,
+            &head,
+            "",
+            ids.iter().map(|id| Param::Int(*id)).collect(),
+        )
+        .await?;
+    }
+    if matches!(scope, Scope::Follow) {
+        // Channels removed from the schema leave no readiness behind.
+        bulk::in_list(
+            conn,
+            "DELETE FROM product_readiness WHERE product_id IN",
+            "",
+            ids.iter().map(|id| Param::Int(*id)).collect(),
+        )
+        .await?;
+    }
+    bulk::values(
+        conn,
+        "INSERT INTO product_readiness (channel, locale, product_id, ready, missing_count, reasons)",
+        "",
+        readiness_rows,
+    )
+    .await?;
+    bulk::values(
+        conn,
+        "INSERT INTO publish_pending (channel, product_id)",
+        "ON CONFLICT (channel, product_id) DO NOTHING",
+        pending,
+    )
+    .await?;
+    let events = write_outcomes(conn, outcomes, now).await?;
+    Ok(Round {
+        products: ids.len(),
+        events,
+    })
+}
+
+/// The publication rules (DESIGN rules 4 and 5) for one product on one channel.
+fn decide(
+    schema: &Schema,
+    channel: &Channel,
+    product: &Product,
+    model: Option<&Product>,
+    values: &Values,
+    verdict: &ChannelReadiness,
+    found: Option<&Existing>,
+) -> Option<Outcome> {
+    let live = found.filter(|f| f.state != State::Deleted);
+    let group_key = model.map_or_else(|| product.sku.clone(), |m| m.sku.clone());
+    if !verdict.assigned() {
+        return live.map(|f| deleted(&channel.code, product.id, &product.sku, f));
+    }
+    if verdict.ready() {
+        let built = payload::build(schema, channel, product, model, values);
+        let bytes = built.to_bytes();
+        let hash = payload::hash(&bytes);
+        let same = live.is_some_and(|f| f.hash.as_deref() == Some(hash.as_str()));
+        let good_values = serde_json::to_string(values).unwrap_or_else(|_| "{}".into());
+        if same
+            && live.is_some_and(|f| {
+                f.state == State::Published
+                    && f.good_values.as_deref() == Some(good_values.as_str())
+            })
+        {
+            return None;
+        }
+        return Some(Outcome {
+            channel: channel.code.clone(),
+            product_id: product.id,
+            sku: product.sku.clone(),
+            group_key,
+            state: State::Published,
+            payload: Some(bytes),
+            hash: Some(hash),
+            good_values: Some(good_values),
+            reasons: None,
+            event: (!same).then_some("upsert"),
+        });
+    }
+    // Belongs to the channel but is not ready: held at the last good
+    // snapshot if it was ever published, with fast-lane values laid over it.
+    let live = live?;
+    let good: Values = live
+        .good_values
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default();
+    let held_values = payload::overlay_fast_lane(schema, &good, values);
+    let built: Payload = payload::build(schema, channel, product, model, &held_values);
+    let bytes = built.to_bytes();
+    let hash = payload::hash(&bytes);
+    let reasons: Vec<_> = verdict.reasons().into_iter().cloned().collect();
+    let reasons = serde_json::to_string(&reasons).unwrap_or_else(|_| "[]".into());
+    let same = live.hash.as_deref() == Some(hash.as_str());
+    if same && live.state == State::Held && live.reasons.as_deref() == Some(reasons.as_str()) {
+        return None;
+    }
+    Some(Outcome {
+        channel: channel.code.clone(),
+        product_id: product.id,
+        sku: product.sku.clone(),
+        group_key,
+        state: State::Held,
+        payload: Some(bytes),
+        hash: Some(hash),
+        good_values: live.good_values.clone(),
+        reasons: Some(reasons),
+        event: (!same).then_some("upsert"),
+    })
+}
+
+fn deleted(channel: &str, product_id: i64, sku: &str, found: &Existing) -> Outcome {
+    let _ = found;
+    Outcome {
+        channel: channel.to_owned(),
+        product_id,
+        sku: sku.to_owned(),
+        group_key: sku.to_owned(),
+        state: State::Deleted,
+        payload: None,
+        hash: None,
+        good_values: None,
+        reasons: None,
+        event: Some("delete"),
+    }
+}
+
+/// Numbers the events per channel from its counter row (locked by the
+/// UPDATE until commit) and writes events and publications.
+async fn write_outcomes(
+    conn: &mut AnyConnection,
+    outcomes: Vec<Outcome>,
+    now: Timestamp,
+) -> Result<usize, PublishError> {
+    let mut per_channel: BTreeMap<String, i64> = BTreeMap::new();
+    for outcome in outcomes.iter().filter(|o| o.event.is_some()) {
+        *per_channel.entry(outcome.channel.clone()).or_default() += 1;
+    }
+    let mut next: HashMap<String, i64> = HashMap::new();
+    for (channel, count) in &per_channel {
+        let name = format!("feed:{channel}");
+        sqlx::query(
+            "INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&name)
+        .execute(&mut *conn)
+        .await?;
+        let row =
+            sqlx::query("UPDATE counters SET value = value + $1 WHERE name = $2 RETURNING value")
+                .bind(*count)
+                .bind(&name)
+                .fetch_one(&mut *conn)
+                .await?;
+        let last: i64 = row.try_get("value")?;
+        next.insert(channel.clone(), last - count + 1);
+    }
+    let mut events = Vec::new();
+    let mut publications = Vec::new();
+    for outcome in outcomes {
+        let seq = match outcome.event {
+            Some(op) => {
+                let slot = next.entry(outcome.channel.clone()).or_default();
+                let seq = *slot;
+                *slot += 1;
+                events.push(vec![
+                    Param::Text(outcome.channel.clone()),
+                    Param::Int(seq),
+                    Param::Text(op.to_owned()),
+                    Param::Int(outcome.product_id),
+                    Param::Text(outcome.sku.clone()),
+                    Param::OptText(outcome.payload.clone()),
+                    Param::At(now),
+                ]);
+                Some(seq)
+            }
+            None => None,
+        };
+        publications.push(vec![
+            Param::Text(outcome.channel),
+            Param::Int(outcome.product_id),
+            Param::Text(outcome.sku),
+            Param::Text(outcome.group_key),
+            Param::Text(outcome.state.as_str().to_owned()),
+            Param::OptText(outcome.payload),
+            Param::OptText(outcome.hash),
+            Param::OptText(outcome.good_values),
+            Param::OptText(outcome.reasons),
+            Param::OptInt(seq),
+            Param::At(now),
+        ]);
+    }
+    let written = events.len();
+    bulk::values(
+        conn,
+        "INSERT INTO feed_events (channel, seq, op, product_id, sku, payload, at)",
+        "",
+        events,
+    )
+    .await?;
+    // A publication without a new event (held reasons changed, a held
+    // product ready again with the same payload) keeps its sequence number.
+    bulk::values(
+        conn,
+        "INSERT INTO publications (channel, product_id, sku, group_key, state, payload, hash, \
+         good_values, reasons, seq, published_at)",
+        "ON CONFLICT (channel, product_id) DO UPDATE SET sku = excluded.sku, \
+         group_key = CASE WHEN excluded.state = 'deleted' THEN publications.group_key ELSE excluded.group_key END, \
+         state = excluded.state, payload = excluded.payload, hash = excluded.hash, \
+         good_values = excluded.good_values, reasons = excluded.reasons, \
+         seq = COALESCE(excluded.seq, publications.seq), \
+         published_at = CASE WHEN excluded.seq IS NULL THEN publications.published_at ELSE excluded.published_at END",
+        publications,
+    )
+    .await?;
+    Ok(written)
+}
+
+async fn load_products(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, StoredProduct>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = bulk::in_list(
+        conn,
+        &format!("SELECT {PRODUCT_COLUMNS} FROM {PRODUCT_FROM} WHERE p.id IN"),
+        "",
+        ids.iter().map(|id| Param::Int(*id)).collect(),
+    )
+    .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let stored = store::product_from_row(row)?;
+        out.insert(stored.product.id, stored);
+    }
+    Ok(out)
+}
+
+async fn load_publications(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> Result<HashMap<(String, i64), Existing>, sqlx::Error> {
+    let rows = bulk::in_list(
+        conn,
+        "SELECT channel, product_id, state, hash, good_values, reasons FROM publications WHERE product_id IN",
+        "",
+        ids.iter().map(|id| Param::Int(*id)).collect(),
+    )
+    .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let state: String = row.try_get("state")?;
+        out.insert(
+            (row.try_get("channel")?, row.try_get("product_id")?),
+            Existing {
+                state: State::parse(&state).unwrap_or(State::Deleted),
+                hash: row.try_get("hash")?,
+                good_values: row.try_get("good_values")?,
+                reasons: row.try_get("reasons")?,
+            },
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,467 @@
+//! Readiness: whether a product may reach a channel, per locale of the
+//! channel, and if not, every reason, each naming what to fix. Pure: the
+//! publisher stores the verdicts (`product_readiness`) and acts on them.
+//!
+//! Two kinds of reasons, because they lead to different outcomes:
+//! - *assignment* (disabled, model disabled, outside the channel's category
+//!   tree): the product does not belong in the channel, so a published one
+//!   gets a `delete` event;
+//! - *content* (a required value missing or invalid, a format limit broken):
+//!   the product belongs but is not ready, so a published one is *held* at
+//!   its last good snapshot.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::completeness::{has_value, on_level};
+use crate::catalog::html;
+use crate::catalog::product::{Product, ProductKind, ValueKey, Values};
+use crate::catalog::schema::{AttributeType, Channel, OutputFormat, Schema};
+use crate::catalog::values;
+
+/// Why a product is not ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonKind {
+    Disabled,
+    ModelDisabled,
+    NotInChannel,
+    Missing,
+    Invalid,
+    TooLong,
+}
+
+impl ReasonKind {
+    /// Assignment reasons take a product out of the channel (a delete);
+    /// content reasons hold it.
+    pub fn is_assignment(self) -> bool {
+        matches!(
+            self,
+            ReasonKind::Disabled | ReasonKind::ModelDisabled | ReasonKind::NotInChannel
+        )
+    }
+}
+
+/// One missing or invalid piece, with the attribute and locale to fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    pub kind: ReasonKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    pub message: String,
+}
+
+impl Reason {
+    fn new(
+        kind: ReasonKind,
+        attribute: Option<&str>,
+        locale: Option<&str>,
+        message: String,
+    ) -> Self {
+        Self {
+            kind,
+            attribute: attribute.map(str::to_owned),
+            locale: locale.map(str::to_owned),
+            message,
+        }
+    }
+}
+
+/// The verdict for one locale of one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocaleReadiness {
+    pub locale: String,
+    pub reasons: Vec<Reason>,
+}
+
+impl LocaleReadiness {
+    pub fn ready(&self) -> bool {
+        self.reasons.is_empty()
+    }
+
+    /// How many required values are missing (the grid's "missing for" filter).
+    pub fn missing_count(&self) -> usize {
+        self.reasons
+            .iter()
+            .filter(|r| r.kind == ReasonKind::Missing)
+            .count()
+    }
+}
+
+/// The verdict for one channel: one entry per channel locale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelReadiness {
+    pub channel: String,
+    pub locales: Vec<LocaleReadiness>,
+}
+
+impl ChannelReadiness {
+    /// Ready in every locale of the channel: what publishing needs.
+    pub fn ready(&self) -> bool {
+        self.locales.iter().all(LocaleReadiness::ready)
+    }
+
+    /// Enabled and inside the channel's tree (content aside).
+    pub fn assigned(&self) -> bool {
+        !self
+            .locales
+            .iter()
+            .flat_map(|l| &l.reasons)
+            .any(|r| r.kind.is_assignment())
+    }
+
+    /// Every reason once (a reason without a locale repeats in each locale).
+    pub fn reasons(&self) -> Vec<&Reason> {
+        let mut seen: Vec<&Reason> = Vec::new();
+        for reason in self.locales.iter().flat_map(|l| &l.reasons) {
+            if !seen.contains(&reason) {
+                seen.push(reason);
+            }
+        }
+        seen
+    }
+}
+
+/// Google Merchant's length limits (FORMATS.md), checked at readiness time so
+/// a product that breaks one is not ready rather than rejected by Google.
+const GOOGLE_LIMITS: [(&str, usize); 6] = [
+    ("title", 150),
+    ("description", 5_000),
+    ("brand", 70),
+    ("mpn", 70),
+    ("gender", 100),
+    ("google_product_category", 750),
+];
+const GOOGLE_ID_LIMIT: usize = 50;
+const GOOGLE_LINK_LIMIT: usize = 2_000;
+const GOOGLE_VARIANT_LIMIT: usize = 100;
+
+/// What a channel needs from a product. `model` is a variant's parent (its
+/// values, enablement and categories count for the variant).
+pub fn assess(
+    schema: &Schema,
+    channel: &Channel,
+    product: &Product,
+    model: Option<&Product>,
+    values: &Values,
+) -> ChannelReadiness {
+    let mut shared = Vec::new();
+    if !product.enabled {
+        shared.push(Reason::new(
+            ReasonKind::Disabled,
+            None,
+            None,
+            "the product is disabled".into(),
+        ));
+    }
+    if let Some(model) = model
+        && !model.enabled
+    {
+        shared.push(Reason::new(
+            ReasonKind::ModelDisabled,
+            None,
+            None,
+            format!("its model {} is disabled", model.sku),
+        ));
+    }
+    if let Some(root) = &channel.category_root {
+        let categories = product
+            .categories
+            .iter()
+            .chain(model.map(|m| m.categories.iter()).into_iter().flatten());
+        let mut inside = false;
+        for category in categories {
+            inside |= schema.category_within(category, root);
+        }
+        if !inside {
+            shared.push(Reason::new(
+                ReasonKind::NotInChannel,
+                None,
+                None,
+                format!("not in a category under {root}, the channel's tree"),
+            ));
+        }
+    }
+    let family = schema.family(&product.family);
+    let required = family
+        .and_then(|f| f.requirements.get(&channel.code))
+        .map_or(&[][..], Vec::as_slice);
+    let locales = channel
+        .locales
+        .iter()
+        .map(|locale| {
+            let mut reasons = shared.clone();
+            for code in required {
+                if product.kind == ProductKind::Model
+                    && family.is_some_and(|f| !on_level(f, ProductKind::Model, code))
+                {
+                    continue;
+                }
+                let Some(attribute) = schema.attribute(code) else {
+                    continue;
+                };
+                let value_locale = attribute.localizable.then_some(locale.as_str());
+                if !has_value(values, attribute, Some(locale), &channel.code) {
+                    reasons.push(Reason::new(
+                        ReasonKind::Missing,
+                        Some(code),
+                        value_locale,
+                        match value_locale {
+                            Some(l) => format!("{} is missing in {l}", attribute.label(locale)),
+                            None => format!("{} is missing", attribute.label(locale)),
+                        },
+                    ));
+                    continue;
+                }
+                if let Some(data) = resolve(values, code, value_locale, &channel.code)
+                    && let Err(message) = values::normalize(attribute, schema, data)
+                {
+                    reasons.push(Reason::new(
+                        ReasonKind::Invalid,
+                        Some(code),
+                        value_locale,
+                        format!("{}: {message}", attribute.label(locale)),
+                    ));
+                }
+            }
+            if product.kind != ProductKind::Model {
+                format_rules(
+                    schema,
+                    channel,
+                    product,
+                    model,
+                    values,
+                    locale,
+                    &mut reasons,
+                );
+            }
+            dedup(&mut reasons);
+            LocaleReadiness {
+                locale: locale.clone(),
+                reasons,
+            }
+        })
+        .collect();
+    ChannelReadiness {
+        channel: channel.code.clone(),
+        locales,
+    }
+}
+
+fn dedup(reasons: &mut Vec<Reason>) {
+    let mut kept: Vec<Reason> = Vec::with_capacity(reasons.len());
+    for reason in reasons.drain(..) {
+        if !kept.contains(&reason) {
+            kept.push(reason);
+        }
+    }
+    *reasons = kept;
+}
+
+/// The value that applies on `channel`: channel-specific over global.
+pub fn resolve<'v>(
+    values: &'v Values,
+    attribute: &str,
+    locale: Option<&str>,
+    channel: &str,
+) -> Option<&'v serde_json::Value> {
+    values
+        .get(&ValueKey::new(attribute, locale, Some(channel)))
+        .or_else(|| values.get(&ValueKey::new(attribute, locale, None)))
+}
+
+/// The fields a channel's output format cannot do without, and its limits.
+fn format_rules(
+    schema: &Schema,
+    channel: &Channel,
+    product: &Product,
+    model: Option<&Product>,
+    values: &Values,
+    locale: &str,
+    reasons: &mut Vec<Reason>,
+) {
+    let mapping = &channel.mapping;
+    let needed: &[&str] = match channel.output_format {
+        OutputFormat::Json => &[],
+        OutputFormat::GoogleMerchant => &["title", "description", "price"],
+        OutputFormat::ShopifyCsv => &["title", "price"],
+    };
+    let text_of = |field: &str| -> Option<(String, String)> {
+        let code = mapping.attribute(field)?;
+        let attribute = schema.attribute(code)?;
+        let value_locale = attribute.localizable.then_some(locale);
+        let data = resolve(values, code, value_locale, &channel.code)?;
+        let text = match (attribute.kind, data) {
+            (AttributeType::Textarea, serde_json::Value::String(s)) => html::to_text(s),
+            (AttributeType::Select, serde_json::Value::String(s)) => {
+                attribute.options.iter().find(|o| &o.code == s).map_or_else(
+                    || s.clone(),
+                    |o| o.labels.get(locale).cloned().unwrap_or_else(|| s.clone()),
+                )
+            }
+            (_, serde_json::Value::String(s)) => s.clone(),
+            (_, other) => other.to_string(),
+        };
+        Some((code.to_owned(), text))
+    };
+    for field in needed {
+        let Some(code) = mapping.attribute(field) else {
+            reasons.push(Reason::new(
+                ReasonKind::Missing,
+                None,
+                None,
+                format!("the channel maps no attribute to {field}; set it in the channel settings"),
+            ));
+            continue;
+        };
+        let Some(attribute) = schema.attribute(code) else {
+            continue;
+        };
+        let value_locale = attribute.localizable.then_some(locale);
+        let present = match resolve(values, code, value_locale, &channel.code) {
+            Some(data) if attribute.kind == AttributeType::Price => {
+                let currency = channel.currencies.first().map_or("", String::as_str);
+                price_in(data, currency).is_some()
+            }
+            Some(_) => true,
+            None => false,
+        };
+        if !present {
+            let message = if attribute.kind == AttributeType::Price {
+                format!(
+                    "{} has no {} price, which {field} needs",
+                    attribute.label(locale),
+                    channel.currencies.first().map_or("", String::as_str)
+                )
+            } else {
+                format!(
+                    "{} is missing; the channel needs it as {field}",
+                    attribute.label(locale)
+                )
+            };
+            reasons.push(Reason::new(
+                ReasonKind::Missing,
+                Some(code),
+                value_locale,
+                message,
+            ));
+        }
+    }
+    if channel.output_format != OutputFormat::GoogleMerchant {
+        return;
+    }
+    let mut too_long = |attribute: Option<&str>, what: &str, length: usize, limit: usize| {
+        if length > limit {
+            let value_locale = attribute
+                .and_then(|code| schema.attribute(code))
+                .and_then(|a| a.localizable.then_some(locale));
+            reasons.push(Reason::new(
+                ReasonKind::TooLong,
+                attribute,
+                value_locale,
+                format!("{what} has {length} characters; Google allows at most {limit}"),
+            ));
+        }
+    };
+    too_long(
+        None,
+        "the SKU (Google id)",
+        product.sku.chars().count(),
+        GOOGLE_ID_LIMIT,
+    );
+    if let Some(model) = model {
+        too_long(
+            None,
+            "the model SKU (item_group_id)",
+            model.sku.chars().count(),
+            GOOGLE_ID_LIMIT,
+        );
+    }
+    let link = channel_link(channel, &product.sku, locale);
+    too_long(
+        None,
+        "the product link",
+        link.chars().count(),
+        GOOGLE_LINK_LIMIT,
+    );
+    for (field, limit) in GOOGLE_LIMITS {
+        if let Some((code, text)) = text_of(field) {
+            too_long(Some(&code), field, text.chars().count(), limit);
+        }
+    }
+    if let Some(family) = schema.family(&product.family) {
+        for axis in &family.variant_axes {
+            if let Some(attribute) = schema.attribute(axis)
+                && let Some(serde_json::Value::String(code)) =
+                    resolve(values, axis, None, &channel.code)
+            {
+                let label = attribute
+                    .options
+                    .iter()
+                    .find(|o| &o.code == code)
+                    .and_then(|o| o.labels.get(locale))
+                    .unwrap_or(code);
+                too_long(
+                    Some(axis),
+                    axis,
+                    label.chars().count(),
+                    GOOGLE_VARIANT_LIMIT,
+                );
+            }
+        }
+    }
+}
+
+/// The amount of a price value in `currency`.
+pub fn price_in<'v>(data: &'v serde_json::Value, currency: &str) -> Option<&'v str> {
+    data.as_array()?.iter().find_map(|entry| {
+        (entry.get("currency")?.as_str()? == currency)
+            .then(|| entry.get("amount")?.as_str())
+            .flatten()
+    })
+}
+
+/// The channel's absolute product URL for a SKU and locale.
+pub fn channel_link(channel: &Channel, sku: &str, locale: &str) -> String {
+    let encoded: String = url_escape(sku);
+    channel
+        .url_template
+        .replace("{sku}", &encoded)
+        .replace("{locale}", locale)
+}
+
+/// Percent-encodes everything but unreserved URL characters.
+fn url_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// A product's readiness on every channel, judged now from master (the
+/// product page and the API read it live; the stored rows serve filters and
+/// counts).
+pub async fn of_product(
+    db: &crate::db::Db,
+    schema: &Schema,
+    stored: &crate::catalog::store::StoredProduct,
+) -> Result<Vec<ChannelReadiness>, sqlx::Error> {
+    let model = match stored.parent_id {
+        Some(id) => crate::catalog::store::find_by_id(db.pool(), id)
+            .await?
+            .map(|m| m.product),
+        None => None,
+    };
+    let values = crate::catalog::store::resolved_values(&stored.product, model.as_ref());
+    Ok(schema
+        .channels
+        .iter()
+        .map(|channel| assess(schema, channel, &stored.product, model.as_ref(), &values))
+        .collect())
+}
