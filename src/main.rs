@@ -81,6 +81,19 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Write a channel's full published snapshot to a file, after letting
+    /// the publisher catch up with every approved change.
+    Export {
+        /// The channel's code.
+        #[arg(long)]
+        channel: String,
+        /// jsonl, xml (Google Merchant RSS), tsv (Google Merchant) or shopify (product CSV).
+        #[arg(long)]
+        format: String,
+        /// The file to write.
+        #[arg(short = 'o', long = "output")]
+        output: std::path::PathBuf,
+    },
     /// The catalog schema and the mapping profiles as code (TOML).
     Schema {
         #[command(subcommand)]
@@ -215,6 +228,27 @@ async fn run(command: Command) -> anyhow::Result<()> {
             command: TokenCommand::Create(create),
         } => token_create(config, create).await,
         Command::Schema { command } => schema(config, command).await,
+        Command::Export {
+            channel,
+            format,
+            output,
+        } => {
+            let format =
+                sluice::publish::formats::ExportFormat::parse(&format).ok_or_else(|| {
+                    anyhow::anyhow!("--format {format:?}: use jsonl, xml, tsv or shopify")
+                })?;
+            let state = app::prepare(config).await?;
+            let written =
+                sluice::publish::export::to_file(&state, &channel, format, &output).await?;
+            println!(
+                "{} products of channel {channel} written to {} ({} bytes)",
+                written.products,
+                output.display(),
+                written.bytes
+            );
+            state.db.close().await;
+            Ok(())
+        }
         Command::Import {
             file,
             profile,
@@ -362,6 +396,11 @@ async fn demo(config: Config, seed_only: bool) -> anyhow::Result<()> {
         ),
         Ok(None) => {}
         Err(err) => println!("ERP import: the demo file was not imported ({err:#})"),
+    }
+    match sluice::demo::states::stage_once(&state.db, &state.schema, &state.clock).await {
+        Ok(Some(staged)) => println!("Publishing: {}", staged.summary()),
+        Ok(None) => {}
+        Err(err) => println!("Publishing: the demo states were not staged ({err:#})"),
     }
     if catalog.schema_drift > 0 {
         println!(

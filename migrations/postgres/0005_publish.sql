@@ -28,8 +28,8 @@ INSERT INTO publish_cursor (name, last_seq, schema_version, rebuild_after)
 VALUES ('publisher', 0, -1, NULL);
 
 -- Per channel and product: the payload last published (its hash decides
--- whether anything changed), the master values it was built from (the last
--- good snapshot a held product keeps), and why it is held. No foreign key:
+-- whether anything changed; a held product keeps its last good payload with
+-- fast-lane values laid over it), and why it is held. No foreign key:
 -- a delete stays recorded whatever happens to the product row.
 CREATE TABLE publications (
     channel TEXT NOT NULL,
@@ -39,14 +39,14 @@ CREATE TABLE publications (
     state TEXT NOT NULL,
     payload TEXT,
     hash TEXT,
-    good_values TEXT,
     reasons TEXT,
     seq BIGINT NOT NULL,
     published_at TEXT NOT NULL,
     PRIMARY KEY (channel, product_id)
 );
 CREATE INDEX publications_export ON publications (channel, group_key, sku);
-CREATE INDEX publications_sku ON publications (channel, sku);
+-- The publisher loads every channel's publication of the products it judges.
+CREATE INDEX publications_product ON publications (product_id);
 
 -- Per channel, a gapless sequence of upserts and deletes, numbered from the
 -- counter row 'feed:<channel>' locked in the publishing transaction.

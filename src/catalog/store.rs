@@ -296,6 +296,10 @@ pub struct ProductFilter {
     pub enabled: Option<bool>,
     /// Products missing a required value for this channel.
     pub missing_for: Option<String>,
+    /// Products whose stored readiness says ready for this (channel, locale).
+    pub ready_for: Option<(String, String)>,
+    /// Products whose stored readiness says not ready for this (channel, locale).
+    pub not_ready_for: Option<(String, String)>,
     /// SKU prefix, case-insensitive.
     pub sku_prefix: Option<String>,
     /// Changed after this moment.
@@ -308,6 +312,10 @@ pub struct ProductPage {
     pub products: Vec<StoredProduct>,
     pub next_cursor: Option<String>,
 }
+
+/// The first numbered parameter of the category list: `$1`–`$13` are the
+/// fixed filters, cursor and limit of [`list`].
+const FIRST_CATEGORY_PARAM: usize = 14;
 
 /// One page, keyset-paginated: stable while products are added or changed,
 /// because the cursor names the last row seen, not an offset.
@@ -327,6 +335,12 @@ pub async fn list(
             .to_owned(),
         "($5 IS NULL OR p.sku_key LIKE $5 ESCAPE '\\')".to_owned(),
         "($6 IS NULL OR p.updated_at > $6)".to_owned(),
+        "($10 IS NULL OR EXISTS (SELECT 1 FROM product_readiness prr \
+          WHERE prr.product_id = p.id AND prr.channel = $10 AND prr.locale = $11 AND prr.ready = 1))"
+            .to_owned(),
+        "($12 IS NULL OR EXISTS (SELECT 1 FROM product_readiness prn \
+          WHERE prn.product_id = p.id AND prn.channel = $12 AND prn.locale = $13 AND prn.ready = 0))"
+            .to_owned(),
     ];
     let (cursor_a, cursor_b) = decode_cursor(sort, cursor);
     let order = match sort {
@@ -348,7 +362,7 @@ pub async fn list(
     let category_codes = filter.categories.clone().unwrap_or_default();
     if filter.categories.is_some() {
         let placeholders: Vec<String> = (0..category_codes.len().max(1))
-            .map(|i| format!("${}", i + 10))
+            .map(|i| format!("${}", i + FIRST_CATEGORY_PARAM))
             .collect();
         conditions.push(format!(
             "EXISTS (SELECT 1 FROM product_categories pcat WHERE pcat.product_id = p.id \
@@ -375,7 +389,11 @@ pub async fn list(
         .bind(filter.updated_after)
         .bind(cursor_a)
         .bind(cursor_b)
-        .bind(limit + 1);
+        .bind(limit + 1)
+        .bind(filter.ready_for.as_ref().map(|(c, _)| c.clone()))
+        .bind(filter.ready_for.as_ref().map(|(_, l)| l.clone()))
+        .bind(filter.not_ready_for.as_ref().map(|(c, _)| c.clone()))
+        .bind(filter.not_ready_for.as_ref().map(|(_, l)| l.clone()));
     if filter.categories.is_some() {
         if category_codes.is_empty() {
             // No category matched: a code that cannot exist (codes have no `-`) keeps the query valid.
@@ -498,7 +516,7 @@ pub async fn completeness_counts(
     for chunk in product_ids.chunks(200) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT product_id, channel, SUM(missing_count) AS missing_count FROM product_readiness \
+            "SELECT product_id, channel, CAST(SUM(missing_count) AS BIGINT) AS missing_count FROM product_readiness \
              WHERE missing_count > 0 AND product_id IN ({}) GROUP BY product_id, channel ORDER BY channel",
             placeholders.join(", ")
         );

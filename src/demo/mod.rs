@@ -3,7 +3,9 @@
 //! demo catalog — the schema in `catalog.toml` (locales, channels `web`,
 //! `google`, `shopify`, attributes, families, categories) and a few hundred
 //! products from [`products`], and the mapping profile `erp-items` that
-//! reads `sluice generate-erp` output.
+//! reads `sluice generate-erp` output. After the demo ERP import ([`erp`]),
+//! [`states`] leaves every channel with published, held and not ready
+//! products and proposals waiting for review.
 //!
 //! Seeding twice changes nothing but the passwords: the schema is applied
 //! only to a folder that has none yet (so the demo never reverts what an
@@ -13,6 +15,7 @@
 
 pub mod erp;
 pub mod products;
+pub mod states;
 
 use rand::Rng;
 use rand::distributions::Alphanumeric;
@@ -181,6 +184,7 @@ pub async fn seed_catalog(db: &Db, clock: &Clock) -> Result<CatalogSeed, SeedErr
 mod tests {
     use super::*;
     use crate::db::DatabaseUrl;
+    use crate::workflow::proposals;
 
     #[test]
     fn the_demo_schema_passes_every_check() {
@@ -272,5 +276,162 @@ mod tests {
             }
         }
         db.close().await;
+    }
+
+    async fn count(db: &Db, sql: &'static str, channel: &str) -> i64 {
+        sqlx::query(sql)
+            .bind(channel)
+            .fetch_one(db.pool())
+            .await
+            .expect("count")
+            .try_get("n")
+            .expect("n")
+    }
+
+    async fn totals(db: &Db) -> (i64, i64, i64) {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM proposals) AS proposals, \
+             (SELECT COUNT(*) FROM feed_events) AS events, \
+             (SELECT COUNT(*) FROM product_versions) AS versions",
+        )
+        .fetch_one(db.pool())
+        .await
+        .expect("totals");
+        (
+            row.try_get("proposals").expect("proposals"),
+            row.try_get("events").expect("events"),
+            row.try_get("versions").expect("versions"),
+        )
+    }
+
+    /// The whole `sluice demo` sequence, in the order main.rs runs it.
+    async fn run_demo(state: &crate::app::AppState) -> Option<states::Staged> {
+        seed_users(&state.db, &state.clock, Some("demo-password-1234"))
+            .await
+            .expect("users");
+        seed_catalog(&state.db, &state.clock)
+            .await
+            .expect("catalog");
+        erp::import_once(state).await.expect("ERP import");
+        states::stage_once(&state.db, &state.schema, &state.clock)
+            .await
+            .expect("states")
+    }
+
+    #[tokio::test]
+    async fn the_demo_ends_in_every_state_a_new_user_should_see() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = dir.path().display().to_string();
+        let config = crate::config::Config::from_sources(None, &|name| {
+            (name == "SLUICE_DATA_DIR").then(|| data_dir.clone())
+        })
+        .expect("config");
+        let state = crate::app::prepare(config).await.expect("prepare");
+
+        let staged = run_demo(&state).await.expect("staged the first time");
+        let db = &state.db;
+        for channel in ["web", "google", "shopify"] {
+            let published = count(
+                db,
+                "SELECT COUNT(*) AS n FROM publications WHERE channel = $1 AND state = 'published'",
+                channel,
+            )
+            .await;
+            let held = count(
+                db,
+                "SELECT COUNT(*) AS n FROM publications WHERE channel = $1 AND state = 'held' \
+                 AND reasons IS NOT NULL AND reasons <> '[]' AND reasons <> ''",
+                channel,
+            )
+            .await;
+            // Not ready and never published: not merely held.
+            let not_ready = count(
+                db,
+                "SELECT COUNT(DISTINCT r.product_id) AS n FROM product_readiness r \
+                 JOIN products p ON p.id = r.product_id AND p.kind <> 'model' \
+                 WHERE r.channel = $1 AND r.ready = 0 AND NOT EXISTS (SELECT 1 FROM publications pb \
+                 WHERE pb.channel = r.channel AND pb.product_id = r.product_id)",
+                channel,
+            )
+            .await;
+            assert!(published > 0, "{channel}: nothing published");
+            assert!(held > 0, "{channel}: nothing held with a reason");
+            assert!(not_ready > 0, "{channel}: everything is ready");
+            let figures = staged
+                .channels
+                .iter()
+                .find(|c| c.channel == channel)
+                .expect("figures");
+            assert_eq!((figures.published, figures.held), (published, held));
+            assert!(
+                figures.not_ready >= not_ready + held,
+                "{channel}: {figures:?}"
+            );
+        }
+        // The web hold is German copy: the other channels still sell that product.
+        let web_only = staged
+            .holds
+            .iter()
+            .find(|h| h.channels == ["web"])
+            .expect("a web-only hold");
+        assert_eq!(
+            count(
+                db,
+                "SELECT COUNT(*) AS n FROM publications WHERE sku = $1 AND state = 'published'",
+                &web_only.sku,
+            )
+            .await,
+            2
+        );
+        let waiting = count(
+            db,
+            "SELECT COUNT(*) AS n FROM proposals WHERE status = 'submitted' AND author_label = $1",
+            "editor@sluice.local",
+        )
+        .await;
+        assert!(waiting >= 3, "{waiting} proposals waiting");
+        assert_eq!(usize::try_from(waiting).ok(), Some(staged.proposals.len()));
+        assert!(staged.summary().contains(" held, "), "{}", staged.summary());
+
+        // Running the demo again stages nothing and changes nothing.
+        let before = totals(db).await;
+        assert!(run_demo(&state).await.is_none());
+        crate::publish::worker::drain(&state).await.expect("drain");
+        assert_eq!(totals(db).await, before);
+
+        // Approving the German copy puts the held product back on the web shop.
+        let fix = proposals::list(
+            db,
+            &proposals::ProposalFilter {
+                sku: Some(web_only.sku.clone()),
+                statuses: vec![proposals::Status::Submitted],
+                limit: 10,
+                ..proposals::ProposalFilter::default()
+            },
+        )
+        .await
+        .expect("proposals");
+        let [fix] = fix.as_slice() else {
+            panic!("one proposal for {}: {fix:?}", web_only.sku);
+        };
+        let approver = users::find_by_email(db, "approver@sluice.local")
+            .await
+            .expect("find")
+            .expect("approver");
+        let caller = crate::auth::Caller {
+            user: approver,
+            credential: crate::auth::Credential::Session,
+        };
+        let schema = state.schema.get(db).await.expect("schema");
+        proposals::approve(db, &schema, &caller, fix.id, None, false, state.clock.now())
+            .await
+            .expect("approve");
+        crate::publish::worker::drain(&state).await.expect("drain");
+        let web = crate::publish::feed::snapshot(db, "web", &web_only.sku)
+            .await
+            .expect("snapshot")
+            .expect("on web");
+        assert_eq!(web.state, "published", "{:?}", web.reasons);
+        state.db.close().await;
     }
 }

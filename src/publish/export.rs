@@ -74,3 +74,63 @@ async fn produce(
     let _ = sender.send(Ok(out)).await;
     Ok(())
 }
+
+/// What [`to_file`] wrote.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Written {
+    pub products: u64,
+    pub bytes: u64,
+}
+
+/// Why a file export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("there is no channel {0}")]
+    UnknownChannel(String),
+    #[error("the publisher cannot catch up: {0}")]
+    Publish(#[from] super::publisher::PublishError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// `sluice export`: catches the publisher up, then writes the channel's
+/// snapshot to `path` through a temporary file renamed at the end, so a
+/// failed export never leaves a truncated file under the wanted name.
+pub async fn to_file(
+    state: &crate::app::AppState,
+    channel: &str,
+    format: ExportFormat,
+    path: &std::path::Path,
+) -> Result<Written, ExportError> {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    super::worker::drain(state).await?;
+    let schema = state.schema.get(&state.db).await?;
+    let found = schema
+        .channel(channel)
+        .cloned()
+        .ok_or_else(|| ExportError::UnknownChannel(channel.to_owned()))?;
+    let io = |source| ExportError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let partial = path.with_extension("partial");
+    let mut file = tokio::fs::File::create(&partial).await.map_err(io)?;
+    let mut written = Written::default();
+    let mut chunks = Box::pin(stream(state.db.clone(), schema.clone(), found, format));
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(io)?;
+        written.bytes += chunk.len() as u64;
+        file.write_all(&chunk).await.map_err(io)?;
+    }
+    file.flush().await.map_err(io)?;
+    drop(file);
+    tokio::fs::rename(&partial, path).await.map_err(io)?;
+    written.products = feed::count_live(&state.db, channel).await?;
+    Ok(written)
+}

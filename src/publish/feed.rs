@@ -197,15 +197,26 @@ pub struct ChannelStatus {
     pub recent: Vec<(i64, String, String, Timestamp)>,
 }
 
-/// Counts per state, the most missing attributes, held products with
-/// reasons, the last pull per token and the latest events.
-pub async fn status(db: &Db, channel: &str) -> Result<ChannelStatus, sqlx::Error> {
+/// A channel's figures without its lists: what the channel list and the
+/// dashboard show for every channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelCounts {
+    pub published: i64,
+    pub held: i64,
+    pub ready: i64,
+    pub not_ready: i64,
+    pub pending: i64,
+    pub head: i64,
+}
+
+/// Published, held, ready, not-ready and pending products and the feed head.
+pub async fn counts(db: &Db, channel: &str) -> Result<ChannelCounts, sqlx::Error> {
     let pool = db.pool();
     let count = |sql: &'static str| async move {
         let row = sqlx::query(sql).bind(channel).fetch_one(pool).await?;
         row.try_get::<i64, _>("n")
     };
-    let mut status = ChannelStatus {
+    Ok(ChannelCounts {
         published: count(
             "SELECT COUNT(*) AS n FROM publications WHERE channel = $1 AND state = 'published'",
         )
@@ -227,6 +238,21 @@ pub async fn status(db: &Db, channel: &str) -> Result<ChannelStatus, sqlx::Error
         .await?,
         pending: count("SELECT COUNT(*) AS n FROM publish_pending WHERE channel = $1").await?,
         head: head(db, channel).await?,
+    })
+}
+
+/// Counts per state, the most missing attributes, held products with
+/// reasons, the last pull per token and the latest events.
+pub async fn status(db: &Db, channel: &str) -> Result<ChannelStatus, sqlx::Error> {
+    let pool = db.pool();
+    let figures = counts(db, channel).await?;
+    let mut status = ChannelStatus {
+        published: figures.published,
+        held: figures.held,
+        ready: figures.ready,
+        not_ready: figures.not_ready,
+        pending: figures.pending,
+        head: figures.head,
         ..ChannelStatus::default()
     };
     // Most-missing attributes: from the reasons of products not ready,
@@ -292,4 +318,15 @@ pub async fn status(db: &Db, channel: &str) -> Result<ChannelStatus, sqlx::Error
         ));
     }
     Ok(status)
+}
+
+/// Published and held products of a channel: what a full snapshot holds.
+pub async fn count_live(db: &Db, channel: &str) -> Result<u64, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM publications WHERE channel = $1 AND state <> 'deleted'",
+    )
+    .bind(channel)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0))
 }

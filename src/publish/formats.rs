@@ -766,10 +766,19 @@ fn shopify_handle(sku: &str) -> String {
         }
     }
     let slug = slug.trim_end_matches('-');
+    // SKUs are unique case-insensitively, so a slug equal to the lower-cased
+    // SKU is unique too; a lossy slug (`AB_1` and `ab-1` both give `ab-1`)
+    // gets a short hash of the SKU so two products never share a handle.
+    if slug == crate::catalog::store::sku_key(sku) {
+        return slug.to_owned();
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(crate::catalog::store::sku_key(sku).as_bytes());
+    let tag = hex::encode(&digest[..4]);
     if slug.is_empty() {
-        hex::encode(sku)
+        tag
     } else {
-        slug.to_owned()
+        format!("{slug}-{tag}")
     }
 }
 
@@ -1243,7 +1252,7 @@ labels = { en_US = "Running & Trail" }
             }],
         );
         let second = variant("SHOE-1-BLUE", "blue");
-        let csv_text = export(ExportFormat::ShopifyCsv, &[first, second, shoe("Simple_1")]);
+        let csv_text = export(ExportFormat::ShopifyCsv, &[first, second, shoe("Simple-1")]);
         let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
         let headers = reader.headers().expect("headers").clone();
         assert_eq!(headers.iter().collect::<Vec<_>>(), SHOPIFY_COLUMNS.to_vec());
@@ -1312,8 +1321,12 @@ labels = { en_US = "Running & Trail" }
         };
         assert_eq!(cell("Variant Price"), "9.50");
         assert_eq!(cell("Variant Compare At Price"), "15.00");
-        assert_eq!(shopify_handle("  Ab_C--9 / x "), "ab-c-9-x");
-        assert_eq!(shopify_handle("##"), "2323");
+        assert_eq!(shopify_handle("AB-1"), "ab-1");
+        // Lossy slugs carry a hash of the SKU, so `ab_1` never shares `ab-1`'s handle.
+        let lossy = shopify_handle("  Ab_C--9 / x ");
+        assert!(lossy.starts_with("ab-c-9-x-"), "{lossy}");
+        assert_ne!(shopify_handle("ab_1"), shopify_handle("AB-1"));
+        assert_eq!(shopify_handle("##").len(), 8);
     }
 
     #[test]

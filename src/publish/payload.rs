@@ -107,41 +107,12 @@ pub fn build(
         .map(|locale| (locale.clone(), channel_link(channel, &product.sku, locale)))
         .collect();
     let mut resolved: BTreeMap<String, Vec<PayloadValue>> = BTreeMap::new();
-    for (code, entries) in &values.0 {
-        let Some(attribute) = schema.attribute(code) else {
-            continue;
-        };
-        let locales: Vec<Option<&str>> = if attribute.localizable {
-            channel.locales.iter().map(|l| Some(l.as_str())).collect()
-        } else {
-            vec![None]
-        };
-        let mut out = Vec::new();
-        for locale in locales {
-            let has_entry = entries.iter().any(|e| e.locale.as_deref() == locale);
-            if !has_entry {
-                continue;
-            }
-            let Some(data) = resolve(values, code, locale, &channel.code) else {
-                continue;
-            };
-            if let Some(data) = for_channel(attribute.kind, channel, schema, data) {
-                out.push(PayloadValue {
-                    locale: locale.map(str::to_owned),
-                    data,
-                });
-            }
-        }
-        if !out.is_empty() {
-            resolved.insert(code.clone(), out);
+    for code in values.0.keys() {
+        if let Some(entries) = resolve_attribute(schema, channel, code, values) {
+            resolved.insert(code.clone(), entries);
         }
     }
-    let in_stock = channel
-        .mapping
-        .attribute("stock")
-        .and_then(|code| resolve(values, code, None, &channel.code))
-        .and_then(decimal_of)
-        .is_some_and(|stock| stock > Decimal::ZERO);
+    let availability = availability(channel, &resolved);
     Payload {
         sku: product.sku.clone(),
         kind: product.kind.as_str().to_owned(),
@@ -150,9 +121,54 @@ pub fn build(
         family: product.family.clone(),
         categories,
         links,
-        availability: if in_stock { "in_stock" } else { "out_of_stock" }.to_owned(),
+        availability,
         values: resolved,
     }
+}
+
+/// One attribute's values as the channel gets them: its locales only,
+/// channel-specific over global, converted; `None` when nothing applies.
+fn resolve_attribute(
+    schema: &Schema,
+    channel: &Channel,
+    code: &str,
+    values: &Values,
+) -> Option<Vec<PayloadValue>> {
+    let attribute = schema.attribute(code)?;
+    let entries = values.0.get(code)?;
+    let locales: Vec<Option<&str>> = if attribute.localizable {
+        channel.locales.iter().map(|l| Some(l.as_str())).collect()
+    } else {
+        vec![None]
+    };
+    let mut out = Vec::new();
+    for locale in locales {
+        if !entries.iter().any(|e| e.locale.as_deref() == locale) {
+            continue;
+        }
+        let Some(data) = resolve(values, code, locale, &channel.code) else {
+            continue;
+        };
+        if let Some(data) = for_channel(attribute.kind, channel, data) {
+            out.push(PayloadValue {
+                locale: locale.map(str::to_owned),
+                data,
+            });
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// `in_stock` when the mapped stock attribute is above zero.
+fn availability(channel: &Channel, values: &BTreeMap<String, Vec<PayloadValue>>) -> String {
+    let in_stock = channel
+        .mapping
+        .attribute("stock")
+        .and_then(|code| values.get(code))
+        .and_then(|entries| entries.first())
+        .and_then(|entry| decimal_of(&entry.data))
+        .is_some_and(|stock| stock > Decimal::ZERO);
+    if in_stock { "in_stock" } else { "out_of_stock" }.to_owned()
 }
 
 fn decimal_of(data: &Json) -> Option<Decimal> {
@@ -165,12 +181,7 @@ fn decimal_of(data: &Json) -> Option<Decimal> {
 
 /// A value as the channel wants it: prices in its currencies, measurements
 /// in its units. `None` drops it (a price with none of the channel's currencies).
-fn for_channel(
-    kind: AttributeType,
-    channel: &Channel,
-    schema: &Schema,
-    data: &Json,
-) -> Option<Json> {
+fn for_channel(kind: AttributeType, channel: &Channel, data: &Json) -> Option<Json> {
     match kind {
         AttributeType::Price => {
             let kept: Vec<Json> = data
@@ -197,27 +208,27 @@ fn for_channel(
                 units::convert_rounded(amount, unit, target, CONVERTED_DECIMALS).ok()?;
             Some(json!({"amount": converted.to_string(), "unit": target}))
         }
-        _ => {
-            let _ = schema;
-            Some(data.clone())
-        }
+        _ => Some(data.clone()),
     }
 }
 
-/// Lays the current fast-lane values over a held product's last good
-/// values: price and stock keep flowing while content waits (DESIGN rule 5).
-pub fn overlay_fast_lane(schema: &Schema, good: &Values, current: &Values) -> Values {
+/// A held product's payload: its last good payload with the current
+/// fast-lane values laid over it, so price and stock keep flowing while
+/// content waits (DESIGN rule 5). A fast-lane value removed from master
+/// keeps its last good value: a feed never loses its price this way.
+pub fn overlay_fast_lane(
+    schema: &Schema,
+    channel: &Channel,
+    good: &Payload,
+    current: &Values,
+) -> Payload {
     use crate::catalog::schema::Lane;
     let mut out = good.clone();
     for attribute in schema.attributes.iter().filter(|a| a.lane == Lane::Fast) {
-        match current.0.get(&attribute.code) {
-            Some(entries) => {
-                out.0.insert(attribute.code.clone(), entries.clone());
-            }
-            None => {
-                out.0.remove(&attribute.code);
-            }
+        if let Some(entries) = resolve_attribute(schema, channel, &attribute.code, current) {
+            out.values.insert(attribute.code.clone(), entries);
         }
     }
+    out.availability = availability(channel, &out.values);
     out
 }

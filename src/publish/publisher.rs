@@ -75,9 +75,11 @@ pub enum PublishError {
 }
 
 struct Existing {
+    sku: String,
     state: State,
     hash: Option<String>,
-    good_values: Option<String>,
+    /// The published payload: a held product's last good snapshot.
+    payload: Option<String>,
     reasons: Option<String>,
 }
 
@@ -90,7 +92,6 @@ struct Outcome {
     state: State,
     payload: Option<String>,
     hash: Option<String>,
-    good_values: Option<String>,
     reasons: Option<String>,
     /// `Some(op)` when a feed event goes with it.
     event: Option<&'static str>,
@@ -111,8 +112,10 @@ pub async fn follow_once(db: &Db, schema: &Schema, now: Timestamp) -> Result<Rou
     let mut rebuild_after: Option<i64> = row.try_get("rebuild_after")?;
     if judged_by != schema.version {
         // Requirements, mappings or channels may have changed: judge every
-        // product again. Identical payloads publish nothing.
-        rebuild_after = Some(0);
+        // product again (identical payloads publish nothing). A publisher
+        // that has not followed anything yet will meet every product in the
+        // log, which starts with the first product ever written.
+        rebuild_after = (last_seq > 0).then_some(0);
     }
     let entries =
         sqlx::query("SELECT seq, product_id FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2")
@@ -121,17 +124,19 @@ pub async fn follow_once(db: &Db, schema: &Schema, now: Timestamp) -> Result<Rou
             .fetch_all(&mut *tx)
             .await?;
     let mut ids: Vec<i64> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut next_seq = last_seq;
     for entry in &entries {
         next_seq = entry.try_get("seq")?;
         let id: i64 = entry.try_get("product_id")?;
-        if !ids.contains(&id) {
+        if seen.insert(id) {
             ids.push(id);
         }
         if ids.len() >= ROUND {
             break;
         }
     }
+    // The rebuild walks the products once the log is caught up.
     if ids.is_empty()
         && let Some(after) = rebuild_after
     {
@@ -299,7 +304,7 @@ pub async fn publish_products(
                 if let Some(found) = existing.get(&(channel.code.clone(), *id))
                     && found.state != State::Deleted
                 {
-                    outcomes.push(deleted(&channel.code, *id, "", found));
+                    outcomes.push(deleted(&channel.code, *id, &found.sku));
                 }
             }
             continue;
@@ -339,30 +344,22 @@ pub async fn publish_products(
         }
     }
 
-    // Readiness rows for the channels judged, replaced whole.
-    for channel in &channels {
-        let head = format!(
+    // Readiness rows of the channels judged are replaced whole; following
+    // the log judges every channel, so rows of removed channels go too.
+    let head = match scope {
+        Scope::Follow => "DELETE FROM product_readiness WHERE product_id IN".to_owned(),
+        Scope::Channel(code) => format!(
             "DELETE FROM product_readiness WHERE channel = '{}' AND product_id IN",
-            sql_code(&channel.code)
-        );
-        bulk::in_list(
-            conn,
-            &head,
-            "",
-            ids.iter().map(|id| Param::Int(*id)).collect(),
-        )
-        .await?;
-    }
-    if matches!(scope, Scope::Follow) {
-        // Channels removed from the schema leave no readiness behind.
-        bulk::in_list(
-            conn,
-            "DELETE FROM product_readiness WHERE product_id IN",
-            "",
-            ids.iter().map(|id| Param::Int(*id)).collect(),
-        )
-        .await?;
-    }
+            sql_code(code)
+        ),
+    };
+    bulk::in_list(
+        conn,
+        &head,
+        "",
+        ids.iter().map(|id| Param::Int(*id)).collect(),
+    )
+    .await?;
     bulk::values(
         conn,
         "INSERT INTO product_readiness (channel, locale, product_id, ready, missing_count, reasons)",
@@ -397,20 +394,14 @@ fn decide(
     let live = found.filter(|f| f.state != State::Deleted);
     let group_key = model.map_or_else(|| product.sku.clone(), |m| m.sku.clone());
     if !verdict.assigned() {
-        return live.map(|f| deleted(&channel.code, product.id, &product.sku, f));
+        return live.map(|_| deleted(&channel.code, product.id, &product.sku));
     }
     if verdict.ready() {
         let built = payload::build(schema, channel, product, model, values);
         let bytes = built.to_bytes();
         let hash = payload::hash(&bytes);
         let same = live.is_some_and(|f| f.hash.as_deref() == Some(hash.as_str()));
-        let good_values = serde_json::to_string(values).unwrap_or_else(|_| "{}".into());
-        if same
-            && live.is_some_and(|f| {
-                f.state == State::Published
-                    && f.good_values.as_deref() == Some(good_values.as_str())
-            })
-        {
+        if same && live.is_some_and(|f| f.state == State::Published) {
             return None;
         }
         return Some(Outcome {
@@ -421,7 +412,6 @@ fn decide(
             state: State::Published,
             payload: Some(bytes),
             hash: Some(hash),
-            good_values: Some(good_values),
             reasons: None,
             event: (!same).then_some("upsert"),
         });
@@ -429,14 +419,11 @@ fn decide(
     // Belongs to the channel but is not ready: held at the last good
     // snapshot if it was ever published, with fast-lane values laid over it.
     let live = live?;
-    let good: Values = live
-        .good_values
+    let good: Payload = live
+        .payload
         .as_deref()
-        .and_then(|text| serde_json::from_str(text).ok())
-        .unwrap_or_default();
-    let held_values = payload::overlay_fast_lane(schema, &good, values);
-    let built: Payload = payload::build(schema, channel, product, model, &held_values);
-    let bytes = built.to_bytes();
+        .and_then(|text| serde_json::from_str(text).ok())?;
+    let bytes = payload::overlay_fast_lane(schema, channel, &good, values).to_bytes();
     let hash = payload::hash(&bytes);
     let reasons: Vec<_> = verdict.reasons().into_iter().cloned().collect();
     let reasons = serde_json::to_string(&reasons).unwrap_or_else(|_| "[]".into());
@@ -452,14 +439,12 @@ fn decide(
         state: State::Held,
         payload: Some(bytes),
         hash: Some(hash),
-        good_values: live.good_values.clone(),
         reasons: Some(reasons),
         event: (!same).then_some("upsert"),
     })
 }
 
-fn deleted(channel: &str, product_id: i64, sku: &str, found: &Existing) -> Outcome {
-    let _ = found;
+fn deleted(channel: &str, product_id: i64, sku: &str) -> Outcome {
     Outcome {
         channel: channel.to_owned(),
         product_id,
@@ -468,7 +453,6 @@ fn deleted(channel: &str, product_id: i64, sku: &str, found: &Existing) -> Outco
         state: State::Deleted,
         payload: None,
         hash: None,
-        good_values: None,
         reasons: None,
         event: Some("delete"),
     }
@@ -506,24 +490,35 @@ async fn write_outcomes(
     let mut events = Vec::new();
     let mut publications = Vec::new();
     for outcome in outcomes {
-        let seq = match outcome.event {
-            Some(op) => {
-                let slot = next.entry(outcome.channel.clone()).or_default();
-                let seq = *slot;
-                *slot += 1;
-                events.push(vec![
-                    Param::Text(outcome.channel.clone()),
-                    Param::Int(seq),
-                    Param::Text(op.to_owned()),
-                    Param::Int(outcome.product_id),
-                    Param::Text(outcome.sku.clone()),
-                    Param::OptText(outcome.payload.clone()),
-                    Param::At(now),
-                ]);
-                Some(seq)
-            }
-            None => None,
+        let Some(op) = outcome.event else {
+            // No new event (held reasons changed, a held product ready again
+            // with the same payload): the row exists, and keeps its number.
+            sqlx::query(
+                "UPDATE publications SET state = $1, payload = $2, hash = $3, reasons = $4 \
+                 WHERE channel = $5 AND product_id = $6",
+            )
+            .bind(outcome.state.as_str())
+            .bind(outcome.payload)
+            .bind(outcome.hash)
+            .bind(outcome.reasons)
+            .bind(outcome.channel)
+            .bind(outcome.product_id)
+            .execute(&mut *conn)
+            .await?;
+            continue;
         };
+        let slot = next.entry(outcome.channel.clone()).or_default();
+        let seq = *slot;
+        *slot += 1;
+        events.push(vec![
+            Param::Text(outcome.channel.clone()),
+            Param::Int(seq),
+            Param::Text(op.to_owned()),
+            Param::Int(outcome.product_id),
+            Param::Text(outcome.sku.clone()),
+            Param::OptText(outcome.payload.clone()),
+            Param::At(now),
+        ]);
         publications.push(vec![
             Param::Text(outcome.channel),
             Param::Int(outcome.product_id),
@@ -532,9 +527,8 @@ async fn write_outcomes(
             Param::Text(outcome.state.as_str().to_owned()),
             Param::OptText(outcome.payload),
             Param::OptText(outcome.hash),
-            Param::OptText(outcome.good_values),
             Param::OptText(outcome.reasons),
-            Param::OptInt(seq),
+            Param::Int(seq),
             Param::At(now),
         ]);
     }
@@ -546,18 +540,14 @@ async fn write_outcomes(
         events,
     )
     .await?;
-    // A publication without a new event (held reasons changed, a held
-    // product ready again with the same payload) keeps its sequence number.
     bulk::values(
         conn,
         "INSERT INTO publications (channel, product_id, sku, group_key, state, payload, hash, \
-         good_values, reasons, seq, published_at)",
+         reasons, seq, published_at)",
         "ON CONFLICT (channel, product_id) DO UPDATE SET sku = excluded.sku, \
          group_key = CASE WHEN excluded.state = 'deleted' THEN publications.group_key ELSE excluded.group_key END, \
          state = excluded.state, payload = excluded.payload, hash = excluded.hash, \
-         good_values = excluded.good_values, reasons = excluded.reasons, \
-         seq = COALESCE(excluded.seq, publications.seq), \
-         published_at = CASE WHEN excluded.seq IS NULL THEN publications.published_at ELSE excluded.published_at END",
+         reasons = excluded.reasons, seq = excluded.seq, published_at = excluded.published_at",
         publications,
     )
     .await?;
@@ -592,7 +582,7 @@ async fn load_publications(
 ) -> Result<HashMap<(String, i64), Existing>, sqlx::Error> {
     let rows = bulk::in_list(
         conn,
-        "SELECT channel, product_id, state, hash, good_values, reasons FROM publications WHERE product_id IN",
+        "SELECT channel, product_id, sku, state, hash, payload, reasons FROM publications WHERE product_id IN",
         "",
         ids.iter().map(|id| Param::Int(*id)).collect(),
     )
@@ -603,9 +593,10 @@ async fn load_publications(
         out.insert(
             (row.try_get("channel")?, row.try_get("product_id")?),
             Existing {
+                sku: row.try_get("sku")?,
                 state: State::parse(&state).unwrap_or(State::Deleted),
                 hash: row.try_get("hash")?,
-                good_values: row.try_get("good_values")?,
+                payload: row.try_get("payload")?,
                 reasons: row.try_get("reasons")?,
             },
         );

@@ -118,6 +118,25 @@ pub async fn get_feed(
         .into_response())
 }
 
+/// True when `If-None-Match` names the payload's hash: a list of tags, weak
+/// (`W/"…"`, as a gzip proxy rewrites them) or strong, or `*` (RFC 9110 13.1.2).
+fn not_modified(headers: &HeaderMap, hash: &str) -> bool {
+    let Some(sent) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    sent.split(',').map(str::trim).any(|tag| {
+        tag == "*"
+            || tag
+                .trim_start_matches("W/")
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                == Some(hash)
+    })
+}
+
 /// The product as the channel has it now (published, or held at its last
 /// good snapshot). The ETag is the payload's hash.
 #[utoipa::path(
@@ -151,10 +170,7 @@ pub async fn get_channel_product(
         })?;
     let tag =
         HeaderValue::from_str(&format!("\"{}\"", snapshot.hash)).map_err(AppError::internal)?;
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|sent| sent == tag)
-    {
+    if not_modified(&headers, &snapshot.hash) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
     Ok((

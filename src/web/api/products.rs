@@ -119,6 +119,11 @@ pub struct ListQuery {
     pub enabled: Option<bool>,
     /// A channel code: products missing a value it requires.
     pub missing: Option<String>,
+    /// `CHANNEL/LOCALE` (e.g. `google/en_US`): products ready for that
+    /// channel in that locale, as the publisher last judged them.
+    pub ready: Option<String>,
+    /// `CHANNEL/LOCALE`: products not ready for that channel in that locale.
+    pub notready: Option<String>,
     /// SKU prefix, case-insensitive.
     pub sku: Option<String>,
     /// Only products changed after this moment (RFC 3339, UTC).
@@ -174,6 +179,8 @@ pub fn parse_filter(
     {
         return Err(bad("missing", format!("there is no channel {channel}")));
     }
+    let ready_for = channel_locale(schema, "ready", query.ready.as_deref())?;
+    let not_ready_for = channel_locale(schema, "notready", query.notready.as_deref())?;
     let updated_after = match query.updated_after.as_deref().filter(|u| !u.is_empty()) {
         Some(text) => Some(parse_moment(text).ok_or_else(|| {
             bad(
@@ -190,11 +197,41 @@ pub fn parse_filter(
             kind,
             enabled: query.enabled,
             missing_for: query.missing.clone().filter(|c| !c.is_empty()),
+            ready_for,
+            not_ready_for,
             sku_prefix: query.sku.clone().filter(|s| !s.is_empty()),
             updated_after,
         },
         sort,
     ))
+}
+
+/// A `CHANNEL/LOCALE` filter value: a channel of the schema and one of its
+/// locales, or a 400 naming the parameter. Empty means no filter.
+fn channel_locale(
+    schema: &crate::catalog::schema::Schema,
+    field: &str,
+    value: Option<&str>,
+) -> Result<Option<(String, String)>, AppError> {
+    let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let bad = |message: String| AppError::BadRequest(format!("{field}: {message}"));
+    let Some((channel, locale)) = text.split_once('/') else {
+        return Err(bad(format!(
+            "{text:?} is not CHANNEL/LOCALE, like google/en_US"
+        )));
+    };
+    let Some(found) = schema.channel(channel) else {
+        return Err(bad(format!("there is no channel {channel}")));
+    };
+    if !found.locales.iter().any(|l| l == locale) {
+        return Err(bad(format!(
+            "channel {channel} has no locale {locale} (it has {})",
+            found.locales.join(", ")
+        )));
+    }
+    Ok(Some((channel.to_owned(), locale.to_owned())))
 }
 
 /// Accepts RFC 3339 with `Z` (any sub-second precision) as a stored timestamp.

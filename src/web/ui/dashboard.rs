@@ -1,7 +1,6 @@
 //! The dashboard: what needs attention: the review queue, the signed-in
 //! user's decided or conflicting proposals, failed imports of the last day,
-//! and whether self-approval is on. Until the publishing area lands, it says
-//! so and shows only real figures.
+//! readiness and held products per channel, and whether self-approval is on.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -14,27 +13,16 @@ use crate::app::AppState;
 use crate::audit::{self, AuditFilter};
 use crate::auth::{Permission, tokens, users};
 use crate::error::{AppError, PageResult};
-use crate::web::extract::PageSession;
+use crate::publish::feed::{self, ChannelCounts};
+use crate::web::extract::{PageSession, urlencode};
 use crate::workflow::proposals::{self, Status};
 
-struct Area {
-    title: &'static str,
-    summary: &'static str,
-    arrives: &'static str,
+/// One channel's figures on the dashboard, linking to its page.
+struct ChannelFigures {
+    code: String,
+    href: String,
+    counts: ChannelCounts,
 }
-
-const AREAS: [Area; 2] = [
-    Area {
-        title: "Readiness per channel",
-        summary: "Ready, held and not-ready products on each channel.",
-        arrives: "arrives with publishing",
-    },
-    Area {
-        title: "Held items",
-        summary: "Published products kept at their last good snapshot, with the reason.",
-        arrives: "arrives with publishing",
-    },
-];
 
 /// One of "my proposals" that was decided or needs the author.
 struct ProposalNotice {
@@ -67,7 +55,8 @@ struct AdminFigures {
 struct DashboardPage {
     chrome: Chrome,
     roles: String,
-    areas: &'static [Area],
+    channels: Vec<ChannelFigures>,
+    held_total: i64,
     queue_size: i64,
     failed_imports: Option<FailedImports>,
     notices: Vec<ProposalNotice>,
@@ -83,6 +72,16 @@ pub async fn show(
     Query(query): Query<NoticeQuery>,
 ) -> PageResult<Response> {
     let queue_size = proposals::queue_size(&state.db).await?;
+    let schema = state.schema.get(&state.db).await?;
+    let mut channels = Vec::with_capacity(schema.channels.len());
+    for channel in &schema.channels {
+        channels.push(ChannelFigures {
+            href: format!("/channels/{}", urlencode(&channel.code)),
+            code: channel.code.clone(),
+            counts: feed::counts(&state.db, &channel.code).await?,
+        });
+    }
+    let held_total = channels.iter().map(|c| c.counts.held).sum();
     let notices = proposals::notices_for(&state.db, session.user.id, NOTICE_LIMIT)
         .await?
         .into_iter()
@@ -144,7 +143,8 @@ pub async fn show(
         &DashboardPage {
             chrome: Chrome::new(&session, "/", query.notice.as_deref()),
             roles: session.user.roles.to_stored(),
-            areas: &AREAS,
+            channels,
+            held_total,
             queue_size,
             failed_imports,
             notices,

@@ -1,8 +1,11 @@
 //! Product grid and product page: attribute groups, locale and channel
 //! switch, ERP-owned values read-only, inherited values marked, variants,
-//! categories, completeness and history. Saving goes through the write path
-//! with the version the form was opened at, so a form saved over newer data
-//! is refused (409) with the newer values shown and the user's input kept.
+//! categories, readiness and publication state per channel, a preview of
+//! exactly what the selected channel receives, and history. The grid filters
+//! by the publisher's stored readiness per channel and locale. Saving goes
+//! through the write path with the version the form was opened at, so a
+//! form saved over newer data is refused (409) with the newer values shown
+//! and the user's input kept.
 
 use std::collections::HashMap;
 
@@ -20,10 +23,13 @@ use crate::app::AppState;
 use crate::auth::Permission;
 use crate::auth::sessions::Session;
 use crate::catalog::product::{Product, ProductKind, ValueKey, Values};
-use crate::catalog::schema::{Attribute, AttributeType, Owner, Schema};
+use crate::catalog::schema::{Attribute, AttributeType, Channel, OutputFormat, Owner, Schema};
 use crate::catalog::store::{self, StoredProduct};
 use crate::error::{AppError, FieldError, PageError, PageResult};
-use crate::publish::readiness::{ChannelReadiness, assess};
+use crate::publish::feed::{self, Snapshot};
+use crate::publish::formats;
+use crate::publish::payload::{self, Payload};
+use crate::publish::readiness::{ChannelReadiness, Reason, assess};
 use crate::web::api::products::{ListQuery, parse_filter};
 use crate::web::extract::{PageSession, urlencode};
 use crate::workflow::history::{self, VersionEntry};
@@ -69,6 +75,9 @@ struct GridPage {
     families: Vec<Choice>,
     categories: Vec<Choice>,
     channels: Vec<Choice>,
+    /// `channel/locale` pairs for the ready and not-ready filters.
+    ready_for: Vec<Choice>,
+    not_ready_for: Vec<Choice>,
     kinds: Vec<Choice>,
     sorts: Vec<Choice>,
     enabled: Vec<Choice>,
@@ -124,6 +133,8 @@ async fn grid(
             ("kind", query.kind.clone()),
             ("enabled", query.enabled.map(|e| e.to_string())),
             ("missing", query.missing.clone()),
+            ("ready", query.ready.clone()),
+            ("notready", query.notready.clone()),
             ("sku", query.sku.clone()),
             ("sort", query.sort.clone()),
         ] {
@@ -136,7 +147,15 @@ async fn grid(
         || filter.kind.is_some()
         || filter.enabled.is_some()
         || filter.missing_for.is_some()
+        || filter.ready_for.is_some()
+        || filter.not_ready_for.is_some()
         || filter.sku_prefix.is_some();
+    let pairs: Vec<(String, String)> = schema
+        .channels
+        .iter()
+        .flat_map(|c| c.locales.iter().map(move |l| format!("{}/{l}", c.code)))
+        .map(|pair| (pair.clone(), pair))
+        .collect();
     let enabled_now = query.enabled.map(|e| e.to_string());
     Ok(render(
         StatusCode::OK,
@@ -163,6 +182,8 @@ async fn grid(
                     .map(|c| (c.code.clone(), c.code.clone())),
                 query.missing.as_deref(),
             ),
+            ready_for: choices(pairs.clone(), query.ready.as_deref()),
+            not_ready_for: choices(pairs, query.notready.as_deref()),
             kinds: choices(
                 ["simple", "model", "variant"].map(|k| (k.to_owned(), k.to_owned())),
                 query.kind.as_deref(),
@@ -253,7 +274,10 @@ struct ProductPage {
     channel: String,
     groups: Vec<GroupView>,
     categories: Vec<(Choice, usize)>,
-    readiness: Vec<ReadinessRow>,
+    /// Per channel: readiness judged now, and what the channel has.
+    readiness: Vec<(ReadinessRow, PublicationView)>,
+    /// What the selected channel receives.
+    preview: Option<PreviewView>,
     variants: Vec<VariantRow>,
     history: Vec<VersionRow>,
     /// The viewer's draft: id and number of open changes.
@@ -641,17 +665,39 @@ async fn build_page(
             (choice, depth)
         })
         .collect();
-    // Readiness of master (not of the viewer's draft), judged now.
-    let readiness = {
-        let values = store::resolved_values(&stored.product, model);
-        schema
-            .channels
-            .iter()
-            .map(|c| {
-                let verdict = assess(schema, c, &stored.product, model, &values);
-                readiness_row(&stored.product.sku, &verdict)
-            })
-            .collect()
+    // Readiness of master (not of the viewer's draft), judged now, beside
+    // what each channel has (its published or held snapshot).
+    let values = store::resolved_values(&stored.product, model);
+    let mut readiness = Vec::with_capacity(schema.channels.len());
+    let mut selected_snapshot = None;
+    for c in &schema.channels {
+        let verdict = assess(schema, c, &stored.product, model, &values);
+        // Models are not published themselves: their variants are.
+        let snapshot = if stored.product.kind == ProductKind::Model {
+            None
+        } else {
+            feed::snapshot(&state.db, &c.code, &stored.product.sku).await?
+        };
+        let publication = publication_view(&stored.product, &c.code, snapshot.as_ref());
+        readiness.push((readiness_row(&stored.product.sku, &verdict), publication));
+        if c.code == channel {
+            selected_snapshot = snapshot;
+        }
+    }
+    let preview = match schema.channel(channel) {
+        Some(selected) => Some(
+            preview_view(
+                state,
+                schema,
+                selected,
+                stored,
+                model,
+                &values,
+                selected_snapshot.as_ref(),
+            )
+            .await?,
+        ),
+        None => None,
     };
     let variants = if product.kind == ProductKind::Model {
         let found = store::variants_of(state.db.pool(), product.id).await?;
@@ -739,6 +785,7 @@ async fn build_page(
         groups,
         categories,
         readiness,
+        preview,
         variants,
         history,
         draft: draft.as_ref().map(|d| (d.id, d.open_changes().count())),
@@ -746,6 +793,157 @@ async fn build_page(
         conflicts: Vec::new(),
         general_errors,
     })
+}
+
+/// Where a product stands on a channel: `published`, `held` (with the
+/// reasons it is held for), `none` (the channel does not have it) or
+/// `model` (models are published through their variants).
+struct PublicationView {
+    state: &'static str,
+    seq: i64,
+    reasons: Vec<(String, Option<String>)>,
+}
+
+fn snapshot_state(snapshot: &Snapshot) -> &'static str {
+    if snapshot.state == "held" {
+        "held"
+    } else {
+        "published"
+    }
+}
+
+fn publication_view(
+    product: &Product,
+    channel: &str,
+    snapshot: Option<&Snapshot>,
+) -> PublicationView {
+    match snapshot {
+        None => PublicationView {
+            state: if product.kind == ProductKind::Model {
+                "model"
+            } else {
+                "none"
+            },
+            seq: 0,
+            reasons: Vec::new(),
+        },
+        Some(snapshot) => PublicationView {
+            state: snapshot_state(snapshot),
+            seq: snapshot.seq,
+            reasons: snapshot
+                .reasons
+                .iter()
+                .map(|r| (r.message.clone(), reason_link(&product.sku, channel, r)))
+                .collect(),
+        },
+    }
+}
+
+/// The "Channel preview" card: exactly what the selected channel receives.
+struct PreviewView {
+    channel: String,
+    /// `published`, `held`, `none` (built now, not sent) or `model`.
+    state: &'static str,
+    /// Whether the product is ready now (for `none`: whether it would be sent).
+    ready: bool,
+    /// The payload, pretty-printed.
+    payload: Option<String>,
+    /// schema.org JSON-LD for a JSON channel (a `ProductGroup` for a model's variants).
+    json_ld: Option<String>,
+}
+
+fn pretty(json: &Json) -> String {
+    serde_json::to_string_pretty(json).unwrap_or_else(|_| json.to_string())
+}
+
+/// Stored bytes pretty-printed (as they are if they are not JSON).
+fn pretty_text(text: &str) -> String {
+    serde_json::from_str::<Json>(text).map_or_else(|_| text.to_owned(), |json| pretty(&json))
+}
+
+/// The stored payload of the channel's snapshot, or for a product the
+/// channel does not have, the payload built from master now; for a JSON
+/// channel also the schema.org JSON-LD.
+async fn preview_view(
+    state: &AppState,
+    schema: &Schema,
+    channel: &Channel,
+    stored: &StoredProduct,
+    model: Option<&Product>,
+    values: &Values,
+    snapshot: Option<&Snapshot>,
+) -> Result<PreviewView, PageError> {
+    let product = &stored.product;
+    let verdict = assess(schema, channel, product, model, values);
+    let (preview_state, payload) = match (product.kind, snapshot) {
+        (ProductKind::Model, _) => ("model", None),
+        (_, Some(snapshot)) => {
+            let kept: Option<Payload> = serde_json::from_str(&snapshot.payload).ok();
+            (
+                snapshot_state(snapshot),
+                Some((pretty_text(&snapshot.payload), kept)),
+            )
+        }
+        (_, None) => {
+            let built = payload::build(schema, channel, product, model, values);
+            let shown = serde_json::to_value(&built)
+                .map_or_else(|_| built.to_bytes(), |json| pretty(&json));
+            ("none", Some((shown, Some(built))))
+        }
+    };
+    let json_ld = if channel.output_format == OutputFormat::Json || channel.code == "web" {
+        let payloads: Vec<Payload> = match product.kind {
+            ProductKind::Simple => payload
+                .as_ref()
+                .and_then(|(_, kept)| kept.clone())
+                .into_iter()
+                .collect(),
+            // A variant is shown in its model's group, like a model.
+            ProductKind::Variant | ProductKind::Model => {
+                let group = if product.kind == ProductKind::Model {
+                    Some(product)
+                } else {
+                    model
+                };
+                match group {
+                    Some(group) => group_payloads(state, schema, channel, group).await?,
+                    None => Vec::new(),
+                }
+            }
+        };
+        let ld = formats::json_ld(schema, channel, &payloads);
+        (!ld.is_null()).then(|| pretty(&ld))
+    } else {
+        None
+    };
+    Ok(PreviewView {
+        channel: channel.code.clone(),
+        state: preview_state,
+        ready: verdict.ready(),
+        payload: payload.map(|(shown, _)| shown),
+        json_ld,
+    })
+}
+
+/// Payloads of a model's sellable variants (enabled and inside the
+/// channel's tree), built from master.
+async fn group_payloads(
+    state: &AppState,
+    schema: &Schema,
+    channel: &Channel,
+    model: &Product,
+) -> Result<Vec<Payload>, PageError> {
+    let variants = store::variants_of(state.db.pool(), model.id).await?;
+    Ok(variants
+        .iter()
+        .filter_map(|variant| {
+            let variant = &variant.product;
+            let values = store::resolved_values(variant, Some(model));
+            assess(schema, channel, variant, Some(model), &values)
+                .assigned()
+                .then(|| payload::build(schema, channel, variant, Some(model), &values))
+        })
+        .collect())
 }
 
 /// One channel's verdict on the product page: each reason with a link to
@@ -756,6 +954,23 @@ pub(crate) struct ReadinessRow {
     pub reasons: Vec<(String, Option<String>)>,
 }
 
+/// The product page's field that fixes `reason` on `channel` (in its
+/// locale), when the reason names an attribute.
+pub(crate) fn reason_link(sku: &str, channel: &str, reason: &Reason) -> Option<String> {
+    reason.attribute.as_ref().map(|attribute| {
+        format!(
+            "/products/{}?channel={}{}#v.{attribute}",
+            urlencode(sku),
+            urlencode(channel),
+            reason
+                .locale
+                .as_ref()
+                .map(|l| format!("&locale={}", urlencode(l)))
+                .unwrap_or_default()
+        )
+    })
+}
+
 pub(crate) fn readiness_row(sku: &str, verdict: &ChannelReadiness) -> ReadinessRow {
     ReadinessRow {
         channel: verdict.channel.clone(),
@@ -764,19 +979,10 @@ pub(crate) fn readiness_row(sku: &str, verdict: &ChannelReadiness) -> ReadinessR
             .reasons()
             .into_iter()
             .map(|reason| {
-                let link = reason.attribute.as_ref().map(|attribute| {
-                    format!(
-                        "/products/{}?channel={}{}#v.{attribute}",
-                        urlencode(sku),
-                        verdict.channel,
-                        reason
-                            .locale
-                            .as_ref()
-                            .map(|l| format!("&locale={l}"))
-                            .unwrap_or_default()
-                    )
-                });
-                (reason.message.clone(), link)
+                (
+                    reason.message.clone(),
+                    reason_link(sku, &verdict.channel, reason),
+                )
             })
             .collect(),
     }

@@ -15,12 +15,12 @@ use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{Chrome, NavItem, NoticeQuery, admin, render, settings_nav};
+use super::{Choice, Chrome, NavItem, NoticeQuery, admin, choices, render, settings_nav};
 use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::sessions::Session;
 use crate::catalog::schema::{
-    Attribute, Category, Channel, Family, Labels, OutputFormat, Schema, Validation,
+    Attribute, Category, Channel, Family, Labels, OutputFormat, PublishMode, Schema, Validation,
 };
 use crate::catalog::schema_code::{self, Action, Plan, SchemaError};
 use crate::catalog::store;
@@ -37,6 +37,10 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/categories", get(categories))
         .route("/settings/categories/{code}/move", post(move_category))
         .route("/settings/channels", get(channels))
+        .route(
+            "/settings/channels/{code}/publishing",
+            post(update_channel_publishing),
+        )
         .route("/settings/schema", get(schema_page).post(apply_schema))
         .route("/settings/schema.toml", get(download_schema));
     let router = entity_routes::<Attribute>(router);
@@ -84,6 +88,12 @@ trait SchemaEntity: Serialize + DeserializeOwned + Clone + Send + Sync + 'static
     fn all_mut(schema: &mut Schema) -> &mut Vec<Self>;
     /// The snippet a new one starts from.
     fn template(schema: &Schema) -> String;
+
+    /// A form beside the snippet for the fields edited as fields (a
+    /// channel's publishing mode and field mapping).
+    fn fields_form(&self, _schema: &Schema) -> Option<PublishingForm> {
+        None
+    }
 
     fn list_href() -> String {
         format!("/settings/{}", Self::PLURAL)
@@ -256,6 +266,10 @@ impl SchemaEntity for Channel {
              [units]\n\
              # weight = \"KILOGRAM\"\n"
         )
+    }
+
+    fn fields_form(&self, schema: &Schema) -> Option<PublishingForm> {
+        Some(PublishingForm::of(self, schema))
     }
 }
 
@@ -667,6 +681,7 @@ struct ChannelRow {
     locales: String,
     currencies: String,
     format: &'static str,
+    mode: &'static str,
     category_root: Option<String>,
     url_template: String,
     units: String,
@@ -706,6 +721,7 @@ async fn channels(
             locales: channel.locales.join(", "),
             currencies: channel.currencies.join(", "),
             format: format_name(channel.output_format),
+            mode: channel.publish_mode.as_str(),
             category_root: channel.category_root.clone(),
             url_template: channel.url_template.clone(),
             units: channel
@@ -722,6 +738,139 @@ async fn channels(
         rows,
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+// ---- a channel's publishing settings as fields ----
+
+/// One field of a channel's format and the attribute that fills it.
+struct MappingField {
+    field: &'static str,
+    /// The input's name: `mapping.FIELD`.
+    name: String,
+    value: String,
+    error: Option<String>,
+}
+
+/// A channel's publishing mode and field mapping, as a form on its page.
+struct PublishingForm {
+    action: String,
+    modes: Vec<Choice>,
+    fields: Vec<MappingField>,
+    /// Attribute codes offered for the mapping inputs.
+    attributes: Vec<String>,
+    problems: Option<Problems>,
+}
+
+impl PublishingForm {
+    fn of(channel: &Channel, schema: &Schema) -> Self {
+        PublishingForm {
+            action: format!("/settings/channels/{}/publishing", channel.code),
+            modes: choices(
+                [PublishMode::Automatic, PublishMode::Manual]
+                    .map(|m| (m.as_str().to_owned(), m.as_str().to_owned())),
+                Some(channel.publish_mode.as_str()),
+            ),
+            fields: channel
+                .mapping
+                .fields()
+                .into_iter()
+                .map(|(field, code)| MappingField {
+                    field,
+                    name: format!("mapping.{field}"),
+                    value: code.to_owned(),
+                    error: None,
+                })
+                .collect(),
+            attributes: schema.attributes.iter().map(|a| a.code.clone()).collect(),
+            problems: None,
+        }
+    }
+
+    /// The form again with the user's input and what was wrong with it,
+    /// each mapping problem beside its field.
+    fn refused(mut self, form: &BTreeMap<String, String>, problems: Problems) -> Self {
+        if let Some(mode) = form.get("publish_mode") {
+            for choice in &mut self.modes {
+                choice.selected = &choice.value == mode;
+            }
+        }
+        for field in &mut self.fields {
+            if let Some(value) = form.get(&field.name) {
+                value.clone_into(&mut field.value);
+            }
+            let marker = format!("mapping.{} ", field.field);
+            field.error = problems.items.iter().find(|p| p.contains(&marker)).cloned();
+        }
+        self.problems = Some(problems);
+        self
+    }
+}
+
+/// `POST /settings/channels/{code}/publishing`: saves the publishing mode
+/// and the field mapping through the schema's plan and apply (which checks
+/// that each mapped attribute has a type the field can take).
+async fn update_channel_publishing(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    PageSession(session): PageSession,
+    Path(code): Path<String>,
+    PageForm(form): PageForm<BTreeMap<String, String>>,
+) -> PageResult {
+    let actor = admin(&session, &addr)?;
+    let mut desired = store::load_schema(state.db.pool())
+        .await
+        .map_err(AppError::from)?;
+    let Some(channel) = desired.channels.iter_mut().find(|c| c.code == code) else {
+        return Err(not_found::<Channel>(&code));
+    };
+    let before = channel.clone();
+    let mut problems = Vec::new();
+    match form.get("publish_mode").map(String::as_str) {
+        None => {}
+        Some("automatic") => channel.publish_mode = PublishMode::Automatic,
+        Some("manual") => channel.publish_mode = PublishMode::Manual,
+        Some(other) => problems.push(format!(
+            "publish_mode: {other:?} is not automatic or manual"
+        )),
+    }
+    let fields: Vec<&'static str> = channel.mapping.fields().iter().map(|(f, _)| *f).collect();
+    for field in fields {
+        if let Some(value) = form.get(&format!("mapping.{field}")) {
+            channel.mapping.set(field, value.trim().to_owned());
+        }
+    }
+    let outcome = if problems.is_empty() {
+        schema_code::apply(&state.db, &actor, &desired, false, false, state.clock.now()).await
+    } else {
+        Err(SchemaError::Invalid(problems))
+    };
+    let problems = match outcome {
+        Ok(applied) => {
+            let notice = if applied.plan.is_empty() {
+                "schema_unchanged"
+            } else {
+                "channel_saved"
+            };
+            return Ok(
+                Redirect::to(&format!("/settings/channels/{code}?notice={notice}")).into_response(),
+            );
+        }
+        Err(SchemaError::Invalid(items) | SchemaError::Destructive(items)) => Problems {
+            headline: format!(
+                "The channel would have {} problem(s); nothing was changed.",
+                items.len()
+            ),
+            items,
+        },
+        Err(SchemaError::Syntax(message)) => {
+            Problems::one("The settings could not be read.", message)
+        }
+        Err(other) => return Err(AppError::from(other).into()),
+    };
+    let current = current_schema(&state).await?;
+    let mut page = entity_page::<Channel>(&session, Some(&code), snippet(&before)?, None);
+    page.publishing = Some(PublishingForm::of(&before, &current).refused(&form, problems));
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
 // ---- editing as code ----
@@ -796,6 +945,8 @@ struct CodePage {
     allow_destructive: bool,
     problems: Option<Problems>,
     plan: Option<PlanView>,
+    /// For a channel: its publishing mode and field mapping as a form.
+    publishing: Option<PublishingForm>,
 }
 
 impl CodePage {
@@ -863,6 +1014,7 @@ fn entity_page<E: SchemaEntity>(
         allow_destructive: false,
         problems: None,
         plan: None,
+        publishing: None,
     }
 }
 
@@ -916,12 +1068,13 @@ async fn edit_entity<E: SchemaEntity>(
         .iter()
         .find(|e| e.code() == code)
         .ok_or_else(|| not_found::<E>(&code))?;
-    let page = entity_page::<E>(
+    let mut page = entity_page::<E>(
         &session,
         Some(&code),
         snippet(entity)?,
         query.notice.as_deref(),
     );
+    page.publishing = entity.fields_form(&schema);
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -989,6 +1142,7 @@ async fn update_entity<E: SchemaEntity>(
         .iter()
         .position(|e| e.code() == code)
         .ok_or_else(|| not_found::<E>(&code))?;
+    let fields_form = E::all(&schema)[index].fields_form(&schema);
     let desired = if intent == Intent::Delete {
         E::all_mut(&mut schema).remove(index);
         Ok(schema)
@@ -1010,6 +1164,7 @@ async fn update_entity<E: SchemaEntity>(
     let mut page = entity_page::<E>(&session, Some(&code), String::new(), None);
     page.definition = form.definition;
     page.allow_destructive = form.allow_destructive;
+    page.publishing = fields_form;
     let verb = if intent == Intent::Delete {
         "deleted"
     } else {
@@ -1118,6 +1273,7 @@ fn whole_schema_page(session: &Session, definition: String, notice: Option<&str>
         allow_destructive: false,
         problems: None,
         plan: None,
+        publishing: None,
     }
 }
 

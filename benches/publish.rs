@@ -1,0 +1,358 @@
+//! Publishing figures: 100,000 ERP items (apparel and footwear with
+//! variants, electronics, home) published to one channel by the publisher
+//! following the change log (readiness, payload, snapshot and feed event per
+//! sellable unit), then a connector draining that feed over HTTP with
+//! 1000-event pages, compared with fetching the very same bytes as static
+//! files from a static file server on the same machine.
+//!
+//! `cargo bench --bench publish` (`SLUICE_BENCH_ITEMS` changes the size).
+//! The static side is served in-process from disk by default; set
+//! `SLUICE_BENCH_STATIC_URL` to a server (e.g. nginx) that serves the
+//! folder the benchmark prints, to compare with that instead.
+//!
+//! Setup (not timed): the demo schema with its channels replaced by one
+//! channel `bench` (json, en_US, USD, weights in kg) requiring name and price,
+//! the ERP file imported through `erp-items`, and the imported products
+//! enabled with a plain SQL update (imports create products disabled).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
+use sluice::app::AppState;
+use sluice::audit::Actor;
+use sluice::auth::Scopes;
+use sluice::config::Config;
+use sluice::import::generate::{GenerateOptions, generate};
+use sluice::import::jobs::{Mode, Status};
+use sqlx::Row;
+
+/// The same allocator as the `sluice` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const CHANNEL: &str = "bench";
+
+fn config(data_dir: &std::path::Path) -> Config {
+    let mut env = HashMap::new();
+    env.insert("SLUICE_DATA_DIR".to_owned(), data_dir.display().to_string());
+    Config::from_sources(None, &|name| env.get(name).cloned()).unwrap()
+}
+
+/// The demo schema with one channel only, so the figure is one channel's.
+fn bench_schema() -> sluice::catalog::schema::Schema {
+    let mut schema = sluice::demo::catalog_schema().unwrap();
+    let mut channel = schema.channels[0].clone();
+    channel.code = CHANNEL.to_owned();
+    channel.locales = vec!["en_US".to_owned()];
+    channel.currencies = vec!["USD".to_owned()];
+    channel.category_root = None;
+    channel.output_format = sluice::catalog::schema::OutputFormat::Json;
+    channel.url_template = "https://shop.example.com/p/{sku}".to_owned();
+    channel.units = [("weight".to_owned(), "KILOGRAM".to_owned())].into();
+    schema.channels = vec![channel];
+    for family in &mut schema.families {
+        family.requirements = [(
+            CHANNEL.to_owned(),
+            vec!["name".to_owned(), "base_price".to_owned()],
+        )]
+        .into();
+    }
+    schema
+}
+
+async fn count(state: &AppState, sql: &str) -> i64 {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(state.db.pool())
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap()
+}
+
+/// A minimal HTTP/1.1 keep-alive client: GET, read the headers, read
+/// exactly Content-Length bytes. Enough for both servers, and the same
+/// client on both sides of the comparison.
+struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    host: String,
+}
+
+impl Client {
+    fn connect(addr: &str) -> Client {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Client {
+            reader: BufReader::with_capacity(1 << 20, stream.try_clone().unwrap()),
+            writer: stream,
+            host: addr.to_owned(),
+        }
+    }
+
+    fn get(&mut self, path: &str, token: Option<&str>, body: &mut Vec<u8>) {
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        write!(
+            self.writer,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\n{auth}\r\n",
+            self.host
+        )
+        .unwrap();
+        let mut status = String::new();
+        self.reader.read_line(&mut status).unwrap();
+        assert!(status.contains(" 200 "), "{path}: {status}");
+        let mut length = None;
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            let lower = line.to_ascii_lowercase();
+            if let Some(value) = lower.strip_prefix("content-length:") {
+                length = Some(value.trim().parse::<usize>().unwrap());
+            }
+        }
+        body.clear();
+        body.resize(length.expect("content-length"), 0);
+        self.reader.read_exact(body).unwrap();
+    }
+}
+
+/// `next_after` and `has_more` from the end of a feed page, without parsing
+/// the events (a connector would parse them; both sides skip that here).
+fn page_tail(body: &[u8]) -> (i64, bool) {
+    let text = std::str::from_utf8(&body[body.len().saturating_sub(64)..]).unwrap();
+    let at = text.rfind("\"next_after\":").unwrap() + "\"next_after\":".len();
+    let rest = &text[at..];
+    let end = rest.find(',').unwrap();
+    (rest[..end].parse().unwrap(), rest.contains("true"))
+}
+
+#[tokio::main]
+async fn main() {
+    let items: usize = std::env::var("SLUICE_BENCH_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("erp.csv");
+    generate(
+        std::io::BufWriter::new(std::fs::File::create(&file).unwrap()),
+        GenerateOptions {
+            items,
+            variants: true,
+            messy: false,
+            seed: 42,
+        },
+    )
+    .unwrap();
+    let state = sluice::app::prepare(config(dir.path())).await.unwrap();
+    let now = state.clock.now();
+    sluice::catalog::schema_code::apply(
+        &state.db,
+        &Actor::system("bench"),
+        &bench_schema(),
+        false,
+        false,
+        now,
+    )
+    .await
+    .unwrap();
+    sluice::import::profiles::seed_demo(&state.db, now)
+        .await
+        .unwrap();
+    let job =
+        sluice::import::cli::import_file(&state, &file, "erp-items", Mode::Upsert, "bench", false)
+            .await
+            .unwrap();
+    assert_eq!(job.status, Status::Succeeded, "{:?}", job.message);
+    sqlx::query("UPDATE products SET enabled = TRUE")
+        .execute(state.db.pool())
+        .await
+        .unwrap();
+
+    // Publish: the publisher follows the change log from the start.
+    let started = Instant::now();
+    let round = sluice::publish::worker::drain(&state).await.unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    let events = count(&state, "SELECT COUNT(*) AS n FROM feed_events").await;
+    let sellable = count(
+        &state,
+        "SELECT COUNT(*) AS n FROM products WHERE kind <> 'model'",
+    )
+    .await;
+    let bytes = count(
+        &state,
+        "SELECT COALESCE(SUM(LENGTH(payload)), 0) AS n FROM feed_events",
+    )
+    .await;
+    println!(
+        "publish   {} products judged ({} sellable) in {seconds:.2} s = {:.0} products/s; {} feed events ({:.0} events/s), payloads {:.1} MB, avg {} bytes",
+        round.products,
+        sellable,
+        round.products as f64 / seconds,
+        events,
+        events as f64 / seconds,
+        bytes as f64 / 1e6,
+        bytes / events.max(1),
+    );
+    assert_eq!(events, sellable, "every sellable product published once");
+    let started = Instant::now();
+    let again = sluice::publish::publisher::republish_all(
+        &state.db,
+        &state.schema.get(&state.db).await.unwrap(),
+        CHANNEL,
+        state.clock.now(),
+    )
+    .await
+    .unwrap();
+    println!(
+        "republish all, nothing changed: {} products in {:.2} s, {} events",
+        again.products,
+        started.elapsed().as_secs_f64(),
+        again.events
+    );
+    assert_eq!(again.events, 0, "an identical payload publishes nothing");
+
+    // Drain over HTTP with 1000-event pages.
+    sluice::auth::users::create(
+        &state.db,
+        &Actor::system("bench"),
+        sluice::auth::users::NewUser {
+            email: "connector@bench.local".to_owned(),
+            name: "Connector".to_owned(),
+            roles: sluice::auth::Roles::new([sluice::auth::Role::Viewer]).unwrap(),
+            password: "a long bench password".to_owned(),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let token = sluice::auth::tokens::create(
+        &state.db,
+        &Actor::system("bench"),
+        "bench connector",
+        "connector@bench.local",
+        Scopes::parse_list(&format!("feed:{CHANNEL}")).unwrap(),
+        now,
+    )
+    .await
+    .unwrap()
+    .secret;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let router = sluice::app::build_router(state.clone());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    let pages_dir = dir.path().join("static");
+    std::fs::create_dir_all(&pages_dir).unwrap();
+    let feed_addr = addr.clone();
+    let pages_out = pages_dir.clone();
+    let (feed_seconds, feed_bytes, pages, drained) = tokio::task::spawn_blocking(move || {
+        let mut client = Client::connect(&feed_addr);
+        let mut body = Vec::new();
+        // Warm-up page (connection, token check caches).
+        client.get(
+            &format!("/api/v1/channels/{CHANNEL}/feed?after=0&limit=1"),
+            Some(&token),
+            &mut body,
+        );
+        let started = Instant::now();
+        let (mut after, mut total, mut pages, mut drained) = (0_i64, 0_usize, 0_usize, 0_i64);
+        let mut kept: Vec<Vec<u8>> = Vec::new();
+        loop {
+            client.get(
+                &format!("/api/v1/channels/{CHANNEL}/feed?after={after}&limit=1000"),
+                Some(&token),
+                &mut body,
+            );
+            total += body.len();
+            let (next, more) = page_tail(&body);
+            drained += next - after;
+            pages += 1;
+            // Keep the very bytes for the static side (written after timing).
+            kept.push(std::mem::take(&mut body));
+            after = next;
+            if !more {
+                break;
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        for (i, page) in kept.iter().enumerate() {
+            std::fs::write(pages_out.join(format!("page-{}.json", i + 1)), page).unwrap();
+        }
+        (seconds, total, pages, drained)
+    })
+    .await
+    .unwrap();
+    println!(
+        "feed      {drained} events in {pages} pages of ≤1000, {:.1} MB in {feed_seconds:.2} s = {:.0} products/s ({:.0} MB/s)",
+        feed_bytes as f64 / 1e6,
+        drained as f64 / feed_seconds,
+        feed_bytes as f64 / 1e6 / feed_seconds,
+    );
+
+    // The same bytes as static files: the external server if given, else
+    // an in-process server reading each file from disk per request.
+    let static_addr = match std::env::var("SLUICE_BENCH_STATIC_URL") {
+        Ok(url) => url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned(),
+        Err(_) => {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap().to_string();
+            let folder = pages_dir.clone();
+            let app = axum::Router::new().route(
+                "/{name}",
+                axum::routing::get(
+                    move |axum::extract::Path(name): axum::extract::Path<String>| {
+                        let folder = folder.clone();
+                        async move { tokio::fs::read(folder.join(name)).await.unwrap() }
+                    },
+                ),
+            );
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            addr
+        }
+    };
+    println!(
+        "static    pages written to {} (serve this folder to compare with another server)",
+        pages_dir.display()
+    );
+    let (static_seconds, static_bytes) = tokio::task::spawn_blocking(move || {
+        let mut client = Client::connect(&static_addr);
+        let mut body = Vec::new();
+        client.get("/page-1.json", None, &mut body);
+        let started = Instant::now();
+        let mut total = 0;
+        for page in 1..=pages {
+            client.get(&format!("/page-{page}.json"), None, &mut body);
+            total += body.len();
+        }
+        (started.elapsed().as_secs_f64(), total)
+    })
+    .await
+    .unwrap();
+    assert_eq!(static_bytes, feed_bytes, "the same bytes on both sides");
+    println!(
+        "static    the same {:.1} MB in {pages} files in {static_seconds:.2} s = {:.0} products/s ({:.0} MB/s)",
+        static_bytes as f64 / 1e6,
+        drained as f64 / static_seconds,
+        static_bytes as f64 / 1e6 / static_seconds,
+    );
+    println!(
+        "ratio     feed / static = {:.2} (above 1: the feed is faster)",
+        static_seconds / feed_seconds
+    );
+}

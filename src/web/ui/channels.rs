@@ -1,0 +1,403 @@
+//! Channel pages: every channel with its figures, and one channel's page
+//! (ready, held, not-ready, published and pending products, the attributes
+//! most often missing, the feed head, each connector token's last pull, the
+//! latest feed events and the held products with their reasons). Admins
+//! publish a manual channel's pending changes and republish a channel from
+//! here; the publisher does the work ([`crate::publish::publisher`]).
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::products::reason_link;
+use super::{Chrome, admin, render};
+use crate::app::AppState;
+use crate::audit::{self, AuditEvent};
+use crate::auth::Permission;
+use crate::catalog::schema::{Channel, OutputFormat, PublishMode, Schema};
+use crate::error::{AppError, PageError, PageResult};
+use crate::publish::feed::{self, ChannelCounts};
+use crate::publish::publisher::{self, Round};
+use crate::web::extract::{ClientAddr, PageSession, urlencode};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/channels", get(list))
+        .route("/channels/{code}", get(page))
+        .route("/channels/{code}/publish", post(publish))
+        .route("/channels/{code}/republish", post(republish))
+}
+
+/// The label locale of these pages (as on the settings screens).
+const LABEL_LOCALE: &str = "en_US";
+
+fn label_of(channel: &Channel) -> String {
+    channel
+        .labels
+        .get(LABEL_LOCALE)
+        .cloned()
+        .unwrap_or_else(|| channel.code.clone())
+}
+
+fn format_name(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Json => "json",
+        OutputFormat::GoogleMerchant => "google_merchant",
+        OutputFormat::ShopifyCsv => "shopify_csv",
+    }
+}
+
+fn channel_href(code: &str) -> String {
+    format!("/channels/{}", urlencode(code))
+}
+
+fn product_href(sku: &str) -> String {
+    format!("/products/{}", urlencode(sku))
+}
+
+fn read_catalog(session: &crate::auth::sessions::Session) -> Result<(), PageError> {
+    session
+        .caller()
+        .require(&Permission::ReadCatalog)
+        .map_err(|err| PageError(AppError::from(err)))
+}
+
+fn channel_of<'a>(schema: &'a Schema, code: &str) -> Result<&'a Channel, PageError> {
+    schema
+        .channel(code)
+        .ok_or_else(|| PageError(AppError::NotFound(format!("There is no channel {code}."))))
+}
+
+// ---- the list ----
+
+/// One channel in the list.
+struct ChannelRow {
+    code: String,
+    href: String,
+    label: String,
+    format: &'static str,
+    mode: &'static str,
+    counts: ChannelCounts,
+}
+
+#[derive(Template)]
+#[template(path = "channels/list.html")]
+struct ListPage {
+    chrome: Chrome,
+    rows: Vec<ChannelRow>,
+    is_admin: bool,
+}
+
+/// `GET /channels`
+async fn list(State(state): State<AppState>, PageSession(session): PageSession) -> PageResult {
+    read_catalog(&session)?;
+    let schema = state.schema.get(&state.db).await?;
+    let mut rows = Vec::with_capacity(schema.channels.len());
+    for channel in &schema.channels {
+        rows.push(ChannelRow {
+            href: channel_href(&channel.code),
+            code: channel.code.clone(),
+            label: label_of(channel),
+            format: format_name(channel.output_format),
+            mode: channel.publish_mode.as_str(),
+            counts: feed::counts(&state.db, &channel.code).await?,
+        });
+    }
+    Ok(render(
+        StatusCode::OK,
+        &ListPage {
+            chrome: Chrome::new(&session, "/channels", None),
+            rows,
+            is_admin: session.caller().may(&Permission::Administer),
+        },
+    ))
+}
+
+// ---- one channel ----
+
+struct MissingRow {
+    attribute: String,
+    label: String,
+    products: i64,
+}
+
+struct PullRow {
+    token: String,
+    after: i64,
+    behind: i64,
+    at: String,
+}
+
+struct EventRow {
+    seq: i64,
+    op: String,
+    sku: String,
+    href: String,
+    at: String,
+}
+
+struct HeldRow {
+    sku: String,
+    href: String,
+    /// (message, link to the field that fixes it)
+    reasons: Vec<(String, Option<String>)>,
+}
+
+#[derive(Template)]
+#[template(path = "channels/page.html")]
+struct ChannelPage {
+    chrome: Chrome,
+    code: String,
+    href: String,
+    label: String,
+    format: &'static str,
+    mode: &'static str,
+    manual: bool,
+    locales: String,
+    counts: ChannelCounts,
+    missing_href: String,
+    most_missing: Vec<MissingRow>,
+    pulls: Vec<PullRow>,
+    recent: Vec<EventRow>,
+    held: Vec<HeldRow>,
+    is_admin: bool,
+    /// What the last publish did, after its redirect.
+    outcome: Option<String>,
+}
+
+/// `?done=published&products=N&events=M` after a publish; only numbers are
+/// read, so the query cannot put text on the page.
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    done: Option<String>,
+    products: Option<String>,
+    events: Option<String>,
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn outcome_text(query: &PageQuery) -> Option<String> {
+    let products: u64 = query.products.as_deref()?.parse().ok()?;
+    let events: u64 = query.events.as_deref()?.parse().ok()?;
+    let events = plural(events, "feed event", "feed events");
+    match query.done.as_deref()? {
+        "published" => Some(format!(
+            "Published the pending changes of {}: {events}.",
+            plural(products, "product", "products")
+        )),
+        "republished" => Some(format!(
+            "Republished {}: {events} (identical payloads publish nothing).",
+            plural(products, "product", "products")
+        )),
+        _ => None,
+    }
+}
+
+/// `GET /channels/{code}`
+async fn page(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    Path(code): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> PageResult {
+    read_catalog(&session)?;
+    let schema = state.schema.get(&state.db).await?;
+    let channel = channel_of(&schema, &code)?;
+    let status = feed::status(&state.db, &channel.code).await?;
+    let counts = ChannelCounts {
+        published: status.published,
+        held: status.held,
+        ready: status.ready,
+        not_ready: status.not_ready,
+        pending: status.pending,
+        head: status.head,
+    };
+    let most_missing = status
+        .most_missing
+        .into_iter()
+        .map(|(attribute, products)| MissingRow {
+            label: schema
+                .attribute(&attribute)
+                .map_or_else(|| attribute.clone(), |a| a.label(LABEL_LOCALE).to_owned()),
+            attribute,
+            products,
+        })
+        .collect();
+    let pulls = status
+        .pulls
+        .into_iter()
+        .map(|(token, after, at)| PullRow {
+            token,
+            after,
+            behind: (status.head - after).max(0),
+            at: at.display(),
+        })
+        .collect();
+    let recent = status
+        .recent
+        .into_iter()
+        .map(|(seq, op, sku, at)| EventRow {
+            seq,
+            op,
+            href: product_href(&sku),
+            sku,
+            at: at.display(),
+        })
+        .collect();
+    let held = status
+        .held_items
+        .into_iter()
+        .map(|(sku, reasons)| HeldRow {
+            href: product_href(&sku),
+            reasons: reasons
+                .iter()
+                .map(|reason| {
+                    (
+                        reason.message.clone(),
+                        reason_link(&sku, &channel.code, reason),
+                    )
+                })
+                .collect(),
+            sku,
+        })
+        .collect();
+    Ok(render(
+        StatusCode::OK,
+        &ChannelPage {
+            chrome: Chrome::new(&session, "/channels", None),
+            href: channel_href(&channel.code),
+            code: channel.code.clone(),
+            label: label_of(channel),
+            format: format_name(channel.output_format),
+            mode: channel.publish_mode.as_str(),
+            manual: channel.publish_mode == PublishMode::Manual,
+            locales: channel.locales.join(", "),
+            counts,
+            missing_href: format!("/products?missing={}", urlencode(&channel.code)),
+            most_missing,
+            pulls,
+            recent,
+            held,
+            is_admin: session.caller().may(&Permission::Administer),
+            outcome: outcome_text(&query),
+        },
+    ))
+}
+
+// ---- publishing ----
+
+/// Which admin action a POST asks for.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    PublishPending,
+    RepublishAll,
+}
+
+impl Action {
+    fn audit(self) -> &'static str {
+        match self {
+            Action::PublishPending => "channel.publish",
+            Action::RepublishAll => "channel.republish",
+        }
+    }
+
+    fn done(self) -> &'static str {
+        match self {
+            Action::PublishPending => "published",
+            Action::RepublishAll => "republished",
+        }
+    }
+}
+
+async fn run(
+    state: &AppState,
+    session: &crate::auth::sessions::Session,
+    addr: &str,
+    code: &str,
+    action: Action,
+) -> PageResult {
+    let actor = admin(session, addr)?;
+    let schema = state.schema.get(&state.db).await?;
+    let channel = channel_of(&schema, code)?;
+    let now = state.clock.now();
+    let round: Round = match action {
+        Action::PublishPending => {
+            publisher::publish_pending(&state.db, &schema, &channel.code, now)
+                .await
+                .map_err(AppError::from)?
+        }
+        Action::RepublishAll => publisher::republish_all(&state.db, &schema, &channel.code, now)
+            .await
+            .map_err(AppError::from)?,
+    };
+    audit::record(
+        state.db.pool(),
+        &actor,
+        AuditEvent::new(action.audit(), format!("channel:{}", channel.code))
+            .detail("products", round.products)
+            .detail("events", round.events),
+        now,
+    )
+    .await?;
+    Ok(Redirect::to(&format!(
+        "{}?done={}&products={}&events={}",
+        channel_href(&channel.code),
+        action.done(),
+        round.products,
+        round.events
+    ))
+    .into_response())
+}
+
+/// `POST /channels/{code}/publish`: publishes a manual channel's pending changes.
+async fn publish(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    PageSession(session): PageSession,
+    Path(code): Path<String>,
+) -> PageResult {
+    run(&state, &session, &addr, &code, Action::PublishPending).await
+}
+
+/// `POST /channels/{code}/republish`: rebuilds every payload of the channel.
+async fn republish(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    PageSession(session): PageSession,
+    Path(code): Path<String>,
+) -> PageResult {
+    run(&state, &session, &addr, &code, Action::RepublishAll).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(done: &str, products: &str, events: &str) -> PageQuery {
+        PageQuery {
+            done: Some(done.to_owned()),
+            products: Some(products.to_owned()),
+            events: Some(events.to_owned()),
+        }
+    }
+
+    #[test]
+    fn outcome_reads_only_known_actions_and_numbers() {
+        assert_eq!(
+            outcome_text(&query("published", "3", "1")).as_deref(),
+            Some("Published the pending changes of 3 products: 1 feed event.")
+        );
+        assert_eq!(
+            outcome_text(&query("republished", "1", "0")).as_deref(),
+            Some("Republished 1 product: 0 feed events (identical payloads publish nothing).")
+        );
+        assert_eq!(outcome_text(&query("published", "<b>", "1")), None);
+        assert_eq!(outcome_text(&query("hacked", "1", "1")), None);
+    }
+}
