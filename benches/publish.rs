@@ -6,9 +6,10 @@
 //! files from a static file server on the same machine.
 //!
 //! `cargo bench --bench publish` (`SLUICE_BENCH_ITEMS` changes the size).
-//! The static side is served in-process from disk by default; set
-//! `SLUICE_BENCH_STATIC_URL` to a server (e.g. nginx) that serves the
-//! folder the benchmark prints, to compare with that instead.
+//! The static side is served in-process from disk by default; to compare
+//! with another server (e.g. nginx), point it at a folder, and run with
+//! `SLUICE_BENCH_STATIC_DIR=<that folder>` (the pages are written there)
+//! and `SLUICE_BENCH_STATIC_URL=http://127.0.0.1:<port>`.
 //!
 //! Setup (not timed): the demo schema with its channels replaced by one
 //! channel `bench` (json, en_US, USD, weights in kg) requiring name and price,
@@ -218,6 +219,25 @@ async fn main() {
     );
     assert_eq!(again.events, 0, "an identical payload publishes nothing");
 
+    // The feed's own cost, without HTTP: read and concatenate each page.
+    let started = Instant::now();
+    let (mut after, mut read) = (0_i64, 0_usize);
+    loop {
+        let page = sluice::publish::feed::page(&state.db, CHANNEL, after, 1000)
+            .await
+            .unwrap();
+        if page.events == 0 {
+            break;
+        }
+        read += page.events;
+        after = page.next_after;
+    }
+    let direct = started.elapsed().as_secs_f64();
+    println!(
+        "feed read {read} events without HTTP in {direct:.2} s = {:.0} products/s",
+        read as f64 / direct
+    );
+
     // Drain over HTTP with 1000-event pages.
     sluice::auth::users::create(
         &state.db,
@@ -254,7 +274,8 @@ async fn main() {
         .await
         .unwrap();
     });
-    let pages_dir = dir.path().join("static");
+    let pages_dir = std::env::var("SLUICE_BENCH_STATIC_DIR")
+        .map_or_else(|_| dir.path().join("static"), std::path::PathBuf::from);
     std::fs::create_dir_all(&pages_dir).unwrap();
     let feed_addr = addr.clone();
     let pages_out = pages_dir.clone();

@@ -27,9 +27,11 @@ CREATE TABLE publish_cursor (
 INSERT INTO publish_cursor (name, last_seq, schema_version, rebuild_after)
 VALUES ('publisher', 0, -1, NULL);
 
--- Per channel and product: the payload last published (its hash decides
--- whether anything changed; a held product keeps its last good payload with
--- fast-lane values laid over it), and why it is held. No foreign key:
+-- Per channel and product: where it stands, the hash of the payload last
+-- published (equal hashes publish nothing), the event that carried that
+-- payload (`seq`: the payload is stored once, in the event), and why it is
+-- held. A held product keeps its last good payload with fast-lane values
+-- laid over it. No foreign key:
 -- a delete stays recorded whatever happens to the product row.
 CREATE TABLE publications (
     channel TEXT NOT NULL,
@@ -37,7 +39,6 @@ CREATE TABLE publications (
     sku TEXT NOT NULL,
     group_key TEXT NOT NULL,
     state TEXT NOT NULL,
-    payload TEXT,
     hash TEXT,
     reasons TEXT,
     seq BIGINT NOT NULL,

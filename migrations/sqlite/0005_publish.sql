@@ -27,9 +27,11 @@ CREATE TABLE publish_cursor (
 INSERT INTO publish_cursor (name, last_seq, schema_version, rebuild_after)
 VALUES ('publisher', 0, -1, NULL);
 
--- Per channel and product: the payload last published (its hash decides
--- whether anything changed; a held product keeps its last good payload with
--- fast-lane values laid over it), and why it is held. No foreign key:
+-- Per channel and product: where it stands, the hash of the payload last
+-- published (equal hashes publish nothing), the event that carried that
+-- payload (`seq`: the payload is stored once, in the event), and why it is
+-- held. A held product keeps its last good payload with fast-lane values
+-- laid over it. No foreign key:
 -- a delete stays recorded whatever happens to the product row.
 CREATE TABLE publications (
     channel TEXT NOT NULL,
@@ -37,13 +39,12 @@ CREATE TABLE publications (
     sku TEXT NOT NULL,
     group_key TEXT NOT NULL,
     state TEXT NOT NULL,
-    payload TEXT,
     hash TEXT,
     reasons TEXT,
     seq INTEGER NOT NULL,
     published_at TEXT NOT NULL,
     PRIMARY KEY (channel, product_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX publications_export ON publications (channel, group_key, sku);
 -- The publisher loads every channel's publication of the products it judges.
 CREATE INDEX publications_product ON publications (product_id);
@@ -59,7 +60,7 @@ CREATE TABLE feed_events (
     payload TEXT,
     at TEXT NOT NULL,
     PRIMARY KEY (channel, seq)
-);
+) WITHOUT ROWID;
 
 -- Manual channels: products with changes waiting for "publish pending".
 CREATE TABLE publish_pending (

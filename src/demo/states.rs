@@ -481,22 +481,24 @@ async fn almost_ready(db: &Db, schema: &Schema) -> Result<AlmostReady, sqlx::Err
                 .iter()
                 .map(|c| readiness::assess(schema, c, &product, None, &product.values))
                 .collect();
-            let only = |attribute: Option<&str>, disabled: bool| {
-                verdicts.iter().any(|v| !v.ready())
-                    && verdicts
-                        .iter()
-                        .flat_map(ChannelReadiness::reasons)
-                        .all(|r| {
-                            if disabled {
-                                r.kind == readiness::ReasonKind::Disabled
-                            } else {
-                                r.attribute.as_deref() == attribute
-                            }
-                        })
-            };
-            if !product.enabled && only(None, true) {
+            let reasons: Vec<&readiness::Reason> = verdicts
+                .iter()
+                .flat_map(ChannelReadiness::reasons)
+                .collect();
+            if reasons.is_empty() {
+                continue;
+            }
+            if !product.enabled
+                && reasons
+                    .iter()
+                    .all(|r| r.kind == readiness::ReasonKind::Disabled)
+            {
                 almost.ready_but_disabled.push(product);
-            } else if product.enabled && only(Some("brand"), false) {
+            } else if product.enabled
+                && reasons
+                    .iter()
+                    .all(|r| r.attribute.as_deref() == Some("brand"))
+            {
                 almost.ready_but_brand.push(product);
             }
         }

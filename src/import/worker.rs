@@ -96,6 +96,8 @@ async fn run_claimed(state: &AppState, only: Option<i64>) -> Result<Option<i64>,
     )
     .await;
     state.imports.untrack(job.id);
+    // What the job applied goes out now rather than at the publisher's next tick.
+    state.publishing.wake();
     match result {
         Ok(()) => {
             if let Ok(Some(done)) = jobs::get(state.db.pool(), job.id).await {

@@ -6,7 +6,7 @@
 use sqlx::Row;
 
 use super::readiness::Reason;
-use crate::db::{Db, Timestamp};
+use crate::db::{Backend, Db, Timestamp};
 
 /// Most events per feed page.
 pub const MAX_PAGE: i64 = 1000;
@@ -23,41 +23,48 @@ pub struct FeedPage {
 
 /// Events after `after`, at most `limit`, as
 /// `{"events": [{"seq","op","sku","product"}], "next_after", "has_more"}`.
+///
+/// The database concatenates the page itself (stored payloads are already
+/// JSON), so a page of 1,000 events comes back as one row instead of 1,000:
+/// per-row driver overhead was most of a page's cost.
 pub async fn page(db: &Db, channel: &str, after: i64, limit: i64) -> Result<FeedPage, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT seq, op, sku, payload FROM feed_events WHERE channel = $1 AND seq > $2 \
-         ORDER BY seq LIMIT $3",
-    )
-    .bind(channel)
-    .bind(after)
-    .bind(limit + 1)
-    .fetch_all(db.pool())
-    .await?;
-    let has_more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
-    let mut json = String::with_capacity(rows.len() * 1024 + 64);
+    let (event, aggregate) = match db.backend() {
+        Backend::Sqlite => (
+            "'{\"seq\":' || seq || ',\"op\":\"' || op || '\",\"sku\":' || json_quote(sku) \
+             || ',\"product\":' || COALESCE(payload, 'null') || '}'",
+            "group_concat(event, ',' ORDER BY seq)",
+        ),
+        Backend::Postgres => (
+            "'{\"seq\":' || seq || ',\"op\":\"' || op || '\",\"sku\":' || to_json(sku)::text \
+             || ',\"product\":' || COALESCE(payload, 'null') || '}'",
+            "string_agg(event, ',' ORDER BY seq)",
+        ),
+    };
+    let sql = format!(
+        "SELECT COUNT(*) AS events, MAX(seq) AS last, {aggregate} AS body FROM \
+         (SELECT seq, {event} AS event FROM feed_events WHERE channel = $1 AND seq > $2 \
+          ORDER BY seq LIMIT $3) page"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(channel)
+        .bind(after)
+        .bind(limit)
+        .fetch_one(db.pool())
+        .await?;
+    let events: i64 = row.try_get("events")?;
+    let next_after: i64 = row.try_get::<Option<i64>, _>("last")?.unwrap_or(after);
+    let body: Option<String> = row.try_get("body")?;
+    let has_more = events > 0
+        && sqlx::query("SELECT seq FROM feed_events WHERE channel = $1 AND seq > $2 LIMIT 1")
+            .bind(channel)
+            .bind(next_after)
+            .fetch_optional(db.pool())
+            .await?
+            .is_some();
+    let body = body.unwrap_or_default();
+    let mut json = String::with_capacity(body.len() + 64);
     json.push_str("{\"events\":[");
-    let mut next_after = after;
-    let mut events = 0;
-    for row in rows.iter().take(usize::try_from(limit).unwrap_or(0)) {
-        let seq: i64 = row.try_get("seq")?;
-        let op: String = row.try_get("op")?;
-        let sku: String = row.try_get("sku")?;
-        let payload: Option<String> = row.try_get("payload")?;
-        if events > 0 {
-            json.push(',');
-        }
-        json.push_str("{\"seq\":");
-        json.push_str(&seq.to_string());
-        json.push_str(",\"op\":");
-        json.push_str(&quoted(&op));
-        json.push_str(",\"sku\":");
-        json.push_str(&quoted(&sku));
-        json.push_str(",\"product\":");
-        json.push_str(payload.as_deref().unwrap_or("null"));
-        json.push('}');
-        next_after = seq;
-        events += 1;
-    }
+    json.push_str(&body);
     json.push_str("],\"next_after\":");
     json.push_str(&next_after.to_string());
     json.push_str(",\"has_more\":");
@@ -65,13 +72,9 @@ pub async fn page(db: &Db, channel: &str, after: i64, limit: i64) -> Result<Feed
     json.push('}');
     Ok(FeedPage {
         json,
-        events,
+        events: usize::try_from(events).unwrap_or(0),
         next_after,
     })
-}
-
-fn quoted(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into())
 }
 
 /// The feed's last sequence number (0 before the first event).
@@ -98,8 +101,9 @@ pub struct Snapshot {
 /// channel does not have it (never published, or deleted).
 pub async fn snapshot(db: &Db, channel: &str, sku: &str) -> Result<Option<Snapshot>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT pb.sku, pb.state, pb.payload, pb.hash, pb.seq, pb.reasons FROM publications pb \
+        "SELECT pb.sku, pb.state, fe.payload, pb.hash, pb.seq, pb.reasons FROM publications pb \
          JOIN products p ON p.id = pb.product_id \
+         JOIN feed_events fe ON fe.channel = pb.channel AND fe.seq = pb.seq \
          WHERE pb.channel = $1 AND p.sku_key = $2 AND pb.state <> 'deleted'",
     )
     .bind(channel)
@@ -135,9 +139,11 @@ pub async fn export_chunk(
 ) -> Result<Vec<(String, String, String)>, sqlx::Error> {
     let (group, sku) = after.cloned().unwrap_or_default();
     let rows = sqlx::query(
-        "SELECT group_key, sku, payload FROM publications \
-         WHERE channel = $1 AND state <> 'deleted' AND (group_key > $2 OR (group_key = $2 AND sku > $3)) \
-         ORDER BY group_key, sku LIMIT $4",
+        "SELECT pb.group_key, pb.sku, fe.payload FROM publications pb \
+         JOIN feed_events fe ON fe.channel = pb.channel AND fe.seq = pb.seq \
+         WHERE pb.channel = $1 AND pb.state <> 'deleted' \
+         AND (pb.group_key > $2 OR (pb.group_key = $2 AND pb.sku > $3)) \
+         ORDER BY pb.group_key, pb.sku LIMIT $4",
     )
     .bind(channel)
     .bind(group)

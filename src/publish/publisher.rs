@@ -494,11 +494,10 @@ async fn write_outcomes(
             // No new event (held reasons changed, a held product ready again
             // with the same payload): the row exists, and keeps its number.
             sqlx::query(
-                "UPDATE publications SET state = $1, payload = $2, hash = $3, reasons = $4 \
-                 WHERE channel = $5 AND product_id = $6",
+                "UPDATE publications SET state = $1, hash = $2, reasons = $3 \
+                 WHERE channel = $4 AND product_id = $5",
             )
             .bind(outcome.state.as_str())
-            .bind(outcome.payload)
             .bind(outcome.hash)
             .bind(outcome.reasons)
             .bind(outcome.channel)
@@ -516,7 +515,7 @@ async fn write_outcomes(
             Param::Text(op.to_owned()),
             Param::Int(outcome.product_id),
             Param::Text(outcome.sku.clone()),
-            Param::OptText(outcome.payload.clone()),
+            Param::OptText(outcome.payload),
             Param::At(now),
         ]);
         publications.push(vec![
@@ -525,7 +524,6 @@ async fn write_outcomes(
             Param::Text(outcome.sku),
             Param::Text(outcome.group_key),
             Param::Text(outcome.state.as_str().to_owned()),
-            Param::OptText(outcome.payload),
             Param::OptText(outcome.hash),
             Param::OptText(outcome.reasons),
             Param::Int(seq),
@@ -542,11 +540,11 @@ async fn write_outcomes(
     .await?;
     bulk::values(
         conn,
-        "INSERT INTO publications (channel, product_id, sku, group_key, state, payload, hash, \
+        "INSERT INTO publications (channel, product_id, sku, group_key, state, hash, \
          reasons, seq, published_at)",
         "ON CONFLICT (channel, product_id) DO UPDATE SET sku = excluded.sku, \
          group_key = CASE WHEN excluded.state = 'deleted' THEN publications.group_key ELSE excluded.group_key END, \
-         state = excluded.state, payload = excluded.payload, hash = excluded.hash, \
+         state = excluded.state, hash = excluded.hash, \
          reasons = excluded.reasons, seq = excluded.seq, published_at = excluded.published_at",
         publications,
     )
@@ -582,7 +580,9 @@ async fn load_publications(
 ) -> Result<HashMap<(String, i64), Existing>, sqlx::Error> {
     let rows = bulk::in_list(
         conn,
-        "SELECT channel, product_id, sku, state, hash, payload, reasons FROM publications WHERE product_id IN",
+        "SELECT pb.channel, pb.product_id, pb.sku, pb.state, pb.hash, fe.payload, pb.reasons \
+         FROM publications pb LEFT JOIN feed_events fe ON fe.channel = pb.channel AND fe.seq = pb.seq \
+         WHERE pb.product_id IN",
         "",
         ids.iter().map(|id| Param::Int(*id)).collect(),
     )

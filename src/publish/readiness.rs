@@ -134,6 +134,10 @@ const GOOGLE_LIMITS: [(&str, usize); 6] = [
     ("google_product_category", 750),
 ];
 const GOOGLE_ID_LIMIT: usize = 50;
+/// Reasons name attributes by their English label (the UI's language), so a
+/// reason about a non-localizable value reads the same in every locale and
+/// is listed once.
+const MESSAGE_LOCALE: &str = "en_US";
 const GOOGLE_LINK_LIMIT: usize = 2_000;
 const GOOGLE_VARIANT_LIMIT: usize = 100;
 
@@ -208,8 +212,10 @@ pub fn assess(
                         Some(code),
                         value_locale,
                         match value_locale {
-                            Some(l) => format!("{} is missing in {l}", attribute.label(locale)),
-                            None => format!("{} is missing", attribute.label(locale)),
+                            Some(l) => {
+                                format!("{} is missing in {l}", attribute.label(MESSAGE_LOCALE))
+                            }
+                            None => format!("{} is missing", attribute.label(MESSAGE_LOCALE)),
                         },
                     ));
                     continue;
@@ -221,7 +227,7 @@ pub fn assess(
                         ReasonKind::Invalid,
                         Some(code),
                         value_locale,
-                        format!("{}: {message}", attribute.label(locale)),
+                        format!("{}: {message}", attribute.label(MESSAGE_LOCALE)),
                     ));
                 }
             }
@@ -331,13 +337,13 @@ fn format_rules(
             let message = if attribute.kind == AttributeType::Price {
                 format!(
                     "{} has no {} price, which {field} needs",
-                    attribute.label(locale),
+                    attribute.label(MESSAGE_LOCALE),
                     channel.currencies.first().map_or("", String::as_str)
                 )
             } else {
                 format!(
                     "{} is missing; the channel needs it as {field}",
-                    attribute.label(locale)
+                    attribute.label(MESSAGE_LOCALE)
                 )
             };
             reasons.push(Reason::new(

@@ -59,16 +59,20 @@ pub async fn drain(state: &AppState) -> Result<Round, PublishError> {
 /// [`drain`] without an application state.
 pub async fn catch_up(db: &Db, schema: &SchemaCache, clock: &Clock) -> Result<Round, PublishError> {
     let mut total = Round::default();
+    let mut idle_rounds = 0;
     loop {
         let current = schema.get(db).await?;
         let round = publisher::follow_once(db, &current, clock.now()).await?;
         if round.products == 0 {
-            // A rebuild may still be due (the schema moved without a logged change).
-            if publisher::backlog(db).await? == 0 {
+            // A rebuild may still be due (the schema moved without a logged
+            // change); a second empty round means there is nothing to do.
+            idle_rounds += 1;
+            if idle_rounds > 1 || publisher::backlog(db).await? == 0 {
                 return Ok(total);
             }
             continue;
         }
+        idle_rounds = 0;
         total.products += round.products;
         total.events += round.events;
     }
