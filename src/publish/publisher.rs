@@ -100,8 +100,7 @@ struct Outcome {
 /// Follows the change log for one round (or one chunk of a rebuild after a
 /// schema change). Returns what it did; zero products means caught up.
 pub async fn follow_once(db: &Db, schema: &Schema, now: Timestamp) -> Result<Round, PublishError> {
-    let mut tx = db.begin_write().await?;
-    db.lock_key(&mut tx, "publish").await?;
+    let mut tx = begin(db).await?;
     let row = sqlx::query(
         "SELECT last_seq, schema_version, rebuild_after FROM publish_cursor WHERE name = 'publisher'",
     )
@@ -140,15 +139,8 @@ pub async fn follow_once(db: &Db, schema: &Schema, now: Timestamp) -> Result<Rou
     if ids.is_empty()
         && let Some(after) = rebuild_after
     {
-        let rows = sqlx::query("SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after)
-            .bind(i64::try_from(ROUND).unwrap_or(500))
-            .fetch_all(&mut *tx)
-            .await?;
-        for row in &rows {
-            ids.push(row.try_get("id")?);
-        }
-        rebuild_after = (rows.len() == ROUND).then(|| ids.last().copied()).flatten();
+        ids = first_ids(&mut tx, PRODUCTS_AFTER, Param::Int(after)).await?;
+        rebuild_after = (ids.len() == ROUND).then(|| ids.last().copied()).flatten();
     }
     let round = publish_products(&mut tx, schema, &ids, Scope::Follow, now).await?;
     sqlx::query(
@@ -189,19 +181,13 @@ pub async fn publish_pending(
     }
     let mut total = Round::default();
     loop {
-        let mut tx = db.begin_write().await?;
-        db.lock_key(&mut tx, "publish").await?;
-        let rows = sqlx::query(
-            "SELECT product_id FROM publish_pending WHERE channel = $1 ORDER BY product_id LIMIT $2",
+        let mut tx = begin(db).await?;
+        let ids = first_ids(
+            &mut tx,
+            "SELECT product_id AS id FROM publish_pending WHERE channel = $1 ORDER BY product_id LIMIT $2",
+            Param::Text(channel.to_owned()),
         )
-        .bind(channel)
-        .bind(i64::try_from(ROUND).unwrap_or(500))
-        .fetch_all(&mut *tx)
         .await?;
-        let ids: Vec<i64> = rows
-            .iter()
-            .map(|r| r.try_get("product_id"))
-            .collect::<Result<_, _>>()?;
         if ids.is_empty() {
             tx.commit().await?;
             return Ok(total);
@@ -237,17 +223,8 @@ pub async fn republish_all(
     let mut total = Round::default();
     let mut after = 0_i64;
     loop {
-        let mut tx = db.begin_write().await?;
-        db.lock_key(&mut tx, "publish").await?;
-        let rows = sqlx::query("SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after)
-            .bind(i64::try_from(ROUND).unwrap_or(500))
-            .fetch_all(&mut *tx)
-            .await?;
-        let ids: Vec<i64> = rows
-            .iter()
-            .map(|r| r.try_get("id"))
-            .collect::<Result<_, _>>()?;
+        let mut tx = begin(db).await?;
+        let ids = first_ids(&mut tx, PRODUCTS_AFTER, Param::Int(after)).await?;
         let Some(last) = ids.last().copied() else {
             tx.commit().await?;
             return Ok(total);
@@ -258,6 +235,27 @@ pub async fn republish_all(
         total.events += round.events;
         after = last;
     }
+}
+
+/// A write transaction holding the publish lock: publishers take turns.
+async fn begin(db: &Db) -> Result<crate::db::WriteTx, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    db.lock_key(&mut tx, "publish").await?;
+    Ok(tx)
+}
+
+/// The next [`ROUND`] products by id after `$1`.
+const PRODUCTS_AFTER: &str = "SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2";
+
+/// Runs `sql` (ids as `id`, `$1` the key, `$2` the round size).
+async fn first_ids(
+    conn: &mut AnyConnection,
+    sql: &'static str,
+    key: Param,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let query = bulk::bind(sqlx::query(sql), key).bind(i64::try_from(ROUND).unwrap_or(500));
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| r.try_get("id")).collect()
 }
 
 /// Channel codes are checked `[a-z0-9_]` by the schema; this keeps an
