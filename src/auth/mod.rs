@@ -217,13 +217,10 @@ impl Scopes {
     }
 }
 
-/// Channel codes: lower-case letters, digits and `_`, 1–32 long.
+/// Channel codes as the catalog defines them, so every channel can get a
+/// token scoped to it.
 pub fn is_channel_code(code: &str) -> bool {
-    !code.is_empty()
-        && code.len() <= 32
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    crate::catalog::schema::is_code(code)
 }
 
 /// Something a caller wants to do. Every check in Sluice names one of these.

@@ -322,6 +322,16 @@ pub fn check(schema: &Schema) -> Vec<String> {
         if channel.locales.is_empty() {
             problems.push(format!("{at}: give it at least one locale"));
         }
+        duplicates(
+            channel.locales.iter().map(String::as_str),
+            &format!("{at}: locale"),
+            &mut problems,
+        );
+        duplicates(
+            channel.currencies.iter().map(String::as_str),
+            &format!("{at}: currency"),
+            &mut problems,
+        );
         for locale in &channel.locales {
             if !schema.has_locale(locale) {
                 problems.push(format!("{at}: unknown locale {locale}"));
@@ -1138,4 +1148,31 @@ async fn write_profiles(
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A channel listing a locale twice would give two readiness rows with
+    /// one key: refused when the schema is checked.
+    #[test]
+    fn a_channel_lists_each_locale_and_currency_once() {
+        let mut schema = crate::demo::catalog_schema().expect("demo schema");
+        schema.channels[0].locales.push("en_US".to_owned());
+        schema.channels[0].currencies.push("USD".to_owned());
+        let problems = check(&schema);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("locale en_US is defined twice")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("currency USD is defined twice")),
+            "{problems:?}"
+        );
+    }
 }

@@ -13,6 +13,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::payload::{self, Payload};
 use super::readiness::{self, ChannelReadiness};
+use crate::audit::{self, Actor, AuditEvent};
 use crate::catalog::product::{Product, ProductKind, Values};
 use crate::catalog::schema::{Channel, PublishMode, Schema};
 use crate::catalog::store::{self, PRODUCT_COLUMNS, PRODUCT_FROM, StoredProduct, resolved_values};
@@ -235,6 +236,48 @@ pub async fn republish_all(
         total.events += round.events;
         after = last;
     }
+}
+
+/// What a person can ask of a channel's publishing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    PublishPending,
+    RepublishAll,
+}
+
+impl Action {
+    pub fn audit_name(self) -> &'static str {
+        match self {
+            Action::PublishPending => "channel.publish",
+            Action::RepublishAll => "channel.republish",
+        }
+    }
+}
+
+/// Runs a person's publish action and records it in the audit log (the
+/// page and the API both come through here).
+pub async fn run_action(
+    db: &Db,
+    schema: &Schema,
+    channel: &str,
+    action: Action,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<Round, PublishError> {
+    let round = match action {
+        Action::PublishPending => publish_pending(db, schema, channel, now).await?,
+        Action::RepublishAll => republish_all(db, schema, channel, now).await?,
+    };
+    audit::record(
+        db.pool(),
+        actor,
+        AuditEvent::new(action.audit_name(), format!("channel:{channel}"))
+            .detail("products", round.products)
+            .detail("events", round.events),
+        now,
+    )
+    .await?;
+    Ok(round)
 }
 
 /// A write transaction holding the publish lock: publishers take turns.

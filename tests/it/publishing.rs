@@ -37,6 +37,7 @@ crate::db_tests!(
     tsv_and_shopify_csv_survive_tabs_commas_quotes_and_newlines,
     manual_channels_publish_only_when_asked,
     readiness_names_channel_locale_attribute_and_reason,
+    the_export_command_catches_up_and_writes_whole_files,
 );
 
 // ---------------------------------------------------------------------------
@@ -2495,6 +2496,12 @@ async fn manual_channels_publish_only_when_asked(app: TestApp) {
     assert_eq!(seqs(&web), [1, 2]);
     assert!(web.iter().all(|e| e["op"] == "upsert"));
     assert!(snapshot(&app, &t.feed, "web", "G-1").await.is_some());
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&("channel.publish".to_owned(), "channel:web".to_owned())),
+        "publishing is audited"
+    );
     // Nothing left to publish.
     assert_eq!(publish(t.admin.clone(), "web").await.json()["events"], 0);
 
@@ -2714,4 +2721,64 @@ async fn readiness_names_channel_locale_attribute_and_reason(app: TestApp) {
         .api(Method::GET, "/api/v1/products/G-1/readiness", None)
         .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+/// `sluice export`: it lets the publisher catch up first (nothing settled
+/// here), writes the same bytes the API serves, refuses an unknown channel
+/// without leaving a file behind.
+async fn the_export_command_catches_up_and_writes_whole_files(app: TestApp) {
+    use sluice::publish::export::{ExportError, to_file};
+    use sluice::publish::formats::ExportFormat;
+    let schema = setup(&app).await;
+    let tokens = tokens(&app).await;
+    create(&app, &schema, "G-1", "gadgets", &[], &gadget("Radio")).await;
+    create(
+        &app,
+        &schema,
+        "G-2",
+        "gadgets",
+        &[],
+        &gadget("Lamp, \"big\""),
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("google.xml");
+    let written = to_file(&app.state, "google", ExportFormat::GoogleXml, &path)
+        .await
+        .expect("export");
+    assert_eq!(written.products, 2, "the publisher caught up first");
+    let file = std::fs::read_to_string(&path).expect("file");
+    assert_eq!(u64::try_from(file.len()).unwrap(), written.bytes);
+    assert_eq!(
+        file,
+        export(&app, &tokens.feed, "google", "export.xml").await
+    );
+    assert!(
+        file.contains("<g:id>G-1</g:id>") && file.contains("<g:id>G-2</g:id>"),
+        "{file}"
+    );
+    assert!(
+        !dir.path().join("google.partial").exists(),
+        "the partial file is renamed"
+    );
+
+    let jsonl = dir.path().join("web.jsonl");
+    to_file(&app.state, "web", ExportFormat::Jsonl, &jsonl)
+        .await
+        .expect("export");
+    let lines: Vec<Value> = std::fs::read_to_string(&jsonl)
+        .expect("file")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one payload per line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["sku"], "G-2");
+
+    let missing = dir.path().join("nope.csv");
+    let refused = to_file(&app.state, "nope", ExportFormat::ShopifyCsv, &missing).await;
+    assert!(
+        matches!(refused, Err(ExportError::UnknownChannel(_))),
+        "{refused:?}"
+    );
+    assert!(!missing.exists());
 }

@@ -403,7 +403,15 @@ pub async fn publish_pending(
 ) -> ApiResult<Json<PublishView>> {
     caller.require(&Permission::Administer)?;
     let (schema, _) = channel_of(&state, &code).await?;
-    let round = publisher::publish_pending(&state.db, &schema, &code, state.clock.now()).await?;
+    let round = publisher::run_action(
+        &state.db,
+        &schema,
+        &code,
+        publisher::Action::PublishPending,
+        &caller.actor(),
+        state.clock.now(),
+    )
+    .await?;
     publish_view(&state, &code, round).await
 }
 
@@ -427,6 +435,14 @@ pub async fn republish_all(
 ) -> ApiResult<Json<PublishView>> {
     caller.require(&Permission::Administer)?;
     let (schema, _) = channel_of(&state, &code).await?;
-    let round = publisher::republish_all(&state.db, &schema, &code, state.clock.now()).await?;
+    let round = publisher::run_action(
+        &state.db,
+        &schema,
+        &code,
+        publisher::Action::RepublishAll,
+        &caller.actor(),
+        state.clock.now(),
+    )
+    .await?;
     publish_view(&state, &code, round).await
 }

@@ -16,7 +16,6 @@ use serde::Deserialize;
 use super::products::reason_link;
 use super::{Chrome, admin, render};
 use crate::app::AppState;
-use crate::audit::{self, AuditEvent};
 use crate::auth::Permission;
 use crate::catalog::schema::{Channel, OutputFormat, PublishMode, Schema};
 use crate::error::{AppError, PageError, PageResult};
@@ -300,10 +299,10 @@ enum Action {
 }
 
 impl Action {
-    fn audit(self) -> &'static str {
+    fn domain(self) -> publisher::Action {
         match self {
-            Action::PublishPending => "channel.publish",
-            Action::RepublishAll => "channel.republish",
+            Action::PublishPending => publisher::Action::PublishPending,
+            Action::RepublishAll => publisher::Action::RepublishAll,
         }
     }
 
@@ -326,25 +325,16 @@ async fn run(
     let schema = state.schema.get(&state.db).await?;
     let channel = channel_of(&schema, code)?;
     let now = state.clock.now();
-    let round: Round = match action {
-        Action::PublishPending => {
-            publisher::publish_pending(&state.db, &schema, &channel.code, now)
-                .await
-                .map_err(AppError::from)?
-        }
-        Action::RepublishAll => publisher::republish_all(&state.db, &schema, &channel.code, now)
-            .await
-            .map_err(AppError::from)?,
-    };
-    audit::record(
-        state.db.pool(),
+    let round: Round = publisher::run_action(
+        &state.db,
+        &schema,
+        &channel.code,
+        action.domain(),
         &actor,
-        AuditEvent::new(action.audit(), format!("channel:{}", channel.code))
-            .detail("products", round.products)
-            .detail("events", round.events),
         now,
     )
-    .await?;
+    .await
+    .map_err(AppError::from)?;
     Ok(Redirect::to(&format!(
         "{}?done={}&products={}&events={}",
         channel_href(&channel.code),
