@@ -67,8 +67,7 @@ impl Payload {
 
 /// SHA-256 of the payload bytes: equal hashes mean nothing to publish.
 pub fn hash(bytes: &str) -> String {
-    let digest = Sha256::digest(bytes.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(bytes.as_bytes()))
 }
 
 /// Builds the payload of a simple product or variant from `values` (a

@@ -21,7 +21,7 @@ use crate::db::bulk::{self, Param};
 use crate::db::{Db, Timestamp};
 
 /// Products per round: one transaction, bounded memory.
-pub const ROUND: usize = 500;
+pub const ROUND: usize = 1000;
 
 /// Where a publication stands on its channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
