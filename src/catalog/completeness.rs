@@ -1,27 +1,9 @@
-//! Which required values a product misses, per channel: for every attribute
-//! the family requires on that channel, a value must exist for each of the
-//! channel's locales (when the attribute is localizable) and for the channel
-//! or for all channels (when it is scopable). Pure: the write path stores
-//! the result for the grid filter; readiness builds on it later.
+//! Where values live: whether a value applies to a locale and channel, and
+//! which level (model or variant) an attribute belongs to. Readiness
+//! (`publish::readiness`), the write path and the pages build on these.
 
-use super::product::{Product, ProductKind, ValueKey, Values};
-use super::schema::{Attribute, Family, Schema};
-
-/// A missing piece: attribute, and the locale it is missing for (if localizable).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Missing {
-    pub attribute: String,
-    pub locale: Option<String>,
-}
-
-impl std::fmt::Display for Missing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.locale {
-            Some(locale) => write!(f, "{} [{locale}]", self.attribute),
-            None => f.write_str(&self.attribute),
-        }
-    }
-}
+use super::product::{ProductKind, ValueKey, Values};
+use super::schema::{Attribute, Family};
 
 /// True when a value for `attribute` applies to `locale` on `channel`:
 /// a channel-specific value, or one for every channel.
@@ -56,53 +38,4 @@ pub fn on_level(family: &Family, kind: ProductKind, attribute: &str) -> bool {
         ProductKind::Model => !variant_level,
         ProductKind::Variant => variant_level,
     }
-}
-
-/// Per channel of the schema, the required values `product` misses, judged
-/// on `values` (a variant's own values merged with its model's). A model
-/// is judged only on the attributes that live on the model.
-pub fn missing_per_channel(
-    schema: &Schema,
-    product: &Product,
-    values: &Values,
-) -> Vec<(String, Vec<Missing>)> {
-    let Some(family) = schema.family(&product.family) else {
-        return Vec::new();
-    };
-    schema
-        .channels
-        .iter()
-        .map(|channel| {
-            let required = family
-                .requirements
-                .get(&channel.code)
-                .map_or(&[][..], Vec::as_slice);
-            let mut missing = Vec::new();
-            for code in required {
-                if product.kind == ProductKind::Model && !on_level(family, ProductKind::Model, code)
-                {
-                    continue;
-                }
-                let Some(attribute) = schema.attribute(code) else {
-                    continue;
-                };
-                if attribute.localizable {
-                    for locale in &channel.locales {
-                        if !has_value(values, attribute, Some(locale), &channel.code) {
-                            missing.push(Missing {
-                                attribute: code.clone(),
-                                locale: Some(locale.clone()),
-                            });
-                        }
-                    }
-                } else if !has_value(values, attribute, None, &channel.code) {
-                    missing.push(Missing {
-                        attribute: code.clone(),
-                        locale: None,
-                    });
-                }
-            }
-            (channel.code.clone(), missing)
-        })
-        .collect()
 }

@@ -507,7 +507,7 @@ pub async fn products_with_locale(
 }
 
 /// Per product, the channels where it misses required values and how many.
-pub async fn completeness_counts(
+pub async fn missing_counts(
     db: &Db,
     product_ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, Vec<(String, i64)>>, sqlx::Error> {

@@ -401,6 +401,16 @@ pub const GOOGLE_FIELDS: [&str; 21] = [
     "google_product_category",
 ];
 
+/// The Google item for a payload as (attribute, value) pairs: what the XML
+/// and TSV exports write, and what readiness checks Google's limits on.
+pub fn google_fields(
+    schema: &Schema,
+    channel: &Channel,
+    payload: &Payload,
+) -> Vec<(&'static str, String)> {
+    google_item(&ChannelView::new(schema, channel), payload)
+}
+
 /// One Google item as (attribute, value) pairs in [`GOOGLE_FIELDS`] order,
 /// empty values left out. `additional_image_link` may repeat (up to 10).
 fn google_item(view: &ChannelView<'_>, payload: &Payload) -> Vec<(&'static str, String)> {

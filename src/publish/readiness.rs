@@ -13,7 +13,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::completeness::{has_value, on_level};
-use crate::catalog::html;
 use crate::catalog::product::{Product, ProductKind, ValueKey, Values};
 use crate::catalog::schema::{AttributeType, Channel, OutputFormat, Schema};
 use crate::catalog::values;
@@ -123,23 +122,25 @@ impl ChannelReadiness {
     }
 }
 
-/// Google Merchant's length limits (FORMATS.md), checked at readiness time so
-/// a product that breaks one is not ready rather than rejected by Google.
-const GOOGLE_LIMITS: [(&str, usize); 6] = [
+/// Google Merchant's length limits (FORMATS.md), checked at readiness time
+/// on the very text the Google export writes, so a product that breaks one is
+/// not ready rather than rejected by Google.
+const GOOGLE_LIMITS: [(&str, usize); 10] = [
+    ("id", 50),
     ("title", 150),
     ("description", 5_000),
+    ("link", 2_000),
     ("brand", 70),
     ("mpn", 70),
-    ("gender", 100),
-    ("google_product_category", 750),
+    ("item_group_id", 50),
+    ("color", 100),
+    ("size", 100),
+    ("product_type", 750),
 ];
-const GOOGLE_ID_LIMIT: usize = 50;
 /// Reasons name attributes by their English label (the UI's language), so a
 /// reason about a non-localizable value reads the same in every locale and
 /// is listed once.
 const MESSAGE_LOCALE: &str = "en_US";
-const GOOGLE_LINK_LIMIT: usize = 2_000;
-const GOOGLE_VARIANT_LIMIT: usize = 100;
 
 /// What a channel needs from a product. `model` is a variant's parent (its
 /// values, enablement and categories count for the variant).
@@ -187,6 +188,13 @@ pub fn assess(
             ));
         }
     }
+    let google_limits = if channel.output_format == OutputFormat::GoogleMerchant
+        && product.kind != ProductKind::Model
+    {
+        google_limits(schema, channel, product, model, values)
+    } else {
+        Vec::new()
+    };
     let family = schema.family(&product.family);
     let required = family
         .and_then(|f| f.requirements.get(&channel.code))
@@ -232,15 +240,8 @@ pub fn assess(
                 }
             }
             if product.kind != ProductKind::Model {
-                format_rules(
-                    schema,
-                    channel,
-                    product,
-                    model,
-                    values,
-                    locale,
-                    &mut reasons,
-                );
+                format_needs(schema, channel, values, locale, &mut reasons);
+                reasons.extend(google_limits.iter().cloned());
             }
             dedup(&mut reasons);
             LocaleReadiness {
@@ -277,12 +278,10 @@ pub fn resolve<'v>(
         .or_else(|| values.get(&ValueKey::new(attribute, locale, None)))
 }
 
-/// The fields a channel's output format cannot do without, and its limits.
-fn format_rules(
+/// The fields a channel's output format cannot do without.
+fn format_needs(
     schema: &Schema,
     channel: &Channel,
-    product: &Product,
-    model: Option<&Product>,
     values: &Values,
     locale: &str,
     reasons: &mut Vec<Reason>,
@@ -292,24 +291,6 @@ fn format_rules(
         OutputFormat::Json => &[],
         OutputFormat::GoogleMerchant => &["title", "description", "price"],
         OutputFormat::ShopifyCsv => &["title", "price"],
-    };
-    let text_of = |field: &str| -> Option<(String, String)> {
-        let code = mapping.attribute(field)?;
-        let attribute = schema.attribute(code)?;
-        let value_locale = attribute.localizable.then_some(locale);
-        let data = resolve(values, code, value_locale, &channel.code)?;
-        let text = match (attribute.kind, data) {
-            (AttributeType::Textarea, serde_json::Value::String(s)) => html::to_text(s),
-            (AttributeType::Select, serde_json::Value::String(s)) => {
-                attribute.options.iter().find(|o| &o.code == s).map_or_else(
-                    || s.clone(),
-                    |o| o.labels.get(locale).cloned().unwrap_or_else(|| s.clone()),
-                )
-            }
-            (_, serde_json::Value::String(s)) => s.clone(),
-            (_, other) => other.to_string(),
-        };
-        Some((code.to_owned(), text))
     };
     for field in needed {
         let Some(code) = mapping.attribute(field) else {
@@ -354,69 +335,54 @@ fn format_rules(
             ));
         }
     }
-    if channel.output_format != OutputFormat::GoogleMerchant {
-        return;
-    }
-    let mut too_long = |attribute: Option<&str>, what: &str, length: usize, limit: usize| {
-        if length > limit {
-            let value_locale = attribute
-                .and_then(|code| schema.attribute(code))
-                .and_then(|a| a.localizable.then_some(locale));
-            reasons.push(Reason::new(
-                ReasonKind::TooLong,
-                attribute,
-                value_locale,
-                format!("{what} has {length} characters; Google allows at most {limit}"),
-            ));
+}
+
+/// Google's length limits, measured on the item the Google export renders
+/// from this product's payload (labels, plain-text description, category
+/// path, link), so what is checked is exactly what Google would receive.
+fn google_limits(
+    schema: &Schema,
+    channel: &Channel,
+    product: &Product,
+    model: Option<&Product>,
+    values: &Values,
+) -> Vec<Reason> {
+    let payload = super::payload::build(schema, channel, product, model, values);
+    let rendered = super::formats::google_fields(schema, channel, &payload);
+    let mut reasons = Vec::new();
+    for (field, text) in rendered {
+        let Some((_, limit)) = GOOGLE_LIMITS.iter().find(|(name, _)| *name == field) else {
+            continue;
+        };
+        let length = text.chars().count();
+        if length <= *limit {
+            continue;
         }
-    };
-    too_long(
-        None,
-        "the SKU (Google id)",
-        product.sku.chars().count(),
-        GOOGLE_ID_LIMIT,
-    );
-    if let Some(model) = model {
-        too_long(
-            None,
-            "the model SKU (item_group_id)",
-            model.sku.chars().count(),
-            GOOGLE_ID_LIMIT,
-        );
+        // The attribute to fix: the mapped one, or the variant axis.
+        let attribute = channel.mapping.attribute(field).or_else(|| {
+            payload
+                .axes
+                .iter()
+                .map(|(code, _)| code.as_str())
+                .find(|code| match field {
+                    "color" => *code == "color",
+                    "size" => code.contains("size"),
+                    _ => false,
+                })
+        });
+        let locale = attribute
+            .and_then(|code| schema.attribute(code))
+            .filter(|a| a.localizable)
+            .and_then(|_| channel.locales.first())
+            .map(String::as_str);
+        reasons.push(Reason::new(
+            ReasonKind::TooLong,
+            attribute,
+            locale,
+            format!("{field} has {length} characters; Google allows at most {limit}"),
+        ));
     }
-    let link = channel_link(channel, &product.sku, locale);
-    too_long(
-        None,
-        "the product link",
-        link.chars().count(),
-        GOOGLE_LINK_LIMIT,
-    );
-    for (field, limit) in GOOGLE_LIMITS {
-        if let Some((code, text)) = text_of(field) {
-            too_long(Some(&code), field, text.chars().count(), limit);
-        }
-    }
-    if let Some(family) = schema.family(&product.family) {
-        for axis in &family.variant_axes {
-            if let Some(attribute) = schema.attribute(axis)
-                && let Some(serde_json::Value::String(code)) =
-                    resolve(values, axis, None, &channel.code)
-            {
-                let label = attribute
-                    .options
-                    .iter()
-                    .find(|o| &o.code == code)
-                    .and_then(|o| o.labels.get(locale))
-                    .unwrap_or(code);
-                too_long(
-                    Some(axis),
-                    axis,
-                    label.chars().count(),
-                    GOOGLE_VARIANT_LIMIT,
-                );
-            }
-        }
-    }
+    reasons
 }
 
 /// The amount of a price value in `currency`.

@@ -20,7 +20,7 @@ use crate::auth::Permission;
 use crate::catalog::schema::{Channel, OutputFormat, PublishMode, Schema};
 use crate::error::{AppError, PageError, PageResult};
 use crate::publish::feed::{self, ChannelCounts};
-use crate::publish::publisher::{self, Round};
+use crate::publish::publisher::{self, Action, Round};
 use crate::web::extract::{ClientAddr, PageSession, urlencode};
 
 pub fn routes() -> Router<AppState> {
@@ -291,26 +291,11 @@ async fn page(
 
 // ---- publishing ----
 
-/// Which admin action a POST asks for.
-#[derive(Debug, Clone, Copy)]
-enum Action {
-    PublishPending,
-    RepublishAll,
-}
-
-impl Action {
-    fn domain(self) -> publisher::Action {
-        match self {
-            Action::PublishPending => publisher::Action::PublishPending,
-            Action::RepublishAll => publisher::Action::RepublishAll,
-        }
-    }
-
-    fn done(self) -> &'static str {
-        match self {
-            Action::PublishPending => "published",
-            Action::RepublishAll => "republished",
-        }
+/// The `done=` word the page turns into its notice.
+fn done(action: Action) -> &'static str {
+    match action {
+        Action::PublishPending => "published",
+        Action::RepublishAll => "republished",
     }
 }
 
@@ -325,20 +310,14 @@ async fn run(
     let schema = state.schema.get(&state.db).await?;
     let channel = channel_of(&schema, code)?;
     let now = state.clock.now();
-    let round: Round = publisher::run_action(
-        &state.db,
-        &schema,
-        &channel.code,
-        action.domain(),
-        &actor,
-        now,
-    )
-    .await
-    .map_err(AppError::from)?;
+    let round: Round =
+        publisher::run_action(&state.db, &schema, &channel.code, action, &actor, now)
+            .await
+            .map_err(AppError::from)?;
     Ok(Redirect::to(&format!(
         "{}?done={}&products={}&events={}",
         channel_href(&channel.code),
-        action.done(),
+        done(action),
         round.products,
         round.events
     ))

@@ -101,7 +101,7 @@ async fn grid(
     let (filter, sort) = parse_filter(&query, &schema)?;
     let page = store::list(&state.db, &filter, sort, query.cursor.as_deref(), PAGE_SIZE).await?;
     let ids: Vec<i64> = page.products.iter().map(|p| p.product.id).collect();
-    let missing = store::completeness_counts(&state.db, &ids).await?;
+    let missing = store::missing_counts(&state.db, &ids).await?;
     let rows = page
         .products
         .iter()
@@ -702,7 +702,7 @@ async fn build_page(
     let variants = if product.kind == ProductKind::Model {
         let found = store::variants_of(state.db.pool(), product.id).await?;
         let ids: Vec<i64> = found.iter().map(|v| v.product.id).collect();
-        let missing = store::completeness_counts(&state.db, &ids).await?;
+        let missing = store::missing_counts(&state.db, &ids).await?;
         let axes = family.map(|f| f.variant_axes.clone()).unwrap_or_default();
         found
             .iter()

@@ -1,6 +1,6 @@
 //! Review pages: the queue of proposals (filters, paging, bulk approve) and
 //! the proposal page (side-by-side diff with word-level highlighting, the
-//! validation of the open changes now, their completeness impact per channel,
+//! validation of the open changes now, their readiness impact per channel,
 //! the comment thread, and the actions that apply to the signed-in user:
 //! approve all or some fields, reject with a comment, submit, withdraw,
 //! rebase a conflict). Every action goes through
@@ -803,7 +803,7 @@ struct ProposalPage {
     input: PageInput,
 }
 
-/// The open changes as a change set, for validation and completeness.
+/// The open changes as a change set, for validation and readiness.
 fn open_change_set(proposal: &Proposal) -> ChangeSet {
     let mut changes = ChangeSet::default();
     for change in proposal.open_changes() {
