@@ -102,12 +102,13 @@ impl TestApp {
         Self::start(&url, data_dir, Cleanup::Sqlite(dir), settings).await
     }
 
-    /// `None` when `SLUICE_TEST_POSTGRES_URL` is not set (CI always sets it).
-    pub async fn postgres() -> Option<TestApp> {
-        let Ok(base) = std::env::var(PG_ENV) else {
-            eprintln!("skipped: {PG_ENV} is not set");
-            return None;
-        };
+    /// A fresh PostgreSQL schema; panics when `SLUICE_TEST_POSTGRES_URL` is
+    /// not set, because a PostgreSQL test that was asked for must not pass
+    /// without running.
+    pub async fn postgres() -> TestApp {
+        let base = std::env::var(PG_ENV).unwrap_or_else(|_| {
+            panic!("{PG_ENV} is not set: PostgreSQL tests need a server (postgres://USER@HOST/DB)")
+        });
         init_logs();
         sweep_stale_schemas(&base).await;
         let now = std::time::SystemTime::now()
@@ -141,7 +142,7 @@ impl TestApp {
             &[],
         )
         .await;
-        Some(app)
+        app
     }
 
     async fn start(
