@@ -433,6 +433,7 @@ fn row_errors(
             let value = column
                 .as_deref()
                 .and_then(|c| source.get(c))
+                .map(mapping::unescape_formula)
                 .unwrap_or_default()
                 .to_owned();
             RowError {

@@ -471,6 +471,16 @@ async fn three_round_trips_keep_erp_values_as_sent(app: TestApp) {
     let (error, _) = cell(&second, "error");
     assert!(error.contains("weight"), "{error}");
     assert!(!error.contains("GTIN"), "the old error is gone: {error}");
+    // The job's page and API show the value as meant, without the apostrophe.
+    let groups = sluice::import::jobs::error_groups(app.db(), job["id"].as_i64().unwrap_or(0), 5)
+        .await
+        .expect("groups");
+    let weight = groups
+        .iter()
+        .flat_map(|g| &g.examples)
+        .find(|e| e.column.as_deref() == Some("weight"))
+        .expect("the weight error");
+    assert_eq!(weight.value, "-1");
 
     // Round trip 2: the weight "fixed" to another negative number.
     let job = import(
