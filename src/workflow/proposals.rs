@@ -943,16 +943,7 @@ pub async fn approve(
             ),
             ..approver.clone()
         };
-        // An import proposal carries ERP-owned values, which only an import
-        // may write: approving it applies them as the import would have.
-        let writer = if proposal.source == "import" {
-            Writer::Import {
-                actor,
-                may_seed_pim: false,
-            }
-        } else {
-            Writer::Person(actor)
-        };
+        let writer = applying_writer(&proposal, actor);
         let outcome = write::update_in(
             &mut tx,
             db.backend(),
@@ -999,6 +990,21 @@ pub async fn approve(
     .await?;
     tx.commit().await?;
     Ok(proposal)
+}
+
+/// The writer that applies a proposal's changes, and so the writer its
+/// changes are validated as: an import proposal carries ERP-owned values,
+/// which only an import may write, so it applies as the import would have;
+/// any other proposal applies as the approving person.
+pub fn applying_writer(proposal: &Proposal, actor: Actor) -> Writer {
+    if proposal.source == "import" {
+        Writer::Import {
+            actor,
+            may_seed_pim: false,
+        }
+    } else {
+        Writer::Person(actor)
+    }
 }
 
 /// Master's current value for a proposed change's field.
