@@ -19,7 +19,7 @@ use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::{Caller, Permission};
 use crate::catalog::product::{Product, ValueKey};
 use crate::catalog::schema::{Lane, Schema};
-use crate::catalog::store;
+use crate::catalog::{store, values};
 use crate::db::{Backend, Db, Timestamp};
 use crate::error::FieldError;
 
@@ -923,9 +923,12 @@ pub async fn approve(
     let mut conflicts = 0;
     for change in proposal.changes.iter_mut().filter(|c| chosen(c)) {
         let now_value = current_value(&master, change);
-        if now_value == change.after {
+        let same = |a: &Option<Json>, b: &Option<Json>| {
+            values::same_field(schema, &change.attribute, a.as_ref(), b.as_ref())
+        };
+        if same(&now_value, &change.after) {
             change.state = FieldState::Applied;
-        } else if now_value != change.before {
+        } else if !same(&now_value, &change.before) {
             change.state = FieldState::Conflict;
             change.theirs = now_value;
             conflicts += 1;
@@ -1132,7 +1135,13 @@ pub async fn rebase(
         match resolution {
             Resolution::KeepMine => {
                 change.before = theirs;
-                change.state = if change.before == change.after {
+                let same = values::same_field(
+                    schema,
+                    &change.attribute,
+                    change.before.as_ref(),
+                    change.after.as_ref(),
+                );
+                change.state = if same {
                     FieldState::Dropped
                 } else {
                     FieldState::Open
