@@ -17,6 +17,9 @@ use crate::{Client, TestApp, db_tests};
 db_tests!(
     import_proposal_is_validated_as_the_import,
     multiselect_in_another_order_is_no_change,
+    stale_save_keeps_a_colleagues_change,
+    both_changed_one_field_and_each_chooses,
+    stale_save_in_the_reviewed_lane_keeps_an_approved_change,
 );
 
 /// The test catalog plus an ERP-owned multiselect on gadgets, whose
@@ -282,6 +285,13 @@ fn set(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
 fn tick(fields: &mut Vec<(String, String)>, name: &str, codes: &[&str]) {
     fields.retain(|(n, _)| n != name);
     fields.extend(codes.iter().map(|c| (name.to_owned(), (*c).to_owned())));
+}
+
+fn value_of<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Submits the form fields as the browser would (they carry the CSRF token).
@@ -560,4 +570,315 @@ async fn submit_draft(app: &TestApp, client: &Client, sku: &str) -> i64 {
     assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
     let _ = app;
     id
+}
+
+async fn stale_save_keeps_a_colleagues_change(app: TestApp) {
+    seed(&app).await;
+    tee(
+        &app,
+        &[
+            ("name", Some("en_US"), json!("Plain tee")),
+            ("search_boost", None, json!("1")),
+            ("is_new", None, json!(false)),
+        ],
+    )
+    .await;
+    let admin = browser(&app, "root@shop.test", &[Role::Admin]).await;
+    let editor = browser(&app, "eve@shop.test", &[Role::Editor]).await;
+    // Both open the product.
+    let mut theirs = product_form(&admin.get(PAGE).await.body);
+    let mut mine = product_form(&editor.get(PAGE).await.body);
+    assert_eq!(value_of(&mine, "v.is_new"), Some("false"));
+
+    set(&mut theirs, "v.is_new", "true");
+    let saved = submit(&admin, "TEE-1", &theirs).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(last_changes(&app, "TEE-1").await, ["is_new: false → true"]);
+
+    // The editor's form still says No for New arrival; they change the boost only.
+    set(&mut mine, "v.search_boost", "5");
+    let saved = submit(&editor, "TEE-1", &mine).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let product = master(&app, "TEE-1").await;
+    assert_eq!(product.values.get(&key("is_new", None)), Some(&json!(true)));
+    assert_eq!(
+        product.values.get(&key("search_boost", None)),
+        Some(&json!("5"))
+    );
+    assert_eq!(product.version, 3);
+    assert_eq!(
+        last_changes(&app, "TEE-1").await,
+        ["search_boost: \"1\" → \"5\""]
+    );
+
+    // The same form sent again (a double click): nothing more happens.
+    let again = submit(&editor, "TEE-1", &mine).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    let product = master(&app, "TEE-1").await;
+    assert_eq!(product.version, 3);
+    assert_eq!(product.values.get(&key("is_new", None)), Some(&json!(true)));
+
+    // A stale form with a bad value: shown again (422) still based on the
+    // version the editor saw, so fixing the value and saving keeps the
+    // colleague's change.
+    let mut theirs = product_form(&admin.get(PAGE).await.body);
+    let mut mine = product_form(&editor.get(PAGE).await.body);
+    set(&mut theirs, "v.is_new", "false");
+    assert_eq!(
+        submit(&admin, "TEE-1", &theirs).await.status,
+        StatusCode::SEE_OTHER
+    );
+    set(&mut mine, "v.code_name", "tee 7");
+    let refused = submit(&editor, "TEE-1", &mine).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    let mut again = product_form(&refused.body);
+    assert_eq!(value_of(&again, "version"), Some("3"));
+    assert_eq!(
+        value_of(&again, "v.is_new"),
+        Some("true"),
+        "the input as sent"
+    );
+    set(&mut again, "v.code_name", "TEE-7");
+    let saved = submit(&editor, "TEE-1", &again).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let product = master(&app, "TEE-1").await;
+    assert_eq!(
+        product.values.get(&key("is_new", None)),
+        Some(&json!(false))
+    );
+    assert_eq!(
+        product.values.get(&key("code_name", None)),
+        Some(&json!("TEE-7"))
+    );
+    assert_eq!(
+        last_changes(&app, "TEE-1").await,
+        ["code_name: null → \"TEE-7\""]
+    );
+}
+
+async fn both_changed_one_field_and_each_chooses(app: TestApp) {
+    seed(&app).await;
+    tee(
+        &app,
+        &[
+            ("name", Some("en_US"), json!("Plain tee")),
+            ("search_boost", None, json!("1")),
+            ("is_new", None, json!(false)),
+        ],
+    )
+    .await;
+    let admin = browser(&app, "root@shop.test", &[Role::Admin]).await;
+    let editor = browser(&app, "eve@shop.test", &[Role::Editor]).await;
+    let mut theirs = product_form(&admin.get(PAGE).await.body);
+    let mut mine = product_form(&editor.get(PAGE).await.body);
+    set(&mut theirs, "v.is_new", "true");
+    set(&mut theirs, "v.search_boost", "7");
+    assert_eq!(
+        submit(&admin, "TEE-1", &theirs).await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    set(&mut mine, "v.search_boost", "5");
+    set(&mut mine, "v.code_name", "TEE-42");
+    let refused = submit(&editor, "TEE-1", &mine).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    // Nothing of the editor's was saved.
+    let product = master(&app, "TEE-1").await;
+    assert_eq!(product.version, 2);
+    assert_eq!(product.values.get(&key("code_name", None)), None);
+    // Theirs beside yours, with a choice; the page works without JavaScript.
+    assert!(
+        refused.body.contains("Changed by both of you"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("<td class=\"theirs\">7</td><td class=\"yours\">5</td>"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("name=\"keep.search_boost\" value=\"theirs\" required")
+    );
+    assert!(
+        refused
+            .body
+            .contains("name=\"keep.search_boost\" value=\"yours\" required")
+    );
+    // The form now shows their New arrival and keeps the editor's own input.
+    let mut again = product_form(&refused.body);
+    assert_eq!(value_of(&again, "version"), Some("2"));
+    assert_eq!(value_of(&again, "v.is_new"), Some("true"));
+    assert_eq!(value_of(&again, "v.search_boost"), Some("5"));
+    assert_eq!(value_of(&again, "v.code_name"), Some("TEE-42"));
+
+    // "Save again", keeping yours.
+    set(&mut again, "keep.search_boost", "yours");
+    let saved = submit(&editor, "TEE-1", &again).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let product = master(&app, "TEE-1").await;
+    assert_eq!(product.version, 3);
+    assert_eq!(product.values.get(&key("is_new", None)), Some(&json!(true)));
+    assert_eq!(
+        product.values.get(&key("search_boost", None)),
+        Some(&json!("5"))
+    );
+    assert_eq!(
+        product.values.get(&key("code_name", None)),
+        Some(&json!("TEE-42"))
+    );
+    let mut changes = last_changes(&app, "TEE-1").await;
+    changes.sort();
+    assert_eq!(
+        changes,
+        [
+            "code_name: null → \"TEE-42\"",
+            "search_boost: \"7\" → \"5\""
+        ]
+    );
+    // "Save again" clicked twice: the second is stale, and brings nothing new.
+    let twice = submit(&editor, "TEE-1", &again).await;
+    assert_eq!(twice.status, StatusCode::SEE_OTHER, "{}", twice.body);
+    assert!(
+        twice.location().ends_with("notice=product_unchanged"),
+        "{}",
+        twice.location()
+    );
+    assert_eq!(master(&app, "TEE-1").await.version, 3);
+
+    // Another round, and this time the editor keeps theirs.
+    let mut theirs = product_form(&admin.get(PAGE).await.body);
+    let mut mine = product_form(&editor.get(PAGE).await.body);
+    set(&mut theirs, "v.search_boost", "8");
+    assert_eq!(
+        submit(&admin, "TEE-1", &theirs).await.status,
+        StatusCode::SEE_OTHER
+    );
+    set(&mut mine, "v.search_boost", "6");
+    set(&mut mine, "v.is_new", "false");
+    let refused = submit(&editor, "TEE-1", &mine).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    let mut again = product_form(&refused.body);
+    set(&mut again, "keep.search_boost", "theirs");
+    let saved = submit(&editor, "TEE-1", &again).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let product = master(&app, "TEE-1").await;
+    assert_eq!(
+        product.values.get(&key("search_boost", None)),
+        Some(&json!("8"))
+    );
+    assert_eq!(
+        product.values.get(&key("is_new", None)),
+        Some(&json!(false))
+    );
+    assert_eq!(last_changes(&app, "TEE-1").await, ["is_new: true → false"]);
+}
+
+async fn stale_save_in_the_reviewed_lane_keeps_an_approved_change(app: TestApp) {
+    seed(&app).await;
+    tee(
+        &app,
+        &[
+            ("name", Some("en_US"), json!("Plain tee")),
+            ("material", None, json!(["cotton"])),
+        ],
+    )
+    .await;
+    let alice = browser(&app, "alice@shop.test", &[Role::Editor]).await;
+    let bob = browser(&app, "bob@shop.test", &[Role::Editor]).await;
+    let approver = browser(&app, "ann@shop.test", &[Role::Approver]).await;
+    let mut alices = product_form(&alice.get(PAGE).await.body);
+    let mut bobs = product_form(&bob.get(PAGE).await.body);
+    let mut bobs_second_tab = bobs.clone();
+
+    // Alice renames the product; it is reviewed and approved.
+    set(&mut alices, "v.name", "Soft tee");
+    let saved = submit(&alice, "TEE-1", &alices).await;
+    assert!(
+        saved.location().ends_with("notice=draft_saved"),
+        "{}",
+        saved.location()
+    );
+    let id = submit_draft(&app, &alice, "TEE-1").await;
+    let path = format!("/proposals/{id}");
+    let approved = approver
+        .post_form(&path, &format!("{path}/approve"), &[("scope", "all")])
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.body);
+    assert_eq!(
+        master(&app, "TEE-1")
+            .await
+            .values
+            .get(&key("name", Some("en_US"))),
+        Some(&json!("Soft tee"))
+    );
+
+    // Bob's form still shows the old name; he adds a material only.
+    tick(&mut bobs, "v.material", &["cotton", "wool"]);
+    let saved = submit(&bob, "TEE-1", &bobs).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert!(
+        saved.location().ends_with("notice=draft_saved"),
+        "{}",
+        saved.location()
+    );
+    assert_eq!(
+        draft_changes(&app, "bob@shop.test", "TEE-1").await,
+        ["material: [\"cotton\"] → [\"cotton\",\"wool\"]"],
+        "no change of the name nobody asked for"
+    );
+
+    // In his other tab Bob renamed it too: side by side, and he keeps his.
+    set(&mut bobs_second_tab, "v.name", "Bob's tee");
+    let refused = submit(&bob, "TEE-1", &bobs_second_tab).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("<td class=\"theirs\">Soft tee</td><td class=\"yours\">Bob&#39;s tee</td>")
+            || refused.body.contains(
+                "<td class=\"theirs\">Soft tee</td><td class=\"yours\">Bob&#x27;s tee</td>"
+            ),
+        "{}",
+        refused.body
+    );
+    let mut again = product_form(&refused.body);
+    // The form shows his draft's material, not the old one of that tab.
+    assert_eq!(
+        again
+            .iter()
+            .filter(|(n, _)| n == "v.material")
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>(),
+        ["cotton", "wool"]
+    );
+    set(&mut again, "keep.name", "yours");
+    let saved = submit(&bob, "TEE-1", &again).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let mut draft = draft_changes(&app, "bob@shop.test", "TEE-1").await;
+    draft.sort();
+    assert_eq!(
+        draft,
+        [
+            "material: [\"cotton\"] → [\"cotton\",\"wool\"]",
+            "name: \"Soft tee\" → \"Bob's tee\""
+        ]
+    );
+    assert_eq!(
+        master(&app, "TEE-1")
+            .await
+            .values
+            .get(&key("name", Some("en_US"))),
+        Some(&json!("Soft tee")),
+        "master waits for review"
+    );
 }
