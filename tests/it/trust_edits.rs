@@ -595,8 +595,23 @@ async fn stale_save_keeps_a_colleagues_change(app: TestApp) {
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     assert_eq!(last_changes(&app, "TEE-1").await, ["is_new: false → true"]);
 
-    // The editor's form still says No for New arrival; they change the boost only.
+    // The editor's form still says No for New arrival; they change the boost
+    // only. The form is stale: refused (409, nothing saved), with the
+    // colleague's change shown and the editor's own kept.
     set(&mut mine, "v.search_boost", "5");
+    let refused = submit(&editor, "TEE-1", &mine).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert_eq!(master(&app, "TEE-1").await.version, 2, "nothing was saved");
+    assert!(
+        !refused.body.contains("Changed by both of you"),
+        "no field was changed by both: {}",
+        refused.body
+    );
+    let mine = product_form(&refused.body);
+    assert_eq!(value_of(&mine, "version"), Some("2"));
+    assert_eq!(value_of(&mine, "v.is_new"), Some("true"), "theirs shown");
+    assert_eq!(value_of(&mine, "v.search_boost"), Some("5"), "yours kept");
+    // "Save again" applies the boost only.
     let saved = submit(&editor, "TEE-1", &mine).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let product = master(&app, "TEE-1").await;
@@ -618,9 +633,9 @@ async fn stale_save_keeps_a_colleagues_change(app: TestApp) {
     assert_eq!(product.version, 3);
     assert_eq!(product.values.get(&key("is_new", None)), Some(&json!(true)));
 
-    // A stale form with a bad value: shown again (422) still based on the
-    // version the editor saw, so fixing the value and saving keeps the
-    // colleague's change.
+    // A stale form with a bad value: the colleague's change is shown first
+    // (409, the bad input kept), then the value is refused (422) on the
+    // current version, and fixing it saves the code name only.
     let mut theirs = product_form(&admin.get(PAGE).await.body);
     let mut mine = product_form(&editor.get(PAGE).await.body);
     set(&mut theirs, "v.is_new", "false");
@@ -629,7 +644,13 @@ async fn stale_save_keeps_a_colleagues_change(app: TestApp) {
         StatusCode::SEE_OTHER
     );
     set(&mut mine, "v.code_name", "tee 7");
-    let refused = submit(&editor, "TEE-1", &mine).await;
+    let stale = submit(&editor, "TEE-1", &mine).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    let again = product_form(&stale.body);
+    assert_eq!(value_of(&again, "version"), Some("4"));
+    assert_eq!(value_of(&again, "v.is_new"), Some("false"), "theirs shown");
+    assert_eq!(value_of(&again, "v.code_name"), Some("tee 7"), "yours kept");
+    let refused = submit(&editor, "TEE-1", &again).await;
     assert_eq!(
         refused.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -637,12 +658,8 @@ async fn stale_save_keeps_a_colleagues_change(app: TestApp) {
         refused.body
     );
     let mut again = product_form(&refused.body);
-    assert_eq!(value_of(&again, "version"), Some("3"));
-    assert_eq!(
-        value_of(&again, "v.is_new"),
-        Some("true"),
-        "the input as sent"
-    );
+    assert_eq!(value_of(&again, "version"), Some("4"));
+    assert_eq!(value_of(&again, "v.is_new"), Some("false"));
     set(&mut again, "v.code_name", "TEE-7");
     let saved = submit(&editor, "TEE-1", &again).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
@@ -822,8 +839,13 @@ async fn stale_save_in_the_reviewed_lane_keeps_an_approved_change(app: TestApp) 
         Some(&json!("Soft tee"))
     );
 
-    // Bob's form still shows the old name; he adds a material only.
+    // Bob's form still shows the old name; he adds a material only. His
+    // form is stale: shown again with the approved name, then saved again.
     tick(&mut bobs, "v.material", &["cotton", "wool"]);
+    let refused = submit(&bob, "TEE-1", &bobs).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    let bobs = product_form(&refused.body);
+    assert_eq!(value_of(&bobs, "v.name"), Some("Soft tee"));
     let saved = submit(&bob, "TEE-1", &bobs).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     assert!(

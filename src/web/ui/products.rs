@@ -1407,7 +1407,12 @@ async fn save(
         )
         .await
         .map_err(AppError::from)?;
-        if !merged.clashes.is_empty() {
+        // A form saved over newer data is refused (DESIGN rule 6) even when
+        // the fields do not overlap: the person sees what their colleague
+        // did first. The 409 page carries the current version and only
+        // their own fields, so "Save again" applies exactly those.
+        let moved_on = merged.version != base && !merged.changes.is_empty();
+        if moved_on || !merged.clashes.is_empty() {
             let page = conflict_page(
                 &state,
                 &session,
