@@ -310,7 +310,97 @@ pub struct ProductFilter {
 #[derive(Debug, Clone)]
 pub struct ProductPage {
     pub products: Vec<StoredProduct>,
-    pub next_cursor: Option<String>,
+    pub next_cursor: Option<ProductCursor>,
+}
+
+/// Where the next page of [`list`] starts: the last row seen, in the order
+/// of one sort. Written as `s.KEY` (by SKU), `d.KEY` (by SKU, descending) or
+/// `u.UPDATED.ID` (newest first), so a cursor sent with another sort is
+/// recognised and refused instead of silently starting over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductCursor {
+    sort: ProductSort,
+    key: String,
+    id: Option<i64>,
+}
+
+/// Why a cursor cannot continue a list.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CursorError {
+    #[error("{0:?} is not a cursor this list gave out; start again without one")]
+    Malformed(String),
+    #[error(
+        "this cursor continues a list sorted by {made_for}, not {sent_with}; \
+         send sort={made_for} with it, or start again without a cursor"
+    )]
+    OtherSort {
+        made_for: &'static str,
+        sent_with: &'static str,
+    },
+}
+
+impl ProductCursor {
+    /// Reads a cursor for a list in `sort`; an empty text is no cursor.
+    pub fn parse(sort: ProductSort, text: &str) -> Result<Option<Self>, CursorError> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let malformed = || CursorError::Malformed(text.chars().take(100).collect());
+        let (tag, rest) = text.split_once('.').ok_or_else(malformed)?;
+        let made_for = match tag {
+            "s" => ProductSort::SkuAsc,
+            "d" => ProductSort::SkuDesc,
+            "u" => ProductSort::UpdatedDesc,
+            _ => return Err(malformed()),
+        };
+        let (key, id) = match made_for {
+            ProductSort::SkuAsc | ProductSort::SkuDesc => (rest.to_owned(), None),
+            ProductSort::UpdatedDesc => {
+                let (at, id) = rest.rsplit_once('.').ok_or_else(malformed)?;
+                Timestamp::parse(at).map_err(|_| malformed())?;
+                (
+                    at.to_owned(),
+                    Some(id.parse::<i64>().map_err(|_| malformed())?),
+                )
+            }
+        };
+        if key.is_empty() {
+            return Err(malformed());
+        }
+        if made_for != sort {
+            return Err(CursorError::OtherSort {
+                made_for: made_for.as_str(),
+                sent_with: sort.as_str(),
+            });
+        }
+        Ok(Some(ProductCursor { sort, key, id }))
+    }
+
+    /// The cursor after `last` in `sort`.
+    fn after(sort: ProductSort, last: &Product) -> Self {
+        match sort {
+            ProductSort::SkuAsc | ProductSort::SkuDesc => ProductCursor {
+                sort,
+                key: sku_key(&last.sku),
+                id: None,
+            },
+            ProductSort::UpdatedDesc => ProductCursor {
+                sort,
+                key: last.updated.to_stored(),
+                id: Some(last.id),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ProductCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.sort, self.id) {
+            (ProductSort::SkuAsc, _) => write!(f, "s.{}", self.key),
+            (ProductSort::SkuDesc, _) => write!(f, "d.{}", self.key),
+            (ProductSort::UpdatedDesc, id) => write!(f, "u.{}.{}", self.key, id.unwrap_or(0)),
+        }
+    }
 }
 
 /// The first numbered parameter of the category list: `$1`–`$13` are the
@@ -323,7 +413,7 @@ pub async fn list(
     db: &Db,
     filter: &ProductFilter,
     sort: ProductSort,
-    cursor: Option<&str>,
+    cursor: Option<&ProductCursor>,
     limit: i64,
 ) -> Result<ProductPage, sqlx::Error> {
     let mut conditions = vec![
@@ -342,7 +432,7 @@ pub async fn list(
           WHERE prn.product_id = p.id AND prn.channel = $12 AND prn.locale = $13 AND prn.ready = 0))"
             .to_owned(),
     ];
-    let (cursor_a, cursor_b) = decode_cursor(sort, cursor);
+    let (cursor_a, cursor_b) = cursor.map_or((None, None), |c| (Some(c.key.clone()), c.id));
     let order = match sort {
         ProductSort::SkuAsc => {
             conditions.push("($7 IS NULL OR p.sku_key > $7)".to_owned());
@@ -415,7 +505,7 @@ pub async fn list(
     let next_cursor = if more {
         products
             .last()
-            .map(|last| encode_cursor(sort, &last.product))
+            .map(|last| ProductCursor::after(sort, &last.product))
     } else {
         None
     };
@@ -423,37 +513,6 @@ pub async fn list(
         products,
         next_cursor,
     })
-}
-
-fn encode_cursor(sort: ProductSort, last: &Product) -> String {
-    match sort {
-        ProductSort::SkuAsc | ProductSort::SkuDesc => format!("s.{}", sku_key(&last.sku)),
-        ProductSort::UpdatedDesc => format!("u.{}.{}", last.updated.to_stored(), last.id),
-    }
-}
-
-/// Reads a cursor made by `encode_cursor`; a cursor that does not fit the
-/// sort is ignored (the first page is shown).
-fn decode_cursor(sort: ProductSort, cursor: Option<&str>) -> (Option<String>, Option<i64>) {
-    let Some(cursor) = cursor else {
-        return (None, None);
-    };
-    match sort {
-        ProductSort::SkuAsc | ProductSort::SkuDesc => {
-            (cursor.strip_prefix("s.").map(str::to_owned), None)
-        }
-        ProductSort::UpdatedDesc => {
-            let Some(rest) = cursor.strip_prefix("u.") else {
-                return (None, None);
-            };
-            match rest.rsplit_once('.') {
-                Some((at, id)) if Timestamp::parse(at).is_ok() => {
-                    (Some(at.to_owned()), id.parse().ok())
-                }
-                _ => (None, None),
-            }
-        }
-    }
 }
 
 fn escape_like(text: &str) -> String {

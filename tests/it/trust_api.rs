@@ -20,6 +20,7 @@ use tower::ServiceExt;
 use crate::{TestApp, db_tests};
 
 db_tests!(
+    a_bad_or_mismatched_cursor_is_a_400_naming_it,
     channel_exports_arrive_whole_through_gzip,
     import_errors_arrive_whole_through_gzip,
 );
@@ -231,6 +232,179 @@ async fn ready_gadgets(app: &TestApp, count: usize) {
         )
         .await
         .expect("create a gadget");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 3. Cursors
+// ---------------------------------------------------------------------------
+
+fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// Walks `/api/v1/products` in `sort`, two at a time, as a connector does.
+async fn walk(app: &TestApp, token: &str, sort: &str) -> Vec<String> {
+    let mut skus = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let mut path = format!("/api/v1/products?limit=2&sort={}", encode(sort));
+        if let Some(cursor) = &cursor {
+            path.push_str(&format!("&cursor={}", encode(cursor)));
+        }
+        let page = app.api(Method::GET, &path, Some(token)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        let page = page.json();
+        for item in page["items"].as_array().expect("items") {
+            skus.push(item["sku"].as_str().expect("sku").to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return skus,
+        }
+    }
+    panic!("the walk in {sort} does not end: {skus:?}");
+}
+
+/// Asserts a 400 in the API error shape whose details name `field`.
+fn assert_bad_parameter(response: &crate::TestResponse, field: &str, says: &str) {
+    assert_eq!(
+        response.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        response.body
+    );
+    assert_eq!(response.error_code(), "bad_request");
+    let error = &response.json()["error"];
+    assert_eq!(error["details"][0]["field"], field, "{error}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains(says), "{says:?} not in {message:?}");
+}
+
+async fn a_bad_or_mismatched_cursor_is_a_400_naming_it(app: TestApp) {
+    app.seed_schema().await;
+    ready_gadgets(&app, 5).await;
+    app.settle().await;
+    let reader = app.user_token(&[Role::Viewer], "catalog:read").await;
+    let all: Vec<String> = (0..5).map(|i| format!("G-{i:05}")).collect();
+    let backwards: Vec<String> = all.iter().rev().cloned().collect();
+    // Each sort walks whole with its own cursors.
+    assert_eq!(walk(&app, &reader, "sku").await, all);
+    assert_eq!(walk(&app, &reader, "-sku").await, backwards);
+    let mut newest_first = walk(&app, &reader, "-updated").await;
+    newest_first.sort();
+    assert_eq!(newest_first, all);
+
+    let first_page = |sort: &str| {
+        let path = format!("/api/v1/products?limit=2&sort={}", encode(sort));
+        let app = &app;
+        let reader = &reader;
+        async move {
+            let page = app.api(Method::GET, &path, Some(reader)).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+            page.json()["next_cursor"]
+                .as_str()
+                .expect("a next page")
+                .to_owned()
+        }
+    };
+    let by_update = first_page("-updated").await;
+    let by_sku = first_page("sku").await;
+    let by_sku_down = first_page("-sku").await;
+    // A connector that keeps one sort's cursor but sends another sort (or
+    // none: the default is by SKU) is told so instead of getting page 1 again.
+    for (cursor, sort, made_for) in [
+        (&by_update, "sku", "-updated"),
+        (&by_update, "", "-updated"),
+        (&by_update, "-sku", "-updated"),
+        (&by_sku, "-updated", "sku"),
+        (&by_sku, "-sku", "sku"),
+        (&by_sku_down, "sku", "-sku"),
+    ] {
+        let path = format!(
+            "/api/v1/products?limit=2&sort={}&cursor={}",
+            encode(sort),
+            encode(cursor)
+        );
+        let mixed = app.api(Method::GET, &path, Some(&reader)).await;
+        assert_bad_parameter(&mixed, "cursor", made_for);
+    }
+    // Cursors this API never gave out.
+    for garbage in [
+        "abc",
+        "page2",
+        "s.",
+        "u.yesterday.3",
+        "u.2026-12-03T09:00:00.000000Z",
+        "x.G-00001",
+        "%00",
+    ] {
+        let path = format!("/api/v1/products?cursor={}", encode(garbage));
+        let response = app.api(Method::GET, &path, Some(&reader)).await;
+        assert_bad_parameter(&response, "cursor", "cursor");
+    }
+    // An empty cursor is no cursor: the first page.
+    let empty = app
+        .api(
+            Method::GET,
+            "/api/v1/products?limit=2&cursor=",
+            Some(&reader),
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.body);
+    assert_eq!(empty.json()["items"][0]["sku"], "G-00000");
+    // The product grid reads the same cursors.
+    let viewer = app.login_as(Role::Viewer).await;
+    let grid = viewer
+        .get(&format!("/products?sort=sku&cursor={}", encode(&by_update)))
+        .await;
+    assert_eq!(grid.status, StatusCode::BAD_REQUEST, "{}", grid.body);
+    assert!(grid.body.contains("-updated"), "{}", grid.body);
+    let grid = viewer
+        .get(&format!(
+            "/products?sort=-updated&cursor={}",
+            encode(&by_update)
+        ))
+        .await;
+    assert_eq!(grid.status, StatusCode::OK);
+
+    // The feed's `after`: not a number, or past the feed's last event.
+    let connector = app.user_token(&[Role::Viewer], "feed:web").await;
+    let feed = |after: &str| {
+        let path = format!("/api/v1/channels/web/feed?after={}", encode(after));
+        let app = &app;
+        let connector = &connector;
+        async move { app.api(Method::GET, &path, Some(connector)).await }
+    };
+    let caught_up = feed("5").await;
+    assert_eq!(caught_up.status, StatusCode::OK, "{}", caught_up.body);
+    assert_eq!(caught_up.json()["events"], json!([]));
+    assert_eq!(caught_up.json()["next_after"], 5);
+    assert_bad_parameter(&feed("6").await, "after", "past the last event");
+    assert_bad_parameter(&feed("999999").await, "after", "start again from 0");
+    assert_bad_parameter(&feed("abc").await, "after", "abc");
+    assert_bad_parameter(&feed("-1").await, "after", "-1");
+    let limit = app
+        .api(
+            Method::GET,
+            "/api/v1/channels/web/feed?limit=0",
+            Some(&connector),
+        )
+        .await;
+    assert_bad_parameter(&limit, "limit", "between 1 and");
+    // The other lists' `before` is an id: anything else is a 400 too.
+    let importer = app.user_token(&[Role::Editor], "import catalog:read").await;
+    for (path, token) in [
+        ("/api/v1/proposals?before=abc", &reader),
+        ("/api/v1/imports?before=abc", &importer),
+    ] {
+        let response = app.api(Method::GET, path, Some(token)).await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(
+            response.body.contains("before"),
+            "{path}: {}",
+            response.body
+        );
     }
 }
 

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::app::AppState;
 use crate::auth::Permission;
 use crate::catalog::product::{Product, ProductKind, Values};
-use crate::catalog::store::{self, ProductFilter, ProductSort};
+use crate::catalog::store::{self, ProductCursor, ProductFilter, ProductSort};
 use crate::db::Timestamp;
 use crate::error::{ApiResult, AppError, ErrorBody, FieldError};
 use crate::web::extract::{ApiCaller, ApiJson};
@@ -206,6 +206,17 @@ pub fn parse_filter(
     ))
 }
 
+/// The `cursor` parameter for a list in `sort`: a cursor of another sort or
+/// not made by the list is a 400 naming it, never a silent first page (a
+/// connector following it would walk the first page for ever).
+pub fn parse_cursor(
+    query: &ListQuery,
+    sort: ProductSort,
+) -> Result<Option<ProductCursor>, AppError> {
+    ProductCursor::parse(sort, query.cursor.as_deref().unwrap_or(""))
+        .map_err(|err| AppError::bad_parameter("cursor", err.to_string()))
+}
+
 /// A `CHANNEL/LOCALE` filter value: a channel of the schema and one of its
 /// locales, or a 400 naming the parameter. Empty means no filter.
 fn channel_locale(
@@ -249,7 +260,7 @@ fn parse_moment(text: &str) -> Option<Timestamp> {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of products", body = ProductPageView),
-        (status = 400, description = "Bad parameters", body = ErrorBody),
+        (status = 400, description = "Bad parameters, or a cursor that is not this list's (in the sort sent); `details` names the parameter", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks catalog:read", body = ErrorBody),
     )
@@ -269,7 +280,8 @@ pub async fn list_products(
     }
     let schema = state.schema.get(&state.db).await?;
     let (filter, sort) = parse_filter(&query, &schema)?;
-    let page = store::list(&state.db, &filter, sort, query.cursor.as_deref(), limit).await?;
+    let cursor = parse_cursor(&query, sort)?;
+    let page = store::list(&state.db, &filter, sort, cursor.as_ref(), limit).await?;
     let items = page
         .products
         .iter()
@@ -277,7 +289,7 @@ pub async fn list_products(
         .collect();
     Ok(Json(ProductPageView {
         has_more: page.next_cursor.is_some(),
-        next_cursor: page.next_cursor,
+        next_cursor: page.next_cursor.map(|c| c.to_string()),
         items,
     }))
 }
