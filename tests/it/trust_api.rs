@@ -22,6 +22,7 @@ use crate::{TestApp, db_tests};
 db_tests!(
     a_bad_or_mismatched_cursor_is_a_400_naming_it,
     channel_exports_arrive_whole_through_gzip,
+    if_match_compares_strongly_as_rfc_9110_says,
     import_errors_arrive_whole_through_gzip,
 );
 
@@ -405,6 +406,174 @@ async fn a_bad_or_mismatched_cursor_is_a_400_naming_it(app: TestApp) {
             "{path}: {}",
             response.body
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 4. If-Match
+// ---------------------------------------------------------------------------
+
+/// Sets `search_boost` (a fast-lane value) with these `If-Match` header lines.
+async fn set_boost(
+    app: &TestApp,
+    token: &str,
+    sku: &str,
+    if_match: &[&str],
+    boost: &str,
+) -> crate::TestResponse {
+    let headers: Vec<(&str, &str)> = if_match.iter().map(|tag| ("if-match", *tag)).collect();
+    app.api_json(
+        Method::PATCH,
+        &format!("/api/v1/products/{sku}"),
+        token,
+        Some(
+            json!({"values": {"search_boost": [{"locale": null, "channel": null, "data": boost}]}}),
+        ),
+        &headers,
+    )
+    .await
+}
+
+async fn boost_of(app: &TestApp, token: &str, sku: &str) -> (Value, String) {
+    let found = app
+        .api(Method::GET, &format!("/api/v1/products/{sku}"), Some(token))
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    let tag = found.header("etag").expect("an ETag").to_owned();
+    (
+        found.json()["values"]["search_boost"][0]["data"].clone(),
+        tag,
+    )
+}
+
+async fn if_match_compares_strongly_as_rfc_9110_says(app: TestApp) {
+    app.seed_schema().await;
+    ready_gadgets(&app, 1).await;
+    let sku = "G-00000";
+    let ann = app
+        .user_token(&[Role::Editor], "catalog:read catalog:write")
+        .await;
+    let bob = app
+        .user_token(&[Role::Editor], "catalog:read catalog:write")
+        .await;
+    assert_eq!(
+        boost_of(&app, &ann, sku).await,
+        (Value::Null, "\"1\"".to_owned())
+    );
+
+    // A weak tag (as a compressing proxy rewrites ETags) never matches in
+    // the strong comparison If-Match uses, even for the current version.
+    let weak = set_boost(&app, &bob, sku, &["W/\"1\""], "9").await;
+    assert_eq!(
+        weak.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        weak.body
+    );
+    assert_eq!(weak.error_code(), "precondition_failed");
+    assert!(weak.body.contains("weak"), "{}", weak.body);
+    assert_eq!(
+        boost_of(&app, &ann, sku).await.0,
+        Value::Null,
+        "nothing applied"
+    );
+
+    // Ann and Bob both read version 1; Ann saves first, Bob's save is stale.
+    let first = set_boost(&app, &ann, sku, &["\"1\""], "2").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.header("etag"), Some("\"2\""));
+    let stale = set_boost(&app, &bob, sku, &["\"1\""], "9").await;
+    assert_eq!(
+        stale.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        stale.body
+    );
+
+    // A list matches when any strong member does.
+    let listed = set_boost(&app, &bob, sku, &["\"1\", \"2\""], "3").await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert_eq!(listed.header("etag"), Some("\"3\""));
+    let only_weak_matches = set_boost(&app, &bob, sku, &["\"2\", W/\"3\""], "9").await;
+    assert_eq!(
+        only_weak_matches.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        only_weak_matches.body
+    );
+    let none_match = set_boost(&app, &bob, sku, &["\"7\",\"8\""], "9").await;
+    assert_eq!(
+        none_match.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        none_match.body
+    );
+    // A well-formed tag this server never gave out simply does not match.
+    let foreign = set_boost(&app, &bob, sku, &["\"abc\""], "9").await;
+    assert_eq!(
+        foreign.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        foreign.body
+    );
+    // Several If-Match header lines are one list.
+    let lines = set_boost(&app, &ann, sku, &["\"9\"", " \"3\" "], "4").await;
+    assert_eq!(lines.status, StatusCode::OK, "{}", lines.body);
+    assert_eq!(lines.header("etag"), Some("\"4\""));
+
+    // `*` matches whatever version the product is at.
+    let any = set_boost(&app, &bob, sku, &["*"], "5").await;
+    assert_eq!(any.status, StatusCode::OK, "{}", any.body);
+    assert_eq!(any.header("etag"), Some("\"5\""));
+    assert_eq!(
+        boost_of(&app, &ann, sku).await,
+        (json!("5"), "\"5\"".to_owned())
+    );
+    // ... and there is nothing to match when the product does not exist.
+    let absent = set_boost(&app, &bob, "NOPE", &["*"], "5").await;
+    assert_eq!(absent.status, StatusCode::NOT_FOUND, "{}", absent.body);
+
+    // Unchanged: no If-Match is 428, an unreadable one 400.
+    let missing = set_boost(&app, &bob, sku, &[], "6").await;
+    assert_eq!(
+        missing.status,
+        StatusCode::PRECONDITION_REQUIRED,
+        "{}",
+        missing.body
+    );
+    for garbage in ["5", "\"5", "W/5", "\"5\" \"6\"", "*, \"5\""] {
+        let response = set_boost(&app, &bob, sku, &[garbage], "6").await;
+        assert_eq!(
+            response.status,
+            StatusCode::BAD_REQUEST,
+            "{garbage}: {}",
+            response.body
+        );
+    }
+    assert_eq!(
+        boost_of(&app, &ann, sku).await.0,
+        json!("5"),
+        "only the matching writes applied"
+    );
+
+    // If-None-Match compares weakly: a proxy's W/ tag still means "unchanged".
+    for (sent, status) in [
+        ("\"5\"", StatusCode::NOT_MODIFIED),
+        ("W/\"5\"", StatusCode::NOT_MODIFIED),
+        ("\"4\", \"5\"", StatusCode::NOT_MODIFIED),
+        ("*", StatusCode::NOT_MODIFIED),
+        ("\"4\"", StatusCode::OK),
+    ] {
+        let response = app
+            .api_json(
+                Method::GET,
+                &format!("/api/v1/products/{sku}"),
+                &ann,
+                None,
+                &[("if-none-match", sent)],
+            )
+            .await;
+        assert_eq!(response.status, status, "If-None-Match: {sent}");
     }
 }
 

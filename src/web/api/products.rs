@@ -14,7 +14,7 @@ use crate::catalog::product::{Product, ProductKind, Values};
 use crate::catalog::store::{self, ProductCursor, ProductFilter, ProductSort};
 use crate::db::Timestamp;
 use crate::error::{ApiResult, AppError, ErrorBody, FieldError};
-use crate::web::extract::{ApiCaller, ApiJson};
+use crate::web::extract::{ApiCaller, ApiJson, TagCondition};
 use crate::workflow::history;
 use crate::workflow::proposals;
 use crate::workflow::write::{self, ChangeSet, NewProduct, ValueChange};
@@ -318,9 +318,11 @@ pub async fn get_product(
         .ok_or_else(|| AppError::NotFound(format!("no product with the SKU {sku}")))?;
     let (view, model_version) = view_of(&state, &stored.product).await?;
     let tag = etag(stored.product.version, model_version);
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|sent| sent == tag)
+    let current = tag.to_str().unwrap_or_default().trim_matches('"');
+    if TagCondition::from_headers(&headers, header::IF_NONE_MATCH)
+        .ok()
+        .flatten()
+        .is_some_and(|sent| sent.matches_weakly(|opaque| opaque == current))
     {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
@@ -428,24 +430,41 @@ pub async fn create_product(
     Ok(response)
 }
 
-/// The version an `If-Match` header names.
-fn if_match(headers: &HeaderMap) -> Result<i64, AppError> {
-    let value = headers.get(header::IF_MATCH).ok_or_else(|| {
+/// A product's own version in one of its ETags: `"VERSION"`, or for a
+/// variant `"VERSION.MODEL_VERSION"` (a change is based on its own version).
+fn own_version(opaque: &str) -> Option<i64> {
+    opaque.split('.').next()?.parse().ok()
+}
+
+/// `If-Match`: missing → 428 (so no update is lost by accident),
+/// unreadable → 400.
+fn if_match(headers: &HeaderMap) -> Result<TagCondition, AppError> {
+    TagCondition::from_headers(headers, header::IF_MATCH)?.ok_or_else(|| {
         AppError::PreconditionRequired(
             "send If-Match with the ETag of the version you changed, so no update is lost"
                 .to_owned(),
         )
-    })?;
-    value
-        .to_str()
-        .ok()
-        .map(|text| text.trim().trim_start_matches("W/").trim_matches('"'))
-        // A variant's tag is VERSION.MODEL_VERSION; its own version is what a change is based on.
-        .map(|text| text.split('.').next().unwrap_or(text))
-        .and_then(|text| text.parse::<i64>().ok())
-        .ok_or_else(|| {
-            AppError::BadRequest("If-Match must be an ETag from GET, like \"3\"".to_owned())
-        })
+    })
+}
+
+/// The version a change is based on: `If-Match` compared strongly with the
+/// product as it is (RFC 9110 13.1.1). `*` or any strong tag naming its
+/// version matches; a weak tag never does; no match → 412. The write itself
+/// still refuses the version if the product moves on before it lands.
+fn base_version(condition: &TagCondition, sku: &str, current: i64) -> Result<i64, AppError> {
+    if condition.matches_strongly(|opaque| own_version(opaque) == Some(current)) {
+        return Ok(current);
+    }
+    let only_weak = matches!(condition, TagCondition::Tags(tags)
+        if tags.iter().any(|t| t.weak && own_version(&t.opaque) == Some(current)));
+    Err(AppError::PreconditionFailed(if only_weak {
+        format!(
+            "If-Match compares strongly and a weak ETag (W/\"…\") never matches: send \"{current}\", \
+             the ETag of {sku} as GET answers it"
+        )
+    } else {
+        format!("{sku} changed: it is at version {current}, which If-Match does not name")
+    }))
 }
 
 /// Changes a product; `If-Match` is required. Fast-lane values apply at
@@ -479,7 +498,11 @@ pub async fn patch_product(
     ApiJson(body): ApiJson<PatchBody>,
 ) -> ApiResult<Response> {
     caller.require(&Permission::EditCatalog)?;
-    let base = if_match(&headers)?;
+    let condition = if_match(&headers)?;
+    let current = store::find(state.db.pool(), &sku)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no product with the SKU {sku}")))?;
+    let base = base_version(&condition, &sku, current.product.version)?;
     let schema = state.schema.get(&state.db).await?;
     let changes = ChangeSet {
         values: value_changes(body.values),
