@@ -11,15 +11,20 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sluice::audit::Actor;
-use sluice::auth::Role;
+use sluice::auth::users::User;
+use sluice::auth::{Caller, Credential, Role};
 use sluice::catalog::product::{ProductKind, ValueKey};
 use sluice::catalog::store;
-use sluice::workflow::write::{self, NewProduct, ValueChange, Writer};
+use sluice::workflow::proposals;
+use sluice::workflow::write::{self, ChangeSet, NewProduct, ValueChange, Writer};
 use tower::ServiceExt;
 
-use crate::{TestApp, db_tests};
+use crate::harness::PASSWORD;
+use crate::{Client, TestApp, db_tests};
 
 db_tests!(
+    rights_existence_and_state_come_before_input,
+    someone_elses_draft_does_not_exist_on_any_route,
     a_bad_or_mismatched_cursor_is_a_400_naming_it,
     channel_exports_arrive_whole_through_gzip,
     if_match_compares_strongly_as_rfc_9110_says,
@@ -234,6 +239,560 @@ async fn ready_gadgets(app: &TestApp, count: usize) {
         .await
         .expect("create a gadget");
     }
+}
+
+// ---------------------------------------------------------------------------
+// 1, 2. Proposals: rights, existence and state before input
+// ---------------------------------------------------------------------------
+
+/// Alice (editor) proposes; Bob (approver) reviews; Ed (editor) and Vic
+/// (viewer) look on. Each has an API token and a signed-in browser.
+struct Cast {
+    alice: User,
+    alice_api: String,
+    alice_web: Client,
+    bob_api: String,
+    bob_web: Client,
+    ed_api: String,
+    ed_web: Client,
+    vic_api: String,
+    vic_web: Client,
+}
+
+async fn member(app: &TestApp, email: &str, role: Role) -> (User, String, Client) {
+    let user = app.user(email, &[role]).await;
+    let token = app.token(email, "catalog:read catalog:write").await;
+    let web = app.client();
+    let login = web.login(email, PASSWORD).await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "login {email}");
+    (user, token, web)
+}
+
+async fn cast(app: &TestApp) -> Cast {
+    let (alice, alice_api, alice_web) = member(app, "alice@shop.test", Role::Editor).await;
+    let (_, bob_api, bob_web) = member(app, "bob@shop.test", Role::Approver).await;
+    let (_, ed_api, ed_web) = member(app, "ed@shop.test", Role::Editor).await;
+    let vic = app.user("vic@shop.test", &[Role::Viewer]).await;
+    let vic_api = app.token(&vic.email, "catalog:read").await;
+    let vic_web = app.client();
+    vic_web.login(&vic.email, PASSWORD).await;
+    Cast {
+        alice,
+        alice_api,
+        alice_web,
+        bob_api,
+        bob_web,
+        ed_api,
+        ed_web,
+        vic_api,
+        vic_web,
+    }
+}
+
+/// Alice renames `sku` in English: submitted with a note, or a draft.
+async fn alice_proposes(app: &TestApp, alice: &User, sku: &str, name: &str, submit: bool) -> i64 {
+    let schema = store::load_schema(app.db().pool()).await.expect("schema");
+    let version = store::find(app.db().pool(), sku)
+        .await
+        .expect("find")
+        .expect("product")
+        .product
+        .version;
+    let changes = ChangeSet {
+        values: vec![ValueChange {
+            key: ValueKey::new("name", Some("en_US"), None),
+            data: Some(json!(name)),
+        }],
+        ..ChangeSet::default()
+    };
+    let edit = proposals::Edit {
+        sku,
+        base_version: version,
+        changes: &changes,
+        submit_note: submit.then_some("please review"),
+    };
+    let caller = Caller {
+        user: alice.clone(),
+        credential: Credential::Session,
+    };
+    proposals::edit(app.db(), &schema, &caller, edit, app.clock().now())
+        .await
+        .expect("alice proposes")
+        .proposal
+        .expect("a reviewed change makes a proposal")
+        .id
+}
+
+/// Three proposals of Alice's on three products: submitted, draft, withdrawn.
+async fn three_proposals(app: &TestApp, cast: &Cast) -> (i64, i64, i64) {
+    ready_gadgets(app, 3).await;
+    let submitted = alice_proposes(app, &cast.alice, "G-00000", "Loud radio", true).await;
+    let draft = alice_proposes(app, &cast.alice, "G-00001", "Quiet radio", false).await;
+    let withdrawn = alice_proposes(app, &cast.alice, "G-00002", "Old radio", true).await;
+    let response = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/proposals/{withdrawn}/withdraw"),
+            Some(&cast.alice_api),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    (submitted, draft, withdrawn)
+}
+
+async fn status_of(app: &TestApp, id: i64) -> proposals::Status {
+    proposals::get(app.db().pool(), id)
+        .await
+        .expect("proposal")
+        .status
+}
+
+/// A POST to the API with a raw body, as a connector sends it.
+async fn api_post(app: &TestApp, token: &str, path: &str, body: Option<&str>) -> StatusCode {
+    let response = match body {
+        Some(body) => {
+            app.api_raw(
+                Method::POST,
+                path,
+                token,
+                body.as_bytes().to_vec(),
+                &[("content-type", "application/json")],
+            )
+            .await
+        }
+        None => app.api(Method::POST, path, Some(token)).await,
+    };
+    if response.status != StatusCode::OK {
+        // Every refusal has the API error shape.
+        response.error_code();
+    }
+    response.status
+}
+
+/// A form POST from a signed-in browser (the CSRF token from the dashboard).
+async fn page_post(web: &Client, path: &str, fields: &[(&str, &str)]) -> StatusCode {
+    web.post_form("/", path, fields).await.status
+}
+
+async fn rights_existence_and_state_come_before_input(app: TestApp) {
+    app.seed_schema().await;
+    let cast = cast(&app).await;
+    let (submitted, _, withdrawn) = three_proposals(&app, &cast).await;
+    let unknown = 999_999;
+    let api = |id: i64, action: &str| format!("/api/v1/proposals/{id}/{action}");
+    let page = |id: i64, action: &str| format!("/proposals/{id}/{action}");
+    use StatusCode as S;
+
+    // Reject with no reason given: whoever may not reject hears that first.
+    for (who, token, id, body, due) in [
+        (
+            "the author, no review right",
+            &cast.alice_api,
+            submitted,
+            Some(r#"{"comment": ""}"#),
+            S::FORBIDDEN,
+        ),
+        (
+            "the author, no comment field",
+            &cast.alice_api,
+            submitted,
+            Some("{}"),
+            S::FORBIDDEN,
+        ),
+        (
+            "the author, no body",
+            &cast.alice_api,
+            submitted,
+            None,
+            S::FORBIDDEN,
+        ),
+        (
+            "the author, broken JSON",
+            &cast.alice_api,
+            submitted,
+            Some(r#"{"comment": "#),
+            S::FORBIDDEN,
+        ),
+        (
+            "an editor",
+            &cast.ed_api,
+            submitted,
+            Some(r#"{"comment": ""}"#),
+            S::FORBIDDEN,
+        ),
+        (
+            "a viewer",
+            &cast.vic_api,
+            unknown,
+            Some(r#"{"comment": ""}"#),
+            S::FORBIDDEN,
+        ),
+        (
+            "an approver, unknown id",
+            &cast.bob_api,
+            unknown,
+            Some(r#"{"comment": ""}"#),
+            S::NOT_FOUND,
+        ),
+        (
+            "an approver, unknown id, no body",
+            &cast.bob_api,
+            unknown,
+            None,
+            S::NOT_FOUND,
+        ),
+        (
+            "an approver, withdrawn",
+            &cast.bob_api,
+            withdrawn,
+            Some(r#"{"comment": "  "}"#),
+            S::CONFLICT,
+        ),
+        (
+            "an approver, withdrawn, no body",
+            &cast.bob_api,
+            withdrawn,
+            None,
+            S::CONFLICT,
+        ),
+        // Only now is the comment itself the problem.
+        (
+            "an approver, blank comment",
+            &cast.bob_api,
+            submitted,
+            Some(r#"{"comment": "  "}"#),
+            S::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "an approver, no comment field",
+            &cast.bob_api,
+            submitted,
+            Some("{}"),
+            S::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let status = api_post(&app, token, &api(id, "reject"), body).await;
+        assert_eq!(status, due, "API reject by {who}");
+    }
+    // The same on the page.
+    for (who, web, id, due) in [
+        ("the author", &cast.alice_web, submitted, S::FORBIDDEN),
+        ("an editor", &cast.ed_web, submitted, S::FORBIDDEN),
+        ("a viewer", &cast.vic_web, unknown, S::FORBIDDEN),
+        (
+            "an approver, unknown id",
+            &cast.bob_web,
+            unknown,
+            S::NOT_FOUND,
+        ),
+        (
+            "an approver, withdrawn",
+            &cast.bob_web,
+            withdrawn,
+            S::CONFLICT,
+        ),
+        (
+            "an approver, blank comment",
+            &cast.bob_web,
+            submitted,
+            S::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let status = page_post(web, &page(id, "reject"), &[("comment", " ")]).await;
+        assert_eq!(status, due, "page reject by {who}");
+    }
+
+    // Approve: a body that cannot be read comes after rights and state too.
+    for (who, token, id, body, due) in [
+        (
+            "the author, broken JSON",
+            &cast.alice_api,
+            submitted,
+            Some("{\"fields\": ["),
+            S::FORBIDDEN,
+        ),
+        (
+            "the author, unknown field",
+            &cast.alice_api,
+            submitted,
+            Some(r#"{"fields": [{"attribute": "nope"}]}"#),
+            S::FORBIDDEN,
+        ),
+        (
+            "an approver, unknown id, broken JSON",
+            &cast.bob_api,
+            unknown,
+            Some("[1, 2"),
+            S::NOT_FOUND,
+        ),
+        (
+            "an approver, withdrawn, broken JSON",
+            &cast.bob_api,
+            withdrawn,
+            Some("nope"),
+            S::CONFLICT,
+        ),
+        (
+            "an approver, withdrawn",
+            &cast.bob_api,
+            withdrawn,
+            None,
+            S::CONFLICT,
+        ),
+        (
+            "an approver, broken JSON",
+            &cast.bob_api,
+            submitted,
+            Some("nope"),
+            S::BAD_REQUEST,
+        ),
+        (
+            "an approver, unknown field",
+            &cast.bob_api,
+            submitted,
+            Some(r#"{"fields": [{"attribute": "nope"}]}"#),
+            S::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let status = api_post(&app, token, &api(id, "approve"), body).await;
+        assert_eq!(status, due, "API approve by {who}");
+    }
+    // On the page, an empty choice or a forged field key is input as well.
+    for (who, web, id, fields, due) in [
+        (
+            "the author, empty choice",
+            &cast.alice_web,
+            submitted,
+            &[("scope", "selected")][..],
+            S::FORBIDDEN,
+        ),
+        (
+            "the author, forged key",
+            &cast.alice_web,
+            submitted,
+            &[("scope", "selected"), ("fields", "|x")][..],
+            S::FORBIDDEN,
+        ),
+        (
+            "an approver, unknown id, empty choice",
+            &cast.bob_web,
+            unknown,
+            &[("scope", "selected")][..],
+            S::NOT_FOUND,
+        ),
+        (
+            "an approver, withdrawn, empty choice",
+            &cast.bob_web,
+            withdrawn,
+            &[("scope", "selected")][..],
+            S::CONFLICT,
+        ),
+        (
+            "an approver, withdrawn, forged key",
+            &cast.bob_web,
+            withdrawn,
+            &[("fields", "|x")][..],
+            S::CONFLICT,
+        ),
+        (
+            "an approver, withdrawn, all",
+            &cast.bob_web,
+            withdrawn,
+            &[("scope", "all")][..],
+            S::CONFLICT,
+        ),
+        (
+            "an approver, empty choice",
+            &cast.bob_web,
+            submitted,
+            &[("scope", "selected")][..],
+            S::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let status = page_post(web, &page(id, "approve"), fields).await;
+        assert_eq!(status, due, "page approve by {who}");
+    }
+
+    // Withdraw: only an author with edit rights, of an open proposal.
+    for (who, token, id, due) in [
+        ("a viewer, unknown id", &cast.vic_api, unknown, S::FORBIDDEN),
+        (
+            "an approver, not the author",
+            &cast.bob_api,
+            submitted,
+            S::FORBIDDEN,
+        ),
+        (
+            "the author, unknown id",
+            &cast.alice_api,
+            unknown,
+            S::NOT_FOUND,
+        ),
+        (
+            "the author, withdrawn",
+            &cast.alice_api,
+            withdrawn,
+            S::CONFLICT,
+        ),
+    ] {
+        let status = api_post(&app, token, &api(id, "withdraw"), None).await;
+        assert_eq!(status, due, "API withdraw by {who}");
+        let web = match who {
+            w if w.starts_with("a viewer") => &cast.vic_web,
+            w if w.starts_with("an approver") => &cast.bob_web,
+            _ => &cast.alice_web,
+        };
+        let status = page_post(web, &page(id, "withdraw"), &[]).await;
+        assert_eq!(status, due, "page withdraw by {who}");
+    }
+
+    // Comments and submitting a draft (pages only).
+    for (who, web, id, body, due) in [
+        ("a viewer, empty", &cast.vic_web, unknown, "", S::FORBIDDEN),
+        (
+            "an editor, unknown id, empty",
+            &cast.ed_web,
+            unknown,
+            "",
+            S::NOT_FOUND,
+        ),
+        (
+            "an editor, empty",
+            &cast.ed_web,
+            submitted,
+            "",
+            S::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let status = page_post(web, &page(id, "comments"), &[("body", body)]).await;
+        assert_eq!(status, due, "comment by {who}");
+    }
+    for (who, web, id, due) in [
+        ("a viewer, unknown id", &cast.vic_web, unknown, S::FORBIDDEN),
+        (
+            "an editor, not the author",
+            &cast.ed_web,
+            submitted,
+            S::FORBIDDEN,
+        ),
+        (
+            "the author, unknown id",
+            &cast.alice_web,
+            unknown,
+            S::NOT_FOUND,
+        ),
+        (
+            "the author, already submitted",
+            &cast.alice_web,
+            submitted,
+            S::CONFLICT,
+        ),
+    ] {
+        let status = page_post(web, &page(id, "submit"), &[("note", "")]).await;
+        assert_eq!(status, due, "submit by {who}");
+    }
+
+    // Nothing was decided by any of it.
+    assert_eq!(
+        status_of(&app, submitted).await,
+        proposals::Status::Submitted
+    );
+    assert_eq!(
+        status_of(&app, withdrawn).await,
+        proposals::Status::Withdrawn
+    );
+}
+
+async fn someone_elses_draft_does_not_exist_on_any_route(app: TestApp) {
+    app.seed_schema().await;
+    let cast = cast(&app).await;
+    let (_, draft, _) = three_proposals(&app, &cast).await;
+    let api = format!("/api/v1/proposals/{draft}");
+    let page = format!("/proposals/{draft}");
+    use StatusCode as S;
+
+    // Alice sees her draft; to anyone else it answers exactly as a proposal
+    // that does not exist: 404, or 403 where their role may not do that to
+    // any proposal at all.
+    let own = app.api(Method::GET, &api, Some(&cast.alice_api)).await;
+    assert_eq!(own.status, S::OK, "{}", own.body);
+    assert_eq!(own.json()["status"], "draft");
+    assert_eq!(cast.alice_web.get(&page).await.status, S::OK);
+    let nowhere = "/api/v1/proposals/999999";
+    let nowhere_page = "/proposals/999999";
+    let reviews = |who: &str| who == "an approver";
+    for (who, token, web) in [
+        ("an approver", &cast.bob_api, &cast.bob_web),
+        ("an editor", &cast.ed_api, &cast.ed_web),
+    ] {
+        let read = app.api(Method::GET, &api, Some(token)).await;
+        assert_eq!(read.status, S::NOT_FOUND, "API read by {who}");
+        assert_eq!(web.get(&page).await.status, S::NOT_FOUND, "page by {who}");
+        for (action, body, for_reviewers) in [
+            ("approve", None, true),
+            (
+                "approve",
+                Some(r#"{"fields": [{"attribute": "name", "locale": "en_US"}]}"#),
+                true,
+            ),
+            ("reject", Some(r#"{"comment": "no"}"#), true),
+            ("reject", Some(r#"{"comment": ""}"#), true),
+            ("withdraw", None, false),
+        ] {
+            let due = if reviews(who) == for_reviewers {
+                S::NOT_FOUND
+            } else {
+                S::FORBIDDEN
+            };
+            let status = api_post(&app, token, &format!("{api}/{action}"), body).await;
+            assert_eq!(status, due, "API {action} {body:?} by {who}");
+            let unknown = api_post(&app, token, &format!("{nowhere}/{action}"), body).await;
+            assert_eq!(
+                status, unknown,
+                "API {action} {body:?} by {who}: as if absent"
+            );
+        }
+        for (action, fields, for_reviewers) in [
+            ("approve", &[("scope", "all")][..], Some(true)),
+            ("approve", &[("scope", "selected")][..], Some(true)),
+            ("reject", &[("comment", "no")][..], Some(true)),
+            ("reject", &[("comment", "")][..], Some(true)),
+            ("withdraw", &[][..], Some(false)),
+            ("submit", &[("note", "mine now")][..], Some(false)),
+            ("rebase", &[("r:name|en_US|", "mine")][..], Some(false)),
+            // Editors and approvers alike comment.
+            ("comments", &[("body", "I was here")][..], None),
+            ("comments", &[("body", "")][..], None),
+        ] {
+            let due = if for_reviewers.is_none_or(|r| r == reviews(who)) {
+                S::NOT_FOUND
+            } else {
+                S::FORBIDDEN
+            };
+            let status = page_post(web, &format!("{page}/{action}"), fields).await;
+            assert_eq!(status, due, "page {action} {fields:?} by {who}");
+            let unknown = page_post(web, &format!("{nowhere_page}/{action}"), fields).await;
+            assert_eq!(
+                status, unknown,
+                "page {action} {fields:?} by {who}: as if absent"
+            );
+        }
+    }
+    // The draft is as Alice left it, with no stranger's comment on it.
+    assert_eq!(status_of(&app, draft).await, proposals::Status::Draft);
+    let comments = proposals::comments(app.db(), draft)
+        .await
+        .expect("comments");
+    assert!(comments.is_empty(), "{comments:?}");
+    // The list does not show it either.
+    let listed = app
+        .api(
+            Method::GET,
+            "/api/v1/proposals?status=draft",
+            Some(&cast.bob_api),
+        )
+        .await;
+    assert_eq!(listed.json()["items"], json!([]), "{}", listed.body);
 }
 
 // ---------------------------------------------------------------------------
