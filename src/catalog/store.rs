@@ -318,10 +318,10 @@ pub struct ProductPage {
 /// `u.UPDATED.ID` (newest first), so a cursor sent with another sort is
 /// recognised and refused instead of silently starting over.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProductCursor {
-    sort: ProductSort,
-    key: String,
-    id: Option<i64>,
+pub enum ProductCursor {
+    SkuAsc { key: String },
+    SkuDesc { key: String },
+    UpdatedDesc { at: String, id: i64 },
 }
 
 /// Why a cursor cannot continue a list.
@@ -346,48 +346,53 @@ impl ProductCursor {
             return Ok(None);
         }
         let malformed = || CursorError::Malformed(text.chars().take(100).collect());
-        let (tag, rest) = text.split_once('.').ok_or_else(malformed)?;
-        let made_for = match tag {
-            "s" => ProductSort::SkuAsc,
-            "d" => ProductSort::SkuDesc,
-            "u" => ProductSort::UpdatedDesc,
-            _ => return Err(malformed()),
-        };
-        let (key, id) = match made_for {
-            ProductSort::SkuAsc | ProductSort::SkuDesc => (rest.to_owned(), None),
-            ProductSort::UpdatedDesc => {
+        let cursor = match text.split_once('.').ok_or_else(malformed)? {
+            ("s", key) if !key.is_empty() => ProductCursor::SkuAsc {
+                key: key.to_owned(),
+            },
+            ("d", key) if !key.is_empty() => ProductCursor::SkuDesc {
+                key: key.to_owned(),
+            },
+            ("u", rest) => {
                 let (at, id) = rest.rsplit_once('.').ok_or_else(malformed)?;
                 Timestamp::parse(at).map_err(|_| malformed())?;
-                (
-                    at.to_owned(),
-                    Some(id.parse::<i64>().map_err(|_| malformed())?),
-                )
+                ProductCursor::UpdatedDesc {
+                    at: at.to_owned(),
+                    id: id.parse().map_err(|_| malformed())?,
+                }
             }
+            _ => return Err(malformed()),
         };
-        if key.is_empty() {
-            return Err(malformed());
-        }
-        if made_for != sort {
+        if cursor.sort() != sort {
             return Err(CursorError::OtherSort {
-                made_for: made_for.as_str(),
+                made_for: cursor.sort().as_str(),
                 sent_with: sort.as_str(),
             });
         }
-        Ok(Some(ProductCursor { sort, key, id }))
+        Ok(Some(cursor))
+    }
+
+    /// The sort this cursor continues.
+    pub fn sort(&self) -> ProductSort {
+        match self {
+            ProductCursor::SkuAsc { .. } => ProductSort::SkuAsc,
+            ProductCursor::SkuDesc { .. } => ProductSort::SkuDesc,
+            ProductCursor::UpdatedDesc { .. } => ProductSort::UpdatedDesc,
+        }
     }
 
     /// The cursor after `last` in `sort`.
     fn after(sort: ProductSort, last: &Product) -> Self {
         match sort {
-            ProductSort::SkuAsc | ProductSort::SkuDesc => ProductCursor {
-                sort,
+            ProductSort::SkuAsc => ProductCursor::SkuAsc {
                 key: sku_key(&last.sku),
-                id: None,
             },
-            ProductSort::UpdatedDesc => ProductCursor {
-                sort,
-                key: last.updated.to_stored(),
-                id: Some(last.id),
+            ProductSort::SkuDesc => ProductCursor::SkuDesc {
+                key: sku_key(&last.sku),
+            },
+            ProductSort::UpdatedDesc => ProductCursor::UpdatedDesc {
+                at: last.updated.to_stored(),
+                id: last.id,
             },
         }
     }
@@ -395,10 +400,10 @@ impl ProductCursor {
 
 impl std::fmt::Display for ProductCursor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.sort, self.id) {
-            (ProductSort::SkuAsc, _) => write!(f, "s.{}", self.key),
-            (ProductSort::SkuDesc, _) => write!(f, "d.{}", self.key),
-            (ProductSort::UpdatedDesc, id) => write!(f, "u.{}.{}", self.key, id.unwrap_or(0)),
+        match self {
+            ProductCursor::SkuAsc { key } => write!(f, "s.{key}"),
+            ProductCursor::SkuDesc { key } => write!(f, "d.{key}"),
+            ProductCursor::UpdatedDesc { at, id } => write!(f, "u.{at}.{id}"),
         }
     }
 }
@@ -432,7 +437,14 @@ pub async fn list(
           WHERE prn.product_id = p.id AND prn.channel = $12 AND prn.locale = $13 AND prn.ready = 0))"
             .to_owned(),
     ];
-    let (cursor_a, cursor_b) = cursor.map_or((None, None), |c| (Some(c.key.clone()), c.id));
+    // The cursor was parsed for this sort (see `ProductCursor::parse`).
+    let (cursor_a, cursor_b) = match cursor {
+        None => (None, None),
+        Some(ProductCursor::SkuAsc { key } | ProductCursor::SkuDesc { key }) => {
+            (Some(key.clone()), None)
+        }
+        Some(ProductCursor::UpdatedDesc { at, id }) => (Some(at.clone()), Some(*id)),
+    };
     let order = match sort {
         ProductSort::SkuAsc => {
             conditions.push("($7 IS NULL OR p.sku_key > $7)".to_owned());

@@ -275,7 +275,8 @@ async fn cast(app: &TestApp) -> Cast {
     let vic = app.user("vic@shop.test", &[Role::Viewer]).await;
     let vic_api = app.token(&vic.email, "catalog:read").await;
     let vic_web = app.client();
-    vic_web.login(&vic.email, PASSWORD).await;
+    let login = vic_web.login(&vic.email, PASSWORD).await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "login {}", vic.email);
     Cast {
         alice,
         alice_api,

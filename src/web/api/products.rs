@@ -72,11 +72,16 @@ impl ProductView {
 /// `"VERSION"`, or for a variant `"VERSION.MODEL_VERSION"`: its body carries
 /// the model's values too, so a model change must change the tag.
 fn etag(version: i64, model_version: Option<i64>) -> HeaderValue {
-    let tag = match model_version {
-        Some(model) => format!("\"{version}.{model}\""),
-        None => format!("\"{version}\""),
-    };
+    let tag = format!("\"{}\"", etag_opaque(version, model_version));
     HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// The ETag between its quotes.
+fn etag_opaque(version: i64, model_version: Option<i64>) -> String {
+    match model_version {
+        Some(model) => format!("{version}.{model}"),
+        None => version.to_string(),
+    }
 }
 
 fn with_etag(status: StatusCode, (view, model_version): (ProductView, Option<i64>)) -> Response {
@@ -318,7 +323,9 @@ pub async fn get_product(
         .ok_or_else(|| AppError::NotFound(format!("no product with the SKU {sku}")))?;
     let (view, model_version) = view_of(&state, &stored.product).await?;
     let tag = etag(stored.product.version, model_version);
-    let current = tag.to_str().unwrap_or_default().trim_matches('"');
+    let current = etag_opaque(stored.product.version, model_version);
+    // Weak comparison (RFC 9110 13.1.2): a proxy's `W/` tag still means
+    // unchanged. An unreadable header is ignored: the full answer is safe.
     if TagCondition::from_headers(&headers, header::IF_NONE_MATCH)
         .ok()
         .flatten()
