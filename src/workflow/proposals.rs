@@ -1111,6 +1111,29 @@ pub async fn comment(
     Ok(())
 }
 
+/// Only the author rebases, and only a proposal in conflict.
+fn check_rebaser(caller: &Caller, proposal: &Proposal) -> Result<(), WorkflowError> {
+    must_be_author(caller, proposal)?;
+    if proposal.status != Status::Conflict {
+        return Err(WorkflowError::WrongState(format!(
+            "proposal {} is {}, not in conflict",
+            proposal.id,
+            proposal.status.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `caller` may rebase proposal `id` now, judged as [`rebase`]
+/// judges it (rights 403, existence 404, author 403, state 409), without
+/// writing: for refusing an unreadable form only after these.
+pub async fn check_rebase(db: &Db, caller: &Caller, id: i64) -> Result<Proposal, WorkflowError> {
+    caller.require(&Permission::EditCatalog)?;
+    let proposal = visible(caller, get(db.pool(), id).await?)?;
+    check_rebaser(caller, &proposal)?;
+    Ok(proposal)
+}
+
 /// How the author settles one conflicting field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolution {
@@ -1132,13 +1155,7 @@ pub async fn rebase(
     caller.require(&Permission::EditCatalog)?;
     let mut tx = db.begin_write().await?;
     let mut proposal = visible(caller, get_locked(&mut tx, id).await?)?;
-    must_be_author(caller, &proposal)?;
-    if proposal.status != Status::Conflict {
-        return Err(WorkflowError::WrongState(format!(
-            "proposal {id} is {}, not in conflict",
-            proposal.status.as_str()
-        )));
-    }
+    check_rebaser(caller, &proposal)?;
     let master = store::find_by_id(&mut *tx, proposal.product_id)
         .await?
         .ok_or_else(|| WriteError::NotFound(proposal.sku.clone()))?

@@ -693,6 +693,38 @@ async fn rights_existence_and_state_come_before_input(app: TestApp) {
         assert_eq!(status, due, "submit by {who}");
     }
 
+    // Rebase: a forged form is judged after rights, existence and state.
+    for (who, web, id, due) in [
+        ("a viewer, unknown id", &cast.vic_web, unknown, S::FORBIDDEN),
+        (
+            "an editor, not the author",
+            &cast.ed_web,
+            submitted,
+            S::FORBIDDEN,
+        ),
+        (
+            "the author, unknown id",
+            &cast.alice_web,
+            unknown,
+            S::NOT_FOUND,
+        ),
+        (
+            "the author, not in conflict",
+            &cast.alice_web,
+            submitted,
+            S::CONFLICT,
+        ),
+    ] {
+        for choice in ["mine", "maybe"] {
+            let fields = [("r:name|en_US|", choice)];
+            let status = page_post(web, &page(id, "rebase"), &fields).await;
+            assert_eq!(status, due, "rebase ({choice}) by {who}");
+        }
+        let forged = [("r:|x", "mine")];
+        let status = page_post(web, &page(id, "rebase"), &forged).await;
+        assert_eq!(status, due, "rebase (forged key) by {who}");
+    }
+
     // Nothing was decided by any of it.
     assert_eq!(
         status_of(&app, submitted).await,
@@ -761,6 +793,7 @@ async fn someone_elses_draft_does_not_exist_on_any_route(app: TestApp) {
             ("withdraw", &[][..], Some(false)),
             ("submit", &[("note", "mine now")][..], Some(false)),
             ("rebase", &[("r:name|en_US|", "mine")][..], Some(false)),
+            ("rebase", &[("r:name|en_US|", "maybe")][..], Some(false)),
             // Editors and approvers alike comment.
             ("comments", &[("body", "I was here")][..], None),
             ("comments", &[("body", "")][..], None),

@@ -1296,17 +1296,23 @@ async fn rebase(
             continue;
         };
         let resolution = match choice.as_str() {
-            "mine" => Resolution::KeepMine,
-            "theirs" => Resolution::TakeTheirs,
-            other => {
-                return Err(AppError::BadRequest(format!(
-                    "Choose keep mine or take theirs, not {other:?}."
-                ))
-                .into());
-            }
+            "mine" => Ok(Resolution::KeepMine),
+            "theirs" => Ok(Resolution::TakeTheirs),
+            other => Err(AppError::BadRequest(format!(
+                "Choose keep mine or take theirs, not {other:?}."
+            ))),
         };
-        resolutions.push((decode_key(encoded)?, resolution));
-        kept.insert(name.clone(), resolution);
+        match resolution.and_then(|r| Ok((decode_key(encoded)?, r))) {
+            Ok((key, resolution)) => {
+                resolutions.push((key, resolution));
+                kept.insert(name.clone(), resolution);
+            }
+            Err(forged) => {
+                // Rights, existence and state before the form.
+                proposals::check_rebase(&state.db, &caller, id).await?;
+                return Err(forged.into());
+            }
+        }
     }
     let schema = state.schema.get(&state.db).await?;
     let result = proposals::rebase(
