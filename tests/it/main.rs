@@ -20,6 +20,7 @@ mod publishing;
 mod review_pages;
 mod schema_pages;
 mod settings;
+mod trust_api;
 mod trust_edits;
 mod trust_imports;
 mod workflow;

@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -313,7 +314,9 @@ pub fn errors_file(state: AppState, job: Job) -> Response {
                 Err(err) => Some((Err(std::io::Error::other(err)), None)),
             }
         }
-    });
+    })
+    // A compressing body polls again after the end; `Unfold` would panic there.
+    .fuse();
     let mut response = Response::new(Body::from_stream(stream));
     response
         .headers_mut()

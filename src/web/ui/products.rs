@@ -32,7 +32,7 @@ use crate::publish::feed::{self, Snapshot};
 use crate::publish::formats;
 use crate::publish::payload::{self, Payload};
 use crate::publish::readiness::{ChannelReadiness, Reason, assess};
-use crate::web::api::products::{ListQuery, parse_filter};
+use crate::web::api::products::{ListQuery, parse_cursor, parse_filter};
 use crate::web::extract::{PageSession, urlencode};
 use crate::workflow::history::{self, VersionEntry};
 use crate::workflow::merge::{self, Merged};
@@ -102,7 +102,8 @@ async fn grid(
     let Query(query) = query.map_err(AppError::from)?;
     let schema = state.schema.get(&state.db).await?;
     let (filter, sort) = parse_filter(&query, &schema)?;
-    let page = store::list(&state.db, &filter, sort, query.cursor.as_deref(), PAGE_SIZE).await?;
+    let cursor = parse_cursor(&query, sort)?;
+    let page = store::list(&state.db, &filter, sort, cursor.as_ref(), PAGE_SIZE).await?;
     let ids: Vec<i64> = page.products.iter().map(|p| p.product.id).collect();
     let missing = store::missing_counts(&state.db, &ids).await?;
     let rows = page
@@ -129,7 +130,7 @@ async fn grid(
             .map(|v| format!("&{name}={}", urlencode(&v)))
     };
     let next_page = page.next_cursor.as_ref().map(|cursor| {
-        let mut href = format!("/products?cursor={}", urlencode(cursor));
+        let mut href = format!("/products?cursor={}", urlencode(&cursor.to_string()));
         for (name, value) in [
             ("family", query.family.clone()),
             ("category", query.category.clone()),
