@@ -1232,6 +1232,16 @@ pub async fn rebase(
 /// Restores a past version as a new submitted proposal: the changes that
 /// take the product from now back to that version (values people may write,
 /// enabled and categories). ERP-owned values are left to the ERP.
+/// Whether `caller` may propose to restore a version of `sku`: rights
+/// (403), then existence (404), judged before any input is read.
+pub async fn check_restore(db: &Db, caller: &Caller, sku: &str) -> Result<(), WorkflowError> {
+    caller.require(&Permission::EditCatalog)?;
+    store::find(db.pool(), sku)
+        .await?
+        .ok_or_else(|| WriteError::NotFound(sku.to_owned()))?;
+    Ok(())
+}
+
 pub async fn restore(
     db: &Db,
     schema: &Schema,

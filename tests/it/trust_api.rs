@@ -725,6 +725,56 @@ async fn rights_existence_and_state_come_before_input(app: TestApp) {
         assert_eq!(status, due, "rebase (forged key) by {who}");
     }
 
+    // Restore: rights, then the product, then the body.
+    let restore = |sku: &str| format!("/api/v1/products/{sku}/restore");
+    for (who, token, sku, body, due) in [
+        (
+            "a viewer, broken JSON",
+            &cast.vic_api,
+            "G-00000",
+            Some("{\"version\": "),
+            S::FORBIDDEN,
+        ),
+        (
+            "a viewer, no body",
+            &cast.vic_api,
+            "NOPE-1",
+            None,
+            S::FORBIDDEN,
+        ),
+        (
+            "an editor, unknown SKU, broken JSON",
+            &cast.ed_api,
+            "NOPE-1",
+            Some("{\"version\": "),
+            S::NOT_FOUND,
+        ),
+        (
+            "an editor, unknown SKU, no body",
+            &cast.ed_api,
+            "NOPE-1",
+            None,
+            S::NOT_FOUND,
+        ),
+        (
+            "an editor, broken JSON",
+            &cast.ed_api,
+            "G-00000",
+            Some("{\"version\": "),
+            S::BAD_REQUEST,
+        ),
+        (
+            "an editor, no such version",
+            &cast.ed_api,
+            "G-00000",
+            Some(r#"{"version": 99}"#),
+            S::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let status = api_post(&app, token, &restore(sku), body).await;
+        assert_eq!(status, due, "restore by {who}");
+    }
+
     // Nothing was decided by any of it.
     assert_eq!(
         status_of(&app, submitted).await,

@@ -304,16 +304,25 @@ pub struct RestoreBody {
     request_body = RestoreBody,
     responses(
         (status = 201, description = "The proposal that restores the version", body = Object),
+        (status = 403, description = "No right to edit the catalog", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody),
-        (status = 422, description = "No such version, or nothing to restore", body = ErrorBody),
+        (status = 422, description = "No such version, or nothing to restore (judged after rights and existence)", body = ErrorBody),
     )
 )]
 pub async fn restore_version(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(sku): Path<String>,
-    ApiJson(body): ApiJson<RestoreBody>,
+    body: Result<ApiJson<RestoreBody>, AppError>,
 ) -> ApiResult<Response> {
+    // Rights and existence first: an unreadable body is judged after them.
+    let body = match body {
+        Ok(ApiJson(body)) => body,
+        Err(unreadable) => {
+            proposals::check_restore(&state.db, &caller, &sku).await?;
+            return Err(unreadable);
+        }
+    };
     let schema = state.schema.get(&state.db).await?;
     let proposal = proposals::restore(
         &state.db,
