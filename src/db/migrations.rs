@@ -40,6 +40,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0005_publish.sql"),
         include_str!("../../migrations/postgres/0005_publish.sql"),
     ),
+    (
+        7,
+        "jobs",
+        include_str!("../../migrations/sqlite/0007_jobs.sql"),
+        include_str!("../../migrations/postgres/0007_jobs.sql"),
+    ),
 ];
 
 pub(super) fn migrator(backend: Backend) -> Migrator {

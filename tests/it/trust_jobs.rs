@@ -14,11 +14,17 @@ use sluice::audit::Actor;
 use sluice::auth::Role;
 use sluice::catalog::product::{ProductKind, ValueKey};
 use sluice::catalog::store;
+use sluice::jobs::worker::{self as job_worker, LEASE, WorkerOptions};
 use sluice::workflow::write::{self, NewProduct, ValueChange, Writer};
 
 use crate::TestApp;
 
-crate::db_tests!(a_save_and_an_approval_reach_the_feed_without_waiting_for_the_tick,);
+crate::db_tests!(
+    a_save_and_an_approval_reach_the_feed_without_waiting_for_the_tick,
+    republish_all_is_queued_as_a_job_and_answers_at_once,
+    the_channel_page_queues_a_republish_and_shows_its_progress,
+    a_job_is_run_by_one_worker_and_taken_over_after_its_lease,
+);
 
 /// Longer than any test may run: an event that arrives came from a wake-up.
 const LONG_TICK: Duration = Duration::from_secs(3600);
@@ -210,4 +216,302 @@ async fn a_save_and_an_approval_reach_the_feed_without_waiting_for_the_tick(app:
     })
     .await;
     publisher.abort();
+}
+
+async fn republish_all_is_queued_as_a_job_and_answers_at_once(app: TestApp) {
+    catalog(&app, 3).await;
+    app.settle().await;
+    let admin = app.user_token(&[Role::Admin], "admin catalog:read").await;
+
+    let queued = app
+        .api_json(
+            Method::POST,
+            "/api/v1/channels/web/republish",
+            &admin,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.body);
+    let job = queued.json();
+    let id = job["id"].as_i64().expect("job id");
+    assert_eq!(
+        queued.location(),
+        format!("/api/v1/jobs/{id}"),
+        "{}",
+        queued.body
+    );
+    assert_eq!(job["kind"], "channel.republish", "{job}");
+    assert_eq!(job["target"], "channel:web", "{job}");
+    assert_eq!(job["status"], "queued", "{job}");
+    assert_eq!(job["page"], format!("/jobs/{id}"), "{job}");
+    // Queued, not run: the request did no publishing, and the audit log
+    // says who asked.
+    assert_eq!(
+        audit_of(&app, "channel:web").await,
+        ["channel.republish.queued"]
+    );
+    let followed = get_job(&app, &admin, id).await;
+    assert_eq!(followed["status"], "queued", "{followed}");
+    assert_eq!(followed["progress"]["done"], 0, "{followed}");
+
+    // Only admins queue and follow jobs; an unknown channel or job is a 404.
+    let editor = app
+        .user_token(&[Role::Editor], "catalog:read catalog:write")
+        .await;
+    let refused = app
+        .api_json(
+            Method::POST,
+            "/api/v1/channels/web/republish",
+            &editor,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let refused = app
+        .api(Method::GET, &format!("/api/v1/jobs/{id}"), Some(&editor))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let unknown = app
+        .api_json(
+            Method::POST,
+            "/api/v1/channels/moon/republish",
+            &admin,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+    assert_eq!(unknown.error_code(), "not_found");
+    let unknown = app
+        .api(Method::GET, "/api/v1/jobs/999999", Some(&admin))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+
+    // The worker runs it: every product judged, nothing new to publish.
+    job_worker::drain(&app.state.job_services())
+        .await
+        .expect("jobs run");
+    let done = get_job(&app, &admin, id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["progress"]["done"], 3, "{done}");
+    assert_eq!(done["progress"]["total"], 3, "{done}");
+    assert_eq!(done["progress"]["percent"], 100, "{done}");
+    assert_eq!(done["result"]["products"], 3, "{done}");
+    assert_eq!(done["result"]["events"], 0, "{done}");
+    assert!(done["finished"].is_string(), "{done}");
+    assert_eq!(
+        audit_of(&app, "channel:web").await,
+        ["channel.republish", "channel.republish.queued"]
+    );
+}
+
+/// Runs the job a 202 answer queued, as the worker does, and answers it
+/// as the API shows it then (for other modules' tests of queued actions).
+pub(crate) async fn run_queued_job(
+    app: &TestApp,
+    token: &str,
+    queued: &crate::TestResponse,
+) -> Value {
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.body);
+    let id = queued.json()["id"].as_i64().expect("job id");
+    job_worker::drain(&app.state.job_services())
+        .await
+        .expect("jobs run");
+    let job = get_job(app, token, id).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    job
+}
+
+/// A job through the API.
+async fn get_job(app: &TestApp, token: &str, id: i64) -> Value {
+    let response = app
+        .api(Method::GET, &format!("/api/v1/jobs/{id}"), Some(token))
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    response.json()
+}
+
+/// Audit actions on `target`, newest first.
+async fn audit_of(app: &TestApp, target: &str) -> Vec<String> {
+    app.audit_actions()
+        .await
+        .into_iter()
+        .filter(|(_, t)| t == target)
+        .map(|(action, _)| action)
+        .collect()
+}
+
+/// The number in `<progress ... value="N">` on a page.
+fn progress_value(body: &str) -> Option<i64> {
+    let at = body.find("<progress")?;
+    let tag = &body[at..at + body[at..].find('>')?];
+    let value = tag.split("value=\"").nth(1)?;
+    value[..value.find('"')?].parse().ok()
+}
+
+async fn the_channel_page_queues_a_republish_and_shows_its_progress(app: TestApp) {
+    catalog(&app, 5).await;
+    app.settle().await;
+    let admin = app.login_as(Role::Admin).await;
+    let viewer = app.login_as(Role::Viewer).await;
+    // Steps of two products, and a worker that stops after the first step
+    // (as if its process died), so the page can be seen mid-way.
+    app.state.jobs.set_options(WorkerOptions {
+        step: 2,
+        crash_after_steps: Some(1),
+    });
+
+    let response = admin
+        .post_form("/channels/web", "/channels/web/republish", &[])
+        .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
+    let href = response.location().to_owned();
+    assert!(href.starts_with("/jobs/"), "{href}");
+
+    // Queued: the page says so and refreshes itself, without JavaScript.
+    let page = admin.get(&href).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("Republish all of channel web"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Queued"), "{}", page.body);
+    assert!(page.body.contains("<progress"), "{}", page.body);
+    assert!(
+        page.body.contains("<meta http-equiv=\"refresh\""),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<script"), "{}", page.body);
+
+    // One step of two products out of five: 40 %.
+    job_worker::drain(&app.state.job_services())
+        .await
+        .expect("jobs run");
+    let page = viewer.get(&href).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Running"), "{}", page.body);
+    assert_eq!(progress_value(&page.body), Some(40), "{}", page.body);
+    assert!(page.body.contains("2 of 5 products"), "{}", page.body);
+
+    // Its worker is gone; after the lease another takes it over and ends it.
+    app.state.jobs.set_options(WorkerOptions {
+        step: 2,
+        crash_after_steps: None,
+    });
+    app.clock().advance(LEASE + time::Duration::seconds(1));
+    job_worker::drain(&app.state.job_services())
+        .await
+        .expect("jobs run");
+    let page = admin.get(&href).await;
+    assert!(page.body.contains("succeeded"), "{}", page.body);
+    assert!(
+        page.body.contains(
+            "Republished 5 products: 0 feed events (identical payloads publish nothing)."
+        ),
+        "{}",
+        page.body
+    );
+    assert_eq!(progress_value(&page.body), Some(100), "{}", page.body);
+    assert!(
+        !page.body.contains("http-equiv=\"refresh\""),
+        "{}",
+        page.body
+    );
+
+    // Not an admin: refused, nothing queued.
+    let editor = app.login_as(Role::Editor).await;
+    let refused = editor
+        .post_form("/channels/web", "/channels/web/republish", &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let missing = admin.get("/jobs/nonsense").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        audit_of(&app, "channel:web").await,
+        ["channel.republish", "channel.republish.queued"]
+    );
+}
+
+async fn a_job_is_run_by_one_worker_and_taken_over_after_its_lease(app: TestApp) {
+    catalog(&app, 7).await;
+    app.settle().await;
+    let admin = app.user_token(&[Role::Admin], "admin catalog:read").await;
+    let connector = app.user_token(&[Role::Viewer], "feed:* catalog:read").await;
+    let head = feed(&app, &connector, "web", 0).await.len();
+    assert_eq!(head, 7);
+    // Every payload changes without a change-log entry (as a mapping
+    // change does): a republish publishes each product once more.
+    sqlx::query("UPDATE products SET product_values = REPLACE(product_values, 'A fine gadget.', 'A finer gadget.')")
+        .execute(app.db().pool())
+        .await
+        .expect("edit");
+
+    let queued = app
+        .api_json(
+            Method::POST,
+            "/api/v1/channels/web/republish",
+            &admin,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.body);
+    let id = queued.json()["id"].as_i64().expect("id");
+
+    // Two workers (two app nodes) look at the same time: one runs it.
+    app.state.jobs.set_options(WorkerOptions {
+        step: 3,
+        crash_after_steps: Some(1),
+    });
+    let services = app.state.job_services();
+    let (a, b) = tokio::join!(
+        job_worker::run_next(&services),
+        job_worker::run_next(&services)
+    );
+    let ran: Vec<i64> = [a.expect("worker a"), b.expect("worker b")]
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(ran, [id], "exactly one worker claimed the job");
+    let job = get_job(&app, &admin, id).await;
+    assert_eq!(job["status"], "running", "{job}");
+    assert_eq!(job["attempts"], 1, "{job}");
+    assert_eq!(job["progress"]["done"], 3, "{job}");
+
+    // Its worker died after a step. While the lease lasts nobody takes it.
+    app.state.jobs.set_options(WorkerOptions {
+        step: 3,
+        crash_after_steps: None,
+    });
+    app.clock().advance(LEASE - time::Duration::seconds(5));
+    assert_eq!(
+        job_worker::run_next(&services).await.expect("worker"),
+        None,
+        "a live lease keeps the job with its worker"
+    );
+    // After it, another worker takes over and resumes after the last step.
+    app.clock().advance(time::Duration::seconds(10));
+    job_worker::drain(&services).await.expect("jobs run");
+    let job = get_job(&app, &admin, id).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["attempts"], 2, "{job}");
+    assert_eq!(job["progress"]["done"], 7, "resumed, not restarted: {job}");
+    assert_eq!(job["result"]["products"], 7, "{job}");
+    assert_eq!(job["result"]["events"], 7, "{job}");
+    // Each product once more on the feed, gapless, and one audit entry per
+    // queueing and per end.
+    let events = feed(&app, &connector, "web", 0).await;
+    let seqs: Vec<i64> = events.iter().filter_map(|e| e["seq"].as_i64()).collect();
+    assert_eq!(seqs, (1..=14).collect::<Vec<_>>());
+    assert!(events[7..].iter().all(|e| {
+        data_of(&e["product"], "description", Some("en_US")) == "<p>A finer gadget.</p>"
+    }));
+    assert_eq!(
+        audit_of(&app, "channel:web").await,
+        ["channel.republish", "channel.republish.queued"]
+    );
 }
