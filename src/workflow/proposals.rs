@@ -19,7 +19,7 @@ use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::{Caller, Permission};
 use crate::catalog::product::{Product, ValueKey};
 use crate::catalog::schema::{Lane, Schema};
-use crate::catalog::store;
+use crate::catalog::{store, values};
 use crate::db::{Backend, Db, Timestamp};
 use crate::error::FieldError;
 
@@ -923,9 +923,12 @@ pub async fn approve(
     let mut conflicts = 0;
     for change in proposal.changes.iter_mut().filter(|c| chosen(c)) {
         let now_value = current_value(&master, change);
-        if now_value == change.after {
+        let same = |a: &Option<Json>, b: &Option<Json>| {
+            values::same_field(schema, &change.attribute, a.as_ref(), b.as_ref())
+        };
+        if same(&now_value, &change.after) {
             change.state = FieldState::Applied;
-        } else if now_value != change.before {
+        } else if !same(&now_value, &change.before) {
             change.state = FieldState::Conflict;
             change.theirs = now_value;
             conflicts += 1;
@@ -943,16 +946,7 @@ pub async fn approve(
             ),
             ..approver.clone()
         };
-        // An import proposal carries ERP-owned values, which only an import
-        // may write: approving it applies them as the import would have.
-        let writer = if proposal.source == "import" {
-            Writer::Import {
-                actor,
-                may_seed_pim: false,
-            }
-        } else {
-            Writer::Person(actor)
-        };
+        let writer = applying_writer(&proposal, actor);
         let outcome = write::update_in(
             &mut tx,
             db.backend(),
@@ -999,6 +993,21 @@ pub async fn approve(
     .await?;
     tx.commit().await?;
     Ok(proposal)
+}
+
+/// The writer that applies a proposal's changes, and so the writer its
+/// changes are validated as: an import proposal carries ERP-owned values,
+/// which only an import may write, so it applies as the import would have;
+/// any other proposal applies as the approving person.
+pub fn applying_writer(proposal: &Proposal, actor: Actor) -> Writer {
+    if proposal.source == "import" {
+        Writer::Import {
+            actor,
+            may_seed_pim: false,
+        }
+    } else {
+        Writer::Person(actor)
+    }
 }
 
 /// Master's current value for a proposed change's field.
@@ -1126,7 +1135,13 @@ pub async fn rebase(
         match resolution {
             Resolution::KeepMine => {
                 change.before = theirs;
-                change.state = if change.before == change.after {
+                let same = values::same_field(
+                    schema,
+                    &change.attribute,
+                    change.before.as_ref(),
+                    change.after.as_ref(),
+                );
+                change.state = if same {
                     FieldState::Dropped
                 } else {
                     FieldState::Open

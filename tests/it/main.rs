@@ -20,6 +20,8 @@ mod publishing;
 mod review_pages;
 mod schema_pages;
 mod settings;
+mod trust_edits;
+mod trust_imports;
 mod trust_jobs;
 mod workflow;
 

@@ -31,7 +31,7 @@ use crate::web::extract::{PageForm, PageSession, urlencode};
 use crate::workflow::proposals::{
     self, FieldState, Proposal, ProposalFilter, ProposedChange, Resolution, Status, WorkflowError,
 };
-use crate::workflow::write::{self, ChangeSet, ValueChange, WriteError, Writer};
+use crate::workflow::write::{self, ChangeSet, ValueChange, WriteError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -983,7 +983,9 @@ async fn build_page(
     let (validation, readiness) = match &stored {
         Some(stored) if !changes.is_empty() => {
             let master = &stored.product;
-            let writer = Writer::Person(caller.actor());
+            // Checked as the writer approval applies it with (an import
+            // proposal as the import), so the page says what approval does.
+            let writer = proposals::applying_writer(&proposal, caller.actor());
             let validation = match write::preview(&schema, &writer, master, &changes) {
                 Ok(_) => Vec::new(),
                 Err(WriteError::Invalid(errors) | WriteError::Forbidden(errors)) => {
