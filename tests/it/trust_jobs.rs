@@ -24,6 +24,7 @@ crate::db_tests!(
     republish_all_is_queued_as_a_job_and_answers_at_once,
     the_channel_page_queues_a_republish_and_shows_its_progress,
     a_job_is_run_by_one_worker_and_taken_over_after_its_lease,
+    a_republish_whose_channel_was_removed_fails_and_says_why,
 );
 
 /// Longer than any test may run: an event that arrives came from a wake-up.
@@ -514,4 +515,82 @@ async fn a_job_is_run_by_one_worker_and_taken_over_after_its_lease(app: TestApp)
         audit_of(&app, "channel:web").await,
         ["channel.republish", "channel.republish.queued"]
     );
+}
+
+async fn a_republish_whose_channel_was_removed_fails_and_says_why(app: TestApp) {
+    catalog(&app, 2).await;
+    app.settle().await;
+    let admin = app.user_token(&[Role::Admin], "admin catalog:read").await;
+    let queued = app
+        .api_json(
+            Method::POST,
+            "/api/v1/channels/google/republish",
+            &admin,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.body);
+    let id = queued.json()["id"].as_i64().expect("id");
+
+    // An admin removes the channel before the worker gets to the job.
+    let mut schema = sluice::catalog::schema_code::parse(include_str!("fixtures/catalog.toml"))
+        .expect("fixture");
+    schema.channels.retain(|c| c.code != "google");
+    for family in &mut schema.families {
+        family.requirements.remove("google");
+    }
+    schema.version = 0;
+    sluice::catalog::schema_code::apply(
+        app.db(),
+        &Actor::system("test"),
+        &schema,
+        true,
+        false,
+        app.clock().now(),
+    )
+    .await
+    .expect("channel removed");
+
+    job_worker::drain(&app.state.job_services())
+        .await
+        .expect("jobs run");
+    let job = get_job(&app, &admin, id).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(
+        job["message"], "the channel google no longer exists",
+        "{job}"
+    );
+    assert!(job["finished"].is_string(), "{job}");
+    let page = app
+        .login_as(Role::Admin)
+        .await
+        .get(&format!("/jobs/{id}"))
+        .await;
+    assert!(
+        page.body.contains("the channel google no longer exists"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("http-equiv=\"refresh\""),
+        "{}",
+        page.body
+    );
+    // The end is audited too, with its outcome.
+    let entries = sluice::audit::list(
+        app.db(),
+        &sluice::audit::AuditFilter {
+            limit: 50,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("audit");
+    let done: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "channel.republish" && e.target == "channel:google")
+        .collect();
+    assert_eq!(done.len(), 1, "{entries:?}");
+    assert_eq!(done[0].details["status"], "failed", "{:?}", done[0]);
 }
