@@ -5,7 +5,11 @@
 //! 1000-event pages, compared with fetching the very same bytes as static
 //! files from a static file server on the same machine.
 //!
-//! `cargo bench --bench publish` (`SLUICE_BENCH_ITEMS` changes the size).
+//! Last, the latency of an approval: approve over HTTP → the event visible
+//! in the feed, with the publisher worker running as in a server.
+//!
+//! `cargo bench --bench publish` (`SLUICE_BENCH_ITEMS` changes the size,
+//! `SLUICE_BENCH_APPROVALS` the number of approvals timed).
 //! The static side is served in-process from disk by default; to compare
 //! with another server (e.g. nginx), point it at a folder, and run with
 //! `SLUICE_BENCH_STATIC_DIR=<that folder>` (the pages are written there)
@@ -93,18 +97,46 @@ impl Client {
     }
 
     fn get(&mut self, path: &str, token: Option<&str>, body: &mut Vec<u8>) {
-        let auth = token
+        let status = self.send("GET", path, token, &[], "", body);
+        assert_eq!(status, 200, "{path}");
+    }
+
+    /// Sends a request with extra headers and a JSON body (may be empty);
+    /// answers the status, the response body in `body`.
+    fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        json: &str,
+        body: &mut Vec<u8>,
+    ) -> u16 {
+        let mut head = token
             .map(|t| format!("Authorization: Bearer {t}\r\n"))
             .unwrap_or_default();
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if !json.is_empty() {
+            head.push_str("Content-Type: application/json\r\n");
+        }
+        if method != "GET" {
+            head.push_str(&format!("Content-Length: {}\r\n", json.len()));
+        }
         write!(
             self.writer,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\n{auth}\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{head}\r\n{json}",
             self.host
         )
         .unwrap();
         let mut status = String::new();
         self.reader.read_line(&mut status).unwrap();
-        assert!(status.contains(" 200 "), "{path}: {status}");
+        let code: u16 = status
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("{path}: {status}"));
         let mut length = None;
         loop {
             let mut line = String::new();
@@ -120,6 +152,7 @@ impl Client {
         body.clear();
         body.resize(length.expect("content-length"), 0);
         self.reader.read_exact(body).unwrap();
+        code
     }
 }
 
@@ -375,5 +408,161 @@ async fn main() {
     println!(
         "ratio     feed / static = {:.2} (above 1: the feed is faster)",
         static_seconds / feed_seconds
+    );
+
+    approval_latency(&state, &addr).await;
+}
+
+/// Approve → event visible in the feed, with the publisher worker running
+/// as in a server (woken by the approval's request, its tick as configured):
+/// an editor proposes a new name for each of `SLUICE_BENCH_APPROVALS`
+/// products (200 by default; not timed), then an approver approves them one
+/// by one over HTTP while a connector polls the feed for the product.
+async fn approval_latency(state: &AppState, addr: &str) {
+    let approvals: usize = std::env::var("SLUICE_BENCH_APPROVALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let now = state.clock.now();
+    let mut tokens = Vec::new();
+    for (email, role, scopes) in [
+        (
+            "editor@bench.local",
+            sluice::auth::Role::Editor,
+            "catalog:read catalog:write",
+        ),
+        (
+            "approver@bench.local",
+            sluice::auth::Role::Approver,
+            "catalog:read catalog:write",
+        ),
+        ("reader@bench.local", sluice::auth::Role::Viewer, "feed:*"),
+    ] {
+        sluice::auth::users::create(
+            &state.db,
+            &Actor::system("bench"),
+            sluice::auth::users::NewUser {
+                email: email.to_owned(),
+                name: String::new(),
+                roles: sluice::auth::Roles::new([role]).unwrap(),
+                password: "a long bench password".to_owned(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        let token = sluice::auth::tokens::create(
+            &state.db,
+            &Actor::system("bench"),
+            "bench",
+            email,
+            Scopes::parse_list(scopes).unwrap(),
+            now,
+        )
+        .await
+        .unwrap()
+        .secret;
+        tokens.push(token);
+    }
+    let skus: Vec<String> = sqlx::query(
+        "SELECT p.sku FROM products p JOIN publications pb ON pb.product_id = p.id \
+         WHERE pb.channel = $1 AND pb.state = 'published' AND p.kind = 'simple' \
+         ORDER BY p.sku LIMIT $2",
+    )
+    .bind(CHANNEL)
+    .bind(i64::try_from(approvals).unwrap())
+    .fetch_all(state.db.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.try_get("sku").unwrap())
+    .collect();
+    let head = sluice::publish::feed::head(&state.db, CHANNEL)
+        .await
+        .unwrap();
+    let publisher = sluice::publish::worker::spawn(state.clone());
+    let addr = addr.to_owned();
+    let tick = state.config.publish_tick;
+    let mut latencies = tokio::task::spawn_blocking(move || {
+        let [editor, approver, reader] = [&tokens[0], &tokens[1], &tokens[2]];
+        let mut client = Client::connect(&addr);
+        let mut body = Vec::new();
+        let mut proposals = Vec::new();
+        for (n, sku) in skus.iter().enumerate() {
+            let status = client.send(
+                "GET",
+                &format!("/api/v1/products/{sku}"),
+                Some(editor),
+                &[],
+                "",
+                &mut body,
+            );
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+            let product: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let tag = format!("\"{}\"", product["version"]);
+            let change = serde_json::json!({"values": {"name": [
+                {"locale": "en_US", "channel": null, "data": format!("Renamed item {n}")}
+            ]}})
+            .to_string();
+            let status = client.send(
+                "PATCH",
+                &format!("/api/v1/products/{sku}"),
+                Some(editor),
+                &[("If-Match", &tag)],
+                &change,
+                &mut body,
+            );
+            assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
+            let proposal: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            proposals.push((sku.clone(), proposal["id"].as_i64().unwrap()));
+        }
+        let mut after = head;
+        let mut latencies = Vec::with_capacity(proposals.len());
+        for (sku, id) in proposals {
+            let started = Instant::now();
+            let status = client.send(
+                "POST",
+                &format!("/api/v1/proposals/{id}/approve"),
+                Some(approver),
+                &[],
+                "",
+                &mut body,
+            );
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+            let wanted = format!("\"sku\":\"{sku}\"");
+            loop {
+                client.get(
+                    &format!("/api/v1/channels/{CHANNEL}/feed?after={after}&limit=1000"),
+                    Some(reader),
+                    &mut body,
+                );
+                let (next, _) = page_tail(&body);
+                let seen = std::str::from_utf8(&body).unwrap().contains(&wanted);
+                after = next;
+                if seen {
+                    break;
+                }
+                assert!(
+                    started.elapsed().as_secs() < 60,
+                    "{sku} never reached the feed"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        latencies
+    })
+    .await
+    .unwrap();
+    publisher.abort();
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "approval  approve → event in the feed over HTTP, {} approvals, publisher worker running (tick {} ms): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        latencies.len(),
+        tick.as_millis(),
+        at(0.5),
+        at(0.95),
+        at(1.0),
     );
 }

@@ -22,6 +22,7 @@ pub struct AppState {
     pub schema: Arc<SchemaCache>,
     pub imports: Arc<crate::import::worker::Imports>,
     pub publishing: Arc<crate::publish::worker::Publishing>,
+    pub jobs: Arc<crate::jobs::worker::Jobs>,
 }
 
 impl AppState {
@@ -34,6 +35,18 @@ impl AppState {
             schema: Arc::new(SchemaCache::default()),
             imports: Arc::default(),
             publishing: Arc::default(),
+            jobs: Arc::default(),
+        }
+    }
+
+    /// What the job worker needs (it never sees the whole state).
+    pub fn job_services(&self) -> crate::jobs::worker::JobServices {
+        crate::jobs::worker::JobServices {
+            db: self.db.clone(),
+            clock: self.clock.clone(),
+            schema: self.schema.clone(),
+            jobs: self.jobs.clone(),
+            publishing: self.publishing.clone(),
         }
     }
 
@@ -78,6 +91,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let importer = crate::import::worker::spawn(state.clone());
     let publisher = crate::publish::worker::spawn(state.clone());
+    let job_worker = crate::jobs::worker::spawn(state.job_services());
     let app = build_router(state);
     axum::serve(
         listener,
@@ -91,6 +105,9 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     importer.abort();
     // A publishing round in flight rolls back whole; the next start redoes it.
     publisher.abort();
+    // A job step in flight rolls back whole; the job is taken over after
+    // its lease (by this node's next start or another node) and resumes.
+    job_worker.abort();
     db.close().await;
     tracing::info!("sluice stopped");
     Ok(())

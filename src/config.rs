@@ -47,6 +47,9 @@ pub struct Config {
     pub max_import_bytes: u64,
     /// Database connections per app node.
     pub db_max_connections: u32,
+    /// How often an idle publisher looks for other nodes' writes (this
+    /// node's writes wake it at once).
+    pub publish_tick: std::time::Duration,
     /// Take the client address from the last `X-Forwarded-For` entry (set
     /// only behind a reverse proxy that writes it).
     pub trust_proxy: bool,
@@ -70,6 +73,7 @@ struct FileConfig {
     max_body_bytes: Option<i64>,
     max_import_bytes: Option<i64>,
     db_max_connections: Option<i64>,
+    publish_tick_ms: Option<i64>,
     trust_proxy: Option<bool>,
     allow_self_approval: Option<bool>,
 }
@@ -218,6 +222,15 @@ impl Config {
                 Backend::Postgres => 16,
             },
         )?;
+        let publish_tick_ms = number(
+            Bounds::new(
+                "SLUICE_PUBLISH_TICK_MS",
+                3_600_000,
+                "a number of milliseconds from 1 to 3600000 (an hour)",
+            ),
+            from_file.publish_tick_ms,
+            500,
+        )?;
 
         Ok(Self {
             data_dir,
@@ -231,6 +244,9 @@ impl Config {
             max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
             max_import_bytes: u64::try_from(max_import_bytes).unwrap_or(u64::MAX),
             db_max_connections: u32::try_from(db_max_connections).unwrap_or(u32::MAX),
+            publish_tick: std::time::Duration::from_millis(
+                u64::try_from(publish_tick_ms).unwrap_or(500),
+            ),
             trust_proxy,
             allow_self_approval,
         })

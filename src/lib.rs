@@ -17,6 +17,8 @@ pub mod demo;
 pub mod error;
 /// ERP import: the synthetic ERP export so far; profiles and jobs follow.
 pub mod import;
+/// Background jobs (republishing a channel): queue, leases, progress, the worker.
+pub mod jobs;
 /// Readiness, the publisher, feeds and channel formats.
 pub mod publish;
 /// HTTP: pages, API, middleware, static files, metrics.

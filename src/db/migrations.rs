@@ -46,6 +46,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0006_import_dialect_and_dropped_values.sql"),
         include_str!("../../migrations/postgres/0006_import_dialect_and_dropped_values.sql"),
     ),
+    (
+        7,
+        "jobs",
+        include_str!("../../migrations/sqlite/0007_jobs.sql"),
+        include_str!("../../migrations/postgres/0007_jobs.sql"),
+    ),
 ];
 
 pub(super) fn migrator(backend: Backend) -> Migrator {

@@ -218,24 +218,57 @@ pub async fn republish_all(
     channel: &str,
     now: Timestamp,
 ) -> Result<Round, PublishError> {
-    if schema.channel(channel).is_none() {
-        return Err(PublishError::UnknownChannel(channel.to_owned()));
-    }
     let mut total = Round::default();
     let mut after = 0_i64;
-    loop {
-        let mut tx = begin(db).await?;
-        let ids = first_ids(&mut tx, PRODUCTS_AFTER, Param::Int(after)).await?;
-        let Some(last) = ids.last().copied() else {
-            tx.commit().await?;
-            return Ok(total);
-        };
-        let round = publish_products(&mut tx, schema, &ids, Scope::Channel(channel), now).await?;
-        tx.commit().await?;
+    while let Some((last, round)) = republish_round(db, schema, channel, after, ROUND, now).await? {
         total.products += round.products;
         total.events += round.events;
         after = last;
     }
+    Ok(total)
+}
+
+/// One step of a republish, in one transaction: the next `limit` products
+/// by id after `after`, judged and published on `channel`. Answers the last
+/// id judged (where the next step starts) and what the step did, or `None`
+/// when no product is left. Redoing a step publishes nothing new, so a
+/// republish interrupted between steps can resume from any earlier point.
+pub async fn republish_round(
+    db: &Db,
+    schema: &Schema,
+    channel: &str,
+    after: i64,
+    limit: usize,
+    now: Timestamp,
+) -> Result<Option<(i64, Round)>, PublishError> {
+    if schema.channel(channel).is_none() {
+        return Err(PublishError::UnknownChannel(channel.to_owned()));
+    }
+    let mut tx = begin(db).await?;
+    let rows = sqlx::query(PRODUCTS_AFTER)
+        .bind(after)
+        .bind(i64::try_from(limit.max(1)).unwrap_or(1000))
+        .fetch_all(&mut *tx)
+        .await?;
+    let ids = rows
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<Result<Vec<i64>, _>>()?;
+    let Some(last) = ids.last().copied() else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let round = publish_products(&mut tx, schema, &ids, Scope::Channel(channel), now).await?;
+    tx.commit().await?;
+    Ok(Some((last, round)))
+}
+
+/// How many products a republish walks (for its progress).
+pub async fn republish_total(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM products")
+        .fetch_one(db.pool())
+        .await?
+        .try_get("n")
 }
 
 /// What a person can ask of a channel's publishing.

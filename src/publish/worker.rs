@@ -13,10 +13,6 @@ use crate::app::AppState;
 use crate::catalog::store::SchemaCache;
 use crate::db::{Clock, Db};
 
-/// How often an idle publisher looks at the change log. Writes in this
-/// process wake it at once; other nodes' writes are seen at the next tick.
-const TICK: Duration = Duration::from_millis(500);
-
 /// A token's feed pulls are recorded at most this often per channel: a
 /// connector draining a feed should not write a row per page.
 const PULL_RECORD_EVERY: Duration = Duration::from_secs(10);
@@ -29,7 +25,10 @@ pub struct Publishing {
 }
 
 impl Publishing {
-    /// Something was written: the publisher looks now.
+    /// Something was committed: the publisher looks now. Every request that
+    /// may have written wakes it (see `web::layers::wake_publisher`), and so
+    /// do the import and job workers; other nodes' writes are seen at the
+    /// next tick (`SLUICE_PUBLISH_TICK_MS`).
     pub fn wake(&self) {
         self.wake.notify_one();
     }
@@ -78,16 +77,19 @@ pub async fn catch_up(db: &Db, schema: &SchemaCache, clock: &Clock) -> Result<Ro
     }
 }
 
-/// The loop: drain, then wait for a wake-up or the next tick.
+/// The loop: drain, then wait for a wake-up or the next tick. A wake-up
+/// that comes while a round runs is kept, so the write it announces is
+/// followed right after.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let tick = state.config.publish_tick;
         loop {
             if let Err(err) = drain(&state).await {
                 tracing::warn!(error = %err, "publisher cannot catch up; retrying");
             }
             tokio::select! {
                 () = state.publishing.wake.notified() => {}
-                () = tokio::time::sleep(TICK) => {}
+                () = tokio::time::sleep(tick) => {}
             }
         }
     })

@@ -131,6 +131,25 @@ pub fn no_store(mut response: Response) -> Response {
     response
 }
 
+/// Wakes the publisher after every request that may have committed a write
+/// (an unsafe method that succeeded): a save, an approval, a schema or
+/// channel change reaches the feeds at once instead of at the next tick.
+/// One place for every page and API write; the response is built, so the
+/// handler's transaction has committed.
+pub async fn wake_publisher(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let writes = is_state_changing(request.method());
+    let response = next.run(request).await;
+    let status = response.status();
+    if writes && (status.is_success() || status.is_redirection()) {
+        state.publishing.wake();
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::{constant_time_eq, query_token};

@@ -99,6 +99,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            layers::wake_publisher,
         ));
     let app =
         with_security_headers(app, state.config.secure_cookies)

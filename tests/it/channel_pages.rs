@@ -361,15 +361,20 @@ async fn admins_publish_pending_and_republish_from_the_channel_page(app: TestApp
     assert_eq!(figure(&page.body, "count-published"), 2);
     assert!(page.body.contains("Publish pending changes (0)"));
 
-    // Republish all: every product judged again, identical payloads publish nothing.
+    // Republish all: queued as a job (its page follows it); every product
+    // judged again, identical payloads publish nothing.
     let response = admin
         .post_form("/channels/web", "/channels/web/republish", &[])
         .await;
     assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
-    assert_eq!(
-        response.location(),
-        "/channels/web?done=republished&products=2&events=0"
+    assert!(
+        response.location().starts_with("/jobs/"),
+        "{}",
+        response.location()
     );
+    sluice::jobs::worker::drain(&app.state.job_services())
+        .await
+        .expect("jobs run");
     let page = admin.get(response.location()).await;
     assert!(
         page.body.contains(
@@ -396,7 +401,14 @@ async fn admins_publish_pending_and_republish_from_the_channel_page(app: TestApp
         .filter(|(_, target)| target == "channel:web")
         .map(|(action, _)| action)
         .collect();
-    assert_eq!(actions, ["channel.republish", "channel.publish"]);
+    assert_eq!(
+        actions,
+        [
+            "channel.republish",
+            "channel.republish.queued",
+            "channel.publish"
+        ]
+    );
 }
 
 async fn product_page_shows_publication_state_and_channel_preview(app: TestApp) {

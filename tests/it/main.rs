@@ -23,6 +23,7 @@ mod settings;
 mod trust_api;
 mod trust_edits;
 mod trust_imports;
+mod trust_jobs;
 mod workflow;
 
 pub use harness::{Client, TestApp, TestResponse};

@@ -432,15 +432,16 @@ pub async fn publish_pending(
     publish_view(&state, &code, round).await
 }
 
-/// Rebuilds every product's payload for the channel (after a mapping
-/// change); only payloads that changed get an event.
+/// Queues a rebuild of every product's payload for the channel (after a
+/// mapping change) as a background job and answers at once; only payloads
+/// that changed get an event. Follow the job at its `Location`.
 #[utoipa::path(
     post,
     path = "/api/v1/channels/{code}/republish",
     tag = "feeds",
     params(("code" = String, Path, description = "The channel")),
     responses(
-        (status = 200, description = "What was republished", body = PublishView),
+        (status = 202, description = "The queued job", body = super::jobs::BackgroundJob),
         (status = 403, description = "Only admins republish", body = ErrorBody),
         (status = 404, description = "No such channel", body = ErrorBody),
     )
@@ -449,17 +450,12 @@ pub async fn republish_all(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(code): Path<String>,
-) -> ApiResult<Json<PublishView>> {
+) -> ApiResult<Response> {
     caller.require(&Permission::Administer)?;
-    let (schema, _) = channel_of(&state, &code).await?;
-    let round = publisher::run_action(
-        &state.db,
-        &schema,
-        &code,
-        publisher::Action::RepublishAll,
-        &caller.actor(),
-        state.clock.now(),
-    )
-    .await?;
-    publish_view(&state, &code, round).await
+    let (_, channel) = channel_of(&state, &code).await?;
+    let task = crate::jobs::Task::Republish {
+        channel: channel.code,
+    };
+    let job = super::jobs::queue(&state, &task, &caller.actor()).await?;
+    Ok(super::jobs::accepted(job))
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod channels;
 pub(crate) mod imports;
+pub(crate) mod jobs;
 mod me;
 pub(crate) mod products;
 mod proposals;
@@ -75,6 +76,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(channels::export_shopify))
         .routes(routes!(channels::publish_pending))
         .routes(routes!(channels::republish_all))
+        .routes(routes!(jobs::get_job))
         .routes(routes!(channels::product_readiness))
         .routes(routes!(schema::list_locales))
         .routes(routes!(schema::list_channels))

@@ -19,6 +19,7 @@ use crate::app::AppState;
 use crate::auth::Permission;
 use crate::catalog::schema::{Channel, OutputFormat, PublishMode, Schema};
 use crate::error::{AppError, PageError, PageResult};
+use crate::jobs::Task;
 use crate::publish::feed::{self, ChannelCounts};
 use crate::publish::publisher::{self, Action, Round};
 use crate::web::extract::{ClientAddr, PageSession, urlencode};
@@ -334,14 +335,22 @@ async fn publish(
     run(&state, &session, &addr, &code, Action::PublishPending).await
 }
 
-/// `POST /channels/{code}/republish`: rebuilds every payload of the channel.
+/// `POST /channels/{code}/republish`: queues a rebuild of every payload of
+/// the channel as a background job and sends the admin to its page.
 async fn republish(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     PageSession(session): PageSession,
     Path(code): Path<String>,
 ) -> PageResult {
-    run(&state, &session, &addr, &code, Action::RepublishAll).await
+    let actor = admin(&session, &addr)?;
+    let schema = state.schema.get(&state.db).await?;
+    let channel = channel_of(&schema, &code)?;
+    let task = Task::Republish {
+        channel: channel.code.clone(),
+    };
+    let job = crate::web::api::jobs::queue(&state, &task, &actor).await?;
+    Ok(Redirect::to(&format!("/jobs/{}", job.id)).into_response())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod audit_log;
 mod channels;
 mod dashboard;
 mod imports;
+mod jobs;
 mod login;
 mod products;
 mod profiles;
@@ -369,6 +370,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(products::routes())
         .merge(channels::routes())
         .merge(imports::routes())
+        .merge(jobs::routes())
         .merge(proposals::routes())
         .merge(profiles::routes())
         .merge(schema_pages::routes());

@@ -1,0 +1,373 @@
+//! Background jobs: long actions a person asks for (republishing a channel)
+//! queued in the `jobs` table and answered at once, then run by a worker in
+//! short resumable steps with progress (done of total). A job is audited
+//! when it is queued and when it is done, in the name of who asked.
+//!
+//! One worker holds a job at a time by its lease: claiming is one
+//! conditional `UPDATE` (on PostgreSQL over a `FOR UPDATE SKIP LOCKED`
+//! pick, so workers of several nodes never wait on each other), every step
+//! renews the lease, and a job whose lease ran out (its worker died) is
+//! taken over and resumed after its last recorded step.
+
+pub mod worker;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::audit::{self, Actor, ActorKind, AuditEvent};
+use crate::db::{Backend, Db, Timestamp};
+
+/// What a job does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
+    /// Rebuild every product's payload for a channel.
+    Republish { channel: String },
+}
+
+impl Task {
+    /// The kind stored with the job; also the audit action when it is done.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Task::Republish { .. } => "channel.republish",
+        }
+    }
+
+    /// The audit action when it is queued.
+    fn queued_action(&self) -> &'static str {
+        match self {
+            Task::Republish { .. } => "channel.republish.queued",
+        }
+    }
+
+    /// What it acts on, as the audit log names it.
+    pub fn target(&self) -> String {
+        match self {
+            Task::Republish { channel } => format!("channel:{channel}"),
+        }
+    }
+
+    fn parse(kind: &str, target: &str) -> Option<Task> {
+        match kind {
+            "channel.republish" => Some(Task::Republish {
+                channel: target.strip_prefix("channel:")?.to_owned(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// One line for people: "Republish all of channel web".
+    pub fn describe(&self) -> String {
+        match self {
+            Task::Republish { channel } => format!("Republish all of channel {channel}"),
+        }
+    }
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Running => "running",
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+        }
+    }
+
+    fn parse(text: &str) -> Status {
+        match text {
+            "queued" => Status::Queued,
+            "running" => Status::Running,
+            "succeeded" => Status::Succeeded,
+            _ => Status::Failed,
+        }
+    }
+}
+
+/// A stored job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub task: Task,
+    pub status: Status,
+    /// Units of work done (products judged, for a republish).
+    pub done: i64,
+    /// Units of work in all, once the job has started.
+    pub total: Option<i64>,
+    /// Where the next step starts (the last product id judged).
+    pub resume_after: i64,
+    /// What the job has done so far, by name (`products`, `events`).
+    pub result: Map<String, Value>,
+    /// Why it failed.
+    pub message: Option<String>,
+    /// Who asked for it.
+    pub by: String,
+    pub attempts: i64,
+    pub created: Timestamp,
+    pub started: Option<Timestamp>,
+    pub finished: Option<Timestamp>,
+    /// Who asked, as the audit log records them (for the "done" entry).
+    actor: Actor,
+}
+
+impl Job {
+    /// True until it has succeeded or failed.
+    pub fn in_flight(&self) -> bool {
+        matches!(self.status, Status::Queued | Status::Running)
+    }
+
+    /// Whole percent done, when the total is known.
+    pub fn percent(&self) -> Option<i64> {
+        let total = self.total?;
+        if total <= 0 {
+            return Some(if self.in_flight() { 0 } else { 100 });
+        }
+        Some((self.done.clamp(0, total) * 100) / total)
+    }
+
+    /// A counter of the result (0 until the job has counted it).
+    pub fn count(&self, name: &str) -> i64 {
+        self.result.get(name).and_then(Value::as_i64).unwrap_or(0)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error("there is no job {0}")]
+    NotFound(i64),
+}
+
+const COLUMNS: &str = "id, kind, target, status, done_count, total_count, resume_after, result, \
+     message, actor_kind, actor_user_id, actor_label, client_addr, attempts, created_at, \
+     started_at, finished_at";
+
+fn job_from_row(row: &AnyRow) -> Result<Job, sqlx::Error> {
+    let kind: String = row.try_get("kind")?;
+    let target: String = row.try_get("target")?;
+    let task = Task::parse(&kind, &target).ok_or_else(|| {
+        sqlx::Error::Decode(format!("unknown job kind {kind} for {target}").into())
+    })?;
+    let result: String = row.try_get("result")?;
+    let result = match serde_json::from_str(&result) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let actor_kind: String = row.try_get("actor_kind")?;
+    let label: String = row.try_get("actor_label")?;
+    let actor = Actor {
+        kind: match actor_kind.as_str() {
+            "user" => ActorKind::User,
+            "token" => ActorKind::Token,
+            "anonymous" => ActorKind::Anonymous,
+            _ => ActorKind::System,
+        },
+        user_id: row.try_get("actor_user_id")?,
+        label: label.clone(),
+        client_addr: row.try_get("client_addr")?,
+    };
+    Ok(Job {
+        id: row.try_get("id")?,
+        task,
+        status: Status::parse(&row.try_get::<String, _>("status")?),
+        done: row.try_get("done_count")?,
+        total: row.try_get("total_count")?,
+        resume_after: row.try_get("resume_after")?,
+        result,
+        message: row.try_get("message")?,
+        by: label,
+        attempts: row.try_get("attempts")?,
+        created: row.try_get("created_at")?,
+        started: row.try_get("started_at")?,
+        finished: row.try_get("finished_at")?,
+        actor,
+    })
+}
+
+/// Queues `task` for `actor` and records that in the audit log, in one
+/// transaction. The worker picks it up; the caller answers at once.
+pub async fn enqueue(db: &Db, task: &Task, actor: &Actor, now: Timestamp) -> Result<Job, JobError> {
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(
+        "INSERT INTO jobs (kind, target, status, actor_kind, actor_user_id, actor_label, \
+         client_addr, created_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(task.kind())
+    .bind(task.target())
+    .bind(actor.kind.as_str())
+    .bind(actor.user_id)
+    .bind(&actor.label)
+    .bind(&actor.client_addr)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    let id: i64 = row.try_get("id")?;
+    audit::record(
+        &mut *tx,
+        actor,
+        AuditEvent::new(task.queued_action(), task.target()).detail("job", id),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, id).await?.ok_or(JobError::NotFound(id))
+}
+
+/// One job by id.
+pub async fn get(db: &Db, id: i64) -> Result<Option<Job>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(job_from_row)
+        .transpose()
+}
+
+/// Which jobs [`claim`] may take: queued ones, and running ones whose
+/// worker let the lease run out.
+const CLAIMABLE: &str = "(status = 'queued' OR (status = 'running' AND lease_until < $3))";
+
+/// Takes the oldest claimable job for `owner` until `lease_until`. Two
+/// workers never both get it: the `UPDATE` re-checks that the job is still
+/// claimable (on PostgreSQL after locking the row the pick skipped to;
+/// SQLite runs one writer at a time).
+pub async fn claim(
+    db: &Db,
+    owner: &str,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> Result<Option<Job>, sqlx::Error> {
+    let skip_locked = match db.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2, \
+         attempts = attempts + 1, started_at = COALESCE(started_at, $3) \
+         WHERE id = (SELECT id FROM jobs WHERE {CLAIMABLE} ORDER BY id LIMIT 1{skip_locked}) \
+         AND {CLAIMABLE} RETURNING {COLUMNS}"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(job_from_row)
+        .transpose()
+}
+
+/// Records a step: progress, resume point and result so far, and renews the
+/// lease. False when `owner` no longer holds the job (its lease ran out and
+/// another worker took it over): the caller stops.
+pub async fn advance(
+    db: &Db,
+    job: &Job,
+    owner: &str,
+    lease_until: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET done_count = $1, total_count = $2, resume_after = $3, result = $4, \
+         lease_until = $5 WHERE id = $6 AND status = 'running' AND lease_owner = $7",
+    )
+    .bind(job.done)
+    .bind(job.total)
+    .bind(job.resume_after)
+    .bind(Value::Object(job.result.clone()).to_string())
+    .bind(lease_until)
+    .bind(job.id)
+    .bind(owner)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends a job (succeeded, or failed with `message`) and records its outcome
+/// in the audit log in the name of who asked, in one transaction, so the
+/// "done" entry is written exactly once. False when `owner` had lost it.
+pub async fn finish(
+    db: &Db,
+    job: &Job,
+    owner: &str,
+    status: Status,
+    message: Option<&str>,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query(
+        "UPDATE jobs SET status = $1, message = $2, done_count = $3, total_count = $4, \
+         result = $5, finished_at = $6, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $7 AND status = 'running' AND lease_owner = $8",
+    )
+    .bind(status.as_str())
+    .bind(message)
+    .bind(job.done)
+    .bind(job.total)
+    .bind(Value::Object(job.result.clone()).to_string())
+    .bind(now)
+    .bind(job.id)
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let mut event = AuditEvent::new(job.task.kind(), job.task.target())
+        .detail("job", job.id)
+        .detail("status", status.as_str());
+    for (name, value) in &job.result {
+        event = event.detail(name, value.clone());
+    }
+    if let Some(message) = message {
+        event = event.detail("message", message);
+    }
+    audit::record(&mut *tx, &job.actor, event, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Hands back the jobs a stopped process left running, at once rather than
+/// after their lease (SQLite only: one process uses the file, so a job
+/// running at start has no live worker). Answers how many.
+pub async fn requeue_orphans(db: &Db) -> Result<u64, sqlx::Error> {
+    if db.backend() != Backend::Sqlite {
+        return Ok(0);
+    }
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL \
+         WHERE status = 'running'",
+    )
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tasks_round_trip_through_kind_and_target() {
+        let task = Task::Republish {
+            channel: "web".to_owned(),
+        };
+        assert_eq!(Task::parse(task.kind(), &task.target()), Some(task));
+        assert_eq!(Task::parse("channel.republish", "web"), None);
+        assert_eq!(Task::parse("unknown", "channel:web"), None);
+    }
+}

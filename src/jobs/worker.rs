@@ -1,0 +1,239 @@
+//! The job worker: each process runs one. It claims the oldest queued job
+//! (or one whose worker died), runs it a step at a time, recording progress
+//! and renewing its lease after each step, and finishes it. A new job wakes
+//! it at once; otherwise it looks every few seconds.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::{Job, JobError, Status, Task};
+use crate::catalog::store::SchemaCache;
+use crate::db::{Clock, Db};
+use crate::publish::publisher::{self, PublishError};
+use crate::publish::worker::Publishing;
+
+/// A worker that has not renewed its lease for this long is taken for dead,
+/// and its job is taken over. A step is one publisher round (about a second
+/// for 1,000 products), far below it.
+pub const LEASE: time::Duration = time::Duration::seconds(60);
+
+/// A job taken over this often is given up rather than retried forever.
+const MAX_ATTEMPTS: i64 = 5;
+
+/// How often an idle worker looks for jobs queued by other nodes.
+const TICK: Duration = Duration::from_secs(2);
+
+/// How a worker runs its steps (tests shrink the steps and simulate a crash).
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerOptions {
+    /// Products per republish step.
+    pub step: usize,
+    /// Stop (as if the process died) after this many steps of a job,
+    /// leaving it claimed: tests of the takeover.
+    pub crash_after_steps: Option<u32>,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self {
+            step: publisher::ROUND,
+            crash_after_steps: None,
+        }
+    }
+}
+
+/// The jobs side of the application state.
+#[derive(Debug, Default)]
+pub struct Jobs {
+    wake: Notify,
+    options: Mutex<WorkerOptions>,
+}
+
+impl Jobs {
+    /// A job was queued: the worker looks now instead of at its next tick.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn options(&self) -> WorkerOptions {
+        self.options.lock().map(|o| *o).unwrap_or_default()
+    }
+
+    /// Tests: smaller steps, a simulated crash.
+    pub fn set_options(&self, options: WorkerOptions) {
+        if let Ok(mut current) = self.options.lock() {
+            *current = options;
+        }
+    }
+}
+
+/// What the worker needs.
+#[derive(Debug, Clone)]
+pub struct JobServices {
+    pub db: Db,
+    pub clock: Clock,
+    pub schema: Arc<SchemaCache>,
+    pub jobs: Arc<Jobs>,
+    pub publishing: Arc<Publishing>,
+}
+
+/// How a run of a claimed job ended.
+enum Ended {
+    Finished,
+    /// Another worker holds it now, or the simulated crash.
+    Stopped,
+}
+
+/// Claims one job and runs it. Answers its id, or `None` when there was none.
+pub async fn run_next(services: &JobServices) -> Result<Option<i64>, JobError> {
+    // Every claim has its own owner: a lease names one run, not a process.
+    let owner = uuid::Uuid::new_v4().simple().to_string();
+    let now = services.clock.now();
+    let Some(job) = super::claim(&services.db, &owner, now, now.plus(LEASE)).await? else {
+        return Ok(None);
+    };
+    let id = job.id;
+    tracing::info!(job.id = id, job.kind = job.task.kind(), job.target = %job.task.target(), attempt = job.attempts, "job started");
+    match run(services, job, &owner).await {
+        Ok(Ended::Finished) => {}
+        Ok(Ended::Stopped) => tracing::warn!(job.id = id, "job stopped before its end"),
+        // Left claimed: after its lease another run takes it over and
+        // resumes after its last step.
+        Err(err) => {
+            tracing::warn!(job.id = id, error = %err, "job step failed; it resumes after its lease")
+        }
+    }
+    Ok(Some(id))
+}
+
+async fn run(services: &JobServices, mut job: Job, owner: &str) -> Result<Ended, JobError> {
+    let db = &services.db;
+    if job.attempts > MAX_ATTEMPTS {
+        let message = format!(
+            "the job was interrupted {MAX_ATTEMPTS} times and was given up; queue it again"
+        );
+        super::finish(
+            db,
+            &job,
+            owner,
+            Status::Failed,
+            Some(&message),
+            services.clock.now(),
+        )
+        .await?;
+        return Ok(Ended::Finished);
+    }
+    let options = services.jobs.options();
+    let mut steps = 0_u32;
+    loop {
+        if options.crash_after_steps.is_some_and(|n| steps >= n) {
+            return Ok(Ended::Stopped);
+        }
+        let step = match job.task.clone() {
+            Task::Republish { channel } => {
+                republish_step(services, &mut job, &channel, options.step).await
+            }
+        };
+        let now = services.clock.now();
+        match step {
+            Ok(true) => {
+                steps += 1;
+                // What the step published goes out now.
+                services.publishing.wake();
+                if !super::advance(db, &job, owner, now.plus(LEASE)).await? {
+                    return Ok(Ended::Stopped);
+                }
+            }
+            Ok(false) => {
+                job.total = Some(job.done);
+                let finished = super::finish(db, &job, owner, Status::Succeeded, None, now).await?;
+                tracing::info!(job.id = job.id, done = job.done, "job finished");
+                return Ok(if finished {
+                    Ended::Finished
+                } else {
+                    Ended::Stopped
+                });
+            }
+            Err(StepError::Failed(message)) => {
+                super::finish(db, &job, owner, Status::Failed, Some(&message), now).await?;
+                return Ok(Ended::Finished);
+            }
+            Err(StepError::Db(err)) => return Err(err.into()),
+        }
+    }
+}
+
+enum StepError {
+    /// The job cannot go on (its channel was removed).
+    Failed(String),
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StepError {
+    fn from(err: sqlx::Error) -> Self {
+        StepError::Db(err)
+    }
+}
+
+/// One round of a republish; false when every product has been judged.
+async fn republish_step(
+    services: &JobServices,
+    job: &mut Job,
+    channel: &str,
+    step: usize,
+) -> Result<bool, StepError> {
+    let db = &services.db;
+    if job.total.is_none() {
+        job.total = Some(publisher::republish_total(db).await?);
+    }
+    // The schema as it is now: a change since the job was queued counts.
+    let schema = services.schema.get(db).await?;
+    let now = services.clock.now();
+    match publisher::republish_round(db, &schema, channel, job.resume_after, step, now).await {
+        Ok(Some((last, round))) => {
+            job.resume_after = last;
+            job.done += i64::try_from(round.products).unwrap_or(i64::MAX);
+            for (name, n) in [("products", round.products), ("events", round.events)] {
+                let before = job.count(name);
+                let sum = before.saturating_add(i64::try_from(n).unwrap_or(i64::MAX));
+                job.result.insert(name.to_owned(), sum.into());
+            }
+            Ok(true)
+        }
+        Ok(None) => Ok(false),
+        Err(PublishError::UnknownChannel(code)) => Err(StepError::Failed(format!(
+            "the channel {code} no longer exists"
+        ))),
+        Err(PublishError::Db(err)) => Err(StepError::Db(err)),
+    }
+}
+
+/// Runs jobs until none is claimable (the CLI, tests, benchmarks).
+pub async fn drain(services: &JobServices) -> Result<(), JobError> {
+    while run_next(services).await?.is_some() {}
+    Ok(())
+}
+
+/// The worker loop: run what is claimable, then wait for a wake-up or the next tick.
+pub fn spawn(services: JobServices) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        match super::requeue_orphans(&services.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "resuming jobs interrupted by the last stop"),
+            Err(err) => tracing::warn!(error = %err, "cannot requeue interrupted jobs"),
+        }
+        loop {
+            match run_next(&services).await {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "job worker cannot reach the database"),
+            }
+            tokio::select! {
+                () = services.jobs.wake.notified() => {}
+                () = tokio::time::sleep(TICK) => {}
+            }
+        }
+    })
+}

@@ -1,0 +1,105 @@
+//! A background job's page (`/jobs/{id}`): what it does, who queued it, and
+//! its progress as a `<progress>` bar that refreshes itself (no JavaScript)
+//! until the job is done.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+
+use super::{Chrome, render};
+use crate::app::AppState;
+use crate::auth::Permission;
+use crate::error::{AppError, PageResult};
+use crate::jobs::{self, Job, Status, Task};
+use crate::web::extract::{PageSession, urlencode};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/jobs/{id}", get(page))
+}
+
+#[derive(Template)]
+#[template(path = "jobs/page.html")]
+struct JobPage {
+    chrome: Chrome,
+    id: i64,
+    title: String,
+    back: Option<(String, String)>,
+    status: &'static str,
+    by: String,
+    created: String,
+    started: String,
+    finished: String,
+    in_flight: bool,
+    queued: bool,
+    percent: Option<i64>,
+    done: i64,
+    total: i64,
+    attempts: i64,
+    outcome: Option<String>,
+    message: Option<String>,
+}
+
+/// What a finished job did, in a sentence.
+fn outcome(job: &Job) -> Option<String> {
+    if job.status != Status::Succeeded {
+        return None;
+    }
+    match &job.task {
+        Task::Republish { .. } => {
+            let products = job.count("products");
+            let events = job.count("events");
+            Some(format!(
+                "Republished {products} product{}: {events} feed event{} (identical payloads publish nothing).",
+                if products == 1 { "" } else { "s" },
+                if events == 1 { "" } else { "s" },
+            ))
+        }
+    }
+}
+
+/// Where the job's subject lives.
+fn back(task: &Task) -> Option<(String, String)> {
+    match task {
+        Task::Republish { channel } => Some((
+            format!("/channels/{}", urlencode(channel)),
+            format!("Channel {channel}"),
+        )),
+    }
+}
+
+/// `GET /jobs/{id}`
+async fn page(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    Path(id): Path<String>,
+) -> PageResult {
+    session
+        .caller()
+        .require(&Permission::ReadCatalog)
+        .map_err(AppError::from)?;
+    let missing = || AppError::NotFound(format!("There is no job {id}."));
+    let number: i64 = id.parse().map_err(|_| missing())?;
+    let job = jobs::get(&state.db, number).await?.ok_or_else(missing)?;
+    let page = JobPage {
+        chrome: Chrome::new(&session, "/channels", None),
+        id: job.id,
+        title: job.task.describe(),
+        back: back(&job.task),
+        status: job.status.as_str(),
+        by: job.by.clone(),
+        created: job.created.display(),
+        started: job.started.map(|t| t.display()).unwrap_or_default(),
+        finished: job.finished.map(|t| t.display()).unwrap_or_default(),
+        in_flight: job.in_flight(),
+        queued: job.status == Status::Queued,
+        percent: job.percent(),
+        done: job.done,
+        total: job.total.unwrap_or(0),
+        attempts: job.attempts,
+        outcome: outcome(&job),
+        message: job.message.clone(),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
