@@ -131,7 +131,7 @@ impl TestApp {
         let url = format!("{base}{separator}options[search_path]={schema}");
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().to_owned();
-        let app = Self::start(
+        Self::start(
             &url,
             data_dir,
             Cleanup::Postgres {
@@ -141,8 +141,7 @@ impl TestApp {
             },
             &[],
         )
-        .await;
-        app
+        .await
     }
 
     async fn start(

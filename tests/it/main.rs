@@ -20,6 +20,7 @@ mod publishing;
 mod review_pages;
 mod schema_pages;
 mod settings;
+mod trust_concurrency;
 mod workflow;
 
 pub use harness::{Client, TestApp, TestResponse};
