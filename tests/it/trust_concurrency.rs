@@ -404,3 +404,225 @@ db_tests!(
     a_batch_checked_again_leaves_no_stale_model_for_the_next,
     an_import_succeeds_while_editors_patch_its_products,
 );
+
+/// `rows` new gadgets, one per row.
+fn new_gadgets(rows: usize) -> String {
+    let mut file = HEADER.to_owned();
+    for i in 0..rows {
+        file.push_str(&format!(
+            "N-{i:05},gadgets,,Item {i},,,{},kg,9.99\n",
+            i % 50 + 1
+        ));
+    }
+    file
+}
+
+/// Counts each committed batch wrote: one product, one version and one
+/// change-log entry per row, with no gap in the change log.
+async fn assert_written_once(app: &TestApp, rows: i64) {
+    assert_eq!(count(app, "SELECT COUNT(*) FROM products").await, rows);
+    assert_eq!(
+        count(app, "SELECT COUNT(*) FROM product_versions").await,
+        rows
+    );
+    assert_eq!(
+        count(app, "SELECT MAX(seq) - MIN(seq) + 1 FROM change_log").await,
+        count(app, "SELECT COUNT(*) FROM change_log").await,
+        "the change log has no gap"
+    );
+}
+
+/// Ends the backends (other than its own) that are writing products in
+/// this test's schema, as an operator's `pg_terminate_backend` or a
+/// failover would; answers their process ids (a backend holds its locks
+/// for a moment after it was told to end, so it may be named twice).
+async fn terminate_writers(control: &sluice::db::Db, schema: &str) -> Vec<i64> {
+    sqlx::query(
+        "SELECT CAST(a.pid AS BIGINT) AS pid, pg_terminate_backend(a.pid) AS ended \
+         FROM pg_stat_activity a WHERE a.pid <> pg_backend_pid() AND a.pid IN ( \
+           SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+           JOIN pg_namespace n ON n.oid = c.relnamespace \
+           WHERE n.nspname = $1 AND c.relname = 'products' AND l.mode = 'RowExclusiveLock')",
+    )
+    .bind(schema)
+    .fetch_all(control.pool())
+    .await
+    .expect("terminate")
+    .iter()
+    .map(|row| row.try_get("pid").expect("pid"))
+    .collect()
+}
+
+/// Runs the queued job `id` while ending its writing connection up to
+/// `kills` times (each time in the middle of a batch, after another batch
+/// was committed); answers how many times it did.
+async fn import_with_dropped_connections(app: &TestApp, id: i64, kills: u64) -> u64 {
+    let schema: String = sqlx::query("SELECT CAST(current_schema() AS TEXT) AS s")
+        .fetch_one(app.db().pool())
+        .await
+        .expect("schema")
+        .try_get("s")
+        .expect("schema name");
+    let control = sluice::db::Db::connect(&app.state.config.database_url, 1)
+        .await
+        .expect("a connection of the operator's own");
+    let done = AtomicBool::new(false);
+    let running = async {
+        let result = sluice::import::worker::drain(&app.state).await;
+        done.store(true, Ordering::SeqCst);
+        result
+    };
+    let killing = async {
+        let mut ended = std::collections::HashSet::new();
+        // Each time only after the job committed another batch, so every
+        // attempt leaves some work applied.
+        let mut resumed_at = 1i64;
+        while (ended.len() as u64) < kills && !done.load(Ordering::SeqCst) {
+            let resume: i64 = sqlx::query("SELECT resume_row FROM import_jobs WHERE id = $1")
+                .bind(id)
+                .fetch_one(control.pool())
+                .await
+                .expect("job")
+                .try_get("resume_row")
+                .expect("resume row");
+            if resume > resumed_at {
+                let pids = terminate_writers(&control, &schema).await;
+                if pids.iter().any(|pid| !ended.contains(pid)) {
+                    resumed_at = resume;
+                }
+                ended.extend(pids);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        ended.len() as u64
+    };
+    let (result, ended) = tokio::join!(running, killing);
+    result.expect("worker");
+    control.close().await;
+    ended
+}
+
+/// One dropped connection in the middle of an import: the job goes back to
+/// the queue and resumes after its last committed batch; nothing is written
+/// twice and the job succeeds on its second attempt.
+async fn a_dropped_connection_interrupts_an_import_and_it_resumes(app: TestApp) {
+    let (erp, _) = setup(&app).await;
+    app.state.imports.set_options(RunOptions {
+        batch_size: 50,
+        crash_after_batches: None,
+    });
+    let rows = 3000;
+    let id = send_file(&app, &erp, &new_gadgets(rows)).await;
+    assert_eq!(import_with_dropped_connections(&app, id, 1).await, 1);
+    let finished = job(&app, &erp, id).await;
+    assert_eq!(finished["status"], "succeeded", "{finished}");
+    assert_eq!(finished["counts"]["read"], rows, "{finished}");
+    assert_eq!(finished["counts"]["created"], rows, "{finished}");
+    let stored = sluice::import::jobs::get(app.db().pool(), id)
+        .await
+        .expect("job")
+        .expect("job row");
+    assert_eq!(stored.attempts, 2, "resumed once");
+    assert_written_once(&app, rows as i64).await;
+}
+
+/// Three interruptions fail the job, with a message that says why; what
+/// the committed batches applied stays applied and is counted.
+async fn the_third_dropped_connection_fails_the_import(app: TestApp) {
+    let (erp, _) = setup(&app).await;
+    app.state.imports.set_options(RunOptions {
+        batch_size: 50,
+        crash_after_batches: None,
+    });
+    let id = send_file(&app, &erp, &new_gadgets(3000)).await;
+    assert_eq!(import_with_dropped_connections(&app, id, 3).await, 3);
+    let finished = job(&app, &erp, id).await;
+    assert_eq!(finished["status"], "failed", "{finished}");
+    let message = finished["message"].as_str().unwrap_or_default();
+    assert!(message.contains("interrupted 3 times"), "{finished}");
+    assert!(
+        message.contains("sending the file again is safe"),
+        "{finished}"
+    );
+    let created = finished["counts"]["created"].as_i64().unwrap_or(-1);
+    assert!(created > 0 && created < 3000, "{finished}");
+    assert_written_once(&app, created).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL: run with SLUICE_TEST_POSTGRES_URL and -- --include-ignored"]
+async fn a_dropped_connection_interrupts_an_import_and_it_resumes_postgres() {
+    a_dropped_connection_interrupts_an_import_and_it_resumes(TestApp::postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL: run with SLUICE_TEST_POSTGRES_URL and -- --include-ignored"]
+async fn the_third_dropped_connection_fails_the_import_postgres() {
+    the_third_dropped_connection_fails_the_import(TestApp::postgres().await).await;
+}
+
+/// SQLite: another process (a `sluice import` from the shell, a backup tool)
+/// holds the write lock past the busy timeout in the middle of a job. The
+/// job's next batch meets SQLITE_BUSY, an interruption like a crash: the job
+/// goes back to the queue and resumes after its last committed batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_database_interrupts_an_import_and_it_resumes_sqlite() {
+    use sqlx::Connection;
+
+    let app = TestApp::sqlite().await;
+    let (erp, _) = setup(&app).await;
+    app.state.imports.set_options(RunOptions {
+        batch_size: 10,
+        crash_after_batches: None,
+    });
+    let rows = 3000;
+    let id = send_file(&app, &erp, &new_gadgets(rows)).await;
+    let mut other = sqlx::AnyConnection::connect(app.state.config.database_url.expose())
+        .await
+        .expect("another process's connection");
+    let done = AtomicBool::new(false);
+    let running = async {
+        let result = sluice::import::worker::drain(&app.state).await;
+        done.store(true, Ordering::SeqCst);
+        result
+    };
+    let holding = async {
+        // Once a batch is committed, take the write lock …
+        loop {
+            let resume: i64 = sqlx::query("SELECT resume_row FROM import_jobs WHERE id = $1")
+                .bind(id)
+                .fetch_one(app.db().pool())
+                .await
+                .expect("job")
+                .try_get("resume_row")
+                .expect("resume row");
+            if resume > 1 || done.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        sqlx::raw_sql("BEGIN IMMEDIATE")
+            .execute(&mut other)
+            .await
+            .expect("write lock");
+        // … and keep it until the job's run gave up waiting for it.
+        while app.state.imports.progress(id).is_some() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        sqlx::raw_sql("COMMIT")
+            .execute(&mut other)
+            .await
+            .expect("release");
+    };
+    let (result, ()) = tokio::join!(running, holding);
+    result.expect("worker");
+    let finished = job(&app, &erp, id).await;
+    assert_eq!(finished["status"], "succeeded", "{finished}");
+    assert_eq!(finished["counts"]["created"], rows, "{finished}");
+    let stored = sluice::import::jobs::get(app.db().pool(), id)
+        .await
+        .expect("job")
+        .expect("job row");
+    assert_eq!(stored.attempts, 2, "resumed once");
+    assert_written_once(&app, rows as i64).await;
+}
