@@ -626,3 +626,48 @@ async fn a_busy_database_interrupts_an_import_and_it_resumes_sqlite() {
     assert_eq!(stored.attempts, 2, "resumed once");
     assert_written_once(&app, rows as i64).await;
 }
+
+/// `sluice demo --seed-only` with a data folder that does not exist yet, on
+/// either backend: the folder is created (the ERP file, uploads and media
+/// live there even when the database is PostgreSQL) and the demo file is
+/// imported.
+async fn the_demo_creates_its_data_folder(app: TestApp) {
+    let data_dir = app.data_dir.join("not").join("there").join("yet");
+    assert!(!data_dir.exists());
+    let url = app.state.config.database_url.expose().to_owned();
+    let cwd = app.data_dir.clone();
+    let folder = data_dir.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("SLUICE_") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .args(["demo", "--seed-only"])
+            .current_dir(cwd)
+            .env("SLUICE_DATABASE_URL", url)
+            .env("SLUICE_DATA_DIR", folder)
+            .env("SLUICE_DEMO_PASSWORD", "demo password for tests")
+            .output()
+            .expect("run sluice demo")
+    })
+    .await
+    .expect("demo thread");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("not imported"), "{stdout}");
+    assert!(data_dir.is_dir(), "{stdout}");
+    assert!(data_dir.join("demo-erp-items.csv").is_file(), "{stdout}");
+    let imported = sqlx::query("SELECT status FROM import_jobs WHERE origin = 'demo'")
+        .fetch_all(app.db().pool())
+        .await
+        .expect("demo jobs");
+    assert_eq!(imported.len(), 1, "{stdout}");
+    let status: String = imported[0].try_get("status").expect("status");
+    assert_eq!(status, "succeeded", "{stdout}");
+}
+
+db_tests!(the_demo_creates_its_data_folder);
