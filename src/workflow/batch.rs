@@ -744,43 +744,43 @@ async fn insert_products(
                 }
             }
         }
-        let mut rows = Vec::new();
-        for create in creates
+        let rows = creates
             .iter()
             .filter(|c| (c.product.kind == ProductKind::Variant) == variants)
-        {
-            let parent_id = match &create.parent_key {
-                Some(key) => Some(
-                    ids.get(key)
-                        .or_else(|| parents.get(key))
-                        .copied()
-                        .ok_or(ExecuteError::MasterMoved)?,
-                ),
-                None => None,
-            };
-            let product = &create.product;
-            rows.push(vec![
-                Param::Text(product.sku.clone()),
-                Param::Text(sku_key(&product.sku)),
-                Param::Text(product.kind.as_str().to_owned()),
-                Param::Text(product.family.clone()),
-                Param::OptInt(parent_id),
-                Param::OptText(create.axis.clone()),
-                Param::Bool(product.enabled),
-                Param::Text(match &create.stored {
-                    Some((_, categories)) => categories.clone(),
-                    None => json_text(&product.categories, "[]"),
-                }),
-                Param::Text(match &create.stored {
-                    Some((values, _)) => values.clone(),
-                    None => json_text(&product.values, "{}"),
-                }),
-                Param::Int(product.version),
-                Param::At(now),
-                Param::At(now),
-                Param::OptText(create.digest.clone()),
-            ]);
-        }
+            .map(|create| {
+                let parent_id = match &create.parent_key {
+                    Some(key) => Some(
+                        ids.get(key)
+                            .or_else(|| parents.get(key))
+                            .copied()
+                            .ok_or(ExecuteError::MasterMoved)?,
+                    ),
+                    None => None,
+                };
+                let product = &create.product;
+                Ok(vec![
+                    Param::Text(product.sku.clone()),
+                    Param::Text(sku_key(&product.sku)),
+                    Param::Text(product.kind.as_str().to_owned()),
+                    Param::Text(product.family.clone()),
+                    Param::OptInt(parent_id),
+                    Param::OptText(create.axis.clone()),
+                    Param::Bool(product.enabled),
+                    Param::Text(match &create.stored {
+                        Some((_, categories)) => categories.clone(),
+                        None => json_text(&product.categories, "[]"),
+                    }),
+                    Param::Text(match &create.stored {
+                        Some((values, _)) => values.clone(),
+                        None => json_text(&product.values, "{}"),
+                    }),
+                    Param::Int(product.version),
+                    Param::At(now),
+                    Param::At(now),
+                    Param::OptText(create.digest.clone()),
+                ])
+            })
+            .collect::<Result<Vec<_>, ExecuteError>>()?;
         let returned = bulk::values(
             conn,
             "INSERT INTO products (sku, sku_key, kind, family, parent_id, axis_key, enabled, categories, \
