@@ -37,7 +37,11 @@ fn main() {
         let generated = started.elapsed();
         let mut profile: MappingProfile =
             toml::from_str(include_str!("../src/demo/erp-items.toml")).expect("profile");
-        profile.decimal_comma = messy;
+        profile.decimal_comma = if messy {
+            sluice::import::profile::DecimalComma::Yes
+        } else {
+            sluice::import::profile::DecimalComma::No
+        };
 
         let started = Instant::now();
         let (mut mapped, mut failed, mut values) = (0usize, 0usize, 0usize);

@@ -38,6 +38,12 @@ impl FieldError {
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
+    /// A 400 whose details name the parameter at fault.
+    #[error("{message}")]
+    BadRequestDetails {
+        message: String,
+        details: Vec<FieldError>,
+    },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -92,9 +98,18 @@ impl AppError {
         AppError::Validation { message, details }
     }
 
+    /// A 400 naming the request parameter at fault.
+    pub fn bad_parameter(field: &str, message: impl Into<String>) -> Self {
+        let detail = FieldError::field(field, message);
+        AppError::BadRequestDetails {
+            message: format!("{field}: {}", detail.message),
+            details: vec![detail],
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::BadRequestDetails { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::ForbiddenFields { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -114,7 +129,7 @@ impl AppError {
     /// The stable machine-readable code of the API error shape.
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::BadRequest(_) => "bad_request",
+            AppError::BadRequest(_) | AppError::BadRequestDetails { .. } => "bad_request",
             AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) | AppError::ForbiddenFields { .. } => "forbidden",
             AppError::NotFound(_) => "not_found",
@@ -144,6 +159,7 @@ impl AppError {
     pub fn details(&self) -> &[FieldError] {
         match self {
             AppError::Validation { details, .. }
+            | AppError::BadRequestDetails { details, .. }
             | AppError::ForbiddenFields { details, .. }
             | AppError::ConflictDetails { details, .. } => details,
             _ => &[],

@@ -199,9 +199,11 @@ fn init_tracing(default_filter: &str) -> Result<(), String> {
             .map_err(|err| format!("SLUICE_LOG={directives:?} is not valid: {err}"))?,
         Err(_) => EnvFilter::new(default_filter),
     };
+    // Colour only on a terminal: piped or logged output stays plain text.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     Ok(())
 }
@@ -386,14 +388,19 @@ async fn demo(config: Config, seed_only: bool) -> anyhow::Result<()> {
         catalog.products
     );
     match sluice::demo::erp::import_once(&state).await {
-        Ok(Some(job)) => println!(
-            "ERP import: generated {} and imported it as job #{} ({}: {} created, {} failed)",
-            job.file,
-            job.id,
-            job.status.as_str(),
-            job.counts.created,
-            job.counts.failed
-        ),
+        Ok(Some(job)) => {
+            println!(
+                "ERP import: generated {} and imported it as job #{} ({}: {} created, {} failed)",
+                job.file,
+                job.id,
+                job.status.as_str(),
+                job.counts.created,
+                job.counts.failed
+            );
+            for line in sluice::demo::erp::explain(&state, &job).await? {
+                println!("  {line}");
+            }
+        }
         Ok(None) => {}
         Err(err) => println!("ERP import: the demo file was not imported ({err:#})"),
     }

@@ -310,7 +310,102 @@ pub struct ProductFilter {
 #[derive(Debug, Clone)]
 pub struct ProductPage {
     pub products: Vec<StoredProduct>,
-    pub next_cursor: Option<String>,
+    pub next_cursor: Option<ProductCursor>,
+}
+
+/// Where the next page of [`list`] starts: the last row seen, in the order
+/// of one sort. Written as `s.KEY` (by SKU), `d.KEY` (by SKU, descending) or
+/// `u.UPDATED.ID` (newest first), so a cursor sent with another sort is
+/// recognised and refused instead of silently starting over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProductCursor {
+    SkuAsc { key: String },
+    SkuDesc { key: String },
+    UpdatedDesc { at: String, id: i64 },
+}
+
+/// Why a cursor cannot continue a list.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CursorError {
+    #[error("{0:?} is not a cursor this list gave out; start again without one")]
+    Malformed(String),
+    #[error(
+        "this cursor continues a list sorted by {made_for}, not {sent_with}; \
+         send sort={made_for} with it, or start again without a cursor"
+    )]
+    OtherSort {
+        made_for: &'static str,
+        sent_with: &'static str,
+    },
+}
+
+impl ProductCursor {
+    /// Reads a cursor for a list in `sort`; an empty text is no cursor.
+    pub fn parse(sort: ProductSort, text: &str) -> Result<Option<Self>, CursorError> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let malformed = || CursorError::Malformed(text.chars().take(100).collect());
+        let cursor = match text.split_once('.').ok_or_else(malformed)? {
+            ("s", key) if !key.is_empty() => ProductCursor::SkuAsc {
+                key: key.to_owned(),
+            },
+            ("d", key) if !key.is_empty() => ProductCursor::SkuDesc {
+                key: key.to_owned(),
+            },
+            ("u", rest) => {
+                let (at, id) = rest.rsplit_once('.').ok_or_else(malformed)?;
+                Timestamp::parse(at).map_err(|_| malformed())?;
+                ProductCursor::UpdatedDesc {
+                    at: at.to_owned(),
+                    id: id.parse().map_err(|_| malformed())?,
+                }
+            }
+            _ => return Err(malformed()),
+        };
+        if cursor.sort() != sort {
+            return Err(CursorError::OtherSort {
+                made_for: cursor.sort().as_str(),
+                sent_with: sort.as_str(),
+            });
+        }
+        Ok(Some(cursor))
+    }
+
+    /// The sort this cursor continues.
+    pub fn sort(&self) -> ProductSort {
+        match self {
+            ProductCursor::SkuAsc { .. } => ProductSort::SkuAsc,
+            ProductCursor::SkuDesc { .. } => ProductSort::SkuDesc,
+            ProductCursor::UpdatedDesc { .. } => ProductSort::UpdatedDesc,
+        }
+    }
+
+    /// The cursor after `last` in `sort`.
+    fn after(sort: ProductSort, last: &Product) -> Self {
+        match sort {
+            ProductSort::SkuAsc => ProductCursor::SkuAsc {
+                key: sku_key(&last.sku),
+            },
+            ProductSort::SkuDesc => ProductCursor::SkuDesc {
+                key: sku_key(&last.sku),
+            },
+            ProductSort::UpdatedDesc => ProductCursor::UpdatedDesc {
+                at: last.updated.to_stored(),
+                id: last.id,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ProductCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProductCursor::SkuAsc { key } => write!(f, "s.{key}"),
+            ProductCursor::SkuDesc { key } => write!(f, "d.{key}"),
+            ProductCursor::UpdatedDesc { at, id } => write!(f, "u.{at}.{id}"),
+        }
+    }
 }
 
 /// The first numbered parameter of the category list: `$1`–`$13` are the
@@ -323,7 +418,7 @@ pub async fn list(
     db: &Db,
     filter: &ProductFilter,
     sort: ProductSort,
-    cursor: Option<&str>,
+    cursor: Option<&ProductCursor>,
     limit: i64,
 ) -> Result<ProductPage, sqlx::Error> {
     let mut conditions = vec![
@@ -342,7 +437,14 @@ pub async fn list(
           WHERE prn.product_id = p.id AND prn.channel = $12 AND prn.locale = $13 AND prn.ready = 0))"
             .to_owned(),
     ];
-    let (cursor_a, cursor_b) = decode_cursor(sort, cursor);
+    // The cursor was parsed for this sort (see `ProductCursor::parse`).
+    let (cursor_a, cursor_b) = match cursor {
+        None => (None, None),
+        Some(ProductCursor::SkuAsc { key } | ProductCursor::SkuDesc { key }) => {
+            (Some(key.clone()), None)
+        }
+        Some(ProductCursor::UpdatedDesc { at, id }) => (Some(at.clone()), Some(*id)),
+    };
     let order = match sort {
         ProductSort::SkuAsc => {
             conditions.push("($7 IS NULL OR p.sku_key > $7)".to_owned());
@@ -415,7 +517,7 @@ pub async fn list(
     let next_cursor = if more {
         products
             .last()
-            .map(|last| encode_cursor(sort, &last.product))
+            .map(|last| ProductCursor::after(sort, &last.product))
     } else {
         None
     };
@@ -423,37 +525,6 @@ pub async fn list(
         products,
         next_cursor,
     })
-}
-
-fn encode_cursor(sort: ProductSort, last: &Product) -> String {
-    match sort {
-        ProductSort::SkuAsc | ProductSort::SkuDesc => format!("s.{}", sku_key(&last.sku)),
-        ProductSort::UpdatedDesc => format!("u.{}.{}", last.updated.to_stored(), last.id),
-    }
-}
-
-/// Reads a cursor made by `encode_cursor`; a cursor that does not fit the
-/// sort is ignored (the first page is shown).
-fn decode_cursor(sort: ProductSort, cursor: Option<&str>) -> (Option<String>, Option<i64>) {
-    let Some(cursor) = cursor else {
-        return (None, None);
-    };
-    match sort {
-        ProductSort::SkuAsc | ProductSort::SkuDesc => {
-            (cursor.strip_prefix("s.").map(str::to_owned), None)
-        }
-        ProductSort::UpdatedDesc => {
-            let Some(rest) = cursor.strip_prefix("u.") else {
-                return (None, None);
-            };
-            match rest.rsplit_once('.') {
-                Some((at, id)) if Timestamp::parse(at).is_ok() => {
-                    (Some(at.to_owned()), id.parse().ok())
-                }
-                _ => (None, None),
-            }
-        }
-    }
 }
 
 fn escape_like(text: &str) -> String {

@@ -470,7 +470,45 @@ fn multiselect(attribute: &Attribute, data: &Json) -> Result<Json, String> {
         codes.push(Json::String(code.clone()));
     }
     check_count(codes.len(), &attribute.validation, "option", "options")?;
+    // A multiselect is a set: it is stored in one canonical order, the
+    // order of the attribute's options, so the same set is the same JSON.
+    codes.sort_by_key(|code| option_position(attribute, code));
     Ok(Json::Array(codes))
+}
+
+/// Where an option code stands among the attribute's options (codes the
+/// schema no longer has go last).
+fn option_position(attribute: &Attribute, code: &Json) -> usize {
+    code.as_str()
+        .and_then(|code| attribute.options.iter().position(|o| o.code == code))
+        .unwrap_or(usize::MAX)
+}
+
+/// Whether two values of `attribute` mean the same. A multiselect is a set
+/// of codes: values stored before the canonical order (or written by hand)
+/// compare equal in any order. Anything else compares as it is.
+pub fn same_value(attribute: &Attribute, a: &Json, b: &Json) -> bool {
+    match (attribute.kind, a, b) {
+        (AttributeType::Multiselect, Json::Array(x), Json::Array(y)) => {
+            let sorted = |items: &[Json]| {
+                let mut texts: Vec<String> = items.iter().map(Json::to_string).collect();
+                texts.sort_unstable();
+                texts
+            };
+            x.len() == y.len() && sorted(x) == sorted(y)
+        }
+        _ => a == b,
+    }
+}
+
+/// [`same_value`] for a field of a product by name, where either side may be
+/// absent; a field that is no attribute (`enabled`, `categories`) compares
+/// as it is.
+pub fn same_field(schema: &Schema, field: &str, a: Option<&Json>, b: Option<&Json>) -> bool {
+    match (schema.attribute(field), a, b) {
+        (Some(attribute), Some(a), Some(b)) => same_value(attribute, a, b),
+        _ => a == b,
+    }
 }
 
 /// The fields of an object, refusing fields other than `allowed`.
@@ -1063,7 +1101,16 @@ mod tests {
         let mut tags = with_options(AttributeType::Multiselect, &["a", "b", "c", "d"]);
         tags.validation.min_count = Some(2);
         tags.validation.max_count = Some(3);
-        assert_eq!(ok(&tags, json!(["c", "a"])), json!(["c", "a"]));
+        // Stored in the order of the attribute's options, whatever order came in.
+        assert_eq!(ok(&tags, json!(["c", "a"])), json!(["a", "c"]));
+        assert!(same_value(&tags, &json!(["c", "a"]), &json!(["a", "c"])));
+        assert!(!same_value(&tags, &json!(["c", "a"]), &json!(["a", "b"])));
+        assert!(!same_value(&tags, &json!(["a"]), &json!(["a", "c"])));
+        let images = attribute(AttributeType::Assets);
+        assert!(
+            !same_value(&images, &json!(["x", "y"]), &json!(["y", "x"])),
+            "asset links keep their order"
+        );
         assert_eq!(
             err(&tags, json!(["a"])),
             "needs at least 2 options; 1 given"

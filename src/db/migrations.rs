@@ -40,6 +40,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0005_publish.sql"),
         include_str!("../../migrations/postgres/0005_publish.sql"),
     ),
+    (
+        6,
+        "import dialect and dropped values",
+        include_str!("../../migrations/sqlite/0006_import_dialect_and_dropped_values.sql"),
+        include_str!("../../migrations/postgres/0006_import_dialect_and_dropped_values.sql"),
+    ),
 ];
 
 pub(super) fn migrator(backend: Backend) -> Migrator {

@@ -40,3 +40,32 @@ pub async fn import_once(state: &AppState) -> anyhow::Result<Option<Job>> {
             .await?;
     Ok(Some(job))
 }
+
+/// What the demo says once about its import, in place of the job's
+/// warnings, which a newcomer would read as faults: the profile's
+/// Sluice-owned columns only seed new products, and values the generated
+/// file carries on a level the catalog keeps elsewhere were not imported.
+pub async fn explain(state: &AppState, job: &Job) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    let schema = crate::catalog::store::load_schema(state.db.pool()).await?;
+    if let Ok(profile) = job.profile() {
+        let mut owned: Vec<&str> = profile
+            .pim_columns(&schema)
+            .map(|m| m.column.as_str())
+            .collect();
+        owned.dedup();
+        if !owned.is_empty() {
+            lines.push(format!(
+                "The profile's Sluice-owned columns ({}) only seed new products; later imports leave them to your team.",
+                owned.join(", ")
+            ));
+        }
+    }
+    if job.counts.rows_with_dropped_values > 0 {
+        lines.push(format!(
+            "{} rows carry values the catalog keeps on another level (a variant's own price, a model's stock) or not at all; they were not imported, and the job's page lists them per column.",
+            job.counts.rows_with_dropped_values
+        ));
+    }
+    Ok(lines)
+}

@@ -284,9 +284,9 @@ async fn published_everywhere(db: &Db, schema: &Schema) -> Result<Vec<Product>, 
         ..ProductFilter::default()
     };
     let mut found = Vec::new();
-    let mut cursor: Option<String> = None;
+    let mut cursor: Option<store::ProductCursor> = None;
     loop {
-        let page = store::list(db, &filter, ProductSort::SkuAsc, cursor.as_deref(), 200).await?;
+        let page = store::list(db, &filter, ProductSort::SkuAsc, cursor.as_ref(), 200).await?;
         for StoredProduct { product, .. } in page.products {
             if !unready_channels(schema, &product).is_empty() {
                 continue;
@@ -472,9 +472,9 @@ async fn almost_ready(db: &Db, schema: &Schema) -> Result<AlmostReady, sqlx::Err
         ready_but_disabled: Vec::new(),
         ready_but_brand: Vec::new(),
     };
-    let mut cursor: Option<String> = None;
+    let mut cursor: Option<store::ProductCursor> = None;
     loop {
-        let page = store::list(db, &filter, ProductSort::SkuAsc, cursor.as_deref(), 200).await?;
+        let page = store::list(db, &filter, ProductSort::SkuAsc, cursor.as_ref(), 200).await?;
         for StoredProduct { product, .. } in page.products {
             let verdicts: Vec<ChannelReadiness> = schema
                 .channels

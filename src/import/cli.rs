@@ -45,8 +45,11 @@ pub async fn import_file(
     };
     let actor = Actor::system(&format!("sluice {origin}"));
     let (job, _) = jobs::submit(&state.db, &actor, new, upload, state.clock.now()).await?;
-    for warning in &job.warnings {
-        eprintln!("warning: {warning}");
+    // The demo explains its own profile once, in its summary (`demo::erp::explain`).
+    if origin != "demo" {
+        for warning in &job.warnings {
+            eprintln!("warning: {warning}");
+        }
     }
     let bar = if show_progress {
         let bar = ProgressBar::new(u64::try_from(job.file_bytes).unwrap_or(0));
@@ -124,6 +127,16 @@ pub async fn summary(state: &AppState, job: &Job) -> anyhow::Result<String> {
     )?;
     if let Some(message) = &job.message {
         writeln!(out, "  {message}")?;
+    }
+    if !job.dropped_values.is_empty() {
+        writeln!(
+            out,
+            "  {} rows applied without some mapped values (their family or level does not hold them):",
+            c.rows_with_dropped_values
+        )?;
+        for dropped in &job.dropped_values {
+            writeln!(out, "    {}", dropped.describe())?;
+        }
     }
     if job.status != Status::Succeeded {
         for group in jobs::error_groups(&state.db, job.id, 2).await? {

@@ -1,9 +1,124 @@
 //! `errors.csv`: the failed rows exactly as they came, plus an `error`
 //! column, safe to open in a spreadsheet (formula-like cells get a leading
 //! apostrophe that the importer removes again) and ready to fix and re-send.
+//! It is written the way the file was: its delimiter, its encoding (the
+//! profile's) and its byte-order mark; a re-sent `errors.csv` has its
+//! `error` column replaced, never repeated.
 
-use super::jobs::FailedRow;
+use super::jobs::{FailedRow, Job};
 use super::mapping::escape_formula;
+use super::profile::TextEncoding;
+
+/// How one job's `errors.csv` is written.
+#[derive(Debug, Clone)]
+pub struct ErrorsCsv {
+    delimiter: u8,
+    bom: bool,
+    encoding: TextEncoding,
+    header: Vec<String>,
+    /// The file's own `error` column (it is a re-sent `errors.csv`).
+    error_column: Option<usize>,
+}
+
+impl ErrorsCsv {
+    pub fn of(job: &Job) -> ErrorsCsv {
+        let encoding = job.profile().map(|p| p.encoding).unwrap_or_default();
+        let delimiter = match job.file_delimiter.as_str() {
+            ";" => b';',
+            "\t" => b'\t',
+            _ => b',',
+        };
+        ErrorsCsv {
+            delimiter,
+            bom: job.file_bom,
+            encoding,
+            error_column: job
+                .header
+                .iter()
+                .rposition(|c| c.trim().eq_ignore_ascii_case("error")),
+            header: job.header.clone(),
+        }
+    }
+
+    /// `text/csv` with the file's charset.
+    pub fn content_type(&self) -> &'static str {
+        match self.encoding {
+            TextEncoding::Utf8 => "text/csv; charset=utf-8",
+            TextEncoding::Windows1252 => "text/csv; charset=windows-1252",
+        }
+    }
+
+    /// The byte-order mark (when the file had one) and the header line.
+    pub fn head(&self) -> Vec<u8> {
+        let mut cells: Vec<String> = self
+            .header
+            .iter()
+            .map(|c| escape_formula(c).into_owned())
+            .collect();
+        if self.error_column.is_none() {
+            cells.push("error".to_owned());
+        }
+        let mut out = if self.bom {
+            vec![0xEF, 0xBB, 0xBF]
+        } else {
+            Vec::new()
+        };
+        out.extend(self.encode(&self.line(&cells)));
+        out
+    }
+
+    /// A failed row: its cells escaped against formula injection, the error
+    /// in the file's `error` column or a new last one.
+    pub fn row(&self, row: &FailedRow) -> Vec<u8> {
+        let mut cells: Vec<String> = row
+            .cells
+            .iter()
+            .map(|c| escape_formula(c).into_owned())
+            .collect();
+        let error = escape_formula(&describe(row)).into_owned();
+        match self.error_column {
+            Some(index) if index < cells.len() => cells[index] = error,
+            _ => cells.push(error),
+        }
+        self.encode(&self.line(&cells))
+    }
+
+    fn line(&self, cells: &[String]) -> Vec<u8> {
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(self.delimiter)
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        // Writing to a Vec cannot fail; an empty line is the fallback regardless.
+        let _ = writer.write_record(cells);
+        writer.into_inner().unwrap_or_default()
+    }
+
+    /// UTF-8 as written, or Windows-1252: the cells came from that encoding
+    /// and go back unchanged; a character of an error message it lacks
+    /// becomes `?`.
+    fn encode(&self, utf8: &[u8]) -> Vec<u8> {
+        let TextEncoding::Windows1252 = self.encoding else {
+            return utf8.to_vec();
+        };
+        let text = String::from_utf8_lossy(utf8);
+        let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
+        if !unmappable {
+            return bytes.into_owned();
+        }
+        let mut out = Vec::with_capacity(text.len());
+        let mut buffer = [0u8; 4];
+        for ch in text.chars() {
+            let (bytes, _, unmappable) =
+                encoding_rs::WINDOWS_1252.encode(ch.encode_utf8(&mut buffer));
+            if unmappable {
+                out.push(b'?');
+            } else {
+                out.extend_from_slice(&bytes);
+            }
+        }
+        out
+    }
+}
 
 /// One CSV record (quoted where needed), cells as given.
 pub fn csv_line(cells: &[String]) -> Vec<u8> {

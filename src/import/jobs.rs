@@ -99,6 +99,9 @@ pub struct Counts {
     pub proposed: i64,
     pub disabled: i64,
     pub failed: i64,
+    /// Rows that applied but lost at least one mapped value their family or
+    /// level cannot hold (see [`Job::dropped_values`]).
+    pub rows_with_dropped_values: i64,
 }
 
 impl Counts {
@@ -121,6 +124,65 @@ impl Counts {
         self.proposed += other.proposed;
         self.disabled += other.disabled;
         self.failed += other.failed;
+        self.rows_with_dropped_values += other.rows_with_dropped_values;
+    }
+
+    /// Every row that applied lost mapped values: nothing came in whole.
+    pub fn every_row_lost_values(&self) -> bool {
+        let applied = self.read - self.failed;
+        applied > 0 && self.rows_with_dropped_values >= applied
+    }
+}
+
+/// Mapped values an import did not place, for one column and reason: how
+/// many rows, and the first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct DroppedColumn {
+    pub column: String,
+    pub attribute: String,
+    pub reason: String,
+    pub rows: i64,
+    pub first_row: i64,
+}
+
+impl DroppedColumn {
+    /// `3 rows (first row 2): column "stock_qty" → stock not imported: …`
+    pub fn describe(&self) -> String {
+        format!(
+            "{} row{} (first row {}): column {:?} → {} not imported: {}",
+            self.rows,
+            if self.rows == 1 { "" } else { "s" },
+            self.first_row,
+            self.column,
+            self.attribute,
+            self.reason
+        )
+    }
+}
+
+/// Adds one row's dropped values to a job's tally.
+pub fn add_dropped(
+    tally: &mut Vec<DroppedColumn>,
+    row: u64,
+    dropped: &[super::mapping::DroppedValue],
+) {
+    let row = i64::try_from(row).unwrap_or(i64::MAX);
+    for value in dropped {
+        match tally.iter_mut().find(|d| {
+            d.column == value.column && d.attribute == value.attribute && d.reason == value.reason
+        }) {
+            Some(entry) => {
+                entry.rows += 1;
+                entry.first_row = entry.first_row.min(row);
+            }
+            None => tally.push(DroppedColumn {
+                column: value.column.clone(),
+                attribute: value.attribute.clone(),
+                reason: value.reason.clone(),
+                rows: 1,
+                first_row: row,
+            }),
+        }
     }
 }
 
@@ -138,6 +200,9 @@ pub struct Job {
     pub by: String,
     pub counts: Counts,
     pub warnings: Vec<String>,
+    /// Mapped values not imported because the row's family or level cannot
+    /// hold them, per column, most rows first.
+    pub dropped_values: Vec<DroppedColumn>,
     pub message: Option<String>,
     pub created: Timestamp,
     pub started: Option<Timestamp>,
@@ -159,6 +224,11 @@ pub struct Job {
     pub attempts: i64,
     #[serde(skip)]
     pub header: Vec<String>,
+    /// The uploaded file's delimiter and byte-order mark (CSV), for `errors.csv`.
+    #[serde(skip)]
+    pub file_delimiter: String,
+    #[serde(skip)]
+    pub file_bom: bool,
 }
 
 impl Job {
@@ -190,13 +260,15 @@ impl Job {
 const COLUMNS: &str = "id, profile, profile_definition, mode, status, origin, file_name, file_path, \
      file_sha256, file_bytes, idempotency_key, user_id, actor_kind, actor_label, created_at, started_at, \
      finished_at, attempts, resume_row, header, read_count, created_count, updated_count, unchanged_count, \
-     proposed_count, disabled_count, failed_count, warnings, message";
+     proposed_count, disabled_count, failed_count, warnings, message, file_delimiter, file_bom, \
+     dropped_rows, dropped_values";
 
 fn from_row(row: &AnyRow) -> Result<Job, sqlx::Error> {
     let status: String = row.try_get("status")?;
     let mode: String = row.try_get("mode")?;
     let warnings: String = row.try_get("warnings")?;
     let header: String = row.try_get("header")?;
+    let dropped_values: String = row.try_get("dropped_values")?;
     let started: Option<Timestamp> = row.try_get("started_at")?;
     let finished: Option<Timestamp> = row.try_get("finished_at")?;
     let decode = |what: &str| sqlx::Error::Decode(format!("import job {what}").into());
@@ -218,8 +290,15 @@ fn from_row(row: &AnyRow) -> Result<Job, sqlx::Error> {
             proposed: row.try_get("proposed_count")?,
             disabled: row.try_get("disabled_count")?,
             failed: row.try_get("failed_count")?,
+            rows_with_dropped_values: row.try_get("dropped_rows")?,
         },
         warnings: serde_json::from_str(&warnings).unwrap_or_default(),
+        dropped_values: {
+            let mut dropped: Vec<DroppedColumn> =
+                serde_json::from_str(&dropped_values).unwrap_or_default();
+            dropped.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.first_row.cmp(&b.first_row)));
+            dropped
+        },
         message: row.try_get("message")?,
         created: row.try_get("created_at")?,
         duration_ms: match (started, finished) {
@@ -236,6 +315,8 @@ fn from_row(row: &AnyRow) -> Result<Job, sqlx::Error> {
         resume_row: row.try_get("resume_row")?,
         attempts: row.try_get("attempts")?,
         header: serde_json::from_str(&header).unwrap_or_default(),
+        file_delimiter: row.try_get("file_delimiter")?,
+        file_bom: crate::db::get_bool(row, "file_bom")?,
     })
 }
 

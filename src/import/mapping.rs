@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use rust_decimal::Decimal;
 use serde_json::{Value as Json, json};
 
-use super::profile::{EmptyCells, MappingProfile, Transform};
+use super::profile::{DecimalComma, EmptyCells, MappingProfile, Transform};
 use crate::catalog::gtin;
 use crate::catalog::product::{ProductKind, ValueKey};
 use crate::catalog::schema::{Attribute, AttributeType, Schema};
@@ -36,6 +36,39 @@ pub struct MappedRow {
     /// `None` when the profile maps no category column (or the cell is empty and skipped).
     pub categories: Option<Vec<String>>,
     pub values: Vec<ValueChange>,
+    /// Non-empty mapped cells this row cannot hold (its family lacks the
+    /// attribute, or the attribute lives on another level): counted on the
+    /// job, never dropped silently.
+    pub dropped: Vec<DroppedValue>,
+}
+
+/// A mapped cell a row could not hold, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedValue {
+    pub column: String,
+    pub attribute: String,
+    pub reason: String,
+}
+
+/// Why `kind` in `family` cannot hold `attribute`, if it cannot.
+fn not_held(
+    family: &crate::catalog::schema::Family,
+    kind: ProductKind,
+    attribute: &str,
+) -> Option<String> {
+    if !family.attributes.iter().any(|a| a == attribute) {
+        return Some(format!("the family {} has no {attribute}", family.code));
+    }
+    if crate::catalog::completeness::on_level(family, kind, attribute) {
+        return None;
+    }
+    Some(match kind {
+        ProductKind::Model => format!(
+            "{attribute} is kept on each variant of {}, and these rows were read as models",
+            family.code
+        ),
+        _ => format!("{attribute} is kept on the model, and its variants inherit it"),
+    })
 }
 
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
@@ -104,9 +137,16 @@ fn is_scientific(text: &str) -> bool {
             .all(|c| c.is_ascii_digit() || ".,E+-".contains(c))
 }
 
-/// Reads a decimal as written in the file.
-fn read_decimal(text: &str, decimal_comma: bool) -> Result<Decimal, String> {
+/// Reads a decimal as written in the file. `Auto` is settled per file before
+/// rows are mapped; left unsettled, each cell says for itself (a comma after
+/// any point is the decimal comma).
+fn read_decimal(text: &str, decimal_comma: DecimalComma) -> Result<Decimal, String> {
     let text = text.trim();
+    let decimal_comma = match decimal_comma {
+        DecimalComma::Yes => true,
+        DecimalComma::No => false,
+        DecimalComma::Auto => text.rfind(',') > text.rfind('.'),
+    };
     if is_scientific(text) {
         return Err(format!(
             "{text} is in scientific notation (a spreadsheet rounded it); export the column as text"
@@ -119,7 +159,7 @@ fn read_decimal(text: &str, decimal_comma: bool) -> Result<Decimal, String> {
     };
     normal.parse::<Decimal>().map_err(|_| {
         if !decimal_comma && text.contains(',') {
-            format!("{text} is not a number; if the file uses decimal commas, set decimal_comma in the profile")
+            format!("{text} is not a number; if the file uses decimal commas, set decimal_comma = true (or \"auto\") in the profile")
         } else {
             format!("{text} is not a number")
         }
@@ -213,6 +253,9 @@ pub fn map_row<'a>(
     });
 
     let mut values = Vec::new();
+    // Columns some mapping took a value from, and the cells no mapping could place.
+    let mut placed: Vec<&str> = Vec::new();
+    let mut unplaced: Vec<DroppedValue> = Vec::new();
     for mapping in &profile.columns {
         let Some(attribute) = schema.attribute(&mapping.attribute) else {
             continue;
@@ -221,14 +264,23 @@ pub fn map_row<'a>(
         if attribute.owner == crate::catalog::schema::Owner::Pim && !mapping.seed {
             continue;
         }
+        let raw = read(&mapping.column).unwrap_or_default();
         // On a variant, only variant-level attributes; on a model, only shared ones.
         if let Some(family) = schema.family(&family)
-            && (!family.attributes.contains(&attribute.code)
-                || !crate::catalog::completeness::on_level(family, kind, &attribute.code))
+            && let Some(reason) = not_held(family, kind, &attribute.code)
         {
+            if !raw.is_empty() {
+                unplaced.push(DroppedValue {
+                    column: mapping.column.clone(),
+                    attribute: attribute.code.clone(),
+                    reason,
+                });
+            }
             continue;
         }
-        let raw = read(&mapping.column).unwrap_or_default();
+        if !raw.is_empty() {
+            placed.push(&mapping.column);
+        }
         let text = transform(raw.clone(), &mapping.transforms);
         let text = if text.is_empty() {
             mapping.default.clone().unwrap_or_default()
@@ -254,6 +306,9 @@ pub fn map_row<'a>(
             Err(message) => errors.push(error(Some(&mapping.column), &raw, message)),
         }
     }
+    // A column mapped twice (size → size, size → shoe_size) lost nothing
+    // when one of its mappings took the value.
+    unplaced.retain(|d| !placed.contains(&d.column.as_str()));
     if errors.is_empty() {
         Ok(MappedRow {
             row,
@@ -263,6 +318,7 @@ pub fn map_row<'a>(
             parent,
             categories,
             values,
+            dropped: unplaced,
         })
     } else {
         Err(errors)

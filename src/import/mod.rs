@@ -25,7 +25,11 @@ mod tests {
     fn demo_profile(decimal_comma: bool) -> MappingProfile {
         let mut profile: MappingProfile =
             toml::from_str(include_str!("../demo/erp-items.toml")).unwrap();
-        profile.decimal_comma = decimal_comma;
+        profile.decimal_comma = if decimal_comma {
+            super::profile::DecimalComma::Yes
+        } else {
+            super::profile::DecimalComma::No
+        };
         profile
     }
 

@@ -39,6 +39,46 @@ pub enum TextEncoding {
     Windows1252,
 }
 
+/// How numbers write their decimals: `decimal_comma = false` (`1.25`),
+/// `true` (`1,25`) or `"auto"`: decided per file from its number columns
+/// (see [`super::reader::detect_decimal_comma`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DecimalComma {
+    #[default]
+    No,
+    Yes,
+    Auto,
+}
+
+impl Serialize for DecimalComma {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DecimalComma::No => serializer.serialize_bool(false),
+            DecimalComma::Yes => serializer.serialize_bool(true),
+            DecimalComma::Auto => serializer.serialize_str("auto"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DecimalComma {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Flag(bool),
+            Word(String),
+        }
+        match Written::deserialize(deserializer)? {
+            Written::Flag(true) => Ok(DecimalComma::Yes),
+            Written::Flag(false) => Ok(DecimalComma::No),
+            Written::Word(word) if word == "auto" => Ok(DecimalComma::Auto),
+            Written::Word(word) => Err(serde::de::Error::custom(format!(
+                "decimal_comma = {word:?}: use true, false or \"auto\""
+            ))),
+        }
+    }
+}
+
 /// What an empty cell means.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,9 +178,10 @@ pub struct MappingProfile {
     pub delimiter: Option<char>,
     #[serde(default)]
     pub encoding: TextEncoding,
-    /// Numbers are written with a decimal comma (`1,25`).
+    /// Numbers are written with a decimal comma (`1,25`), or `"auto"`:
+    /// detected per file.
     #[serde(default)]
-    pub decimal_comma: bool,
+    pub decimal_comma: DecimalComma,
     /// The column with the SKU.
     pub identifier: String,
     pub family: FamilySource,

@@ -43,10 +43,28 @@ impl SourceRow {
     }
 }
 
+/// How a CSV file was written, so `errors.csv` can be written the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    pub delimiter: u8,
+    /// It started with a UTF-8 byte-order mark.
+    pub bom: bool,
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Self {
+            delimiter: b',',
+            bom: false,
+        }
+    }
+}
+
 /// Rows of a file, in order.
 pub struct Rows {
     /// The header, in file order.
     pub header: Vec<String>,
+    pub dialect: Dialect,
     inner: Box<dyn Iterator<Item = Result<SourceRow, ReadError>> + Send>,
 }
 
@@ -110,7 +128,8 @@ fn csv_rows(
         row: 1,
         message: format!("cannot read the file: {err}"),
     })?;
-    if peek.starts_with(&[0xEF, 0xBB, 0xBF]) {
+    let bom = peek.starts_with(&[0xEF, 0xBB, 0xBF]);
+    if bom {
         buffered.consume(3);
     }
     let delimiter = match delimiter {
@@ -183,8 +202,56 @@ fn csv_rows(
     });
     Ok(Rows {
         header,
+        dialect: Dialect { delimiter, bom },
         inner: Box::new(records),
     })
+}
+
+/// Whether a file writes decimal commas, judged from its number cells (a
+/// profile's `decimal_comma = "auto"`). `1,5` and `1.234,50` say comma;
+/// `1.5` and `1,234.50` say point; `1,500` alone could be either and says
+/// nothing. Undecided, a `;`-separated file (as spreadsheets write where the
+/// comma is the decimal mark) is read with commas.
+pub fn detect_decimal_comma<'a>(cells: impl Iterator<Item = &'a str>, delimiter: u8) -> bool {
+    let (mut comma, mut point) = (0usize, 0usize);
+    for cell in cells {
+        let text = cell.trim().trim_start_matches(['-', '+']);
+        if text.is_empty()
+            || !text
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ',' || c == '.')
+        {
+            continue;
+        }
+        let last_comma = text.rfind(',');
+        let last_point = text.rfind('.');
+        match (last_comma, last_point) {
+            (Some(c), Some(p)) if c > p => comma += 1,
+            (Some(_), Some(_)) => point += 1,
+            (Some(c), None) => {
+                // One comma not followed by exactly three digits: a decimal comma;
+                // several commas: thousands separators.
+                if text.matches(',').count() > 1 {
+                    point += 1;
+                } else if text.len() - c - 1 != 3 {
+                    comma += 1;
+                }
+            }
+            (None, Some(p)) => {
+                if text.matches('.').count() > 1 {
+                    comma += 1;
+                } else if text.len() - p - 1 != 3 {
+                    point += 1;
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    if comma == point {
+        delimiter == b';'
+    } else {
+        comma > point
+    }
 }
 
 /// A JSON value as a cell: strings as they are, numbers and booleans as
@@ -264,6 +331,7 @@ fn jsonl_rows(source: impl Read + Send + 'static) -> Result<Rows, ReadError> {
     });
     Ok(Rows {
         header: Vec::new(),
+        dialect: Dialect::default(),
         inner: Box::new(rows),
     })
 }
@@ -319,6 +387,32 @@ mod tests {
         assert!(rows[1].is_ok(), "one bad row does not stop the file");
         let (_, rows) = read_all(FILE, &profile("encoding = \"windows1252\""));
         assert_eq!(rows[0].as_ref().unwrap().get("name"), Some("Café"));
+    }
+
+    #[test]
+    fn decimal_commas_are_told_from_the_number_cells() {
+        let detect =
+            |cells: &[&str], delimiter| detect_decimal_comma(cells.iter().copied(), delimiter);
+        assert!(detect(&["696,015", "19,99", "1.234,50"], b','));
+        assert!(!detect(&["696.015", "19.99", "1,234.50"], b';'));
+        assert!(!detect(&["1,234,567", "2"], b';'), "thousands separators");
+        // Only ambiguous cells: the delimiter decides.
+        assert!(detect(&["1,500", "x"], b';'));
+        assert!(!detect(&["1,500"], b','));
+    }
+
+    #[test]
+    fn the_dialect_is_reported() {
+        let rows = open(&b"\xEF\xBB\xBFsku;name\nA;B\n"[..], &profile("")).unwrap();
+        assert_eq!(
+            rows.dialect,
+            Dialect {
+                delimiter: b';',
+                bom: true
+            }
+        );
+        let rows = open(&b"sku,name\nA,B\n"[..], &profile("")).unwrap();
+        assert_eq!(rows.dialect, Dialect::default());
     }
 
     #[test]

@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::AnyConnection;
 
-use super::jobs::{Counts, FailedRow, Job, Mode, RowError, Status};
-use super::mapping::{self, MappedRow};
-use super::profile::MappingProfile;
-use super::reader::{self, SourceRow};
+use super::jobs::{Counts, DroppedColumn, FailedRow, Job, Mode, RowError, Status};
+use super::mapping::{self, DroppedValue, MappedRow};
+use super::profile::{DecimalComma, MappingProfile};
+use super::reader::{self, Dialect, SourceRow};
 use crate::catalog::schema::{Owner, Schema};
 use crate::catalog::store::{load_schema, sku_key};
 use crate::db::{Clock, Db, Timestamp, is_unique_violation};
@@ -80,12 +80,16 @@ impl From<WriteError> for RunError {
 
 /// What the reader hands over.
 struct Batch {
-    /// The file's header, with the first batch (for `errors.csv`).
-    header: Option<Vec<String>>,
+    /// The file's header and dialect, with the first batch (for `errors.csv`).
+    header: Option<(Vec<String>, Dialect)>,
     /// Mapped rows on their way to the write path …
     rows: Vec<BatchRow>,
-    /// … and the rows as they came, for `errors.csv` (same order).
+    /// … and the rows as they came, for `errors.csv` (same order) …
     sources: Vec<SourceRow>,
+    /// … the mapped cells each row could not hold …
+    dropped: Vec<Vec<DroppedValue>>,
+    /// … and, for a variant, the row of the file its model is on (when earlier).
+    parent_rows: Vec<Option<u64>>,
     failed: Vec<FailedRow>,
     read: u64,
     last_row: u64,
@@ -120,11 +124,57 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// A row's cells for `errors.csv`: the values as meant, so the apostrophe
+/// `errors.csv` puts before a formula-like cell is added once on the way
+/// out and removed once on the way in, however often a file goes round.
 fn cells_of(source: &SourceRow) -> Vec<String> {
     match &source.line {
         Some(line) => vec![line.clone()],
-        None => source.cells.clone(),
+        None => source
+            .cells
+            .iter()
+            .map(|cell| mapping::unescape_formula(cell).to_owned())
+            .collect(),
     }
+}
+
+/// How many rows `decimal_comma = "auto"` looks at before deciding.
+const DECIMAL_SAMPLE_ROWS: usize = 1000;
+
+/// Settles `decimal_comma = "auto"` from the file's first rows: the number,
+/// measurement and price columns the profile maps.
+fn settle_decimal_comma(
+    profile: &mut MappingProfile,
+    schema: &Schema,
+    sample: &[Result<SourceRow, reader::ReadError>],
+    delimiter: u8,
+) {
+    if profile.decimal_comma != DecimalComma::Auto {
+        return;
+    }
+    use crate::catalog::schema::AttributeType;
+    let numeric: Vec<&str> = profile
+        .columns
+        .iter()
+        .filter(|m| {
+            schema.attribute(&m.attribute).is_some_and(|a| {
+                matches!(
+                    a.kind,
+                    AttributeType::Number | AttributeType::Measurement | AttributeType::Price
+                )
+            })
+        })
+        .map(|m| m.column.as_str())
+        .collect();
+    let cells = sample
+        .iter()
+        .filter_map(|row| row.as_ref().ok())
+        .flat_map(|row| numeric.iter().filter_map(|column| row.get(column)));
+    profile.decimal_comma = if reader::detect_decimal_comma(cells, delimiter) {
+        DecimalComma::Yes
+    } else {
+        DecimalComma::No
+    };
 }
 
 fn read_failure(row: u64, message: String) -> FailedRow {
@@ -198,7 +248,7 @@ fn read_file(
 ) -> Result<ReadEnd, RunError> {
     let file = std::fs::File::open(path)
         .map_err(|err| RunError::Fatal(format!("the uploaded file cannot be opened: {err}")))?;
-    let rows = reader::open(
+    let mut rows = reader::open(
         Counting {
             inner: file,
             bytes: progress.clone(),
@@ -207,6 +257,16 @@ fn read_file(
     )
     .map_err(|err| RunError::Fatal(err.to_string()))?;
     let header = rows.header.clone();
+    let dialect = rows.dialect;
+    // The same first rows decide on every run of the job, resumed ones too.
+    let sample: Vec<_> = if profile.decimal_comma == DecimalComma::Auto {
+        rows.by_ref().take(DECIMAL_SAMPLE_ROWS).collect()
+    } else {
+        Vec::new()
+    };
+    let mut settled = profile.clone();
+    settle_decimal_comma(&mut settled, schema, &sample, dialect.delimiter);
+    let profile = &settled;
     if profile.format == crate::import::profile::SourceFormat::Csv
         && !header.contains(&profile.identifier)
     {
@@ -219,15 +279,17 @@ fn read_file(
     let mut first_row: HashMap<String, u64> = HashMap::new();
     let mut without_sku = 0u64;
     let mut batch = Batch {
-        header: Some(header.clone()),
+        header: Some((header.clone(), dialect)),
         rows: Vec::new(),
         sources: Vec::new(),
+        dropped: Vec::new(),
+        parent_rows: Vec::new(),
         failed: Vec::new(),
         read: 0,
         last_row: resume_row,
     };
     let mut total = 0u64;
-    for source in rows {
+    for source in sample.into_iter().chain(rows) {
         let (number, outcome) = match source {
             Ok(source) => (source.row, Some(source)),
             Err(err) => (err.row, {
@@ -279,8 +341,16 @@ fn read_file(
                 });
             } else {
                 match mapping::map_row(profile, schema, number, |c| source.get(c)) {
-                    Ok(mapped) => {
+                    Ok(mut mapped) => {
                         let digest = row_digest(digest_prefix, &source);
+                        batch.dropped.push(std::mem::take(&mut mapped.dropped));
+                        batch.parent_rows.push(
+                            mapped
+                                .parent
+                                .as_deref()
+                                .and_then(|parent| first_row.get(&sku_key(parent)).copied())
+                                .filter(|row| *row < number),
+                        );
                         batch.rows.push(to_batch_row(schema, mapped, digest));
                         batch.sources.push(source);
                     }
@@ -308,6 +378,8 @@ fn read_file(
                     header: None,
                     rows: Vec::new(),
                     sources: Vec::new(),
+                    dropped: Vec::new(),
+                    parent_rows: Vec::new(),
                     failed: Vec::new(),
                     read: 0,
                     last_row: number,
@@ -361,6 +433,7 @@ fn row_errors(
             let value = column
                 .as_deref()
                 .and_then(|c| source.get(c))
+                .map(mapping::unescape_formula)
                 .unwrap_or_default()
                 .to_owned();
             RowError {
@@ -372,6 +445,51 @@ fn row_errors(
             }
         })
         .collect()
+}
+
+/// A variant refused because its model does not exist, when the model's
+/// own row came earlier in the file: that row failed, and saying so points
+/// at the one fix that matters.
+fn name_failed_model(errors: &mut [RowError], row: &BatchRow, model_row: u64) {
+    let Some(parent) = row.parent.as_deref() else {
+        return;
+    };
+    let missing = format!("there is no model {parent}");
+    for error in errors.iter_mut().filter(|e| e.message == missing) {
+        error.message = format!(
+            "the model {parent} is on row {model_row}, and the model's row {model_row} failed; fix that row and send both again"
+        );
+    }
+}
+
+/// The dropped values of a batch's rows that applied (`failed`: the batch's failed rows).
+fn dropped_of(batch: &Batch, failed: &[FailedRow]) -> (i64, Vec<DroppedColumn>) {
+    let failed: HashSet<u64> = failed.iter().map(|f| f.row).collect();
+    let mut rows = 0i64;
+    let mut tally = Vec::new();
+    for (row, dropped) in batch.rows.iter().zip(&batch.dropped) {
+        if dropped.is_empty() || failed.contains(&row.row) {
+            continue;
+        }
+        rows += 1;
+        super::jobs::add_dropped(&mut tally, row.row, dropped);
+    }
+    (rows, tally)
+}
+
+/// Merges a batch's tally of dropped values into the job's.
+fn merge_dropped(into: &mut Vec<DroppedColumn>, from: Vec<DroppedColumn>) {
+    for entry in from {
+        match into.iter_mut().find(|d| {
+            d.column == entry.column && d.attribute == entry.attribute && d.reason == entry.reason
+        }) {
+            Some(known) => {
+                known.rows += entry.rows;
+                known.first_row = known.first_row.min(entry.first_row);
+            }
+            None => into.push(entry),
+        }
+    }
 }
 
 /// How a pass treats the catalog.
@@ -395,6 +513,10 @@ struct Runner<'a> {
     label: String,
     options: RunOptions,
     progress: Arc<Progress>,
+    /// Mapped values not placed so far (a resumed job starts from the stored tally).
+    dropped: Vec<DroppedColumn>,
+    /// The file's header, once read.
+    file_header: Vec<String>,
 }
 
 /// Runs a claimed job to its end (or to a simulated crash).
@@ -419,6 +541,8 @@ pub async fn run(
         schema,
         options,
         progress,
+        dropped: job.dropped_values.clone(),
+        file_header: job.header.clone(),
     };
     runner.run().await
 }
@@ -430,6 +554,7 @@ impl Runner<'_> {
         // A check pass writes no products, so an interrupted one starts over.
         let resume_row = if checks_first {
             reset(self.db, job.id).await?;
+            self.dropped.clear();
             1
         } else {
             u64::try_from(job.resume_row).unwrap_or(1)
@@ -461,6 +586,7 @@ impl Runner<'_> {
                 .await;
             }
             self.progress = Arc::new(Progress::default());
+            self.dropped.clear();
             let (applied, _) = self.pass(Pass::ApplyAll, 1).await?;
             counts = applied;
         }
@@ -510,7 +636,35 @@ impl Runner<'_> {
         let status = counts.status();
         let message =
             (status == Status::Failed).then(|| format!("all {} rows failed", counts.read));
+        // Every row lost mapped values: not a clean success, and it says why.
+        if status == Status::Succeeded && counts.every_row_lost_values() {
+            return finish(
+                self.db,
+                job.id,
+                Status::Partial,
+                Some(self.lost_values_message(&counts)),
+                self.clock.now(),
+            )
+            .await;
+        }
         finish(self.db, job.id, status, message, self.clock.now()).await
+    }
+
+    /// Why a job whose every row lost values is partial, with the likely cause.
+    fn lost_values_message(&self, counts: &Counts) -> String {
+        let mut message = format!(
+            "every row lost mapped values ({} of {} rows): see the values not imported",
+            counts.rows_with_dropped_values, counts.read
+        );
+        if let Some(parent) = &self.profile.parent
+            && self.profile.format == crate::import::profile::SourceFormat::Csv
+            && !self.file_header.contains(parent)
+        {
+            message.push_str(&format!(
+                "; the file has no column {parent:?}, which the profile reads a variant's model from, so every row was read as a model or simple product"
+            ));
+        }
+        message
     }
 
     /// One pass over the file.
@@ -589,7 +743,15 @@ impl Runner<'_> {
             }
             let result = match &mut whole {
                 Some(tx) => {
-                    let applied = self.apply_batch(tx, pass, &batch, &mut dry_models).await;
+                    let applied = self
+                        .apply_batch(tx, pass, &batch, &mut dry_models)
+                        .await
+                        .map(|(mut batch_counts, failed)| {
+                            let (rows, dropped) = dropped_of(&batch, &failed);
+                            batch_counts.rows_with_dropped_values = rows;
+                            merge_dropped(&mut self.dropped, dropped);
+                            (batch_counts, failed)
+                        });
                     // The job's row is written only at the end of this long
                     // transaction; on PostgreSQL the heartbeat goes through
                     // another connection so no other node takes the job over.
@@ -616,12 +778,16 @@ impl Runner<'_> {
                         }
                     };
                     match applied {
-                        Ok((batch_counts, failed)) => {
+                        Ok((mut batch_counts, failed)) => {
+                            let (rows, dropped) = dropped_of(&batch, &failed);
+                            batch_counts.rows_with_dropped_values = rows;
+                            merge_dropped(&mut self.dropped, dropped);
                             let progress = BatchProgress {
                                 counts: &batch_counts,
                                 failed: &failed,
                                 last_row: batch.last_row,
-                                header: batch.header.as_deref(),
+                                header: batch.header.as_ref().map(|(h, d)| (h.as_slice(), *d)),
+                                dropped: &self.dropped,
                             };
                             store_progress(&mut tx, self.job.id, progress, self.clock.now())
                                 .await?;
@@ -651,8 +817,10 @@ impl Runner<'_> {
         }
         if let Some(mut tx) = whole {
             set_counts(&mut tx, self.job.id, &counts, self.clock.now()).await?;
+            store_dropped(&mut tx, self.job.id, &self.dropped).await?;
             tx.commit().await?;
         }
+        self.file_header = end.header.clone();
         tracing::debug!(
             job = self.job.id,
             rows = end.rows,
@@ -754,7 +922,13 @@ impl Runner<'_> {
             ..Counts::default()
         };
         let mut failed = batch.failed.clone();
-        for ((row, source), outcome) in batch.rows.iter().zip(&batch.sources).zip(outcomes) {
+        for (index, ((row, source), outcome)) in batch
+            .rows
+            .iter()
+            .zip(&batch.sources)
+            .zip(outcomes)
+            .enumerate()
+        {
             match outcome {
                 RowOutcome::Created => counts.created += 1,
                 RowOutcome::Changed { updated, proposed } => {
@@ -764,10 +938,14 @@ impl Runner<'_> {
                 RowOutcome::Unchanged => counts.unchanged += 1,
                 RowOutcome::Failed(errors) => {
                     counts.failed += 1;
+                    let mut errors = row_errors(&self.profile, row, source, errors);
+                    if let Some(model_row) = batch.parent_rows.get(index).copied().flatten() {
+                        name_failed_model(&mut errors, row, model_row);
+                    }
                     failed.push(FailedRow {
                         row: row.row,
                         cells: cells_of(source),
-                        errors: row_errors(&self.profile, row, source, errors),
+                        errors,
                     });
                 }
             }
@@ -904,7 +1082,8 @@ async fn reset(db: &Db, job_id: i64) -> Result<(), sqlx::Error> {
         "DELETE FROM import_errors WHERE job_id = $1",
         "DELETE FROM import_failed_rows WHERE job_id = $1",
         "UPDATE import_jobs SET resume_row = 1, read_count = 0, created_count = 0, updated_count = 0, \
-         unchanged_count = 0, proposed_count = 0, disabled_count = 0, failed_count = 0 WHERE id = $1",
+         unchanged_count = 0, proposed_count = 0, disabled_count = 0, failed_count = 0, dropped_rows = 0, \
+         dropped_values = '[]' WHERE id = $1",
     ] {
         sqlx::query(sql).bind(job_id).execute(&mut *tx).await?;
     }
@@ -916,7 +1095,23 @@ struct BatchProgress<'a> {
     counts: &'a Counts,
     failed: &'a [FailedRow],
     last_row: u64,
-    header: Option<&'a [String]>,
+    header: Option<(&'a [String], Dialect)>,
+    /// The job's whole tally of dropped values, this batch included.
+    dropped: &'a [DroppedColumn],
+}
+
+/// A job's tally of values not imported.
+async fn store_dropped(
+    conn: &mut AnyConnection,
+    job_id: i64,
+    dropped: &[DroppedColumn],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE import_jobs SET dropped_values = $1 WHERE id = $2")
+        .bind(serde_json::to_string(dropped).unwrap_or_else(|_| "[]".into()))
+        .bind(job_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// A batch's failed rows, the job's counts and its resume point, in the batch's transaction.
@@ -931,20 +1126,28 @@ async fn store_progress(
         failed,
         last_row,
         header,
+        dropped,
     } = progress;
     super::jobs::store_failed(conn, job_id, failed).await?;
-    if let Some(header) = header {
-        sqlx::query("UPDATE import_jobs SET header = $1 WHERE id = $2")
-            .bind(serde_json::to_string(header).unwrap_or_else(|_| "[]".into()))
-            .bind(job_id)
-            .execute(&mut *conn)
-            .await?;
+    if let Some((header, dialect)) = header {
+        sqlx::query(
+            "UPDATE import_jobs SET header = $1, file_delimiter = $2, file_bom = $3 WHERE id = $4",
+        )
+        .bind(serde_json::to_string(header).unwrap_or_else(|_| "[]".into()))
+        .bind(char::from(dialect.delimiter).to_string())
+        .bind(dialect.bom)
+        .bind(job_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if counts.rows_with_dropped_values > 0 {
+        store_dropped(conn, job_id, dropped).await?;
     }
     sqlx::query(
         "UPDATE import_jobs SET read_count = read_count + $1, created_count = created_count + $2, \
          updated_count = updated_count + $3, unchanged_count = unchanged_count + $4, \
          proposed_count = proposed_count + $5, failed_count = failed_count + $6, resume_row = $7, \
-         heartbeat_at = $8 WHERE id = $9",
+         heartbeat_at = $8, dropped_rows = dropped_rows + $10 WHERE id = $9",
     )
     .bind(counts.read)
     .bind(counts.created)
@@ -955,6 +1158,7 @@ async fn store_progress(
     .bind(i64::try_from(last_row).unwrap_or(i64::MAX))
     .bind(now)
     .bind(job_id)
+    .bind(counts.rows_with_dropped_values)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -968,7 +1172,8 @@ async fn set_counts(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE import_jobs SET read_count = $1, created_count = $2, updated_count = $3, unchanged_count = $4, \
-         proposed_count = $5, failed_count = $6, disabled_count = $9, heartbeat_at = $7 WHERE id = $8",
+         proposed_count = $5, failed_count = $6, disabled_count = $9, heartbeat_at = $7, dropped_rows = $10 \
+         WHERE id = $8",
     )
     .bind(counts.read)
     .bind(counts.created)
@@ -979,6 +1184,7 @@ async fn set_counts(
     .bind(now)
     .bind(job_id)
     .bind(counts.disabled)
+    .bind(counts.rows_with_dropped_values)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -24,7 +24,7 @@ pub fn stream(
     channel: Channel,
     format: ExportFormat,
 ) -> impl Stream<Item = Result<Vec<u8>, std::io::Error>> {
-    let (sender, receiver) = tokio::sync::mpsc::channel(BUFFERED);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(BUFFERED);
     tokio::spawn(async move {
         let result = produce(&db, &schema, &channel, format, &sender).await;
         if let Err(err) = result {
@@ -33,9 +33,9 @@ pub fn stream(
             let _ = sender.send(Err(std::io::Error::other(err))).await;
         }
     });
-    futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|chunk| (chunk, receiver))
-    })
+    // A closed receiver answers `None` on every poll, so the stream may be
+    // polled after its end, as a compressing body does while it finishes.
+    futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx))
 }
 
 async fn produce(

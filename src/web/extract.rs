@@ -155,3 +155,127 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         Ok(ApiJson(value))
     }
 }
+
+/// One entity tag of a conditional header: `"opaque"` or weak `W/"opaque"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityTag {
+    pub weak: bool,
+    pub opaque: String,
+}
+
+/// `*` or a list of entity tags (RFC 9110 13.1.1, 13.1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagCondition {
+    Any,
+    Tags(Vec<EntityTag>),
+}
+
+impl TagCondition {
+    /// Reads every line of `name` as one list; `None` when the header is
+    /// absent, an error naming the header when it is not `*` or a list of
+    /// quoted tags.
+    pub fn from_headers(
+        headers: &header::HeaderMap,
+        name: header::HeaderName,
+    ) -> Result<Option<Self>, AppError> {
+        let mut lines = headers.get_all(&name).iter().peekable();
+        if lines.peek().is_none() {
+            return Ok(None);
+        }
+        let bad = || {
+            AppError::BadRequest(format!(
+                "{name} must be * or a list of ETags from GET, like \"3\" or \"3\", \"4\""
+            ))
+        };
+        let mut texts = Vec::new();
+        for line in lines {
+            texts.push(line.to_str().map_err(|_| bad())?);
+        }
+        let text = texts.join(",");
+        if text.trim() == "*" {
+            return Ok(Some(TagCondition::Any));
+        }
+        parse_tag_list(&text)
+            .map(|tags| Some(TagCondition::Tags(tags)))
+            .ok_or_else(bad)
+    }
+
+    /// Strong comparison, for `If-Match`: a weak tag never matches.
+    pub fn matches_strongly(&self, current: impl Fn(&str) -> bool) -> bool {
+        match self {
+            TagCondition::Any => true,
+            TagCondition::Tags(tags) => tags.iter().any(|t| !t.weak && current(&t.opaque)),
+        }
+    }
+
+    /// Weak comparison, for `If-None-Match`: weak and strong tags alike.
+    pub fn matches_weakly(&self, current: impl Fn(&str) -> bool) -> bool {
+        match self {
+            TagCondition::Any => true,
+            TagCondition::Tags(tags) => tags.iter().any(|t| current(&t.opaque)),
+        }
+    }
+}
+
+/// `#entity-tag`: tags separated by commas (empty members allowed, as the
+/// list syntax says), each `"…"` or `W/"…"` with no quote inside.
+fn parse_tag_list(text: &str) -> Option<Vec<EntityTag>> {
+    let mut tags = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        if rest.is_empty() {
+            break;
+        }
+        let (weak, quoted) = match rest.strip_prefix("W/") {
+            Some(after) => (true, after),
+            None => (false, rest),
+        };
+        let inner = quoted.strip_prefix('"')?;
+        let end = inner.find('"')?;
+        tags.push(EntityTag {
+            weak,
+            opaque: inner[..end].to_owned(),
+        });
+        rest = inner[end + 1..].trim_start_matches([' ', '\t']);
+        // After a tag comes the end or a comma, never another tag directly.
+        if !(rest.is_empty() || rest.starts_with(',')) {
+            return None;
+        }
+    }
+    (!tags.is_empty()).then_some(tags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EntityTag, parse_tag_list};
+
+    fn tag(weak: bool, opaque: &str) -> EntityTag {
+        EntityTag {
+            weak,
+            opaque: opaque.to_owned(),
+        }
+    }
+
+    #[test]
+    fn reads_tag_lists() {
+        assert_eq!(parse_tag_list("\"3\""), Some(vec![tag(false, "3")]));
+        assert_eq!(
+            parse_tag_list(" W/\"3\" ,\"4.2\",, \"\""),
+            Some(vec![tag(true, "3"), tag(false, "4.2"), tag(false, "")])
+        );
+        for bad in [
+            "",
+            " , ",
+            "3",
+            "\"3",
+            "W/3",
+            "w/\"3\"",
+            "\"3\" \"4\"",
+            "\"3\"x",
+            "*",
+        ] {
+            assert_eq!(parse_tag_list(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -3,5 +3,6 @@
 
 pub mod batch;
 pub mod history;
+pub mod merge;
 pub mod proposals;
 pub mod write;

@@ -19,7 +19,7 @@ use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::{Caller, Permission};
 use crate::catalog::product::{Product, ValueKey};
 use crate::catalog::schema::{Lane, Schema};
-use crate::catalog::store;
+use crate::catalog::{store, values};
 use crate::db::{Backend, Db, Timestamp};
 use crate::error::FieldError;
 
@@ -261,6 +261,16 @@ async fn get_locked(conn: &mut AnyConnection, id: i64) -> Result<Proposal, Workf
         .await?
         .ok_or(WorkflowError::NotFound(id))?;
     Ok(from_row(&row)?)
+}
+
+/// The proposal as `caller` may know it: someone else's draft does not
+/// exist for them, on every route.
+fn visible(caller: &Caller, proposal: Proposal) -> Result<Proposal, WorkflowError> {
+    if proposal.visible_to(caller) {
+        Ok(proposal)
+    } else {
+        Err(WorkflowError::NotFound(proposal.id))
+    }
 }
 
 /// Filters of the review queue and `GET /api/v1/proposals`.
@@ -790,7 +800,7 @@ pub async fn submit(
 ) -> Result<Proposal, WorkflowError> {
     caller.require(&Permission::EditCatalog)?;
     let mut tx = db.begin_write().await?;
-    let mut proposal = get_locked(&mut tx, id).await?;
+    let mut proposal = visible(caller, get_locked(&mut tx, id).await?)?;
     must_be_author(caller, &proposal)?;
     if proposal.status != Status::Draft {
         return Err(WorkflowError::WrongState(format!(
@@ -828,8 +838,9 @@ pub async fn withdraw(
     id: i64,
     now: Timestamp,
 ) -> Result<Proposal, WorkflowError> {
+    caller.require(&Permission::EditCatalog)?;
     let mut tx = db.begin_write().await?;
-    let mut proposal = get_locked(&mut tx, id).await?;
+    let mut proposal = visible(caller, get_locked(&mut tx, id).await?)?;
     must_be_author(caller, &proposal)?;
     if !proposal.status.is_open() {
         return Err(WorkflowError::WrongState(format!(
@@ -877,6 +888,22 @@ fn check_reviewer(
     Ok(())
 }
 
+/// Whether `caller` may decide proposal `id` now, judged in the order every
+/// decision is: rights (403), existence (404; someone else's draft does not
+/// exist), four eyes (403), state (409). For refusing input that cannot be
+/// read only after these, as the decision itself would.
+pub async fn check_review(
+    db: &Db,
+    caller: &Caller,
+    id: i64,
+    allow_self_approval: bool,
+) -> Result<Proposal, WorkflowError> {
+    caller.require(&Permission::Review)?;
+    let proposal = visible(caller, get(db.pool(), id).await?)?;
+    check_reviewer(caller, &proposal, allow_self_approval)?;
+    Ok(proposal)
+}
+
 /// Approves all open fields (`fields: None`) or the chosen ones; the rest stay
 /// open. Each chosen field whose master value moved since the proposal was
 /// made becomes a conflict; the others apply through the write path, in the
@@ -891,8 +918,9 @@ pub async fn approve(
     allow_self_approval: bool,
     now: Timestamp,
 ) -> Result<Proposal, WorkflowError> {
+    caller.require(&Permission::Review)?;
     let mut tx = db.begin_write().await?;
-    let mut proposal = get_locked(&mut tx, id).await?;
+    let mut proposal = visible(caller, get_locked(&mut tx, id).await?)?;
     check_reviewer(caller, &proposal, allow_self_approval)?;
     if let Some(fields) = fields {
         for field in fields {
@@ -923,9 +951,12 @@ pub async fn approve(
     let mut conflicts = 0;
     for change in proposal.changes.iter_mut().filter(|c| chosen(c)) {
         let now_value = current_value(&master, change);
-        if now_value == change.after {
+        let same = |a: &Option<Json>, b: &Option<Json>| {
+            values::same_field(schema, &change.attribute, a.as_ref(), b.as_ref())
+        };
+        if same(&now_value, &change.after) {
             change.state = FieldState::Applied;
-        } else if now_value != change.before {
+        } else if !same(&now_value, &change.before) {
             change.state = FieldState::Conflict;
             change.theirs = now_value;
             conflicts += 1;
@@ -943,16 +974,7 @@ pub async fn approve(
             ),
             ..approver.clone()
         };
-        // An import proposal carries ERP-owned values, which only an import
-        // may write: approving it applies them as the import would have.
-        let writer = if proposal.source == "import" {
-            Writer::Import {
-                actor,
-                may_seed_pim: false,
-            }
-        } else {
-            Writer::Person(actor)
-        };
+        let writer = applying_writer(&proposal, actor);
         let outcome = write::update_in(
             &mut tx,
             db.backend(),
@@ -1001,6 +1023,21 @@ pub async fn approve(
     Ok(proposal)
 }
 
+/// The writer that applies a proposal's changes, and so the writer its
+/// changes are validated as: an import proposal carries ERP-owned values,
+/// which only an import may write, so it applies as the import would have;
+/// any other proposal applies as the approving person.
+pub fn applying_writer(proposal: &Proposal, actor: Actor) -> Writer {
+    if proposal.source == "import" {
+        Writer::Import {
+            actor,
+            may_seed_pim: false,
+        }
+    } else {
+        Writer::Person(actor)
+    }
+}
+
 /// Master's current value for a proposed change's field.
 fn current_value(master: &Product, change: &ProposedChange) -> Option<Json> {
     match change.attribute.as_str() {
@@ -1019,6 +1056,12 @@ pub async fn reject(
     allow_self_approval: bool,
     now: Timestamp,
 ) -> Result<Proposal, WorkflowError> {
+    // Rights, existence and state before the comment: who may not reject
+    // learns that first, whatever they wrote.
+    caller.require(&Permission::Review)?;
+    let mut tx = db.begin_write().await?;
+    let mut proposal = visible(caller, get_locked(&mut tx, id).await?)?;
+    check_reviewer(caller, &proposal, allow_self_approval)?;
     let comment = comment.trim();
     if comment.is_empty() {
         return Err(WorkflowError::Invalid(
@@ -1030,9 +1073,6 @@ pub async fn reject(
             "keep the comment to 4000 characters".to_owned(),
         ));
     }
-    let mut tx = db.begin_write().await?;
-    let mut proposal = get_locked(&mut tx, id).await?;
-    check_reviewer(caller, &proposal, allow_self_approval)?;
     let actor = caller.actor();
     proposal.status = Status::Rejected;
     proposal.decided_by = Some(actor.label.clone());
@@ -1067,17 +1107,40 @@ pub async fn comment(
             "only editors and approvers comment on proposals".to_owned(),
         ));
     }
+    let mut tx = db.begin_write().await?;
+    visible(caller, get(&mut *tx, id).await?)?;
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 4000 {
         return Err(WorkflowError::Invalid(
             "write a comment of 1 to 4000 characters".to_owned(),
         ));
     }
-    let mut tx = db.begin_write().await?;
-    get(&mut *tx, id).await?;
     add_comment(&mut tx, id, &caller.actor(), "comment", body, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Only the author rebases, and only a proposal in conflict.
+fn check_rebaser(caller: &Caller, proposal: &Proposal) -> Result<(), WorkflowError> {
+    must_be_author(caller, proposal)?;
+    if proposal.status != Status::Conflict {
+        return Err(WorkflowError::WrongState(format!(
+            "proposal {} is {}, not in conflict",
+            proposal.id,
+            proposal.status.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `caller` may rebase proposal `id` now, judged as [`rebase`]
+/// judges it (rights 403, existence 404, author 403, state 409), without
+/// writing: for refusing an unreadable form only after these.
+pub async fn check_rebase(db: &Db, caller: &Caller, id: i64) -> Result<Proposal, WorkflowError> {
+    caller.require(&Permission::EditCatalog)?;
+    let proposal = visible(caller, get(db.pool(), id).await?)?;
+    check_rebaser(caller, &proposal)?;
+    Ok(proposal)
 }
 
 /// How the author settles one conflicting field.
@@ -1098,15 +1161,10 @@ pub async fn rebase(
     resolutions: &[(ValueKey, Resolution)],
     now: Timestamp,
 ) -> Result<Proposal, WorkflowError> {
+    caller.require(&Permission::EditCatalog)?;
     let mut tx = db.begin_write().await?;
-    let mut proposal = get_locked(&mut tx, id).await?;
-    must_be_author(caller, &proposal)?;
-    if proposal.status != Status::Conflict {
-        return Err(WorkflowError::WrongState(format!(
-            "proposal {id} is {}, not in conflict",
-            proposal.status.as_str()
-        )));
-    }
+    let mut proposal = visible(caller, get_locked(&mut tx, id).await?)?;
+    check_rebaser(caller, &proposal)?;
     let master = store::find_by_id(&mut *tx, proposal.product_id)
         .await?
         .ok_or_else(|| WriteError::NotFound(proposal.sku.clone()))?
@@ -1126,7 +1184,13 @@ pub async fn rebase(
         match resolution {
             Resolution::KeepMine => {
                 change.before = theirs;
-                change.state = if change.before == change.after {
+                let same = values::same_field(
+                    schema,
+                    &change.attribute,
+                    change.before.as_ref(),
+                    change.after.as_ref(),
+                );
+                change.state = if same {
                     FieldState::Dropped
                 } else {
                     FieldState::Open
@@ -1168,6 +1232,16 @@ pub async fn rebase(
 /// Restores a past version as a new submitted proposal: the changes that
 /// take the product from now back to that version (values people may write,
 /// enabled and categories). ERP-owned values are left to the ERP.
+/// Whether `caller` may propose to restore a version of `sku`: rights
+/// (403), then existence (404), judged before any input is read.
+pub async fn check_restore(db: &Db, caller: &Caller, sku: &str) -> Result<(), WorkflowError> {
+    caller.require(&Permission::EditCatalog)?;
+    store::find(db.pool(), sku)
+        .await?
+        .ok_or_else(|| WriteError::NotFound(sku.to_owned()))?;
+    Ok(())
+}
+
 pub async fn restore(
     db: &Db,
     schema: &Schema,

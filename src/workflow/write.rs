@@ -392,7 +392,13 @@ pub(super) fn apply_values(
         match check_value(ctx.schema, ctx.family, ctx.kind, change) {
             Ok(data) => {
                 let before = values.get(&change.key).cloned();
-                if before != data {
+                // A multiselect in another order is the same set: no change.
+                if !values::same_field(
+                    ctx.schema,
+                    &change.key.attribute,
+                    before.as_ref(),
+                    data.as_ref(),
+                ) {
                     values.set(&change.key, data.clone());
                     result.changes.push(Change {
                         attribute: change.key.attribute.clone(),

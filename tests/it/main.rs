@@ -20,7 +20,10 @@ mod publishing;
 mod review_pages;
 mod schema_pages;
 mod settings;
+mod trust_api;
 mod trust_concurrency;
+mod trust_edits;
+mod trust_imports;
 mod workflow;
 
 pub use harness::{Client, TestApp, TestResponse};

@@ -1776,7 +1776,16 @@ async fn feed_parameters_are_checked_and_pages_walk_the_feed(app: TestApp) {
         (vec![], 5, false),
         "an empty page keeps after"
     );
-    assert_eq!(page(100, 2).await, (vec![], 100, false));
+    // An `after` past the head is not from this feed: refused, not an
+    // empty page a connector would wait on for ever (issue 11).
+    let past = app
+        .api(
+            Method::GET,
+            "/api/v1/channels/web/feed?after=100&limit=2",
+            Some(&t.feed),
+        )
+        .await;
+    assert_eq!(past.status, StatusCode::BAD_REQUEST, "{}", past.body);
     assert_eq!(page(0, 1000).await, (vec![1, 2, 3, 4, 5], 5, false));
     // Defaults: after=0, a page of up to 100.
     let default = app

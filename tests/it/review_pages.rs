@@ -673,7 +673,7 @@ async fn author_submits_a_draft_and_withdraws(app: TestApp) {
     let response = other
         .post_form("/", &format!("{path}/submit"), &[("note", "mine now")])
         .await;
-    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
     let response = author
         .post_form(
             &path,

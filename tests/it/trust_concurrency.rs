@@ -666,7 +666,11 @@ async fn the_demo_creates_its_data_folder(app: TestApp) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(!stdout.contains("not imported"), "{stdout}");
+    assert!(
+        !stdout.contains("the demo file was not imported"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("No such file or directory"), "{stdout}");
     assert!(data_dir.is_dir(), "{stdout}");
     assert!(data_dir.join("demo-erp-items.csv").is_file(), "{stdout}");
     let imported = sqlx::query("SELECT status FROM import_jobs WHERE origin = 'demo'")

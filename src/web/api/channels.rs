@@ -52,9 +52,10 @@ fn feed_params(query: &HashMap<String, String>) -> Result<(i64, i64), AppError> 
         Some(text) => match text.parse::<i64>() {
             Ok(n) if n >= 0 => n,
             _ => {
-                return Err(AppError::BadRequest(format!(
-                    "after must be a feed sequence number (0 or more), not {text:?}"
-                )));
+                return Err(AppError::bad_parameter(
+                    "after",
+                    format!("must be a feed sequence number (0 or more), not {text:?}"),
+                ));
             }
         },
     };
@@ -63,9 +64,10 @@ fn feed_params(query: &HashMap<String, String>) -> Result<(i64, i64), AppError> 
         Some(text) => match text.parse::<i64>() {
             Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
             _ => {
-                return Err(AppError::BadRequest(format!(
-                    "limit must be between 1 and {MAX_PAGE}, not {text:?}"
-                )));
+                return Err(AppError::bad_parameter(
+                    "limit",
+                    format!("must be between 1 and {MAX_PAGE}, not {text:?}"),
+                ));
             }
         },
     };
@@ -86,7 +88,7 @@ fn feed_params(query: &HashMap<String, String>) -> Result<(i64, i64), AppError> 
     ),
     responses(
         (status = 200, description = "`{\"events\": [{\"seq\", \"op\", \"sku\", \"product\"}], \"next_after\", \"has_more\"}`", content_type = "application/json"),
-        (status = 400, description = "A bad after or limit", body = ErrorBody),
+        (status = 400, description = "A bad after or limit, or an after past the feed's last event; `details` names the parameter", body = ErrorBody),
         (status = 403, description = "The token is not for this channel", body = ErrorBody),
         (status = 404, description = "No such channel", body = ErrorBody),
     )
@@ -101,6 +103,21 @@ pub async fn get_feed(
     let (after, limit) = feed_params(&query)?;
     channel_of(&state, &code).await?;
     let page = feed::page(&state.db, &code, after, limit).await?;
+    // Every `next_after` given out is at most the head, which only grows: a
+    // larger one belongs to another feed (another server, a restored
+    // database), and an empty page would leave its connector waiting for ever.
+    if page.events == 0 {
+        let head = feed::head(&state.db, &code).await?;
+        if after > head {
+            return Err(AppError::bad_parameter(
+                "after",
+                format!(
+                    "{after} is past the last event of channel {code} ({head}): \
+                     it is not from this feed; start again from 0"
+                ),
+            ));
+        }
+    }
     if let Credential::Token { id, name, .. } = &caller.credential
         && state.publishing.pull_due(&code, *id)
         && let Err(err) =

@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -274,25 +275,24 @@ pub fn errors_file(state: AppState, job: Job) -> Response {
     let jsonl = job
         .profile()
         .is_ok_and(|p| p.format == crate::import::profile::SourceFormat::Jsonl);
+    let csv = crate::import::errors_csv::ErrorsCsv::of(&job);
     let (content_type, name) = if jsonl {
         (
             "application/x-ndjson",
             format!("import-{}-errors.jsonl", job.id),
         )
     } else {
-        (
-            "text/csv; charset=utf-8",
-            format!("import-{}-errors.csv", job.id),
-        )
+        (csv.content_type(), format!("import-{}-errors.csv", job.id))
     };
     let stream = futures_util::stream::unfold(Some(0i64), move |after| {
         let state = state.clone();
         let job = job.clone();
+        let csv = csv.clone();
         async move {
             let after = after?;
             let mut out = Vec::new();
             if after == 0 && !jsonl {
-                out.extend(crate::import::errors_csv::header_line(&job.header));
+                out.extend(csv.head());
             }
             match jobs::failed_rows(&state.db, job.id, after, 1000).await {
                 Ok(rows) if rows.is_empty() => {
@@ -306,7 +306,7 @@ pub fn errors_file(state: AppState, job: Job) -> Response {
                         out.extend(if jsonl {
                             crate::import::errors_csv::jsonl_line(row)
                         } else {
-                            crate::import::errors_csv::csv_row(row)
+                            csv.row(row)
                         });
                     }
                     Some((Ok(out), next))
@@ -314,7 +314,9 @@ pub fn errors_file(state: AppState, job: Job) -> Response {
                 Err(err) => Some((Err(std::io::Error::other(err)), None)),
             }
         }
-    });
+    })
+    // A compressing body polls again after the end; `Unfold` would panic there.
+    .fuse();
     let mut response = Response::new(Body::from_stream(stream));
     response
         .headers_mut()

@@ -11,10 +11,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::app::AppState;
 use crate::auth::Permission;
 use crate::catalog::product::{Product, ProductKind, Values};
-use crate::catalog::store::{self, ProductFilter, ProductSort};
+use crate::catalog::store::{self, ProductCursor, ProductFilter, ProductSort};
 use crate::db::Timestamp;
 use crate::error::{ApiResult, AppError, ErrorBody, FieldError};
-use crate::web::extract::{ApiCaller, ApiJson};
+use crate::web::extract::{ApiCaller, ApiJson, TagCondition};
 use crate::workflow::history;
 use crate::workflow::proposals;
 use crate::workflow::write::{self, ChangeSet, NewProduct, ValueChange};
@@ -72,11 +72,16 @@ impl ProductView {
 /// `"VERSION"`, or for a variant `"VERSION.MODEL_VERSION"`: its body carries
 /// the model's values too, so a model change must change the tag.
 fn etag(version: i64, model_version: Option<i64>) -> HeaderValue {
-    let tag = match model_version {
-        Some(model) => format!("\"{version}.{model}\""),
-        None => format!("\"{version}\""),
-    };
+    let tag = format!("\"{}\"", etag_opaque(version, model_version));
     HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// The ETag between its quotes.
+fn etag_opaque(version: i64, model_version: Option<i64>) -> String {
+    match model_version {
+        Some(model) => format!("{version}.{model}"),
+        None => version.to_string(),
+    }
 }
 
 fn with_etag(status: StatusCode, (view, model_version): (ProductView, Option<i64>)) -> Response {
@@ -206,6 +211,17 @@ pub fn parse_filter(
     ))
 }
 
+/// The `cursor` parameter for a list in `sort`: a cursor of another sort or
+/// not made by the list is a 400 naming it, never a silent first page (a
+/// connector following it would walk the first page for ever).
+pub fn parse_cursor(
+    query: &ListQuery,
+    sort: ProductSort,
+) -> Result<Option<ProductCursor>, AppError> {
+    ProductCursor::parse(sort, query.cursor.as_deref().unwrap_or(""))
+        .map_err(|err| AppError::bad_parameter("cursor", err.to_string()))
+}
+
 /// A `CHANNEL/LOCALE` filter value: a channel of the schema and one of its
 /// locales, or a 400 naming the parameter. Empty means no filter.
 fn channel_locale(
@@ -249,7 +265,7 @@ fn parse_moment(text: &str) -> Option<Timestamp> {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of products", body = ProductPageView),
-        (status = 400, description = "Bad parameters", body = ErrorBody),
+        (status = 400, description = "Bad parameters, or a cursor that is not this list's (in the sort sent); `details` names the parameter", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token lacks catalog:read", body = ErrorBody),
     )
@@ -269,7 +285,8 @@ pub async fn list_products(
     }
     let schema = state.schema.get(&state.db).await?;
     let (filter, sort) = parse_filter(&query, &schema)?;
-    let page = store::list(&state.db, &filter, sort, query.cursor.as_deref(), limit).await?;
+    let cursor = parse_cursor(&query, sort)?;
+    let page = store::list(&state.db, &filter, sort, cursor.as_ref(), limit).await?;
     let items = page
         .products
         .iter()
@@ -277,7 +294,7 @@ pub async fn list_products(
         .collect();
     Ok(Json(ProductPageView {
         has_more: page.next_cursor.is_some(),
-        next_cursor: page.next_cursor,
+        next_cursor: page.next_cursor.map(|c| c.to_string()),
         items,
     }))
 }
@@ -306,9 +323,13 @@ pub async fn get_product(
         .ok_or_else(|| AppError::NotFound(format!("no product with the SKU {sku}")))?;
     let (view, model_version) = view_of(&state, &stored.product).await?;
     let tag = etag(stored.product.version, model_version);
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|sent| sent == tag)
+    let current = etag_opaque(stored.product.version, model_version);
+    // Weak comparison (RFC 9110 13.1.2): a proxy's `W/` tag still means
+    // unchanged. An unreadable header is ignored: the full answer is safe.
+    if TagCondition::from_headers(&headers, header::IF_NONE_MATCH)
+        .ok()
+        .flatten()
+        .is_some_and(|sent| sent.matches_weakly(|opaque| opaque == current))
     {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
@@ -416,24 +437,41 @@ pub async fn create_product(
     Ok(response)
 }
 
-/// The version an `If-Match` header names.
-fn if_match(headers: &HeaderMap) -> Result<i64, AppError> {
-    let value = headers.get(header::IF_MATCH).ok_or_else(|| {
+/// A product's own version in one of its ETags: `"VERSION"`, or for a
+/// variant `"VERSION.MODEL_VERSION"` (a change is based on its own version).
+fn own_version(opaque: &str) -> Option<i64> {
+    opaque.split('.').next()?.parse().ok()
+}
+
+/// `If-Match`: missing → 428 (so no update is lost by accident),
+/// unreadable → 400.
+fn if_match(headers: &HeaderMap) -> Result<TagCondition, AppError> {
+    TagCondition::from_headers(headers, header::IF_MATCH)?.ok_or_else(|| {
         AppError::PreconditionRequired(
             "send If-Match with the ETag of the version you changed, so no update is lost"
                 .to_owned(),
         )
-    })?;
-    value
-        .to_str()
-        .ok()
-        .map(|text| text.trim().trim_start_matches("W/").trim_matches('"'))
-        // A variant's tag is VERSION.MODEL_VERSION; its own version is what a change is based on.
-        .map(|text| text.split('.').next().unwrap_or(text))
-        .and_then(|text| text.parse::<i64>().ok())
-        .ok_or_else(|| {
-            AppError::BadRequest("If-Match must be an ETag from GET, like \"3\"".to_owned())
-        })
+    })
+}
+
+/// The version a change is based on: `If-Match` compared strongly with the
+/// product as it is (RFC 9110 13.1.1). `*` or any strong tag naming its
+/// version matches; a weak tag never does; no match → 412. The write itself
+/// still refuses the version if the product moves on before it lands.
+fn base_version(condition: &TagCondition, sku: &str, current: i64) -> Result<i64, AppError> {
+    if condition.matches_strongly(|opaque| own_version(opaque) == Some(current)) {
+        return Ok(current);
+    }
+    let only_weak = matches!(condition, TagCondition::Tags(tags)
+        if tags.iter().any(|t| t.weak && own_version(&t.opaque) == Some(current)));
+    Err(AppError::PreconditionFailed(if only_weak {
+        format!(
+            "If-Match compares strongly and a weak ETag (W/\"…\") never matches: send \"{current}\", \
+             the ETag of {sku} as GET answers it"
+        )
+    } else {
+        format!("{sku} changed: it is at version {current}, which If-Match does not name")
+    }))
 }
 
 /// Changes a product; `If-Match` is required. Fast-lane values apply at
@@ -467,7 +505,11 @@ pub async fn patch_product(
     ApiJson(body): ApiJson<PatchBody>,
 ) -> ApiResult<Response> {
     caller.require(&Permission::EditCatalog)?;
-    let base = if_match(&headers)?;
+    let condition = if_match(&headers)?;
+    let current = store::find(state.db.pool(), &sku)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no product with the SKU {sku}")))?;
+    let base = base_version(&condition, &sku, current.product.version)?;
     let schema = state.schema.get(&state.db).await?;
     let changes = ChangeSet {
         values: value_changes(body.values),

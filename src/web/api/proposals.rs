@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
-use crate::auth::Permission;
+use crate::auth::{Caller, Permission};
 use crate::catalog::product::ValueKey;
 use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::web::extract::{ApiCaller, ApiJson};
@@ -158,7 +158,9 @@ pub struct ApproveBody {
     request_body(content = Option<ApproveBody>, description = "Optional: the fields to approve"),
     responses(
         (status = 200, description = "The proposal after the decision (approved, submitted with fields left open, or conflict)", body = Object),
+        (status = 400, description = "An unreadable body (judged after rights and state)", body = ErrorBody),
         (status = 403, description = "Not an approver, or your own proposal", body = ErrorBody),
+        (status = 404, description = "No such proposal (someone else's draft included)", body = ErrorBody),
         (status = 409, description = "Not a submitted proposal", body = ErrorBody),
         (status = 422, description = "A listed field is not open, or a value is invalid now", body = ErrorBody),
     )
@@ -172,9 +174,14 @@ pub async fn approve_proposal(
     let fields: Option<Vec<ValueKey>> = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let parsed: ApproveBody = serde_json::from_slice(&body).map_err(|err| {
-            AppError::BadRequest(format!("the body must be {{\"fields\": [...]}}: {err}"))
-        })?;
+        let parsed: ApproveBody = match serde_json::from_slice(&body) {
+            Ok(parsed) => parsed,
+            Err(err) => {
+                let err =
+                    AppError::BadRequest(format!("the body must be {{\"fields\": [...]}}: {err}"));
+                return Err(after_rights(&state, &caller, id, err).await);
+            }
+        };
         parsed.fields.map(|fields| {
             fields
                 .into_iter()
@@ -196,10 +203,28 @@ pub async fn approve_proposal(
     Ok(Json(proposal))
 }
 
+/// A decision's body that cannot be read is refused only after what the
+/// decision itself checks first (rights, existence, state): someone who may
+/// not decide learns that, not how to phrase the body.
+async fn after_rights(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    unreadable: AppError,
+) -> AppError {
+    match proposals::check_review(&state.db, caller, id, state.config.allow_self_approval).await {
+        Ok(_) => unreadable,
+        Err(refused) => refused.into(),
+    }
+}
+
 /// The body of a rejection.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectBody {
+    /// Required; a missing one is refused like an empty one (422), after
+    /// rights and state.
+    #[serde(default)]
     pub comment: String,
 }
 
@@ -213,16 +238,21 @@ pub struct RejectBody {
     responses(
         (status = 200, description = "The rejected proposal", body = Object),
         (status = 403, description = "Not an approver, or your own proposal", body = ErrorBody),
+        (status = 404, description = "No such proposal (someone else's draft included)", body = ErrorBody),
         (status = 409, description = "Not a submitted proposal", body = ErrorBody),
-        (status = 422, description = "No comment", body = ErrorBody),
+        (status = 422, description = "No comment (judged after rights and state)", body = ErrorBody),
     )
 )]
 pub async fn reject_proposal(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<i64>,
-    ApiJson(body): ApiJson<RejectBody>,
+    body: Result<ApiJson<RejectBody>, AppError>,
 ) -> ApiResult<Json<Proposal>> {
+    let body = match body {
+        Ok(ApiJson(body)) => body,
+        Err(unreadable) => return Err(after_rights(&state, &caller, id, unreadable).await),
+    };
     let proposal = proposals::reject(
         &state.db,
         &caller,
@@ -244,6 +274,7 @@ pub async fn reject_proposal(
     responses(
         (status = 200, description = "The withdrawn proposal", body = Object),
         (status = 403, description = "Not the author", body = ErrorBody),
+        (status = 404, description = "No such proposal (someone else's draft included)", body = ErrorBody),
         (status = 409, description = "Already decided", body = ErrorBody),
     )
 )]
@@ -273,16 +304,25 @@ pub struct RestoreBody {
     request_body = RestoreBody,
     responses(
         (status = 201, description = "The proposal that restores the version", body = Object),
+        (status = 403, description = "No right to edit the catalog", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody),
-        (status = 422, description = "No such version, or nothing to restore", body = ErrorBody),
+        (status = 422, description = "No such version, or nothing to restore (judged after rights and existence)", body = ErrorBody),
     )
 )]
 pub async fn restore_version(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(sku): Path<String>,
-    ApiJson(body): ApiJson<RestoreBody>,
+    body: Result<ApiJson<RestoreBody>, AppError>,
 ) -> ApiResult<Response> {
+    // Rights and existence first: an unreadable body is judged after them.
+    let body = match body {
+        Ok(ApiJson(body)) => body,
+        Err(unreadable) => {
+            proposals::check_restore(&state.db, &caller, &sku).await?;
+            return Err(unreadable);
+        }
+    };
     let schema = state.schema.get(&state.db).await?;
     let proposal = proposals::restore(
         &state.db,

@@ -591,6 +591,13 @@ fn count_rows(counts: &Counts, mode: Mode) -> Vec<CountRow> {
         value: counts.failed,
         hint: "rows with errors; nothing of them was applied",
     });
+    if counts.rows_with_dropped_values > 0 {
+        rows.push(CountRow {
+            label: "Lost mapped values",
+            value: counts.rows_with_dropped_values,
+            hint: "rows that applied without some of their mapped values (listed below)",
+        });
+    }
     rows
 }
 
@@ -666,6 +673,8 @@ struct JobPage {
     counts: Vec<CountRow>,
     failed: i64,
     warnings: Vec<String>,
+    /// Values not imported, one line per column and reason.
+    dropped: Vec<String>,
     message: Option<String>,
     groups: Vec<GroupView>,
     errors_href: String,
@@ -725,6 +734,7 @@ async fn job_page(
         counts: count_rows(&job.counts, job.mode),
         failed: job.counts.failed,
         warnings: job.warnings.clone(),
+        dropped: job.dropped_values.iter().map(|d| d.describe()).collect(),
         message: job.message.clone(),
         groups: groups.into_iter().map(GroupView::from).collect(),
         errors_href: format!("/imports/{}/errors.csv", job.id),

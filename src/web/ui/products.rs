@@ -3,9 +3,11 @@
 //! categories, readiness and publication state per channel, a preview of
 //! exactly what the selected channel receives, and history. The grid filters
 //! by the publisher's stored readiness per channel and locale. Saving goes
-//! through the write path with the version the form was opened at, so a
-//! form saved over newer data is refused (409) with the newer values shown
-//! and the user's input kept.
+//! through the write path with the version the form was opened at. The form
+//! carries what it showed (hidden `seen.` fields), so only the fields the
+//! person changed are saved: over a product that moved on, those merge onto
+//! master as it is now, and a field a colleague changed too is refused (409)
+//! and shown side by side, theirs and yours, for the person to choose.
 
 use std::collections::HashMap;
 
@@ -30,10 +32,11 @@ use crate::publish::feed::{self, Snapshot};
 use crate::publish::formats;
 use crate::publish::payload::{self, Payload};
 use crate::publish::readiness::{ChannelReadiness, Reason, assess};
-use crate::web::api::products::{ListQuery, parse_filter};
+use crate::web::api::products::{ListQuery, parse_cursor, parse_filter};
 use crate::web::extract::{PageSession, urlencode};
 use crate::workflow::history::{self, VersionEntry};
-use crate::workflow::proposals::{self, Status, WorkflowError};
+use crate::workflow::merge::{self, Merged};
+use crate::workflow::proposals::{self, Proposal, Status, WorkflowError};
 use crate::workflow::write::{ChangeSet, ValueChange, WriteError};
 
 pub fn routes() -> Router<AppState> {
@@ -99,7 +102,8 @@ async fn grid(
     let Query(query) = query.map_err(AppError::from)?;
     let schema = state.schema.get(&state.db).await?;
     let (filter, sort) = parse_filter(&query, &schema)?;
-    let page = store::list(&state.db, &filter, sort, query.cursor.as_deref(), PAGE_SIZE).await?;
+    let cursor = parse_cursor(&query, sort)?;
+    let page = store::list(&state.db, &filter, sort, cursor.as_ref(), PAGE_SIZE).await?;
     let ids: Vec<i64> = page.products.iter().map(|p| p.product.id).collect();
     let missing = store::missing_counts(&state.db, &ids).await?;
     let rows = page
@@ -126,7 +130,7 @@ async fn grid(
             .map(|v| format!("&{name}={}", urlencode(&v)))
     };
     let next_page = page.next_cursor.as_ref().map(|cursor| {
-        let mut href = format!("/products?cursor={}", urlencode(cursor));
+        let mut href = format!("/products?cursor={}", urlencode(&cursor.to_string()));
         for (name, value) in [
             ("family", query.family.clone()),
             ("category", query.category.clone()),
@@ -228,6 +232,9 @@ struct FieldView {
     inherited_from: Option<String>,
     scope_note: String,
     error: Option<String>,
+    /// What the field shows of the stored data, as `seen.`-prefixed form
+    /// fields: a save compares the input with it to tell what the person changed.
+    seen: Vec<(String, String)>,
 }
 
 struct GroupView {
@@ -267,6 +274,9 @@ struct ProductPage {
     parent: Option<(String, String)>,
     enabled: bool,
     version: i64,
+    /// The version the form's values are based on: master's, except when a
+    /// refused save is shown again with the person's input.
+    form_version: i64,
     can_edit: bool,
     locales: Vec<Choice>,
     channels: Vec<Choice>,
@@ -284,7 +294,20 @@ struct ProductPage {
     draft: Option<(i64, usize)>,
     alert: Option<String>,
     conflicts: Vec<ChangeRow>,
+    /// Fields both the viewer and a colleague changed, with the choice.
+    clashes: Vec<ClashRow>,
+    /// Hidden `seen.` fields: what the form showed when it was opened.
+    seen: Vec<(String, String)>,
     general_errors: Vec<String>,
+}
+
+/// A field both people changed: theirs (saved) beside yours, and the
+/// radio name (`keep.FIELD`) that chooses.
+struct ClashRow {
+    name: String,
+    label: String,
+    theirs: String,
+    yours: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -431,6 +454,11 @@ fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
                 .join(" · ")
         },
         error,
+        seen: if readonly {
+            Vec::new()
+        } else {
+            seen_inputs(ctx.schema, attribute, &name, data)
+        },
         name: name.clone(),
     };
     match attribute.kind {
@@ -546,6 +574,75 @@ fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
     view
 }
 
+/// The stored `data` of a field as the form encodes it, each name prefixed
+/// with `seen.` (hidden inputs beside the field's own).
+fn seen_inputs(
+    schema: &Schema,
+    attribute: &Attribute,
+    name: &str,
+    data: Option<&Json>,
+) -> Vec<(String, String)> {
+    let seen = |field: String, value: &str| (format!("seen.{field}"), value.to_owned());
+    let text_of = |field: &str| {
+        data.and_then(|d| d.get(field))
+            .and_then(Json::as_str)
+            .unwrap_or("")
+    };
+    match attribute.kind {
+        AttributeType::Multiselect => std::iter::once(seen(format!("{name}.present"), "1"))
+            .chain(
+                data.and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Json::as_str)
+                    .map(|code| seen(name.to_owned(), code)),
+            )
+            .collect(),
+        AttributeType::Measurement => vec![
+            seen(format!("{name}.amount"), text_of("amount")),
+            seen(format!("{name}.unit"), text_of("unit")),
+        ],
+        AttributeType::Price => schema
+            .currencies
+            .iter()
+            .map(|currency| {
+                let amount = data
+                    .and_then(Json::as_array)
+                    .and_then(|items| {
+                        items
+                            .iter()
+                            .find(|i| i["currency"] == currency.code.as_str())
+                    })
+                    .and_then(|i| i["amount"].as_str())
+                    .unwrap_or("");
+                seen(format!("{name}.{}", currency.code), amount)
+            })
+            .collect(),
+        _ => vec![seen(name.to_owned(), &input_text(attribute, data))],
+    }
+}
+
+/// Every `seen.` field of the form: the fields' stored data and the
+/// product's status and categories, as `shown` has them.
+fn seen_of(groups: &[GroupView], shown: &Product) -> Vec<(String, String)> {
+    let mut seen: Vec<(String, String)> = groups
+        .iter()
+        .flat_map(|g| &g.fields)
+        .flat_map(|f| f.seen.iter().cloned())
+        .collect();
+    seen.push(("seen.structure".to_owned(), "1".to_owned()));
+    if shown.enabled {
+        seen.push(("seen.enabled".to_owned(), "true".to_owned()));
+    }
+    seen.extend(
+        shown
+            .categories
+            .iter()
+            .map(|c| ("seen.categories".to_owned(), c.clone())),
+    );
+    seen
+}
+
 async fn load(state: &AppState, sku: &str) -> Result<(StoredProduct, Option<Product>), PageError> {
     let stored = store::find(state.db.pool(), sku)
         .await?
@@ -557,6 +654,42 @@ async fn load(state: &AppState, sku: &str) -> Result<(StoredProduct, Option<Prod
         None => None,
     };
     Ok((stored, model))
+}
+
+/// The product as its viewer sees it in the form: master with their own
+/// draft's open changes on top, and the fields that come from the draft.
+fn with_draft(master: &Product, draft: Option<&Proposal>) -> (Product, Vec<ValueKey>) {
+    let mut shown = master.clone();
+    let mut drafted = Vec::new();
+    for change in draft.into_iter().flat_map(Proposal::open_changes) {
+        match change.attribute.as_str() {
+            "enabled" => {
+                shown.enabled = change
+                    .after
+                    .as_ref()
+                    .and_then(Json::as_bool)
+                    .unwrap_or(shown.enabled)
+            }
+            "categories" => {
+                shown.categories = change
+                    .after
+                    .as_ref()
+                    .and_then(Json::as_array)
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|c| c.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            }
+            _ => {
+                shown.values.set(&change.key(), change.after.clone());
+                drafted.push(change.key());
+            }
+        }
+    }
+    (shown, drafted)
 }
 
 /// Everything the page shows; `submitted`/`errors` when re-rendering a refused save.
@@ -580,38 +713,7 @@ async fn build_page(
     // The viewer sees their own draft's values in the form (master is unchanged
     // until a second person approves them).
     let draft = proposals::draft_of(&state.db, stored.product.id, session.user.id).await?;
-    let mut shown = stored.product.clone();
-    let mut drafted = Vec::new();
-    if let Some(draft) = &draft {
-        for change in draft.open_changes() {
-            match change.attribute.as_str() {
-                "enabled" => {
-                    shown.enabled = change
-                        .after
-                        .as_ref()
-                        .and_then(Json::as_bool)
-                        .unwrap_or(shown.enabled)
-                }
-                "categories" => {
-                    shown.categories = change
-                        .after
-                        .as_ref()
-                        .and_then(Json::as_array)
-                        .map(|items| {
-                            items
-                                .iter()
-                                .filter_map(|c| c.as_str().map(str::to_owned))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                }
-                _ => {
-                    shown.values.set(&change.key(), change.after.clone());
-                    drafted.push(change.key());
-                }
-            }
-        }
-    }
+    let (shown, drafted) = with_draft(&stored.product, draft.as_ref());
     let product = &shown;
     let ctx = Context {
         schema,
@@ -653,6 +755,19 @@ async fn build_page(
             });
         }
     }
+    // A refused save shown again still carries what the person first saw.
+    let seen = match submitted {
+        Some(form) => {
+            let mut seen: Vec<(String, String)> = form
+                .iter()
+                .filter(|(name, _)| name.starts_with("seen."))
+                .flat_map(|(name, values)| values.iter().map(|v| (name.clone(), v.clone())))
+                .collect();
+            seen.sort_by(|a, b| a.0.cmp(&b.0));
+            seen
+        }
+        None => seen_of(&groups, product),
+    };
     let selected_categories: Vec<String> = submitted
         .and_then(|s| s.get("categories").cloned())
         .unwrap_or_else(|| product.categories.clone());
@@ -765,6 +880,7 @@ async fn build_page(
             })
             .unwrap_or(product.enabled),
         version: product.version,
+        form_version: product.version,
         can_edit: may_edit,
         locales: choices(
             schema
@@ -791,6 +907,8 @@ async fn build_page(
         draft: draft.as_ref().map(|d| (d.id, d.open_changes().count())),
         alert: None,
         conflicts: Vec::new(),
+        clashes: Vec::new(),
+        seen,
         general_errors,
     })
 }
@@ -1214,9 +1332,11 @@ async fn save(
         ))
         .into());
     }
-    // The page again, with the user's input kept and the errors beside their fields.
+    // The page again, with the user's input kept and the errors beside their
+    // fields. The input is what they made of version `base`, so the form
+    // stays based on it: saving it again merges like the first save.
     let rerender = async |errors: &[FieldError]| {
-        build_page(
+        let mut page = build_page(
             &state,
             &session,
             &schema,
@@ -1228,7 +1348,9 @@ async fn save(
             errors,
             None,
         )
-        .await
+        .await?;
+        page.form_version = base;
+        Ok::<_, PageError>(page)
     };
     let changes = match changes_from_form(&schema, &stored.product, &form, &locale, &channel) {
         Ok(changes) => changes,
@@ -1239,28 +1361,89 @@ async fn save(
             ));
         }
     };
-    // Fast-lane values are written now; reviewed ones go to the author's draft.
-    let edit = proposals::Edit {
-        sku: &stored.product.sku,
-        base_version: base,
-        changes: &changes,
-        submit_note: None,
+    // On the 409 page the person chose, per clashing field, to keep theirs
+    // (the colleague's saved value) or yours.
+    let keep_theirs: Vec<String> = form
+        .iter()
+        .filter_map(|(name, chosen)| {
+            let field = name.strip_prefix("keep.")?;
+            chosen
+                .iter()
+                .any(|c| c == "theirs")
+                .then(|| field.to_owned())
+        })
+        .collect();
+    let changes = merge::without_fields(&changes, &keep_theirs);
+    // What the form showed when it was opened (its hidden `seen.` fields),
+    // read like the input; a form without them is compared with history.
+    let seen_form: Submitted = form
+        .iter()
+        .filter_map(|(name, values)| Some((name.strip_prefix("seen.")?.to_owned(), values.clone())))
+        .collect();
+    let seen = if seen_form.is_empty() {
+        None
+    } else {
+        changes_from_form(&schema, &stored.product, &seen_form, &locale, &channel).ok()
     };
-    let outcome = proposals::edit(&state.db, &schema, &caller, edit, state.clock.now()).await;
     let back = format!(
         "/products/{}?locale={}&channel={}",
         urlencode(&stored.product.sku),
         urlencode(&locale),
         urlencode(&channel)
     );
-    let outcome = match outcome {
-        Ok(edited) => Ok(edited),
-        Err(WorkflowError::Write(err)) => Err(err),
-        Err(other) => return Err(AppError::from(other).into()),
+    // Only the fields the person changed (compared with the version they
+    // saw) are saved over a product that moved on; a field a colleague
+    // changed too is shown side by side. A write that slips in between is
+    // merged again.
+    let mut attempts = 0;
+    let (merged, outcome) = loop {
+        let merged = merge::onto_current(
+            &state.db,
+            &schema,
+            session.user.id,
+            &stored.product.sku,
+            base,
+            &changes,
+            seen.as_ref(),
+        )
+        .await
+        .map_err(AppError::from)?;
+        // A form saved over newer data is refused (DESIGN rule 6) even when
+        // the fields do not overlap: the person sees what their colleague
+        // did first. The 409 page carries the current version and only
+        // their own fields, so "Save again" applies exactly those.
+        let moved_on = merged.version != base && !merged.changes.is_empty();
+        if moved_on || !merged.clashes.is_empty() {
+            let page = conflict_page(
+                &state,
+                &session,
+                &stored.product.sku,
+                &form,
+                base,
+                &merged,
+                &locale,
+                &channel,
+            )
+            .await?;
+            return Ok(render(StatusCode::CONFLICT, &page));
+        }
+        // Fast-lane values are written now; reviewed ones go to the author's draft.
+        let edit = proposals::Edit {
+            sku: &stored.product.sku,
+            base_version: merged.version,
+            changes: &merged.changes,
+            submit_note: None,
+        };
+        match proposals::edit(&state.db, &schema, &caller, edit, state.clock.now()).await {
+            Err(WorkflowError::Write(WriteError::Stale { .. })) if attempts < 3 => attempts += 1,
+            Ok(edited) => break (merged, Ok(edited)),
+            Err(WorkflowError::Write(err)) => break (merged, Err(err)),
+            Err(other) => return Err(AppError::from(other).into()),
+        }
     };
     match outcome {
         Ok(edited) => {
-            let wrote = edited.product.version > base;
+            let wrote = edited.product.version > merged.version;
             let drafted = edited
                 .proposal
                 .as_ref()
@@ -1273,24 +1456,18 @@ async fn save(
             };
             Ok(Redirect::to(&format!("{back}&notice={notice}")).into_response())
         }
-        Err(WriteError::Stale { base, current }) => {
-            // Show what changed since the form was opened, keep the user's input,
-            // and hand out the new version so a deliberate re-save goes through.
-            let newer = history::versions(
-                &state.db,
-                stored.product.id,
-                current.saturating_sub(base).clamp(1, 50),
+        Err(WriteError::Stale { .. }) => {
+            let page = conflict_page(
+                &state,
+                &session,
+                &stored.product.sku,
+                &form,
+                base,
+                &merged,
+                &locale,
+                &channel,
             )
-            .await?
-            .into_iter()
-            .flat_map(|v| version_row(v).changes)
-            .collect();
-            let mut page = rerender(&[]).await?;
-            page.alert = Some(format!(
-                "Someone saved this product while you were editing it (version {base} → {current}). \
-                 Their changes are listed below; your input is kept. Save again to apply it over theirs."
-            ));
-            page.conflicts = newer;
+            .await?;
             Ok(render(StatusCode::CONFLICT, &page))
         }
         Err(WriteError::Invalid(errors)) => Ok(render(
@@ -1302,6 +1479,136 @@ async fn save(
         }
         Err(other) => Err(AppError::from(other).into()),
     }
+}
+
+/// The submitted form cut down to the fields the person changed: every
+/// other field shows master as it is now (with the person's draft), so
+/// saving the page again cannot write back the values they first saw.
+fn only_fields(form: &Submitted, fields: &[String], shown: &Product) -> Submitted {
+    let of_field = |name: &str| {
+        name.strip_prefix("v.").is_some_and(|rest| {
+            fields.iter().any(|field| {
+                rest.strip_prefix(field.as_str())
+                    .is_some_and(|tail| tail.is_empty() || tail.starts_with('.'))
+            })
+        })
+    };
+    let mut kept: Submitted = form
+        .iter()
+        .filter(|(name, _)| of_field(name))
+        .map(|(name, values)| (name.clone(), values.clone()))
+        .collect();
+    let mine = |field: &str| fields.iter().any(|f| f == field);
+    let enabled = if mine("enabled") {
+        form.get("enabled").cloned().unwrap_or_default()
+    } else if shown.enabled {
+        vec!["true".to_owned()]
+    } else {
+        Vec::new()
+    };
+    kept.insert("enabled".to_owned(), enabled);
+    let categories = if mine("categories") {
+        form.get("categories").cloned().unwrap_or_default()
+    } else {
+        shown.categories.clone()
+    };
+    kept.insert("categories".to_owned(), categories);
+    kept
+}
+
+/// The 409 page: what changed since the form's version, the fields both
+/// people changed side by side with a choice, the person's own changes
+/// kept, everything else as master has it now, and the new version, so
+/// that saving again applies the person's changes and their choices only.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the page's inputs are all distinct"
+)]
+async fn conflict_page(
+    state: &AppState,
+    session: &Session,
+    sku: &str,
+    form: &Submitted,
+    base: i64,
+    merged: &Merged,
+    locale: &str,
+    channel: &str,
+) -> Result<ProductPage, PageError> {
+    let schema = state.schema.get(&state.db).await?;
+    let (stored, model) = load(state, sku).await?;
+    let draft = proposals::draft_of(&state.db, stored.product.id, session.user.id).await?;
+    let (shown, _) = with_draft(&stored.product, draft.as_ref());
+    let mut fields: Vec<String> = merged
+        .changes
+        .values
+        .iter()
+        .map(|c| c.key.attribute.clone())
+        .chain(merged.clashes.iter().map(|c| c.field.clone()))
+        .collect();
+    if merged.changes.enabled.is_some() {
+        fields.push("enabled".to_owned());
+    }
+    if merged.changes.categories.is_some() {
+        fields.push("categories".to_owned());
+    }
+    let kept = only_fields(form, &fields, &shown);
+    let current = stored.product.version;
+    let newer = history::versions(
+        &state.db,
+        stored.product.id,
+        current.saturating_sub(base).clamp(1, 50),
+    )
+    .await?
+    .into_iter()
+    .flat_map(|v| version_row(v).changes)
+    .collect();
+    let mut page = build_page(
+        state,
+        session,
+        &schema,
+        &stored,
+        model.as_ref(),
+        locale,
+        channel,
+        Some(&kept),
+        &[],
+        None,
+    )
+    .await?;
+    page.alert = Some(if merged.clashes.is_empty() {
+        format!(
+            "Someone saved this product while you were editing it (version {base} → {current}). \
+             Their changes are listed below and shown in the form; your changes are kept. \
+             Save again to apply yours."
+        )
+    } else {
+        format!(
+            "Someone saved this product while you were editing it (version {base} → {current}). \
+             Nothing was saved. Their changes are listed below and shown in the form; your \
+             changes are kept. You both changed the fields under \"Changed by both of you\": \
+             choose theirs or yours for each, then save again."
+        )
+    });
+    // The form is now based on master as it is: it saw what it shows.
+    page.seen = seen_of(&page.groups, &shown);
+    page.conflicts = newer;
+    page.clashes = merged
+        .clashes
+        .iter()
+        .map(|clash| ClashRow {
+            name: format!("keep.{}", clash.field),
+            label: match clash.field.as_str() {
+                "enabled" => "Enabled".to_owned(),
+                "categories" => "Categories".to_owned(),
+                code => schema
+                    .attribute(code)
+                    .map_or_else(|| code.to_owned(), |a| a.label(locale).to_owned()),
+            },
+            theirs: brief(clash.theirs.as_ref()),
+            yours: brief(clash.yours.as_ref()),
+        })
+        .collect();
+    Ok(page)
 }
 
 #[derive(Debug, Deserialize)]

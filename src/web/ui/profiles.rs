@@ -24,7 +24,7 @@ use crate::catalog::schema::Schema;
 use crate::db::Timestamp;
 use crate::error::{AppError, FieldError, PageError, PageResult};
 use crate::import::profile::{
-    CategorySource, ColumnMapping, FamilySource, MappingProfile, is_profile_code,
+    CategorySource, ColumnMapping, DecimalComma, FamilySource, MappingProfile, is_profile_code,
 };
 use crate::import::profiles::{self, Base, ProfileError, StoredProfile, to_toml};
 use crate::web::extract::{ClientAddr, PageForm, PageSession};
@@ -155,8 +155,9 @@ pub struct ProfileForm {
     delimiter: String,
     #[serde(default)]
     encoding: String,
+    /// Empty (a decimal point), `true` (a decimal comma) or `auto` (per file).
     #[serde(default)]
-    decimal_comma: bool,
+    decimal_comma: String,
     #[serde(default)]
     identifier: String,
     #[serde(default)]
@@ -268,7 +269,11 @@ impl ProfileForm {
                 Some(c) => c.to_string(),
             },
             encoding: name_of(&profile.encoding),
-            decimal_comma: profile.decimal_comma,
+            decimal_comma: match profile.decimal_comma {
+                DecimalComma::No => String::new(),
+                DecimalComma::Yes => "true".to_owned(),
+                DecimalComma::Auto => "auto".to_owned(),
+            },
             identifier: profile.identifier.clone(),
             family_column: text(&profile.family.column),
             family_fixed: text(&profile.family.fixed),
@@ -499,7 +504,11 @@ impl ProfileForm {
                     format,
                     delimiter,
                     encoding,
-                    decimal_comma: self.decimal_comma,
+                    decimal_comma: match self.decimal_comma.as_str() {
+                        "true" => DecimalComma::Yes,
+                        "auto" => DecimalComma::Auto,
+                        _ => DecimalComma::No,
+                    },
                     identifier: identifier.to_owned(),
                     family: FamilySource {
                         column: family_column,
@@ -1089,7 +1098,7 @@ mod tests {
             format: SourceFormat::Csv,
             delimiter: Some('\t'),
             encoding: TextEncoding::Windows1252,
-            decimal_comma: true,
+            decimal_comma: DecimalComma::Auto,
             identifier: "sku".to_owned(),
             family: FamilySource {
                 column: Some("group".to_owned()),

@@ -31,7 +31,7 @@ use crate::web::extract::{PageForm, PageSession, urlencode};
 use crate::workflow::proposals::{
     self, FieldState, Proposal, ProposalFilter, ProposedChange, Resolution, Status, WorkflowError,
 };
-use crate::workflow::write::{self, ChangeSet, ValueChange, WriteError, Writer};
+use crate::workflow::write::{self, ChangeSet, ValueChange, WriteError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -651,8 +651,9 @@ async fn bulk_approve(
             },
             Err(err) => {
                 let sku = match proposals::get(state.db.pool(), id).await {
-                    Ok(p) => p.sku,
-                    Err(_) => String::new(),
+                    // Someone else's draft does not exist: not even its SKU shows.
+                    Ok(p) if p.visible_to(&caller) => p.sku,
+                    _ => String::new(),
                 };
                 let err = AppError::from(err);
                 if matches!(err, AppError::Internal(_)) {
@@ -983,7 +984,9 @@ async fn build_page(
     let (validation, readiness) = match &stored {
         Some(stored) if !changes.is_empty() => {
             let master = &stored.product;
-            let writer = Writer::Person(caller.actor());
+            // Checked as the writer approval applies it with (an import
+            // proposal as the import), so the page says what approval does.
+            let writer = proposals::applying_writer(&proposal, caller.actor());
             let validation = match write::preview(&schema, &writer, master, &changes) {
                 Ok(_) => Vec::new(),
                 Err(WriteError::Invalid(errors) | WriteError::Forbidden(errors)) => {
@@ -1143,30 +1146,28 @@ async fn approve(
     PageForm(form): PageForm<ApproveForm>,
 ) -> PageResult {
     let caller = read_catalog(&session)?;
+    let allow_self = state.config.allow_self_approval;
     let fields = if form.scope == "all" {
         None
     } else {
-        Some(
-            form.fields
-                .iter()
-                .map(|f| decode_key(f))
-                .collect::<Result<Vec<_>, _>>()?,
-        )
+        match form
+            .fields
+            .iter()
+            .map(|f| decode_key(f))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(fields) => Some(fields),
+            Err(forged) => {
+                // Rights, existence and state before the form, as the API does.
+                proposals::check_review(&state.db, &caller, id, allow_self).await?;
+                return Err(forged.into());
+            }
+        }
     };
     if fields.as_ref().is_some_and(Vec::is_empty) {
-        // Roles and four eyes first: an empty choice from someone who may not
-        // approve is still a refusal, not a form error.
-        let proposal = proposals::get(state.db.pool(), id).await?;
-        if !may_review(&caller, &proposal, state.config.allow_self_approval) {
-            caller
-                .require(&Permission::Review)
-                .map_err(AppError::from)?;
-            return Err(AppError::Forbidden(
-                "You cannot approve this proposal: it is not yours to review or not submitted."
-                    .to_owned(),
-            )
-            .into());
-        }
+        // Rights, existence, four eyes and state first: an empty choice from
+        // someone who may not approve is still that refusal, not a form error.
+        proposals::check_review(&state.db, &caller, id, allow_self).await?;
         let input = PageInput {
             approve_error: Some("Choose at least one field to approve, or approve all.".to_owned()),
             ..PageInput::default()
@@ -1180,7 +1181,7 @@ async fn approve(
         &caller,
         id,
         fields.as_deref(),
-        state.config.allow_self_approval,
+        allow_self,
         state.clock.now(),
     )
     .await;
@@ -1229,20 +1230,9 @@ async fn reject(
     .await;
     match result {
         Ok(_) => done(id, "proposal_rejected"),
+        // Only a reviewer who may decide it now gets this far: the comment
+        // is checked after rights, existence and state.
         Err(WorkflowError::Invalid(message)) => {
-            // The comment is checked before anything else: make sure the
-            // form is shown only to someone who may use it.
-            let proposal = proposals::get(state.db.pool(), id).await?;
-            if !may_review(&caller, &proposal, state.config.allow_self_approval) {
-                caller
-                    .require(&Permission::Review)
-                    .map_err(AppError::from)?;
-                return Err(AppError::Forbidden(
-                    "You cannot reject this proposal: it is not yours to review or not submitted."
-                        .to_owned(),
-                )
-                .into());
-            }
             let input = PageInput {
                 reject_error: Some(message),
                 reject_comment: form.comment,
@@ -1308,17 +1298,23 @@ async fn rebase(
             continue;
         };
         let resolution = match choice.as_str() {
-            "mine" => Resolution::KeepMine,
-            "theirs" => Resolution::TakeTheirs,
-            other => {
-                return Err(AppError::BadRequest(format!(
-                    "Choose keep mine or take theirs, not {other:?}."
-                ))
-                .into());
-            }
+            "mine" => Ok(Resolution::KeepMine),
+            "theirs" => Ok(Resolution::TakeTheirs),
+            other => Err(AppError::BadRequest(format!(
+                "Choose keep mine or take theirs, not {other:?}."
+            ))),
         };
-        resolutions.push((decode_key(encoded)?, resolution));
-        kept.insert(name.clone(), resolution);
+        match resolution.and_then(|r| Ok((decode_key(encoded)?, r))) {
+            Ok((key, resolution)) => {
+                resolutions.push((key, resolution));
+                kept.insert(name.clone(), resolution);
+            }
+            Err(forged) => {
+                // Rights, existence and state before the form.
+                proposals::check_rebase(&state.db, &caller, id).await?;
+                return Err(forged.into());
+            }
+        }
     }
     let schema = state.schema.get(&state.db).await?;
     let result = proposals::rebase(
