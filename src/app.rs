@@ -61,9 +61,9 @@ impl AppState {
 /// Creates the data folder, opens the database and migrates it. Any failure
 /// is one clear line for the operator.
 pub async fn prepare(config: Config) -> Result<AppState, ConfigError> {
-    if config.backend() == crate::db::Backend::Sqlite {
-        config.prepare_data_dir()?;
-    }
+    // On either backend: uploads, the demo's ERP file and local media live
+    // there even when the database is PostgreSQL.
+    config.prepare_data_dir()?;
     let db = Db::connect(&config.database_url, config.db_max_connections).await?;
     db.migrate(&config.database_url).await?;
     Ok(AppState::new(db, config, Clock::system()))

@@ -271,3 +271,115 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// True when the error is an interruption rather than a fault of the work:
+/// the connection or the pool failed (`Io`, `PoolTimedOut`, `PoolClosed`),
+/// PostgreSQL lost the connection (SQLSTATE class 08), was shut down
+/// (57P01/57P02/57P03) or gave up a transaction to let another through
+/// (40001 serialization, 40P01 deadlock), or SQLite stayed busy or locked
+/// past the busy timeout (another process held the write lock). The same
+/// work may succeed when run again.
+pub fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| transient_code(&code)),
+        _ => false,
+    }
+}
+
+/// A PostgreSQL SQLSTATE (five characters) or a SQLite extended result
+/// code (a number whose low byte is the primary code) that says "try again".
+fn transient_code(code: &str) -> bool {
+    if code.len() == 5 {
+        return code.starts_with("08")
+            || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01");
+    }
+    // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+    code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+
+    /// A database error with a given code, as either driver reports one.
+    #[derive(Debug)]
+    struct Coded(&'static str);
+
+    impl fmt::Display for Coded {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "error {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Coded {}
+
+    impl sqlx::error::DatabaseError for Coded {
+        fn message(&self) -> &str {
+            self.0
+        }
+
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn database(code: &'static str) -> sqlx::Error {
+        sqlx::Error::Database(Box::new(Coded(code)))
+    }
+
+    #[test]
+    fn interruptions_are_transient_and_faults_are_not() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        for transient in [
+            sqlx::Error::Io(reset),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            database("08006"),
+            database("08003"),
+            database("57P01"),
+            database("57P02"),
+            database("57P03"),
+            database("40001"),
+            database("40P01"),
+            database("5"),
+            database("517"),
+            database("6"),
+            database("262"),
+        ] {
+            assert!(is_transient(&transient), "{transient:?}");
+        }
+        for fault in [
+            sqlx::Error::RowNotFound,
+            sqlx::Error::Protocol("unexpected message".to_owned()),
+            sqlx::Error::ColumnNotFound("sku".to_owned()),
+            database("23505"),
+            database("23503"),
+            database("57014"),
+            database("42P01"),
+            database("2067"),
+            database("787"),
+            database("1"),
+        ] {
+            assert!(!is_transient(&fault), "{fault:?}");
+        }
+    }
+}

@@ -686,6 +686,19 @@ pub async fn sweep_uploads(db: &Db, data_dir: &Path) -> Result<u64, sqlx::Error>
     Ok(removed)
 }
 
+/// Hands a running job back to the queue after a transient database error
+/// interrupted it: the next claim (this worker's or another node's) resumes
+/// it after its last committed batch. Answers whether it was still running.
+pub async fn requeue(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE import_jobs SET status = 'queued' WHERE id = $1 AND status = 'running'",
+    )
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// Requeues jobs a dead process left `running` (SQLite only: one process).
 pub async fn requeue_orphans(db: &Db) -> Result<u64, sqlx::Error> {
     if db.backend() != crate::db::Backend::Sqlite {

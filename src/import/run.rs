@@ -720,7 +720,6 @@ impl Runner<'_> {
         let mut counts = Counts::default();
         let mut batches = 0usize;
         let mut dry_models = JobModels::default();
-        let mut job_ids = HashMap::new();
         let mut whole = match pass {
             Pass::ApplyAll => Some(self.db.begin_write().await?),
             _ => None,
@@ -770,7 +769,7 @@ impl Runner<'_> {
                     let mut tx = self.db.begin_write().await?;
                     let applied = match plan {
                         Some(plan) => {
-                            self.apply_plan(&mut tx, &batch, plan, &mut job_ids, &mut dry_models)
+                            self.apply_plan(&mut tx, &batch, plan, &mut dry_models)
                                 .await
                         }
                         None => {
@@ -891,12 +890,11 @@ impl Runner<'_> {
         tx: &mut AnyConnection,
         batch: &Batch,
         plan: Plan,
-        job_ids: &mut HashMap<String, i64>,
         job_models: &mut JobModels,
     ) -> Result<(Counts, Vec<FailedRow>), RunError> {
         let ctx = self.context(false);
         let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-        match batch::execute_plan(&mut savepoint, &ctx, plan, job_ids, self.clock.now()).await {
+        match batch::execute_plan(&mut savepoint, &ctx, plan, self.clock.now()).await {
             Ok(outcomes) => {
                 savepoint.commit().await?;
                 Ok(self.tally(batch, outcomes))

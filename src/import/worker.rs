@@ -71,9 +71,15 @@ pub async fn run_next(state: &AppState) -> Result<Option<i64>, sqlx::Error> {
     run_claimed(state, None).await
 }
 
-/// Claims and runs the job `id` (unless another worker has it).
+/// Claims and runs the job `id` (unless another worker has it); a run that
+/// a transient database error interrupted is resumed at once, until the job
+/// ends or another worker has it.
 pub async fn run_job(state: &AppState, id: i64) -> Result<Option<i64>, sqlx::Error> {
-    run_claimed(state, Some(id)).await
+    let mut ran = None;
+    while let Some(done) = run_claimed(state, Some(id)).await? {
+        ran = Some(done);
+    }
+    Ok(ran)
 }
 
 async fn run_claimed(state: &AppState, only: Option<i64>) -> Result<Option<i64>, sqlx::Error> {
@@ -112,6 +118,9 @@ async fn run_claimed(state: &AppState, only: Option<i64>) -> Result<Option<i64>,
         }
         Err(RunError::Crashed) => tracing::warn!(job = job.id, "import stopped (simulated crash)"),
         Err(RunError::Fatal(message)) => finish_failed(state, job.id, message).await,
+        Err(RunError::Database(err)) if crate::db::is_transient(&err) => {
+            interrupted(state, &job, &err).await;
+        }
         Err(RunError::Database(err)) => {
             tracing::error!(job = job.id, error = %err, "import failed on a database error");
             finish_failed(
@@ -123,6 +132,27 @@ async fn run_claimed(state: &AppState, only: Option<i64>) -> Result<Option<i64>,
         }
     }
     Ok(Some(job.id))
+}
+
+/// A transient database error (a dropped connection, a failover, a
+/// deadlock, a busy SQLite) interrupts a job like a crash: it goes back to
+/// the queue and resumes after its last committed batch; the third
+/// interruption fails it.
+async fn interrupted(state: &AppState, job: &jobs::Job, err: &sqlx::Error) {
+    if job.attempts >= MAX_ATTEMPTS {
+        tracing::error!(job = job.id, attempt = job.attempts, error = %err, "import interrupted by a database error; giving up");
+        let message = format!(
+            "the job was interrupted {MAX_ATTEMPTS} times, the last time by the database ({err}); applied batches stay applied, and sending the file again is safe"
+        );
+        finish_failed(state, job.id, message).await;
+        return;
+    }
+    tracing::warn!(job = job.id, attempt = job.attempts, error = %err, "import interrupted by a database error; it resumes from its last batch");
+    // When the database cannot take even this, the job stays `running` and
+    // is resumed once its lease runs out, as after a crash.
+    if let Err(requeue) = jobs::requeue(&state.db, job.id).await {
+        tracing::warn!(job = job.id, error = %requeue, "cannot requeue the interrupted import");
+    }
 }
 
 async fn finish_failed(state: &AppState, job_id: i64, message: String) {

@@ -129,14 +129,15 @@ pub async fn import_rows(
     if ctx.dry_run {
         return Ok(plan.outcomes);
     }
-    let mut job_ids = HashMap::new();
-    write_plan(conn, ctx, plan, &mut job_ids, now)
+    write_plan(conn, ctx, plan, now)
         .await
         .map_err(|err| match err {
             ExecuteError::Write(err) => err,
-            // Impossible with the rows locked; reported rather than ignored.
+            // Impossible with the rows locked and the models checked in this
+            // transaction; reported rather than ignored.
             ExecuteError::MasterMoved => WriteError::Database(sqlx::Error::Protocol(
-                "a locked product changed during an import batch".to_owned(),
+                "a locked product changed, or a model went missing, during an import batch"
+                    .to_owned(),
             )),
         })
 }
@@ -152,7 +153,6 @@ pub struct Plan {
     /// Products the plan writes without a new version (digests, proposals)
     /// and the version it checked them at.
     verify: Vec<(i64, i64)>,
-    existing_ids: HashMap<String, i64>,
     records: Records,
     slots: Vec<Slot>,
 }
@@ -359,10 +359,6 @@ pub async fn plan_rows(
     }
     Ok(Plan {
         outcomes,
-        existing_ids: existing
-            .iter()
-            .map(|(k, s)| (k.clone(), s.product.id))
-            .collect(),
         creates,
         updates,
         proposals: proposals_planned,
@@ -373,17 +369,18 @@ pub async fn plan_rows(
     })
 }
 
-/// Writes a plan. `job_ids` carries the ids of models this job created in
-/// earlier batches (a plan made before they were committed names them by SKU).
+/// Writes a plan. A plan made before an earlier batch of the job was
+/// committed names that batch's models by SKU; their ids are looked up as
+/// the write finds them, never carried over from an attempt that may have
+/// been rolled back.
 pub async fn execute_plan(
     conn: &mut AnyConnection,
     ctx: &BatchContext<'_>,
     plan: Plan,
-    job_ids: &mut HashMap<String, i64>,
     now: Timestamp,
 ) -> Result<Vec<RowOutcome>, ExecuteError> {
     write::ensure_schema_current(conn, ctx.schema).await?;
-    write_plan(conn, ctx, plan, job_ids, now).await
+    write_plan(conn, ctx, plan, now).await
 }
 
 /// [`execute_plan`] once the schema is known to be current.
@@ -391,7 +388,6 @@ async fn write_plan(
     conn: &mut AnyConnection,
     ctx: &BatchContext<'_>,
     plan: Plan,
-    job_ids: &mut HashMap<String, i64>,
     now: Timestamp,
 ) -> Result<Vec<RowOutcome>, ExecuteError> {
     let Plan {
@@ -401,7 +397,6 @@ async fn write_plan(
         proposals: proposals_planned,
         digests_only,
         verify,
-        mut existing_ids,
         records,
         slots,
     } = plan;
@@ -424,19 +419,7 @@ async fn write_plan(
             return Err(ExecuteError::MasterMoved);
         }
     }
-    for (key, id) in job_ids.iter() {
-        existing_ids.entry(key.clone()).or_insert(*id);
-    }
-    let ids = insert_products(conn, &creates, &existing_ids, now).await?;
-    for create in creates
-        .iter()
-        .filter(|c| c.product.kind == ProductKind::Model)
-    {
-        let key = sku_key(&create.product.sku);
-        if let Some(id) = ids.get(&key) {
-            job_ids.insert(key, *id);
-        }
-    }
+    let ids = insert_products(conn, &creates, now).await?;
     let changed = update_products(conn, &updates).await?;
     if changed != updates.len() {
         return Err(ExecuteError::MasterMoved);
@@ -728,25 +711,54 @@ fn plan_create(
 }
 
 /// Inserts new products (models and simple products first, so variants can
-/// name them); answers their ids by SKU key.
+/// name them); answers their ids by SKU key. A variant's model is this
+/// batch's or one the database holds now: a plan checked ahead may name a
+/// model that is not there (an earlier batch failed to create it), and then
+/// the batch must be checked again.
 async fn insert_products(
     conn: &mut AnyConnection,
     creates: &[PlannedCreate],
-    existing_ids: &HashMap<String, i64>,
     now: Timestamp,
-) -> Result<HashMap<String, i64>, WriteError> {
+) -> Result<HashMap<String, i64>, ExecuteError> {
     let mut ids: HashMap<String, i64> = HashMap::new();
     for variants in [false, true] {
+        let mut parents: HashMap<String, i64> = HashMap::new();
+        if variants {
+            let mut elsewhere: Vec<String> = creates
+                .iter()
+                .filter_map(|c| c.parent_key.clone())
+                .filter(|k| !ids.contains_key(k))
+                .collect();
+            elsewhere.sort();
+            elsewhere.dedup();
+            if !elsewhere.is_empty() {
+                for row in bulk::in_list(
+                    conn,
+                    "SELECT id, sku_key FROM products WHERE kind = 'model' AND sku_key IN",
+                    "",
+                    elsewhere.into_iter().map(Param::Text).collect(),
+                )
+                .await?
+                {
+                    parents.insert(row.try_get("sku_key")?, row.try_get("id")?);
+                }
+            }
+        }
         let rows = creates
             .iter()
             .filter(|c| (c.product.kind == ProductKind::Variant) == variants)
             .map(|create| {
-                let parent_id = create
-                    .parent_key
-                    .as_ref()
-                    .and_then(|k| ids.get(k).or_else(|| existing_ids.get(k)).copied());
+                let parent_id = match &create.parent_key {
+                    Some(key) => Some(
+                        ids.get(key)
+                            .or_else(|| parents.get(key))
+                            .copied()
+                            .ok_or(ExecuteError::MasterMoved)?,
+                    ),
+                    None => None,
+                };
                 let product = &create.product;
-                vec![
+                Ok(vec![
                     Param::Text(product.sku.clone()),
                     Param::Text(sku_key(&product.sku)),
                     Param::Text(product.kind.as_str().to_owned()),
@@ -766,9 +778,9 @@ async fn insert_products(
                     Param::At(now),
                     Param::At(now),
                     Param::OptText(create.digest.clone()),
-                ]
+                ])
             })
-            .collect();
+            .collect::<Result<Vec<_>, ExecuteError>>()?;
         let returned = bulk::values(
             conn,
             "INSERT INTO products (sku, sku_key, kind, family, parent_id, axis_key, enabled, categories, \

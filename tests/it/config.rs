@@ -50,12 +50,18 @@ fn unknown_database_scheme_stops_startup() {
 
 #[test]
 fn unreachable_postgres_stops_startup_without_leaking_the_password() {
+    // The data folder is created on either backend: not in the working copy.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
     let (code, _, stderr) = sluice(
         &["serve"],
-        &[(
-            "SLUICE_DATABASE_URL",
-            "postgres://sluice:hunter2@127.0.0.1:1/sluice",
-        )],
+        &[
+            ("SLUICE_DATA_DIR", &data),
+            (
+                "SLUICE_DATABASE_URL",
+                "postgres://sluice:hunter2@127.0.0.1:1/sluice",
+            ),
+        ],
     );
     assert_eq!(code, 1);
     assert_one_clear_line(

@@ -748,14 +748,7 @@ async fn a_plan_over_a_product_that_moved_is_not_written(app: TestApp) {
     .await
     .expect("a concurrent write");
     let mut tx = app.db().begin_write().await.expect("tx");
-    let result = batch::execute_plan(
-        &mut tx,
-        &ctx,
-        plan,
-        &mut Default::default(),
-        app.clock().now(),
-    )
-    .await;
+    let result = batch::execute_plan(&mut tx, &ctx, plan, app.clock().now()).await;
     assert!(
         matches!(result, Err(ExecuteError::MasterMoved)),
         "{result:?}"

@@ -21,6 +21,7 @@ mod review_pages;
 mod schema_pages;
 mod settings;
 mod trust_api;
+mod trust_concurrency;
 mod trust_edits;
 mod trust_imports;
 mod trust_jobs;
