@@ -53,7 +53,12 @@ pub async fn explain(state: &AppState, job: &Job) -> anyhow::Result<Vec<String>>
             .pim_columns(&schema)
             .map(|m| m.column.as_str())
             .collect();
-        owned.dedup();
+        let mut listed = Vec::new();
+        owned.retain(|column| {
+            let first = !listed.contains(column);
+            listed.push(*column);
+            first
+        });
         if !owned.is_empty() {
             lines.push(format!(
                 "The profile's Sluice-owned columns ({}) only seed new products; later imports leave them to your team.",

@@ -28,15 +28,23 @@ impl ErrorsCsv {
             "\t" => b'\t',
             _ => b',',
         };
+        ErrorsCsv::new(job.header.clone(), delimiter, job.file_bom, encoding)
+    }
+
+    fn new(header: Vec<String>, delimiter: u8, file_bom: bool, encoding: TextEncoding) -> Self {
         ErrorsCsv {
             delimiter,
-            bom: job.file_bom,
+            // As the file had it, even before Windows-1252 bytes: the person
+            // re-sends the same file they sent.
+            bom: file_bom,
             encoding,
-            error_column: job
-                .header
-                .iter()
-                .rposition(|c| c.trim().eq_ignore_ascii_case("error")),
-            header: job.header.clone(),
+            // Ours is always the last column: an ERP column called "Error"
+            // elsewhere in the file is the ERP's and stays.
+            error_column: header
+                .last()
+                .filter(|last| last.trim().eq_ignore_ascii_case("error"))
+                .map(|_| header.len() - 1),
+            header,
         }
     }
 
@@ -201,6 +209,27 @@ mod tests {
                 message: "GTIN 123 has 3 digits".into(),
             }],
         }
+    }
+
+    #[test]
+    fn only_the_last_error_column_is_ours() {
+        let header = |cells: &[&str]| cells.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+        // The ERP's own "Error" column in the middle stays; ours is added.
+        let erp = ErrorsCsv::new(
+            header(&["sku", "Error", "name"]),
+            b',',
+            false,
+            TextEncoding::Utf8,
+        );
+        assert_eq!(erp.head(), b"sku,Error,name,error\r\n".to_vec());
+        // A re-sent errors.csv: its last column is ours, replaced.
+        let again = ErrorsCsv::new(
+            header(&["sku", "name", "error"]),
+            b',',
+            false,
+            TextEncoding::Utf8,
+        );
+        assert_eq!(again.head(), b"sku,name,error\r\n".to_vec());
     }
 
     /// Formula-like cells are escaped on the way out and restored on the way in.

@@ -77,7 +77,8 @@ const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// already looks like an escaped one, which must be escaped again so the
 /// round trip holds.
 fn needs_escape(cell: &str) -> bool {
-    cell.starts_with(FORMULA_STARTS) || cell.strip_prefix('\'').is_some_and(needs_escape)
+    // Loop-free: a cell of a million apostrophes must not recurse a million deep.
+    cell.trim_start_matches('\'').starts_with(FORMULA_STARTS)
 }
 
 /// A cell as a spreadsheet may safely show it: one that starts like a
@@ -153,17 +154,41 @@ fn read_decimal(text: &str, decimal_comma: DecimalComma) -> Result<Decimal, Stri
         ));
     }
     let normal = if decimal_comma {
+        // A point is only a thousands separator here (`1.234,5`): anything
+        // else (`2.5` in a file of decimal commas) would silently read as
+        // 25, so it is refused instead.
+        let whole = text.split(',').next().unwrap_or_default();
+        if whole.contains('.') && !thousands_grouped(whole, '.') {
+            return Err(format!(
+                "{text} is not a number in this file, which writes decimal commas (1.234,5): \
+                 a point may only group thousands"
+            ));
+        }
         text.replace('.', "").replace(',', ".")
     } else {
         text.to_owned()
     };
     normal.parse::<Decimal>().map_err(|_| {
         if !decimal_comma && text.contains(',') {
-            format!("{text} is not a number; if the file uses decimal commas, set decimal_comma = true (or \"auto\") in the profile")
+            format!(
+                "{text} is not a number: this file writes decimal points; if it uses decimal commas, \
+                 set decimal_comma = true (or \"auto\") in the profile, and leave out thousands separators"
+            )
         } else {
             format!("{text} is not a number")
         }
     })
+}
+
+/// Whether `whole` (a number's integer part, sign allowed) groups its
+/// digits by thousands with `separator`: `1.234`, `-12.345.678`.
+fn thousands_grouped(whole: &str, separator: char) -> bool {
+    let digits = whole.trim_start_matches(['-', '+']);
+    let mut groups = digits.split(separator);
+    let first_ok = groups
+        .next()
+        .is_some_and(|g| (1..=3).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit()));
+    first_ok && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn transform(mut text: String, transforms: &[Transform]) -> String {
@@ -309,6 +334,14 @@ pub fn map_row<'a>(
     // A column mapped twice (size → size, size → shoe_size) lost nothing
     // when one of its mappings took the value.
     unplaced.retain(|d| !placed.contains(&d.column.as_str()));
+    // One column mapped to several locales of one attribute is one lost value.
+    let mut counted: Vec<(String, String)> = Vec::new();
+    unplaced.retain(|d| {
+        let pair = (d.column.clone(), d.attribute.clone());
+        let first = !counted.contains(&pair);
+        counted.push(pair);
+        first
+    });
     if errors.is_empty() {
         Ok(MappedRow {
             row,
@@ -534,6 +567,48 @@ seed = true
 
     fn cells<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<&'a str> {
         move |column| pairs.iter().find(|(c, _)| *c == column).map(|(_, v)| *v)
+    }
+
+    #[test]
+    fn a_point_in_a_file_of_decimal_commas_only_groups_thousands() {
+        let read = |text| read_decimal(text, DecimalComma::Yes);
+        assert_eq!(read("1.234,5"), Ok(Decimal::new(12345, 1)));
+        assert_eq!(read("-12.345.678"), Ok(Decimal::new(-12_345_678, 0)));
+        assert_eq!(read("0,250"), Ok(Decimal::new(250, 3)));
+        // `2.5` would silently read as 25: refused, naming the rule.
+        for bad in ["2.5", "1.23,4", "12.34.567", ".5"] {
+            let refused = read(bad).expect_err(bad);
+            assert!(refused.contains("decimal commas"), "{bad}: {refused}");
+        }
+        let point = read_decimal("1,234", DecimalComma::No).expect_err("a comma in a point file");
+        assert!(point.contains("decimal_comma"), "{point}");
+    }
+
+    #[test]
+    fn a_column_mapped_twice_to_one_attribute_is_one_lost_value() {
+        let (schema, _) = fixtures();
+        let twice = format!(
+            "{PROFILE}[[columns]]\ncolumn = \"weight\"\nattribute = \"weight\"\nunit_column = \"weight_uom\"\n"
+        );
+        let profile: MappingProfile = toml::from_str(&twice).unwrap();
+        // A model row: weight lives on apparel's variants.
+        let model = [
+            ("item_code", "APP-1"),
+            ("item_group", "apparel"),
+            ("item_name", "Tee"),
+            ("weight", "0,2"),
+            ("weight_uom", "kg"),
+        ];
+        let mapped = map_row(&profile, &schema, 2, cells(&model)).unwrap();
+        let lost: Vec<&str> = mapped.dropped.iter().map(|d| d.column.as_str()).collect();
+        assert_eq!(lost, ["weight"]);
+    }
+
+    #[test]
+    fn formula_escapes_need_no_recursion() {
+        let deep = format!("{}=1", "'".repeat(200_000));
+        assert!(needs_escape(&deep));
+        assert!(!needs_escape("'plain"));
     }
 
     #[test]

@@ -229,18 +229,19 @@ pub fn detect_decimal_comma<'a>(cells: impl Iterator<Item = &'a str>, delimiter:
             (Some(c), Some(p)) if c > p => comma += 1,
             (Some(_), Some(_)) => point += 1,
             (Some(c), None) => {
-                // One comma not followed by exactly three digits: a decimal comma;
-                // several commas: thousands separators.
+                // One comma not followed by exactly three digits, or after a
+                // part no thousands group can be (`0,250`, `1234,567`): a
+                // decimal comma; several commas: thousands separators.
                 if text.matches(',').count() > 1 {
                     point += 1;
-                } else if text.len() - c - 1 != 3 {
+                } else if text.len() - c - 1 != 3 || !could_group(&text[..c]) {
                     comma += 1;
                 }
             }
             (None, Some(p)) => {
                 if text.matches('.').count() > 1 {
                     comma += 1;
-                } else if text.len() - p - 1 != 3 {
+                } else if text.len() - p - 1 != 3 || !could_group(&text[..p]) {
                     point += 1;
                 }
             }
@@ -252,6 +253,12 @@ pub fn detect_decimal_comma<'a>(cells: impl Iterator<Item = &'a str>, delimiter:
     } else {
         comma > point
     }
+}
+
+/// Whether `digits` could stand before a thousands separator: one to three
+/// digits, not starting with a zero.
+fn could_group(digits: &str) -> bool {
+    (1..=3).contains(&digits.len()) && !digits.starts_with('0')
 }
 
 /// A JSON value as a cell: strings as they are, numbers and booleans as
@@ -354,6 +361,21 @@ mod tests {
         let rows = open(bytes, profile).unwrap();
         let header = rows.header.clone();
         (header, rows.collect())
+    }
+
+    #[test]
+    fn decimal_comma_votes_where_no_thousands_group_can_be() {
+        // `0,250` and `1234,567` cannot be thousands: decimal commas.
+        assert!(detect_decimal_comma(["0,250", "1,234"].into_iter(), b','));
+        assert!(detect_decimal_comma(["1234,567"].into_iter(), b','));
+        assert!(!detect_decimal_comma(["0.250"].into_iter(), b';'));
+        // `1,234` alone says nothing: the delimiter decides.
+        assert!(!detect_decimal_comma(["1,234"].into_iter(), b','));
+        assert!(detect_decimal_comma(["1,234"].into_iter(), b';'));
+        assert!(!detect_decimal_comma(
+            ["1,234,567", "2.5"].into_iter(),
+            b';'
+        ));
     }
 
     #[test]

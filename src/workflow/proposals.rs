@@ -1229,9 +1229,6 @@ pub async fn rebase(
     Ok(proposal)
 }
 
-/// Restores a past version as a new submitted proposal: the changes that
-/// take the product from now back to that version (values people may write,
-/// enabled and categories). ERP-owned values are left to the ERP.
 /// Whether `caller` may propose to restore a version of `sku`: rights
 /// (403), then existence (404), judged before any input is read.
 pub async fn check_restore(db: &Db, caller: &Caller, sku: &str) -> Result<(), WorkflowError> {
@@ -1242,6 +1239,9 @@ pub async fn check_restore(db: &Db, caller: &Caller, sku: &str) -> Result<(), Wo
     Ok(())
 }
 
+/// Restores a past version as a new submitted proposal: the changes that
+/// take the product from now back to that version (values people may write,
+/// enabled and categories). ERP-owned values are left to the ERP.
 pub async fn restore(
     db: &Db,
     schema: &Schema,

@@ -15,6 +15,7 @@ use crate::harness::PASSWORD;
 use crate::{Client, TestApp, db_tests};
 
 db_tests!(
+    a_cleared_multiselect_survives_the_conflict_page,
     import_proposal_is_validated_as_the_import,
     multiselect_in_another_order_is_no_change,
     stale_save_keeps_a_colleagues_change,
@@ -902,5 +903,51 @@ async fn stale_save_in_the_reviewed_lane_keeps_an_approved_change(app: TestApp) 
             .get(&key("name", Some("en_US"))),
         Some(&json!("Soft tee")),
         "master waits for review"
+    );
+}
+
+/// Unticking every box of a multiselect on a stale form is a change that
+/// survives the 409 page: the page shows the boxes unticked, and "Save
+/// again" drafts the cleared value.
+async fn a_cleared_multiselect_survives_the_conflict_page(app: TestApp) {
+    seed(&app).await;
+    tee(
+        &app,
+        &[
+            ("name", Some("en_US"), json!("Plain tee")),
+            ("material", None, json!(["cotton", "wool"])),
+            ("is_new", None, json!(false)),
+        ],
+    )
+    .await;
+    let admin = browser(&app, "root@shop.test", &[Role::Admin]).await;
+    let editor = browser(&app, "eve@shop.test", &[Role::Editor]).await;
+    let mut theirs = product_form(&admin.get(PAGE).await.body);
+    let mut mine = product_form(&editor.get(PAGE).await.body);
+    set(&mut theirs, "v.is_new", "true");
+    assert_eq!(
+        submit(&admin, "TEE-1", &theirs).await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    tick(&mut mine, "v.material", &[]);
+    assert_eq!(value_of(&mine, "v.material.present"), Some("1"));
+    let refused = submit(&editor, "TEE-1", &mine).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    let again = product_form(&refused.body);
+    assert_eq!(
+        value_of(&again, "v.material"),
+        None,
+        "the boxes stay unticked as the editor left them"
+    );
+    let saved = submit(&editor, "TEE-1", &again).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(
+        draft_changes(&app, "eve@shop.test", "TEE-1").await,
+        ["material: [\"cotton\",\"wool\"] → null"]
+    );
+    assert_eq!(
+        master(&app, "TEE-1").await.values.get(&key("is_new", None)),
+        Some(&json!(true))
     );
 }

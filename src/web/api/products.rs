@@ -439,8 +439,19 @@ pub async fn create_product(
 
 /// A product's own version in one of its ETags: `"VERSION"`, or for a
 /// variant `"VERSION.MODEL_VERSION"` (a change is based on its own version).
+/// Anything else (`3.x`, `+3`, `3.7.1`) is no ETag we gave out and matches
+/// nothing. The model part is not compared: a variant's change writes only
+/// its own values.
 fn own_version(opaque: &str) -> Option<i64> {
-    opaque.split('.').next()?.parse().ok()
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    let (own, model) = match opaque.split_once('.') {
+        Some((own, model)) => (own, Some(model)),
+        None => (opaque, None),
+    };
+    if !digits(own) || model.is_some_and(|m| !digits(m)) {
+        return None;
+    }
+    own.parse().ok()
 }
 
 /// `If-Match`: missing → 428 (so no update is lost by accident),
@@ -584,4 +595,18 @@ pub async fn product_history(
             })
             .collect(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::own_version;
+
+    #[test]
+    fn only_etags_we_give_out_name_a_version() {
+        assert_eq!(own_version("3"), Some(3));
+        assert_eq!(own_version("3.7"), Some(3));
+        for forged in ["3.x", "+3", "3.", ".3", "3.7.1", "", "-3", "3 "] {
+            assert_eq!(own_version(forged), None, "{forged:?}");
+        }
+    }
 }

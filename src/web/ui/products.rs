@@ -491,7 +491,10 @@ fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
         }
         AttributeType::Multiselect => {
             view.input = "multiselect";
-            let selected: Vec<String> = submitted(&name).unwrap_or_else(|| {
+            // A browser sends no `v.X` when every box is unticked, only
+            // `v.X.present`: that is an empty choice, not "show the stored".
+            let cleared = submitted(&format!("{name}.present")).map(|_| Vec::new());
+            let selected: Vec<String> = submitted(&name).or(cleared).unwrap_or_else(|| {
                 data.and_then(Json::as_array)
                     .map(|items| {
                         items
