@@ -148,3 +148,32 @@ pub struct Product {
     pub created: Timestamp,
     pub updated: Timestamp,
 }
+
+impl Product {
+    /// Puts one recorded field value on the product, as history and
+    /// proposals record fields: `enabled`, `categories` (a list of codes;
+    /// none is no category), or an attribute value at `key`. Structure
+    /// fields (`sku`, `kind`, `family`, `parent`) are never rewound here.
+    pub fn set_field(&mut self, key: &ValueKey, data: Option<&Json>) {
+        match key.attribute.as_str() {
+            "enabled" => {
+                if let Some(enabled) = data.and_then(Json::as_bool) {
+                    self.enabled = enabled;
+                }
+            }
+            "categories" => {
+                self.categories = data
+                    .and_then(Json::as_array)
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|c| c.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            }
+            "sku" | "kind" | "family" | "parent" => {}
+            _ => self.values.set(key, data.cloned()),
+        }
+    }
+}

@@ -4,6 +4,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::write::Change;
+use crate::catalog::product::{Product, ValueKey};
 use crate::db::{Db, Timestamp};
 
 /// One version of a product.
@@ -62,4 +63,22 @@ pub async fn versions_between(
     .fetch_all(db.pool())
     .await?;
     rows.iter().map(entry_from_row).collect()
+}
+
+/// The product as it was at `version`: `current` with every later
+/// version's changes undone (its structure stays as it is now).
+pub async fn master_at(db: &Db, current: &Product, version: i64) -> Result<Product, sqlx::Error> {
+    let mut past = current.clone();
+    for entry in versions_between(db, current.id, version, current.version).await? {
+        for change in &entry.changes {
+            let key = ValueKey::new(
+                &change.attribute,
+                change.locale.as_deref(),
+                change.channel.as_deref(),
+            );
+            past.set_field(&key, change.before.as_ref());
+        }
+    }
+    past.version = version;
+    Ok(past)
 }

@@ -39,50 +39,6 @@ pub struct Merged {
     pub clashes: Vec<Clash>,
 }
 
-/// Master as it was at `version`: the current product with every later
-/// version's changes undone.
-async fn master_at(db: &Db, current: &Product, version: i64) -> Result<Product, sqlx::Error> {
-    let mut past = current.clone();
-    for entry in history::versions_between(db, current.id, version, current.version).await? {
-        for change in &entry.changes {
-            match change.attribute.as_str() {
-                "enabled" => {
-                    if let Some(enabled) = change.before.as_ref().and_then(Json::as_bool) {
-                        past.enabled = enabled;
-                    }
-                }
-                "categories" => past.categories = codes(change.before.as_ref()),
-                "sku" | "kind" | "family" | "parent" => {}
-                _ => past.values.set(
-                    &ValueKey::new(
-                        &change.attribute,
-                        change.locale.as_deref(),
-                        change.channel.as_deref(),
-                    ),
-                    change.before.clone(),
-                ),
-            }
-        }
-    }
-    past.version = version;
-    Ok(past)
-}
-
-fn codes(data: Option<&Json>) -> Vec<String> {
-    let mut codes: Vec<String> = data
-        .and_then(Json::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|c| c.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    codes.sort();
-    codes.dedup();
-    codes
-}
-
 /// The value of a field of `product`, structure fields included.
 fn field_value(product: &Product, key: &ValueKey) -> Option<Json> {
     match key.attribute.as_str() {
@@ -167,28 +123,15 @@ pub async fn onto_current(
         });
     }
     let base = if stale {
-        master_at(db, &current, base_version).await?
+        history::master_at(db, &current, base_version).await?
     } else {
         current.clone()
     };
     // Where the form does not say what it showed: master at its version,
     // with the person's own draft on top (the form shows their draft).
     let rebuilt = if stale {
-        let mut shown = base.clone();
-        if let Some(draft) = proposals::draft_of(db, current.id, user_id).await? {
-            for change in draft.open_changes() {
-                match change.attribute.as_str() {
-                    "enabled" => {
-                        if let Some(enabled) = change.after.as_ref().and_then(Json::as_bool) {
-                            shown.enabled = enabled;
-                        }
-                    }
-                    "categories" => shown.categories = codes(change.after.as_ref()),
-                    _ => shown.values.set(&change.key(), change.after.clone()),
-                }
-            }
-        }
-        Some(shown)
+        let draft = proposals::draft_of(db, current.id, user_id).await?;
+        Some(proposals::with_draft(&base, draft.as_ref()).0)
     } else {
         None
     };

@@ -358,6 +358,21 @@ pub async fn queue_size(db: &Db) -> Result<i64, WorkflowError> {
     Ok(row.try_get("n")?)
 }
 
+/// The product as its author sees it in the form: master with their own
+/// draft's open changes on top, and the value keys the draft supplies.
+pub fn with_draft(master: &Product, draft: Option<&Proposal>) -> (Product, Vec<ValueKey>) {
+    let mut shown = master.clone();
+    let mut drafted = Vec::new();
+    for change in draft.into_iter().flat_map(Proposal::open_changes) {
+        let key = change.key();
+        shown.set_field(&key, change.after.as_ref());
+        if !matches!(change.attribute.as_str(), "enabled" | "categories") {
+            drafted.push(key);
+        }
+    }
+    (shown, drafted)
+}
+
 /// The author's open draft for a product, if any.
 pub async fn draft_of(
     db: &Db,
@@ -1262,43 +1277,7 @@ pub async fn restore(
         )));
     }
     // Walk back from now: undo each later version's changes.
-    let later = super::history::versions_between(db, current.id, version, current.version).await?;
-    let mut target = current.clone();
-    for entry in &later {
-        for change in &entry.changes {
-            match change.attribute.as_str() {
-                "enabled" => {
-                    target.enabled = change
-                        .before
-                        .as_ref()
-                        .and_then(Json::as_bool)
-                        .unwrap_or(target.enabled)
-                }
-                "categories" => {
-                    target.categories = change
-                        .before
-                        .as_ref()
-                        .and_then(Json::as_array)
-                        .map(|items| {
-                            items
-                                .iter()
-                                .filter_map(|c| c.as_str().map(str::to_owned))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                }
-                "sku" | "kind" | "family" | "parent" => {}
-                _ => target.values.set(
-                    &ValueKey::new(
-                        &change.attribute,
-                        change.locale.as_deref(),
-                        change.channel.as_deref(),
-                    ),
-                    change.before.clone(),
-                ),
-            }
-        }
-    }
+    let target = super::history::master_at(db, &current, version).await?;
     let mut changes = ChangeSet::default();
     for (key, data) in target.values.iter() {
         if current.values.get(&key) != Some(data) {

@@ -36,7 +36,7 @@ use crate::web::api::products::{ListQuery, parse_cursor, parse_filter};
 use crate::web::extract::{PageSession, urlencode};
 use crate::workflow::history::{self, VersionEntry};
 use crate::workflow::merge::{self, Merged};
-use crate::workflow::proposals::{self, Proposal, Status, WorkflowError};
+use crate::workflow::proposals::{self, Status, WorkflowError};
 use crate::workflow::write::{ChangeSet, ValueChange, WriteError};
 
 pub fn routes() -> Router<AppState> {
@@ -659,42 +659,6 @@ async fn load(state: &AppState, sku: &str) -> Result<(StoredProduct, Option<Prod
     Ok((stored, model))
 }
 
-/// The product as its viewer sees it in the form: master with their own
-/// draft's open changes on top, and the fields that come from the draft.
-fn with_draft(master: &Product, draft: Option<&Proposal>) -> (Product, Vec<ValueKey>) {
-    let mut shown = master.clone();
-    let mut drafted = Vec::new();
-    for change in draft.into_iter().flat_map(Proposal::open_changes) {
-        match change.attribute.as_str() {
-            "enabled" => {
-                shown.enabled = change
-                    .after
-                    .as_ref()
-                    .and_then(Json::as_bool)
-                    .unwrap_or(shown.enabled)
-            }
-            "categories" => {
-                shown.categories = change
-                    .after
-                    .as_ref()
-                    .and_then(Json::as_array)
-                    .map(|items| {
-                        items
-                            .iter()
-                            .filter_map(|c| c.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-            }
-            _ => {
-                shown.values.set(&change.key(), change.after.clone());
-                drafted.push(change.key());
-            }
-        }
-    }
-    (shown, drafted)
-}
-
 /// Everything the page shows; `submitted`/`errors` when re-rendering a refused save.
 #[expect(
     clippy::too_many_arguments,
@@ -716,7 +680,7 @@ async fn build_page(
     // The viewer sees their own draft's values in the form (master is unchanged
     // until a second person approves them).
     let draft = proposals::draft_of(&state.db, stored.product.id, session.user.id).await?;
-    let (shown, drafted) = with_draft(&stored.product, draft.as_ref());
+    let (shown, drafted) = proposals::with_draft(&stored.product, draft.as_ref());
     let product = &shown;
     let ctx = Context {
         schema,
@@ -1540,7 +1504,7 @@ async fn conflict_page(
     let schema = state.schema.get(&state.db).await?;
     let (stored, model) = load(state, sku).await?;
     let draft = proposals::draft_of(&state.db, stored.product.id, session.user.id).await?;
-    let (shown, _) = with_draft(&stored.product, draft.as_ref());
+    let (shown, _) = proposals::with_draft(&stored.product, draft.as_ref());
     let mut fields: Vec<String> = merged
         .changes
         .values
