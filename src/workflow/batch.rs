@@ -587,7 +587,7 @@ fn plan_update(
         })
     };
     let proposal = match pending {
-        Some(old) if proposals::proposes_same(old, &proposed) => None,
+        Some(old) if proposals::proposes_same(ctx.schema, old, &proposed) => None,
         Some(old) => Some(PlannedProposal {
             product: after,
             changes: proposed,

@@ -1215,8 +1215,9 @@ pub async fn rebase(
         }
         change.theirs = None;
     }
-    // The kept changes must still be valid against master as it is now.
-    let writer = Writer::Person(caller.actor());
+    // The kept changes must still be valid against master as it is now, as
+    // the writer that will apply them (an import proposal as the import).
+    let writer = applying_writer(&proposal, caller.actor());
     let mut check = ChangeSet::default();
     for change in proposal.open_changes() {
         add_to_change_set(&mut check, change);
@@ -1398,18 +1399,26 @@ pub(crate) async fn pending_import_proposals(
     Ok(found)
 }
 
-/// Whether a pending import proposal already proposes exactly these changes
-/// (a re-sent file must not open a new proposal).
-pub(crate) fn proposes_same(pending: &Proposal, changes: &[write::Change]) -> bool {
+/// Whether a pending import proposal already proposes these changes (a
+/// re-sent file must not open a new proposal); multiselects compare as sets,
+/// so one stored in another order is the same proposal.
+pub(crate) fn proposes_same(
+    schema: &Schema,
+    pending: &Proposal,
+    changes: &[write::Change],
+) -> bool {
     let open: Vec<&ProposedChange> = pending.open_changes().collect();
+    let same = |field: &str, a: &Option<Json>, b: &Option<Json>| {
+        values::same_field(schema, field, a.as_ref(), b.as_ref())
+    };
     open.len() == changes.len()
         && changes.iter().all(|change| {
             open.iter().any(|o| {
                 o.attribute == change.attribute
                     && o.locale == change.locale
                     && o.channel == change.channel
-                    && o.after == change.after
-                    && o.before == change.before
+                    && same(&o.attribute, &o.after, &change.after)
+                    && same(&o.attribute, &o.before, &change.before)
             })
         })
 }
@@ -1487,4 +1496,67 @@ pub(crate) async fn open_import_proposal(
         .await?;
     }
     Ok(new_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::catalog::schema_code;
+
+    #[test]
+    fn a_pending_import_proposal_in_another_multiselect_order_is_the_same() {
+        let schema = schema_code::parse(
+            "[[groups]]\ncode = \"g\"\n[[attributes]]\ncode = \"ports\"\ntype = \"multiselect\"\n\
+             group = \"g\"\nowner = \"erp\"\nlane = \"reviewed\"\n\
+             options = [{ code = \"usb_a\" }, { code = \"usb_c\" }, { code = \"hdmi\" }]\n",
+        )
+        .expect("schema");
+        let at = Timestamp::parse("2026-01-01T00:00:00.000000Z").expect("time");
+        // Stored before multiselects had one order.
+        let pending = Proposal {
+            id: 1,
+            sku: "G-1".into(),
+            product_id: 1,
+            family: "gadgets".into(),
+            status: Status::Submitted,
+            author: "import".into(),
+            author_user_id: None,
+            source: "import".into(),
+            note: String::new(),
+            base_version: 1,
+            changes: vec![ProposedChange {
+                attribute: "ports".into(),
+                locale: None,
+                channel: None,
+                before: None,
+                after: Some(json!(["usb_c", "usb_a"])),
+                state: FieldState::Open,
+                theirs: None,
+            }],
+            created: at,
+            updated: at,
+            submitted: Some(at),
+            decided_by: None,
+            decided_at: None,
+        };
+        let change = |after: Json| write::Change {
+            attribute: "ports".into(),
+            locale: None,
+            channel: None,
+            before: None,
+            after: Some(after),
+        };
+        assert!(proposes_same(
+            &schema,
+            &pending,
+            &[change(json!(["usb_a", "usb_c"]))]
+        ));
+        assert!(!proposes_same(
+            &schema,
+            &pending,
+            &[change(json!(["usb_a", "hdmi"]))]
+        ));
+    }
 }
