@@ -1,7 +1,9 @@
 //! Schema as code: export the schema as TOML, check a desired schema, plan
 //! the difference, and apply it. Applying is idempotent (a second apply of
 //! the same file plans nothing) and refuses destructive steps — those that
-//! would drop or invalidate stored product values — unless allowed.
+//! would drop or invalidate stored product values — unless allowed. Allowed,
+//! the affected products are purged in short stretches (by the caller, or
+//! by a `schema.apply` job) before one last transaction changes the schema.
 //!
 //! A schema *file* ([`SchemaFile`], what `sluice schema export` prints and
 //! `sluice schema apply` reads) may also hold the mapping profiles as
@@ -942,9 +944,11 @@ pub struct Applied {
     pub base_version: i64,
 }
 
-/// Checks, plans and (unless `dry_run`) applies `desired` in one transaction.
-/// Destructive steps need `allow_destructive`; when allowed, affected product
-/// values are removed through the write path, with history. A `desired`
+/// Checks, plans and (unless `dry_run`) applies `desired`, the schema itself
+/// in one transaction. Destructive steps need `allow_destructive`; when
+/// allowed, affected product values are removed through the write path,
+/// with history, [`PURGE_STEP`] products per transaction before the schema
+/// changes (requests queue such a change as a job instead). A `desired`
 /// schema that was loaded from the database (non-zero `version`) is refused
 /// if the stored schema moved on since, so two admins never silently undo
 /// each other's edits.

@@ -40,8 +40,8 @@ pub enum Task {
     },
 }
 
-/// How a [`Task::SchemaApply`] is stored in the job's payload.
-#[derive(serde::Deserialize, Serialize)]
+/// How a [`Task::SchemaApply`] is read from the job's payload.
+#[derive(serde::Deserialize)]
 struct SchemaPayload {
     base_version: i64,
     plan: Vec<String>,
@@ -73,12 +73,14 @@ impl Task {
                 base_version,
                 plan,
                 schema,
-            } => serde_json::to_string(&SchemaPayload {
-                base_version: *base_version,
-                plan: plan.clone(),
-                schema: schema.clone(),
-            })
-            .ok(),
+            } => Some(
+                serde_json::json!({
+                    "base_version": base_version,
+                    "plan": plan,
+                    "schema": schema,
+                })
+                .to_string(),
+            ),
         }
     }
 
@@ -112,8 +114,13 @@ impl Task {
         match self {
             Task::Republish { channel } => format!("Republish all of channel {channel}"),
             Task::SchemaApply { plan, .. } => {
-                // The first step in words, without its "[destructive: …]" note.
-                let first = plan.first().map_or_else(
+                // The first destructive step (what the job is for) in
+                // words, without its "[destructive: …]" note.
+                let first = plan
+                    .iter()
+                    .find(|line| line.contains("  [destructive: "))
+                    .or(plan.first());
+                let first = first.map_or_else(
                     || "no steps".to_owned(),
                     |line| {
                         let step = line.split("  [").next().unwrap_or(line);
@@ -219,8 +226,8 @@ pub enum JobError {
     NotFound(i64),
 }
 
-const COLUMNS: &str = "id, kind, target, payload, status, done_count, total_count, resume_after, result, \
-     message, actor_kind, actor_user_id, actor_label, client_addr, attempts, created_at, \
+const COLUMNS: &str = "id, kind, target, payload, status, done_count, total_count, resume_after, \
+     result, message, actor_kind, actor_user_id, actor_label, client_addr, attempts, created_at, \
      started_at, finished_at";
 
 fn job_from_row(row: &AnyRow) -> Result<Job, sqlx::Error> {

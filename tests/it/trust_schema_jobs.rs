@@ -21,13 +21,17 @@ crate::db_tests!(
     a_destructive_api_write_answers_202_and_the_job_applies_it,
     a_job_whose_schema_moved_on_fails_and_applies_nothing,
     a_schema_job_taken_over_mid_purge_finishes_once_per_product,
+    removing_a_used_attribute_on_the_schema_page_is_one_job_for_every_step,
 );
 
 /// More products than one stretch of the purge (1,000).
 const PRODUCTS: usize = 1_500;
 
+/// A manual's address, as every gadget has one.
+const MANUAL: &str = "https://example.com/manual.pdf";
+
 /// The fixture schema and `products` gadgets in `electronics`, each with a
-/// search boost, written by the system (version 1 each).
+/// search boost and a manual, written by the system (version 1 each).
 async fn catalog(app: &TestApp, products: usize) {
     app.seed_schema().await;
     let schema = store::load_schema(app.db().pool()).await.expect("schema");
@@ -35,6 +39,7 @@ async fn catalog(app: &TestApp, products: usize) {
         let values = [
             ("name", Some("en_US"), json!(format!("Gadget {n}"))),
             ("search_boost", None, json!("2.5")),
+            ("manual_url", None, json!(MANUAL)),
         ];
         let product = NewProduct {
             sku: format!("G-{n}"),
@@ -498,4 +503,85 @@ async fn a_schema_job_taken_over_mid_purge_finishes_once_per_product(app: TestAp
     assert_eq!(actions.iter().filter(|a| **a == "schema.apply").count(), 2);
     let by = audit[0].actor.clone();
     every_product_left_electronics_once(&app, &by).await;
+}
+
+async fn removing_a_used_attribute_on_the_schema_page_is_one_job_for_every_step(app: TestApp) {
+    catalog(&app, PRODUCTS).await;
+    let admin = app.login_as(Role::Admin).await;
+    // The whole schema without `manual_url`: out of both families, and deleted.
+    let mut desired = store::load_schema(app.db().pool()).await.expect("schema");
+    desired.attributes.retain(|a| a.code != "manual_url");
+    for family in &mut desired.families {
+        family.attributes.retain(|a| a != "manual_url");
+    }
+    let text = schema_code::export(&desired).expect("export");
+    let response = admin
+        .post_form(
+            "/settings/schema",
+            "/settings/schema",
+            &[
+                ("action", "apply"),
+                ("definition", &text),
+                ("allow_destructive", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
+    let href = response.location().to_owned();
+    assert!(href.starts_with("/jobs/"), "{href}");
+    let queued = admin.get(&href).await;
+    assert!(
+        queued
+            .body
+            .contains("Schema change: change family gadgets: attributes and 3 more step(s)"),
+        "{}",
+        queued.body
+    );
+    let manuals = "SELECT COUNT(*) FROM products WHERE product_values LIKE '%manual_url%'";
+    assert_eq!(count(&app, manuals).await, 1_500);
+
+    job_worker::drain(&app.state.job_services())
+        .await
+        .expect("jobs run");
+    let done = admin.get(&href).await;
+    assert!(
+        done.body.contains(
+            "Applied the schema change (4 steps): 1500 products lost values the schema no longer defines, each with a history entry."
+        ),
+        "{}",
+        done.body
+    );
+    let schema = store::load_schema(app.db().pool()).await.expect("schema");
+    assert!(schema.attribute("manual_url").is_none());
+    assert_eq!(count(&app, manuals).await, 0);
+    // One new version each (the family step took the value; the delete
+    // found nothing left), the other values kept.
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM products WHERE version = 2").await,
+        1_500
+    );
+    let stored = store::find(app.db().pool(), "G-1234")
+        .await
+        .expect("find")
+        .expect("product");
+    assert_eq!(stored.product.categories, ["electronics"]);
+    assert_eq!(
+        stored
+            .product
+            .values
+            .get(&ValueKey::new("search_boost", None, None)),
+        Some(&json!("2.5"))
+    );
+    let history = sluice::workflow::history::versions(app.db(), stored.product.id, 10)
+        .await
+        .expect("history");
+    assert_eq!(
+        serde_json::to_value(&history[0].changes).expect("changes"),
+        json!([{"attribute": "manual_url", "locale": null, "channel": null,
+                "before": MANUAL, "after": null}])
+    );
+    let audit = schema_audit(&app).await;
+    assert_eq!(audit[0].action, "schema.apply", "{audit:?}");
+    assert_eq!(audit[0].details["steps"], 4, "{:?}", audit[0]);
+    assert_eq!(audit[1].action, "schema.apply.queued", "{audit:?}");
 }
