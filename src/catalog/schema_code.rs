@@ -1,7 +1,9 @@
 //! Schema as code: export the schema as TOML, check a desired schema, plan
 //! the difference, and apply it. Applying is idempotent (a second apply of
 //! the same file plans nothing) and refuses destructive steps — those that
-//! would drop or invalidate stored product values — unless allowed.
+//! would drop or invalidate stored product values — unless allowed. Allowed,
+//! the affected products are purged in short stretches (by the caller, or
+//! by a `schema.apply` job) before one last transaction changes the schema.
 //!
 //! A schema *file* ([`SchemaFile`], what `sluice schema export` prints and
 //! `sluice schema apply` reads) may also hold the mapping profiles as
@@ -942,9 +944,11 @@ pub struct Applied {
     pub base_version: i64,
 }
 
-/// Checks, plans and (unless `dry_run`) applies `desired` in one transaction.
-/// Destructive steps need `allow_destructive`; when allowed, affected product
-/// values are removed through the write path, with history. A `desired`
+/// Checks, plans and (unless `dry_run`) applies `desired`, the schema itself
+/// in one transaction. Destructive steps need `allow_destructive`; when
+/// allowed, affected product values are removed through the write path,
+/// with history, [`PURGE_STEP`] products per transaction before the schema
+/// changes (requests queue such a change as a job instead). A `desired`
 /// schema that was loaded from the database (non-zero `version`) is refused
 /// if the stored schema moved on since, so two admins never silently undo
 /// each other's edits.
@@ -982,52 +986,37 @@ pub async fn apply_file(
     .await
 }
 
-async fn apply_with_profiles(
-    db: &Db,
-    actor: &Actor,
-    desired: &Schema,
-    profiles: Option<&[MappingProfile]>,
-    allow_destructive: bool,
-    dry_run: bool,
-    now: Timestamp,
-) -> Result<Applied, SchemaError> {
-    let mut problems = check(desired);
-    if let Some(profiles) = profiles {
-        problems.extend(check_profiles(desired, profiles));
+/// Products per stretch of a stepped purge: each stretch is its own short
+/// transaction.
+pub const PURGE_STEP: usize = 1_000;
+
+/// A desired schema judged against the stored one: its plan, with the
+/// destructive steps marked, and the version it was made against.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub plan: Plan,
+    pub base_version: i64,
+}
+
+impl Judged {
+    /// True when applying drops values that products hold: a long purge,
+    /// worth running in stretches (a profile delete touches no product).
+    pub fn affects_products(&self) -> bool {
+        self.plan
+            .steps
+            .iter()
+            .any(|s| s.destructive.is_some() && s.kind != PROFILE)
     }
-    if !problems.is_empty() {
-        return Err(SchemaError::Invalid(problems));
-    }
-    let mut tx = db.begin_write().await?;
-    let version = store::lock_schema_version(&mut tx, true).await?;
-    if desired.version != 0 && desired.version != version {
-        return Err(SchemaError::Stale {
-            base: desired.version,
-            current: version,
-        });
-    }
-    let current = store::load_schema(&mut *tx).await?;
-    let mut plan = plan(&current, desired);
-    mark_destructive(&mut tx, &current, desired, &mut plan).await?;
-    let stored_profiles = match profiles {
-        Some(wanted) => {
-            let stored = profiles::list(&mut *tx).await?;
-            let current: Vec<MappingProfile> = stored.iter().map(|s| s.profile.clone()).collect();
-            merge_profile_steps(&mut plan, plan_profiles(&current, wanted));
-            stored
+
+    /// Refuses the plan when it has steps that cannot be applied, or
+    /// destructive ones that were not allowed.
+    pub fn refuse_unless(&self, allow_destructive: bool) -> Result<(), SchemaError> {
+        let destructive = self.plan.destructive();
+        if destructive.is_empty() {
+            return Ok(());
         }
-        None => Vec::new(),
-    };
-    if dry_run || plan.is_empty() {
-        return Ok(Applied {
-            plan,
-            applied: false,
-            base_version: version,
-        });
-    }
-    let destructive = plan.destructive();
-    if !destructive.is_empty() {
-        let undeletable: Vec<String> = plan
+        let undeletable: Vec<String> = self
+            .plan
             .steps
             .iter()
             .filter(|s| {
@@ -1042,18 +1031,270 @@ async fn apply_with_profiles(
         if !allow_destructive {
             return Err(SchemaError::Destructive(destructive));
         }
+        Ok(())
     }
+}
+
+/// Checks `desired` (and `profiles`) and plans it against the stored schema,
+/// without changing anything: what a person is told at once, before a long
+/// change is queued. A `desired` schema loaded from the database is refused
+/// when the stored schema moved on since.
+pub async fn judge(
+    db: &Db,
+    desired: &Schema,
+    profiles: Option<&[MappingProfile]>,
+) -> Result<Judged, SchemaError> {
+    let mut problems = check(desired);
+    if let Some(profiles) = profiles {
+        problems.extend(check_profiles(desired, profiles));
+    }
+    if !problems.is_empty() {
+        return Err(SchemaError::Invalid(problems));
+    }
+    // A read transaction: one snapshot for the version, plan and counts.
+    let mut tx = db.pool().begin().await?;
+    let version = store::lock_schema_version(&mut tx, false).await?;
+    let (judged, _, _) = plan_against(&mut tx, desired, profiles, version).await?;
+    Ok(judged)
+}
+
+/// The plan from the stored schema to `desired` (marked, with profile
+/// steps), once the stored `version` is known; refused when `desired` was
+/// loaded at another version. Also answers the stored schema and profiles.
+async fn plan_against(
+    conn: &mut sqlx::AnyConnection,
+    desired: &Schema,
+    profiles: Option<&[MappingProfile]>,
+    version: i64,
+) -> Result<(Judged, Schema, Vec<profiles::StoredProfile>), SchemaError> {
+    if desired.version != 0 && desired.version != version {
+        return Err(SchemaError::Stale {
+            base: desired.version,
+            current: version,
+        });
+    }
+    let current = store::load_schema(&mut *conn).await?;
+    let mut plan = plan(&current, desired);
+    mark_destructive(conn, &current, desired, &mut plan).await?;
+    let stored_profiles = match profiles {
+        Some(wanted) => {
+            let stored = profiles::list(&mut *conn).await?;
+            let current: Vec<MappingProfile> = stored.iter().map(|s| s.profile.clone()).collect();
+            merge_profile_steps(&mut plan, plan_profiles(&current, wanted));
+            stored
+        }
+        None => Vec::new(),
+    };
+    let judged = Judged {
+        plan,
+        base_version: version,
+    };
+    Ok((judged, current, stored_profiles))
+}
+
+/// True when `step` can take values away from products (whether any
+/// product holds them or not): the steps a purge runs.
+fn drops_values(current: &Schema, desired: &Schema, step: &Step) -> bool {
+    match (step.kind, step.action) {
+        ("attribute" | "channel" | "currency" | "category" | "locale", Action::Delete) => true,
+        ("attribute", Action::Update) => {
+            let (Some(old), Some(new)) =
+                (current.attribute(&step.code), desired.attribute(&step.code))
+            else {
+                return false;
+            };
+            old.kind != new.kind
+                || old.localizable != new.localizable
+                || old.scopable != new.scopable
+                || old.validation.unit_family != new.validation.unit_family
+                || old
+                    .options
+                    .iter()
+                    .any(|o| !new.options.iter().any(|n| n.code == o.code))
+        }
+        ("family", Action::Update) => {
+            let (Some(old), Some(new)) = (current.family(&step.code), desired.family(&step.code))
+            else {
+                return false;
+            };
+            old.attributes.iter().any(|a| !new.attributes.contains(a))
+        }
+        _ => false,
+    }
+}
+
+/// How many products a stepped purge toward `desired` will judge: its total.
+/// Refused when the stored schema is no longer at `desired.version`.
+pub async fn purge_total(db: &Db, desired: &Schema) -> Result<i64, SchemaError> {
+    let mut tx = db.pool().begin().await?;
+    let version = store::lock_schema_version(&mut tx, false).await?;
+    if version != desired.version {
+        return Err(SchemaError::Stale {
+            base: desired.version,
+            current: version,
+        });
+    }
+    let current = store::load_schema(&mut *tx).await?;
+    let plan = plan(&current, desired);
+    let steps: Vec<&Step> = plan
+        .steps
+        .iter()
+        .filter(|s| drops_values(&current, desired, s))
+        .collect();
+    Ok(crate::workflow::write::count_for_schema_change(&mut tx, &steps).await?)
+}
+
+/// One stretch of a stepped purge toward `desired` (whose `version` is the
+/// stored version it was judged against): the affected products with an id
+/// above `after`, at most `limit`, lose what the change removes, with
+/// history, in one short transaction. The schema itself is left as it is,
+/// so every reader still finds the values it meets defined. Refused, with
+/// nothing changed, when the stored schema moved on.
+pub async fn purge_stretch(
+    db: &Db,
+    actor: &Actor,
+    desired: &Schema,
+    after: i64,
+    limit: usize,
+    now: Timestamp,
+) -> Result<crate::workflow::write::Purged, SchemaError> {
+    let mut tx = db.begin_write().await?;
+    // Shared: product writes go on beside the purge; a schema change waits.
+    let version = store::lock_schema_version(&mut tx, false).await?;
+    if version != desired.version {
+        return Err(SchemaError::Stale {
+            base: desired.version,
+            current: version,
+        });
+    }
+    let current = store::load_schema(&mut *tx).await?;
+    let plan = plan(&current, desired);
+    let steps: Vec<&Step> = plan
+        .steps
+        .iter()
+        .filter(|s| drops_values(&current, desired, s))
+        .collect();
+    let purged = crate::workflow::write::purge_for_schema_change(
+        &mut tx,
+        desired,
+        actor,
+        &steps,
+        &current,
+        after,
+        Some(limit),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(purged)
+}
+
+/// Purges every product the change to `desired` affects, a stretch of
+/// [`PURGE_STEP`] products per transaction (the CLI and the demo seeding,
+/// which are not requests, run the whole purge inline this way).
+async fn purge_in_stretches(
+    db: &Db,
+    actor: &Actor,
+    desired: &Schema,
+    now: Timestamp,
+) -> Result<(), SchemaError> {
+    let mut after = 0;
+    while let Some(last) = purge_stretch(db, actor, desired, after, PURGE_STEP, now)
+        .await?
+        .last
+    {
+        after = last;
+    }
+    Ok(())
+}
+
+async fn apply_with_profiles(
+    db: &Db,
+    actor: &Actor,
+    desired: &Schema,
+    profiles: Option<&[MappingProfile]>,
+    allow_destructive: bool,
+    dry_run: bool,
+    now: Timestamp,
+) -> Result<Applied, SchemaError> {
+    let judged = judge(db, desired, profiles).await?;
+    if dry_run || judged.plan.is_empty() {
+        return Ok(Applied {
+            plan: judged.plan,
+            applied: false,
+            base_version: judged.base_version,
+        });
+    }
+    judged.refuse_unless(allow_destructive)?;
+    let pinned;
+    let desired = if judged.affects_products() {
+        // The purge runs before the schema changes, against the version
+        // judged; the final transaction insists on that version too.
+        let mut at_base = desired.clone();
+        at_base.version = judged.base_version;
+        purge_in_stretches(db, actor, &at_base, now).await?;
+        pinned = at_base;
+        &pinned
+    } else {
+        desired
+    };
+    let mut tx = db.begin_write().await?;
+    let applied = apply_in(&mut tx, actor, desired, profiles, allow_destructive, now).await?;
+    if applied.applied {
+        audit::record(&mut *tx, actor, applied_event(&applied.plan), now).await?;
+    }
+    tx.commit().await?;
+    Ok(applied)
+}
+
+/// The audit entry of an applied plan.
+pub fn applied_event(plan: &Plan) -> AuditEvent {
+    AuditEvent::new("schema.apply", "schema")
+        .detail("steps", plan.steps.len())
+        .detail("plan", plan_lines(plan))
+}
+
+/// The plan's steps, one line each.
+pub fn plan_lines(plan: &Plan) -> Vec<String> {
+    plan.steps.iter().map(ToString::to_string).collect()
+}
+
+/// Applies `desired` in `tx`, the caller's write transaction (it records
+/// the audit entry and commits): plans again under the exclusive schema
+/// lock, refuses as [`judge`] does, purges whatever products still (or
+/// newly) hold values the change removes — after a stepped purge normally
+/// none — and writes the schema, so no product holds a value the schema no
+/// longer defines when it commits.
+pub async fn apply_in(
+    tx: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    desired: &Schema,
+    profiles: Option<&[MappingProfile]>,
+    allow_destructive: bool,
+    now: Timestamp,
+) -> Result<Applied, SchemaError> {
+    let version = store::lock_schema_version(&mut *tx, true).await?;
+    let (judged, current, stored_profiles) =
+        plan_against(&mut *tx, desired, profiles, version).await?;
+    if judged.plan.is_empty() {
+        return Ok(Applied {
+            plan: judged.plan,
+            applied: false,
+            base_version: version,
+        });
+    }
+    judged.refuse_unless(allow_destructive)?;
+    let plan = judged.plan;
     // Values that a destructive step invalidates leave through the write path, with history.
-    for step in plan
+    let purging: Vec<&Step> = plan
         .steps
         .iter()
         .filter(|s| s.destructive.is_some() && s.kind != PROFILE)
-    {
-        crate::workflow::write::purge_for_schema_change(
-            &mut tx, desired, actor, step, &current, now,
-        )
-        .await?;
-    }
+        .collect();
+    crate::workflow::write::purge_for_schema_change(
+        &mut *tx, desired, actor, &purging, &current, 0, None, now,
+    )
+    .await?;
     for (kind, want) in entities(desired) {
         for (code, (position, definition)) in &want {
             let changed = plan
@@ -1061,7 +1302,7 @@ async fn apply_with_profiles(
                 .iter()
                 .any(|s| s.kind == kind && &s.code == code && s.action != Action::Delete);
             if changed {
-                store::put_entity(&mut tx, kind, code, *position, definition).await?;
+                store::put_entity(&mut *tx, kind, code, *position, definition).await?;
             }
         }
     }
@@ -1070,32 +1311,16 @@ async fn apply_with_profiles(
         .iter()
         .filter(|s| s.action == Action::Delete && s.kind != PROFILE)
     {
-        store::delete_entity(&mut tx, step.kind, &step.code).await?;
+        store::delete_entity(&mut *tx, step.kind, &step.code).await?;
     }
     // A change to profiles alone leaves the catalog (and its version) as it is.
     if plan.steps.iter().any(|s| s.kind != PROFILE) {
         // The publisher sees the new version and judges every product again.
-        store::bump_schema_version(&mut tx).await?;
+        store::bump_schema_version(&mut *tx).await?;
     }
     if let Some(wanted) = profiles {
-        write_profiles(&mut tx, actor, &plan, wanted, &stored_profiles, now).await?;
+        write_profiles(&mut *tx, actor, &plan, wanted, &stored_profiles, now).await?;
     }
-    audit::record(
-        &mut *tx,
-        actor,
-        AuditEvent::new("schema.apply", "schema")
-            .detail("steps", plan.steps.len())
-            .detail(
-                "plan",
-                plan.steps
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>(),
-            ),
-        now,
-    )
-    .await?;
-    tx.commit().await?;
     Ok(Applied {
         plan,
         applied: true,

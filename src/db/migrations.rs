@@ -52,6 +52,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0007_jobs.sql"),
         include_str!("../../migrations/postgres/0007_jobs.sql"),
     ),
+    (
+        8,
+        "job payload",
+        include_str!("../../migrations/sqlite/0008_job_payload.sql"),
+        include_str!("../../migrations/postgres/0008_job_payload.sql"),
+    ),
 ];
 
 pub(super) fn migrator(backend: Backend) -> Migrator {

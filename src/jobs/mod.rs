@@ -1,4 +1,5 @@
-//! Background jobs: long actions a person asks for (republishing a channel)
+//! Background jobs: long actions a person asks for (republishing a channel,
+//! a schema change that purges values from many products)
 //! queued in the `jobs` table and answered at once, then run by a worker in
 //! short resumable steps with progress (done of total). A job is audited
 //! when it is queued and when it is done, in the name of who asked.
@@ -17,6 +18,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::{self, Actor, ActorKind, AuditEvent};
+use crate::catalog::schema::Schema;
+use crate::catalog::schema_code::{self, Applied, SchemaError};
 use crate::db::{Backend, Db, Timestamp};
 
 /// What a job does.
@@ -24,6 +27,25 @@ use crate::db::{Backend, Db, Timestamp};
 pub enum Task {
     /// Rebuild every product's payload for a channel.
     Republish { channel: String },
+    /// Apply a destructive schema change: purge the affected products in
+    /// stretches, then change the schema. Judged when queued.
+    SchemaApply {
+        /// The stored schema's version the change was judged against: a
+        /// schema that moved on since makes the job fail.
+        base_version: i64,
+        /// The plan as judged, one line per step (for people).
+        plan: Vec<String>,
+        /// The desired schema, as JSON.
+        schema: Value,
+    },
+}
+
+/// How a [`Task::SchemaApply`] is read from the job's payload.
+#[derive(serde::Deserialize)]
+struct SchemaPayload {
+    base_version: i64,
+    plan: Vec<String>,
+    schema: Value,
 }
 
 impl Task {
@@ -31,6 +53,7 @@ impl Task {
     pub fn kind(&self) -> &'static str {
         match self {
             Task::Republish { .. } => "channel.republish",
+            Task::SchemaApply { .. } => "schema.apply",
         }
     }
 
@@ -38,6 +61,26 @@ impl Task {
     fn queued_action(&self) -> &'static str {
         match self {
             Task::Republish { .. } => "channel.republish.queued",
+            Task::SchemaApply { .. } => "schema.apply.queued",
+        }
+    }
+
+    /// What it needs beyond its target, stored as JSON.
+    fn payload(&self) -> Option<String> {
+        match self {
+            Task::Republish { .. } => None,
+            Task::SchemaApply {
+                base_version,
+                plan,
+                schema,
+            } => Some(
+                serde_json::json!({
+                    "base_version": base_version,
+                    "plan": plan,
+                    "schema": schema,
+                })
+                .to_string(),
+            ),
         }
     }
 
@@ -45,14 +88,23 @@ impl Task {
     pub fn target(&self) -> String {
         match self {
             Task::Republish { channel } => format!("channel:{channel}"),
+            Task::SchemaApply { .. } => "schema".to_owned(),
         }
     }
 
-    fn parse(kind: &str, target: &str) -> Option<Task> {
+    fn parse(kind: &str, target: &str, payload: Option<&str>) -> Option<Task> {
         match kind {
             "channel.republish" => Some(Task::Republish {
                 channel: target.strip_prefix("channel:")?.to_owned(),
             }),
+            "schema.apply" if target == "schema" => {
+                let payload: SchemaPayload = serde_json::from_str(payload?).ok()?;
+                Some(Task::SchemaApply {
+                    base_version: payload.base_version,
+                    plan: payload.plan,
+                    schema: payload.schema,
+                })
+            }
             _ => None,
         }
     }
@@ -61,6 +113,30 @@ impl Task {
     pub fn describe(&self) -> String {
         match self {
             Task::Republish { channel } => format!("Republish all of channel {channel}"),
+            Task::SchemaApply { plan, .. } => {
+                // The first destructive step (what the job is for) in
+                // words, without its "[destructive: …]" note.
+                let first = plan
+                    .iter()
+                    .find(|line| line.contains("  [destructive: "))
+                    .or(plan.first());
+                let first = first.map_or_else(
+                    || "no steps".to_owned(),
+                    |line| {
+                        let step = line.split("  [").next().unwrap_or(line);
+                        match step.split_once(' ') {
+                            Some(("+", rest)) => format!("create {rest}"),
+                            Some(("~", rest)) => format!("change {rest}"),
+                            Some(("-", rest)) => format!("delete {rest}"),
+                            _ => step.to_owned(),
+                        }
+                    },
+                );
+                match plan.len() {
+                    0 | 1 => format!("Schema change: {first}"),
+                    n => format!("Schema change: {first} and {} more step(s)", n - 1),
+                }
+            }
         }
     }
 }
@@ -150,14 +226,15 @@ pub enum JobError {
     NotFound(i64),
 }
 
-const COLUMNS: &str = "id, kind, target, status, done_count, total_count, resume_after, result, \
-     message, actor_kind, actor_user_id, actor_label, client_addr, attempts, created_at, \
+const COLUMNS: &str = "id, kind, target, payload, status, done_count, total_count, resume_after, \
+     result, message, actor_kind, actor_user_id, actor_label, client_addr, attempts, created_at, \
      started_at, finished_at";
 
 fn job_from_row(row: &AnyRow) -> Result<Job, sqlx::Error> {
     let kind: String = row.try_get("kind")?;
     let target: String = row.try_get("target")?;
-    let task = Task::parse(&kind, &target).ok_or_else(|| {
+    let payload: Option<String> = row.try_get("payload")?;
+    let task = Task::parse(&kind, &target, payload.as_deref()).ok_or_else(|| {
         sqlx::Error::Decode(format!("unknown job kind {kind} for {target}").into())
     })?;
     let result: String = row.try_get("result")?;
@@ -201,11 +278,12 @@ fn job_from_row(row: &AnyRow) -> Result<Job, sqlx::Error> {
 pub async fn enqueue(db: &Db, task: &Task, actor: &Actor, now: Timestamp) -> Result<Job, JobError> {
     let mut tx = db.begin_write().await?;
     let row = sqlx::query(
-        "INSERT INTO jobs (kind, target, status, actor_kind, actor_user_id, actor_label, \
-         client_addr, created_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO jobs (kind, target, payload, status, actor_kind, actor_user_id, actor_label, \
+         client_addr, created_at) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(task.kind())
     .bind(task.target())
+    .bind(task.payload())
     .bind(actor.kind.as_str())
     .bind(actor.user_id)
     .bind(&actor.label)
@@ -235,6 +313,46 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Job>, sqlx::Error> {
         .as_ref()
         .map(job_from_row)
         .transpose()
+}
+
+/// What became of a schema change a person asked for.
+#[derive(Debug)]
+pub enum SchemaChange {
+    /// Applied at once (nothing to purge from products), or nothing to do.
+    Applied(Applied),
+    /// Products hold values it removes: queued as a job that purges them
+    /// in stretches, then applies it.
+    Queued(Box<Job>),
+}
+
+/// Changes the schema for a request: judged at once (invalid, stale,
+/// refused destructive steps answer now), applied at once when no product
+/// holds a value it removes, and otherwise queued as a [`Task::SchemaApply`]
+/// job, so a purge of many products never runs inside a request.
+pub async fn change_schema(
+    db: &Db,
+    actor: &Actor,
+    desired: &Schema,
+    allow_destructive: bool,
+    now: Timestamp,
+) -> Result<SchemaChange, SchemaError> {
+    let judged = schema_code::judge(db, desired, None).await?;
+    if judged.plan.is_empty() || !judged.affects_products() {
+        let applied = schema_code::apply(db, actor, desired, allow_destructive, false, now).await?;
+        return Ok(SchemaChange::Applied(applied));
+    }
+    judged.refuse_unless(allow_destructive)?;
+    let task = Task::SchemaApply {
+        base_version: judged.base_version,
+        plan: schema_code::plan_lines(&judged.plan),
+        schema: serde_json::to_value(desired)
+            .map_err(|err| SchemaError::Syntax(err.to_string()))?,
+    };
+    match enqueue(db, &task, actor, now).await {
+        Ok(job) => Ok(SchemaChange::Queued(Box::new(job))),
+        Err(JobError::Db(err)) => Err(SchemaError::Database(err)),
+        Err(JobError::NotFound(_)) => Err(SchemaError::Database(sqlx::Error::RowNotFound)),
+    }
 }
 
 /// Which jobs [`claim`] may take: queued ones, and running ones whose
@@ -309,6 +427,24 @@ pub async fn finish(
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_write().await?;
+    let finished = finish_in(&mut tx, job, owner, status, message, now).await?;
+    if finished {
+        tx.commit().await?;
+    }
+    Ok(finished)
+}
+
+/// [`finish`] in the caller's transaction, so a job's last step and its end
+/// commit together (or not at all, when `owner` had lost it: then the
+/// caller rolls back).
+pub async fn finish_in(
+    tx: &mut sqlx::AnyConnection,
+    job: &Job,
+    owner: &str,
+    status: Status,
+    message: Option<&str>,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE jobs SET status = $1, message = $2, done_count = $3, total_count = $4, \
          result = $5, finished_at = $6, lease_owner = NULL, lease_until = NULL \
@@ -337,7 +473,6 @@ pub async fn finish(
         event = event.detail("message", message);
     }
     audit::record(&mut *tx, &job.actor, event, now).await?;
-    tx.commit().await?;
     Ok(true)
 }
 
@@ -366,8 +501,19 @@ mod tests {
         let task = Task::Republish {
             channel: "web".to_owned(),
         };
-        assert_eq!(Task::parse(task.kind(), &task.target()), Some(task));
-        assert_eq!(Task::parse("channel.republish", "web"), None);
-        assert_eq!(Task::parse("unknown", "channel:web"), None);
+        assert_eq!(Task::parse(task.kind(), &task.target(), None), Some(task));
+        assert_eq!(Task::parse("channel.republish", "web", None), None);
+        assert_eq!(Task::parse("unknown", "channel:web", None), None);
+        let task = Task::SchemaApply {
+            base_version: 4,
+            plan: vec!["- attribute color".to_owned()],
+            schema: serde_json::json!({"attributes": []}),
+        };
+        let payload = task.payload();
+        assert_eq!(
+            Task::parse(task.kind(), &task.target(), payload.as_deref()),
+            Some(task)
+        );
+        assert_eq!(Task::parse("schema.apply", "schema", None), None);
     }
 }

@@ -1,6 +1,8 @@
 //! The job worker: each process runs one. It claims the oldest queued job
 //! (or one whose worker died), runs it a step at a time, recording progress
-//! and renewing its lease after each step, and finishes it. A new job wakes
+//! and renewing its lease after each step, and finishes it. A schema change
+//! purges its products a stretch per step and applies the schema in its
+//! last step, in the same transaction that ends the job. A new job wakes
 //! it at once; otherwise it looks every few seconds.
 
 use std::sync::{Arc, Mutex};
@@ -8,7 +10,11 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use serde_json::Value;
+
 use super::{Job, JobError, Status, Task};
+use crate::catalog::schema::Schema;
+use crate::catalog::schema_code::{self, SchemaError};
 use crate::catalog::store::SchemaCache;
 use crate::db::{Clock, Db};
 use crate::publish::publisher::{self, PublishError};
@@ -28,7 +34,7 @@ const TICK: Duration = Duration::from_secs(2);
 /// How a worker runs its steps (tests shrink the steps and simulate a crash).
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerOptions {
-    /// Products per republish step.
+    /// Products per step (a republish round, a stretch of a schema purge).
     pub step: usize,
     /// Stop (as if the process died) after this many steps of a job,
     /// leaving it claimed: tests of the takeover.
@@ -133,12 +139,37 @@ async fn run(services: &JobServices, mut job: Job, owner: &str) -> Result<Ended,
         }
         let step = match job.task.clone() {
             Task::Republish { channel } => {
-                republish_step(services, &mut job, &channel, options.step).await
+                republish_step(services, &mut job, &channel, options.step)
+                    .await
+                    .map(|more| if more { Stepped::More } else { Stepped::Done })
+            }
+            Task::SchemaApply {
+                base_version,
+                schema,
+                ..
+            } => {
+                schema_step(
+                    services,
+                    &mut job,
+                    owner,
+                    base_version,
+                    &schema,
+                    options.step,
+                )
+                .await
             }
         };
         let now = services.clock.now();
         match step {
-            Ok(true) => {
+            Ok(Stepped::Finished { held }) => {
+                tracing::info!(job.id = job.id, done = job.done, "job finished");
+                return Ok(if held {
+                    Ended::Finished
+                } else {
+                    Ended::Stopped
+                });
+            }
+            Ok(Stepped::More) => {
                 steps += 1;
                 // What the step published goes out now.
                 services.publishing.wake();
@@ -146,7 +177,7 @@ async fn run(services: &JobServices, mut job: Job, owner: &str) -> Result<Ended,
                     return Ok(Ended::Stopped);
                 }
             }
-            Ok(false) => {
+            Ok(Stepped::Done) => {
                 job.total = Some(job.done);
                 let finished = super::finish(db, &job, owner, Status::Succeeded, None, now).await?;
                 tracing::info!(job.id = job.id, done = job.done, "job finished");
@@ -163,6 +194,17 @@ async fn run(services: &JobServices, mut job: Job, owner: &str) -> Result<Ended,
             Err(StepError::Db(err)) => return Err(err.into()),
         }
     }
+}
+
+/// Where a job stands after a step.
+enum Stepped {
+    /// Progress recorded; more to do.
+    More,
+    /// Nothing more to do: the job is to be finished.
+    Done,
+    /// The step finished the job itself, in its own transaction; `held` is
+    /// false when another worker had taken it over (nothing was committed).
+    Finished { held: bool },
 }
 
 enum StepError {
@@ -208,6 +250,83 @@ async fn republish_step(
         ))),
         Err(PublishError::Db(err)) => Err(StepError::Db(err)),
     }
+}
+
+/// One step of a schema change: the first counts the products to purge,
+/// each purges a stretch of them (resuming after the last product purged),
+/// and the last, once no stretch is left, applies the schema and ends the
+/// job in one transaction. A schema that moved on since the change was
+/// judged fails the job rather than apply a stale plan.
+async fn schema_step(
+    services: &JobServices,
+    job: &mut Job,
+    owner: &str,
+    base_version: i64,
+    schema: &Value,
+    step: usize,
+) -> Result<Stepped, StepError> {
+    let db = &services.db;
+    let mut desired: Schema = serde_json::from_value(schema.clone())
+        .map_err(|err| StepError::Failed(format!("the queued schema cannot be read: {err}")))?;
+    desired.version = base_version;
+    let failed = |err: SchemaError, job: &Job| match err {
+        SchemaError::Database(err) => StepError::Db(err),
+        SchemaError::Stale { base, current } => StepError::Failed(format!(
+            "the schema changed since this change was queued (version {base}, now {current}), \
+             so it was not applied{}; make the change again on the current schema",
+            match job.count("purged") {
+                0 => String::new(),
+                n => format!(
+                    " ({n} product(s) purged before that keep their history and can be restored)"
+                ),
+            }
+        )),
+        other => StepError::Failed(other.to_string()),
+    };
+    if job.total.is_none() {
+        let total = schema_code::purge_total(db, &desired)
+            .await
+            .map_err(|err| failed(err, job))?;
+        job.total = Some(total);
+    }
+    let now = services.clock.now();
+    let purged = schema_code::purge_stretch(db, &job.actor, &desired, job.resume_after, step, now)
+        .await
+        .map_err(|err| failed(err, job))?;
+    if let Some(last) = purged.last {
+        job.resume_after = last;
+        job.done += i64::try_from(purged.judged).unwrap_or(i64::MAX);
+        add(job, "purged", purged.changed);
+        return Ok(Stepped::More);
+    }
+    // Every stretch is done: the schema changes, and the job ends, at once.
+    let mut tx = db.begin_write().await?;
+    let applied = schema_code::apply_in(&mut tx, &job.actor, &desired, None, true, now)
+        .await
+        .map_err(|err| failed(err, job))?;
+    job.result
+        .insert("steps".to_owned(), applied.plan.steps.len().into());
+    job.result.insert(
+        "plan".to_owned(),
+        schema_code::plan_lines(&applied.plan).into(),
+    );
+    let total = job.total.unwrap_or(0).max(job.done);
+    (job.done, job.total) = (total, Some(total));
+    let held = super::finish_in(&mut tx, job, owner, Status::Succeeded, None, now).await?;
+    if held {
+        tx.commit().await?;
+        // The publisher judges every product against the new schema.
+        services.publishing.wake();
+    }
+    Ok(Stepped::Finished { held })
+}
+
+/// Adds `n` to the result's counter `name`.
+fn add(job: &mut Job, name: &str, n: usize) {
+    let sum = job
+        .count(name)
+        .saturating_add(i64::try_from(n).unwrap_or(i64::MAX));
+    job.result.insert(name.to_owned(), sum.into());
 }
 
 /// Runs jobs until none is claimable (the CLI, tests, benchmarks).

@@ -899,116 +899,157 @@ async fn append_change_log(
     Ok(())
 }
 
-/// Rewrites the products a destructive schema step affects, through the
-/// same history and change log as every other write: values of a deleted
-/// or reshaped attribute, values naming removed options or a removed locale,
-/// and assignments to a removed category.
-pub(crate) async fn purge_for_schema_change(
-    conn: &mut AnyConnection,
-    desired: &Schema,
-    actor: &Actor,
-    step: &crate::catalog::schema_code::Step,
-    current: &Schema,
-    now: Timestamp,
-) -> Result<(), WriteError> {
-    use crate::catalog::schema_code::Action;
-    // Lock every affected product before the first change-log number is
-    // taken, in id order, so concurrent writers queue instead of deadlocking.
-    let lock = Backend::of(conn).lock_rows_of("p");
-    let by_values = format!(
-        "SELECT p.id FROM products p WHERE p.product_values LIKE $1 ESCAPE '\\' ORDER BY p.id{lock}"
-    );
+/// What one stretch of a schema purge did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Products judged (those the steps may affect, in the stretch).
+    pub judged: usize,
+    /// Products rewritten (that lost a value or a category).
+    pub changed: usize,
+    /// The last product id judged; `None` when the stretch was empty.
+    pub last: Option<i64>,
+}
+
+/// The condition (on products `p`) and its bound text that finds the
+/// products a destructive step may affect; `None` for a kind that holds no
+/// product values. `$n` is the step's placeholder.
+fn affected_by(step: &crate::catalog::schema_code::Step, n: usize) -> Option<(String, String)> {
+    let by_values = || format!("p.product_values LIKE ${n} ESCAPE '\\'");
     let containing = |fragment: String| store::containing(&fragment);
-    let ids: Vec<i64> = match step.kind {
-        "attribute" => {
-            id_list(conn, by_values, &containing(format!("\"{}\":[", step.code))).await?
+    Some(match step.kind {
+        "attribute" => (by_values(), containing(format!("\"{}\":[", step.code))),
+        "locale" => (
+            by_values(),
+            containing(format!("\"locale\":\"{}\"", step.code)),
+        ),
+        "channel" => (
+            by_values(),
+            containing(format!("\"channel\":\"{}\"", step.code)),
+        ),
+        "currency" => (
+            by_values(),
+            containing(format!("\"currency\":\"{}\"", step.code)),
+        ),
+        "category" => (
+            format!(
+                "p.id IN (SELECT pc.product_id FROM product_categories pc WHERE pc.category = ${n})"
+            ),
+            step.code.clone(),
+        ),
+        "family" => (format!("p.family = ${n}"), step.code.clone()),
+        _ => return None,
+    })
+}
+
+/// The `WHERE` condition over products `p` after `$1` that any of `steps`
+/// may affect, with the texts to bind from `$2` on; `None` when no step
+/// holds product values.
+fn affected_condition(
+    steps: &[&crate::catalog::schema_code::Step],
+) -> Option<(String, Vec<String>)> {
+    let mut conditions = Vec::new();
+    let mut binds = Vec::new();
+    for step in steps {
+        if let Some((condition, bind)) = affected_by(step, binds.len() + 2) {
+            conditions.push(condition);
+            binds.push(bind);
         }
-        "locale" => {
-            id_list(
-                conn,
-                by_values,
-                &containing(format!("\"locale\":\"{}\"", step.code)),
-            )
-            .await?
-        }
-        "channel" => {
-            id_list(
-                conn,
-                by_values,
-                &containing(format!("\"channel\":\"{}\"", step.code)),
-            )
-            .await?
-        }
-        "currency" => {
-            id_list(
-                conn,
-                by_values,
-                &containing(format!("\"currency\":\"{}\"", step.code)),
-            )
-            .await?
-        }
-        "category" => {
-            let sql = format!(
-                "SELECT p.id FROM products p JOIN product_categories pc ON pc.product_id = p.id \
-                 WHERE pc.category = $1 ORDER BY p.id{lock}"
-            );
-            id_list(conn, sql, &step.code).await?
-        }
-        "family" => {
-            let sql =
-                format!("SELECT p.id FROM products p WHERE p.family = $1 ORDER BY p.id{lock}");
-            id_list(conn, sql, &step.code).await?
-        }
-        _ => Vec::new(),
+    }
+    (!conditions.is_empty()).then(|| {
+        (
+            format!("p.id > $1 AND ({})", conditions.join(" OR ")),
+            binds,
+        )
+    })
+}
+
+/// How many products the destructive `steps` may affect: the total of a
+/// stepped purge, counted before its first stretch.
+pub async fn count_for_schema_change(
+    conn: &mut AnyConnection,
+    steps: &[&crate::catalog::schema_code::Step],
+) -> Result<i64, WriteError> {
+    let Some((condition, binds)) = affected_condition(steps) else {
+        return Ok(0);
     };
-    let removed_from_family: Vec<String> =
-        match (current.family(&step.code), desired.family(&step.code)) {
-            (Some(old), Some(new)) if step.kind == "family" => old
-                .attributes
-                .iter()
-                .filter(|a| !new.attributes.contains(a))
-                .cloned()
-                .collect(),
-            _ => Vec::new(),
-        };
-    let dropped_options: Vec<String> =
-        match (current.attribute(&step.code), desired.attribute(&step.code)) {
-            (Some(old), Some(new))
-                if old.kind == new.kind
-                    && old.localizable == new.localizable
-                    && old.scopable == new.scopable =>
-            {
-                old.options
+    let sql = format!("SELECT COUNT(*) AS n FROM products p WHERE {condition}");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(0_i64);
+    for bind in &binds {
+        query = query.bind(bind);
+    }
+    let row = query.fetch_one(&mut *conn).await?;
+    Ok(row.try_get("n")?)
+}
+
+/// What a destructive step removes, worked out once per step.
+struct PurgeRule<'a> {
+    step: &'a crate::catalog::schema_code::Step,
+    removed_from_family: Vec<String>,
+    dropped_options: Vec<String>,
+    whole_attribute: bool,
+}
+
+impl<'a> PurgeRule<'a> {
+    fn new(
+        step: &'a crate::catalog::schema_code::Step,
+        current: &Schema,
+        desired: &Schema,
+    ) -> Self {
+        use crate::catalog::schema_code::Action;
+        let removed_from_family: Vec<String> =
+            match (current.family(&step.code), desired.family(&step.code)) {
+                (Some(old), Some(new)) if step.kind == "family" => old
+                    .attributes
                     .iter()
-                    .filter(|o| !new.options.iter().any(|n| n.code == o.code))
-                    .map(|o| o.code.clone())
-                    .collect()
-            }
-            _ => Vec::new(),
-        };
-    let whole_attribute =
-        step.kind == "attribute" && (step.action == Action::Delete || dropped_options.is_empty());
-    let writer = Writer::System(actor.clone());
-    for id in ids {
-        let Some(stored) = store::find_by_id(&mut *conn, id).await? else {
-            continue;
-        };
-        let mut product = stored.product.clone();
+                    .filter(|a| !new.attributes.contains(a))
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
+            };
+        let dropped_options: Vec<String> =
+            match (current.attribute(&step.code), desired.attribute(&step.code)) {
+                (Some(old), Some(new))
+                    if old.kind == new.kind
+                        && old.localizable == new.localizable
+                        && old.scopable == new.scopable =>
+                {
+                    old.options
+                        .iter()
+                        .filter(|o| !new.options.iter().any(|n| n.code == o.code))
+                        .map(|o| o.code.clone())
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
+        let whole_attribute = step.kind == "attribute"
+            && (step.action == Action::Delete || dropped_options.is_empty());
+        Self {
+            step,
+            removed_from_family,
+            dropped_options,
+            whole_attribute,
+        }
+    }
+
+    /// The product without what the step removes, and the changes; no
+    /// changes when it held nothing of it.
+    fn apply(&self, product: &mut Product) -> (Vec<Change>, bool) {
+        let step = self.step;
         let mut changes = Vec::new();
         let keys: Vec<(ValueKey, Json)> =
             product.values.iter().map(|(k, v)| (k, v.clone())).collect();
         for (key, data) in keys {
             let after = match step.kind {
                 "attribute" if key.attribute == step.code => {
-                    if whole_attribute {
+                    if self.whole_attribute {
                         None
                     } else {
-                        without_options(&data, &dropped_options)
+                        without_options(&data, &self.dropped_options)
                     }
                 }
                 "locale" if key.locale.as_deref() == Some(step.code.as_str()) => None,
                 "channel" if key.channel.as_deref() == Some(step.code.as_str()) => None,
-                "family" if removed_from_family.contains(&key.attribute) => None,
+                "family" if self.removed_from_family.contains(&key.attribute) => None,
                 "currency" => without_currency(&data, &step.code),
                 _ => Some(data.clone()),
             };
@@ -1038,22 +1079,86 @@ pub(crate) async fn purge_for_schema_change(
             ));
             product.categories = remaining;
         }
-        if changes.is_empty() {
-            continue;
-        }
-        product.version += 1;
-        product.updated = now;
-        sqlx::query("UPDATE products SET categories = $1, product_values = $2, version = $3, updated_at = $4 WHERE id = $5")
-            .bind(serde_json::to_string(&product.categories).unwrap_or_else(|_| "[]".into()))
-            .bind(serde_json::to_string(&product.values).unwrap_or_else(|_| "{}".into()))
-            .bind(product.version)
-            .bind(now)
-            .bind(product.id)
-            .execute(&mut *conn)
-            .await?;
-        record(conn, &writer, &product, &changes, categories_changed, now).await?;
+        (changes, categories_changed)
     }
-    Ok(())
+}
+
+/// Rewrites the products the destructive schema `steps` affect, through the
+/// same history and change log as every other write (one version per step
+/// that changes a product): values of a deleted or reshaped attribute,
+/// values naming removed options, a removed locale, channel or currency,
+/// and assignments to a removed category. Only products with an id above
+/// `after`, at most `limit` of them (all with `None`), so a long purge runs
+/// as a series of short transactions, each resuming after the last.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the two schemas, the stretch and who asked are all the purge needs"
+)]
+pub(crate) async fn purge_for_schema_change(
+    conn: &mut AnyConnection,
+    desired: &Schema,
+    actor: &Actor,
+    steps: &[&crate::catalog::schema_code::Step],
+    current: &Schema,
+    after: i64,
+    limit: Option<usize>,
+    now: Timestamp,
+) -> Result<Purged, WriteError> {
+    let Some((condition, binds)) = affected_condition(steps) else {
+        return Ok(Purged::default());
+    };
+    // Lock the stretch's products before the first change-log number is
+    // taken, in id order, so concurrent writers queue instead of deadlocking.
+    let lock = Backend::of(conn).lock_rows_of("p");
+    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    let sql = format!("SELECT p.id FROM products p WHERE {condition} ORDER BY p.id{limit}{lock}");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after);
+    for bind in &binds {
+        query = query.bind(bind);
+    }
+    let ids: Vec<i64> = query
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| row.try_get("id"))
+        .collect::<Result<_, _>>()?;
+    let rules: Vec<PurgeRule> = steps
+        .iter()
+        .map(|step| PurgeRule::new(step, current, desired))
+        .collect();
+    let writer = Writer::System(actor.clone());
+    let mut purged = Purged {
+        judged: ids.len(),
+        changed: 0,
+        last: ids.last().copied(),
+    };
+    for id in ids {
+        let Some(stored) = store::find_by_id(&mut *conn, id).await? else {
+            continue;
+        };
+        let mut product = stored.product.clone();
+        let mut changed = false;
+        for rule in &rules {
+            let (changes, categories_changed) = rule.apply(&mut product);
+            if changes.is_empty() {
+                continue;
+            }
+            changed = true;
+            product.version += 1;
+            product.updated = now;
+            sqlx::query("UPDATE products SET categories = $1, product_values = $2, version = $3, updated_at = $4 WHERE id = $5")
+                .bind(serde_json::to_string(&product.categories).unwrap_or_else(|_| "[]".into()))
+                .bind(serde_json::to_string(&product.values).unwrap_or_else(|_| "{}".into()))
+                .bind(product.version)
+                .bind(now)
+                .bind(product.id)
+                .execute(&mut *conn)
+                .await?;
+            record(conn, &writer, &product, &changes, categories_changed, now).await?;
+        }
+        purged.changed += usize::from(changed);
+    }
+    Ok(purged)
 }
 
 /// A price list without the entries in `currency` (`None` when nothing is
@@ -1090,19 +1195,4 @@ fn without_options(data: &Json, dropped: &[String]) -> Option<Json> {
         }
         other => Some(other.clone()),
     }
-}
-
-async fn id_list(
-    conn: &mut AnyConnection,
-    sql: String,
-    bind: &str,
-) -> Result<Vec<i64>, WriteError> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(bind)
-        .fetch_all(&mut *conn)
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|row| row.try_get("id"))
-        .collect::<Result<_, _>>()?)
 }

@@ -25,6 +25,7 @@ mod trust_concurrency;
 mod trust_edits;
 mod trust_imports;
 mod trust_jobs;
+mod trust_schema_jobs;
 mod workflow;
 
 pub use harness::{Client, TestApp, TestResponse};

@@ -622,6 +622,16 @@ async fn destructive_changes_need_the_tick(app: TestApp) {
             ],
         )
         .await;
+    // A product holds a value it removes: queued as a job, applied when run.
     assert_eq!(allowed.status, StatusCode::SEE_OTHER, "{}", allowed.body);
+    assert!(
+        allowed.location().starts_with("/jobs/"),
+        "{}",
+        allowed.location()
+    );
+    assert!(schema(&app).await.attribute("name").unwrap().localizable);
+    sluice::jobs::worker::drain(&app.state.job_services())
+        .await
+        .expect("jobs run");
     assert!(!schema(&app).await.attribute("name").unwrap().localizable);
 }

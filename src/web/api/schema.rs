@@ -1,9 +1,11 @@
 //! The catalog schema over the API: reads for every caller with
 //! `catalog:read`; writes (one entity at a time, through the same plan and
-//! apply as `sluice schema apply`) for admins.
+//! apply as `sluice schema apply`) for admins. A destructive write that
+//! products are affected by is queued as a background job: 202 with the job.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,6 +14,7 @@ use crate::auth::Permission;
 use crate::catalog::schema::{Attribute, Category, Channel, Family, Locale, Schema};
 use crate::catalog::schema_code::{self, SchemaError};
 use crate::error::{ApiResult, AppError, ErrorBody, FieldError};
+use crate::jobs::{self, SchemaChange};
 use crate::web::extract::{ApiCaller, ApiJson};
 
 impl From<SchemaError> for AppError {
@@ -185,23 +188,36 @@ async fn write_entity(
     code: &str,
     body: Option<serde_json::Value>,
     query: &WriteQuery,
-) -> ApiResult<Json<PlanView>> {
+) -> ApiResult<Response> {
     caller.require(&Permission::Administer)?;
     let mut desired = crate::catalog::store::load_schema(state.db.pool()).await?;
     replace_entity(&mut desired, kind, code, body)?;
-    let applied = schema_code::apply(
-        &state.db,
-        &caller.actor(),
-        &desired,
-        query.allow_destructive,
-        query.dry_run,
-        state.clock.now(),
-    )
-    .await?;
-    Ok(Json(PlanView {
-        applied: applied.applied,
-        steps: applied.plan.steps.iter().map(ToString::to_string).collect(),
-    }))
+    let (actor, now) = (caller.actor(), state.clock.now());
+    let outcome = if query.dry_run {
+        schema_code::apply(
+            &state.db,
+            &actor,
+            &desired,
+            query.allow_destructive,
+            true,
+            now,
+        )
+        .await
+        .map(SchemaChange::Applied)
+    } else {
+        jobs::change_schema(&state.db, &actor, &desired, query.allow_destructive, now).await
+    };
+    match outcome? {
+        SchemaChange::Applied(applied) => Ok(Json(PlanView {
+            applied: applied.applied,
+            steps: schema_code::plan_lines(&applied.plan),
+        })
+        .into_response()),
+        SchemaChange::Queued(job) => {
+            state.jobs.wake();
+            Ok(super::jobs::accepted(*job))
+        }
+    }
 }
 
 /// Creates or replaces one schema entity (admin). The body is the entity
@@ -215,6 +231,7 @@ async fn write_entity(
     request_body = Object,
     responses(
         (status = 200, description = "The plan, applied", body = PlanView),
+        (status = 202, description = "Products hold values it removes: queued as a job that purges them, then applies it (follow `Location`)", body = super::jobs::BackgroundJob),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "Destructive without allow_destructive", body = ErrorBody),
         (status = 422, description = "The schema would be invalid", body = ErrorBody),
@@ -225,7 +242,7 @@ pub async fn put_entity(
     Path((kind, code)): Path<(EntityKind, String)>,
     query: Result<Query<WriteQuery>, axum::extract::rejection::QueryRejection>,
     ApiJson(body): ApiJson<serde_json::Value>,
-) -> ApiResult<Json<PlanView>> {
+) -> ApiResult<Response> {
     let Query(query) = query?;
     write_entity(&state, &caller, kind, &code, Some(body), &query).await
 }
@@ -239,6 +256,7 @@ pub async fn put_entity(
     ),
     responses(
         (status = 200, description = "The plan, applied", body = PlanView),
+        (status = 202, description = "Products hold values it removes: queued as a job that purges them, then applies it (follow `Location`)", body = super::jobs::BackgroundJob),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such entity", body = ErrorBody),
         (status = 409, description = "Destructive without allow_destructive", body = ErrorBody),
@@ -249,7 +267,7 @@ pub async fn delete_entity(
     ApiCaller(caller): ApiCaller,
     Path((kind, code)): Path<(EntityKind, String)>,
     query: Result<Query<WriteQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<PlanView>> {
+) -> ApiResult<Response> {
     let Query(query) = query?;
     write_entity(&state, &caller, kind, &code, None, &query).await
 }

@@ -56,6 +56,15 @@ fn outcome(job: &Job) -> Option<String> {
                 if events == 1 { "" } else { "s" },
             ))
         }
+        Task::SchemaApply { .. } => {
+            let purged = job.count("purged");
+            Some(format!(
+                "Applied the schema change ({} step{}): {purged} product{} lost values the schema no longer defines, each with a history entry.",
+                job.count("steps"),
+                if job.count("steps") == 1 { "" } else { "s" },
+                if purged == 1 { "" } else { "s" },
+            ))
+        }
     }
 }
 
@@ -66,6 +75,7 @@ fn back(task: &Task) -> Option<(String, String)> {
             format!("/channels/{}", urlencode(channel)),
             format!("Channel {channel}"),
         )),
+        Task::SchemaApply { .. } => Some(("/settings/schema".to_owned(), "Schema".to_owned())),
     }
 }
 
@@ -83,7 +93,14 @@ async fn page(
     let number: i64 = id.parse().map_err(|_| missing())?;
     let job = jobs::get(&state.db, number).await?.ok_or_else(missing)?;
     let page = JobPage {
-        chrome: Chrome::new(&session, "/channels", None),
+        chrome: Chrome::new(
+            &session,
+            match job.task {
+                Task::Republish { .. } => "/channels",
+                Task::SchemaApply { .. } => "/settings",
+            },
+            None,
+        ),
         id: job.id,
         title: job.task.describe(),
         back: back(&job.task),

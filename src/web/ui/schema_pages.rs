@@ -2,7 +2,9 @@
 //! channels as dense lists, each entity editable as a TOML snippet, and the
 //! whole schema as code (the browser twin of `sluice schema export/apply`).
 //! Every change goes through [`schema_code::apply`]: its plan can be
-//! previewed, and destructive steps need an explicit tick.
+//! previewed, and destructive steps need an explicit tick. A destructive
+//! change that products are affected by runs as a background job
+//! ([`jobs::change_schema`]); the admin is sent to its page.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,6 +27,7 @@ use crate::catalog::schema::{
 use crate::catalog::schema_code::{self, Action, Plan, SchemaError};
 use crate::catalog::store;
 use crate::error::{AppError, PageError, PageResult};
+use crate::jobs::{self, SchemaChange};
 use crate::web::extract::{ClientAddr, PageForm, PageSession};
 
 /// The locale labels are shown in on these screens.
@@ -1175,8 +1178,10 @@ async fn update_entity<E: SchemaEntity>(
 }
 
 /// Runs a desired schema through plan and apply and answers: the page with
-/// the plan (preview), a redirect to `done` (applied), or the page again with
-/// what went wrong next to the text (422; 409 for refused destructive steps).
+/// the plan (preview), a redirect to `done` (applied), a redirect to the job
+/// page (a destructive change that purges products runs as a job), or the
+/// page again with what went wrong next to the text (422; 409 for refused
+/// destructive steps).
 async fn submit(
     state: &AppState,
     actor: &Actor,
@@ -1195,16 +1200,25 @@ async fn submit(
     let dry_run = intent == Intent::Preview;
     let allow = page.allow_destructive;
     let now = state.clock.now();
-    let (status, problems) = match schema_code::apply(
-        &state.db, actor, &desired, allow, dry_run, now,
-    )
-    .await
-    {
-        Ok(applied) if dry_run => {
+    let outcome = if dry_run {
+        schema_code::apply(&state.db, actor, &desired, allow, true, now)
+            .await
+            .map(SchemaChange::Applied)
+    } else {
+        jobs::change_schema(&state.db, actor, &desired, allow, now).await
+    };
+    let (status, problems) = match outcome {
+        Ok(SchemaChange::Applied(applied)) if dry_run => {
             page.plan = Some(PlanView::from(&applied.plan));
             return Ok(render(StatusCode::OK, &page));
         }
-        Ok(applied) => {
+        // Products hold values the change removes: a job purges them and
+        // applies it; the admin follows it on its page.
+        Ok(SchemaChange::Queued(job)) => {
+            state.jobs.wake();
+            return Ok(Redirect::to(&format!("/jobs/{}", job.id)).into_response());
+        }
+        Ok(SchemaChange::Applied(applied)) => {
             let target = if applied.plan.is_empty() {
                 // Strip the success notice: nothing happened.
                 let list = done.split('?').next().unwrap_or(&done);
