@@ -26,6 +26,18 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Queues `task` for `actor` and wakes this node's job worker (the pages
+    /// and the API both come through here).
+    pub async fn queue_job(
+        &self,
+        task: &crate::jobs::Task,
+        actor: &crate::audit::Actor,
+    ) -> Result<crate::jobs::Job, crate::jobs::JobError> {
+        let job = crate::jobs::enqueue(&self.db, task, actor, self.clock.now()).await?;
+        self.jobs.wake();
+        Ok(job)
+    }
+
     pub fn new(db: Db, config: Config, clock: Clock) -> Self {
         Self {
             db,

@@ -291,7 +291,9 @@ pub fn is_transient(err: &sqlx::Error) -> bool {
 /// code (a number whose low byte is the primary code) that says "try again".
 fn transient_code(code: &str) -> bool {
     if code.len() == 5 {
-        return code.starts_with("08")
+        // Class 08 is the connection's, except a protocol violation: that
+        // is a bug on our side, and retrying repeats it.
+        return (code.starts_with("08") && code != "08P01")
             || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01");
     }
     // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
@@ -371,6 +373,7 @@ mod tests {
             sqlx::Error::RowNotFound,
             sqlx::Error::Protocol("unexpected message".to_owned()),
             sqlx::Error::ColumnNotFound("sku".to_owned()),
+            database("08P01"),
             database("23505"),
             database("23503"),
             database("57014"),

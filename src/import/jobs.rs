@@ -688,12 +688,17 @@ pub async fn sweep_uploads(db: &Db, data_dir: &Path) -> Result<u64, sqlx::Error>
 
 /// Hands a running job back to the queue after a transient database error
 /// interrupted it: the next claim (this worker's or another node's) resumes
-/// it after its last committed batch. Answers whether it was still running.
-pub async fn requeue(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
+/// it after its last committed batch. `attempt` is the claim this worker
+/// holds: a job another worker took over meanwhile (its heartbeat went
+/// stale, so it was claimed again, with a higher attempt) is not taken back
+/// from it. Answers whether it was still this worker's.
+pub async fn requeue(db: &Db, id: i64, attempt: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE import_jobs SET status = 'queued' WHERE id = $1 AND status = 'running'",
+        "UPDATE import_jobs SET status = 'queued' \
+         WHERE id = $1 AND status = 'running' AND attempts = $2",
     )
     .bind(id)
+    .bind(attempt)
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() > 0)

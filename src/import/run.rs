@@ -1011,7 +1011,13 @@ impl Runner<'_> {
             .filter_map(|row| sqlx::Row::try_get::<String, _>(row, "sku").ok())
             .filter(|sku| !seen.contains(&sku_key(sku)))
             .collect();
-        let mut disabled = 0u64;
+        // A resumed job counts on from what its interrupted run disabled
+        // (those products are no longer enabled, so not found again).
+        let mut disabled = if dry_run {
+            0
+        } else {
+            u64::try_from(self.job.counts.disabled).unwrap_or(0)
+        };
         for chunk in missing.chunks(500) {
             let ctx = self.context(dry_run);
             let mut tx = self.db.begin_write().await?;

@@ -148,9 +148,16 @@ async fn interrupted(state: &AppState, job: &jobs::Job, err: &sqlx::Error) {
         return;
     }
     tracing::warn!(job = job.id, attempt = job.attempts, error = %err, "import interrupted by a database error; it resumes from its last batch");
+    // A moment's pause, longer each time, so a database that is failing
+    // over or busy with another process's long write can recover before
+    // the next attempt is spent.
+    tokio::time::sleep(std::time::Duration::from_millis(
+        500 * job.attempts.max(1) as u64,
+    ))
+    .await;
     // When the database cannot take even this, the job stays `running` and
     // is resumed once its lease runs out, as after a crash.
-    if let Err(requeue) = jobs::requeue(&state.db, job.id).await {
+    if let Err(requeue) = jobs::requeue(&state.db, job.id, job.attempts).await {
         tracing::warn!(job = job.id, error = %requeue, "cannot requeue the interrupted import");
     }
 }

@@ -357,7 +357,10 @@ pub async fn change_schema(
 
 /// Which jobs [`claim`] may take: queued ones, and running ones whose
 /// worker let the lease run out.
-const CLAIMABLE: &str = "(status = 'queued' OR (status = 'running' AND lease_until < $3))";
+/// Only kinds this build can run are claimed: during a rolling upgrade an
+/// older node leaves a newer kind to the nodes that know it.
+const CLAIMABLE: &str = "(kind IN ('channel.republish', 'schema.apply') \
+     AND (status = 'queued' OR (status = 'running' AND lease_until < $3)))";
 
 /// Takes the oldest claimable job for `owner` until `lease_until`. Two
 /// workers never both get it: the `UPDATE` re-checks that the job is still
@@ -379,15 +382,36 @@ pub async fn claim(
          WHERE id = (SELECT id FROM jobs WHERE {CLAIMABLE} ORDER BY id LIMIT 1{skip_locked}) \
          AND {CLAIMABLE} RETURNING {COLUMNS}"
     );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(owner)
         .bind(lease_until)
         .bind(now)
         .fetch_optional(db.pool())
         .await?
-        .as_ref()
-        .map(job_from_row)
-        .transpose()
+    else {
+        return Ok(None);
+    };
+    match job_from_row(&row) {
+        Ok(job) => Ok(Some(job)),
+        Err(unreadable) => {
+            // A job whose stored task cannot be read would otherwise be
+            // claimed again after every lease, for ever.
+            let id: i64 = row.try_get("id")?;
+            tracing::error!(job.id = id, error = %unreadable, "a job cannot be read; it is failed");
+            sqlx::query(
+                "UPDATE jobs SET status = 'failed', message = $1, finished_at = $2, \
+                 lease_owner = NULL WHERE id = $3",
+            )
+            .bind(format!(
+                "the job cannot be read ({unreadable}); queue it again"
+            ))
+            .bind(now)
+            .bind(id)
+            .execute(db.pool())
+            .await?;
+            Ok(None)
+        }
+    }
 }
 
 /// Records a step: progress, resume point and result so far, and renews the

@@ -191,7 +191,18 @@ async fn run(services: &JobServices, mut job: Job, owner: &str) -> Result<Ended,
                 super::finish(db, &job, owner, Status::Failed, Some(&message), now).await?;
                 return Ok(Ended::Finished);
             }
-            Err(StepError::Db(err)) => return Err(err.into()),
+            // An interruption (a dropped connection, a failover, a busy
+            // database) leaves the job claimed, to be resumed after its
+            // lease; any other database error will not go away by retrying.
+            Err(StepError::Db(err)) if crate::db::is_transient(&err) => return Err(err.into()),
+            Err(StepError::Db(err)) => {
+                tracing::error!(job.id = job.id, error = %err, "job failed on a database error");
+                let message = format!(
+                    "the database refused a step ({err}); the steps before it stay applied"
+                );
+                super::finish(db, &job, owner, Status::Failed, Some(&message), now).await?;
+                return Ok(Ended::Finished);
+            }
         }
     }
 }

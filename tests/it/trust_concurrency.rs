@@ -404,6 +404,8 @@ async fn an_import_succeeds_while_editors_patch_its_products(app: TestApp) {
 
 db_tests!(
     a_batch_checked_again_leaves_no_stale_model_for_the_next,
+    an_interrupted_worker_cannot_requeue_a_job_taken_over,
+    a_resumed_full_import_counts_every_product_it_disabled,
     an_import_succeeds_while_editors_patch_its_products,
 );
 
@@ -683,3 +685,81 @@ async fn the_demo_creates_its_data_folder(app: TestApp) {
 }
 
 db_tests!(the_demo_creates_its_data_folder);
+
+/// A worker whose job was taken over (its heartbeat went stale and another
+/// worker claimed it) cannot hand it back to the queue when its own
+/// interrupted run ends: only the holder of the latest claim may.
+async fn an_interrupted_worker_cannot_requeue_a_job_taken_over(app: TestApp) {
+    use sluice::import::jobs;
+    let (erp, _) = setup(&app).await;
+    let id = send_file(&app, &erp, &new_gadgets(3)).await;
+    let first = jobs::claim(app.db(), app.clock().now(), Some(id))
+        .await
+        .expect("claim")
+        .expect("the queued job");
+    // The first worker stalls past its lease; another takes the job over.
+    app.clock().advance(time::Duration::hours(1));
+    let second = jobs::claim(app.db(), app.clock().now(), Some(id))
+        .await
+        .expect("claim")
+        .expect("the stale job");
+    assert_eq!(second.attempts, first.attempts + 1);
+    // The first worker's transient error must not requeue the second's run.
+    assert!(
+        !jobs::requeue(app.db(), id, first.attempts)
+            .await
+            .expect("requeue")
+    );
+    let held = jobs::get(app.db().pool(), id)
+        .await
+        .expect("get")
+        .expect("job");
+    assert_eq!(held.status.as_str(), "running");
+    // The holder of the latest claim may.
+    assert!(
+        jobs::requeue(app.db(), id, second.attempts)
+            .await
+            .expect("requeue")
+    );
+}
+
+/// A `full` job interrupted while disabling (a dropped connection during its
+/// last phase) counts on from what it had disabled when it resumes.
+async fn a_resumed_full_import_counts_every_product_it_disabled(app: TestApp) {
+    let (erp, _) = setup(&app).await;
+    import(&app, &erp, &new_gadgets(4)).await;
+    // Imports create products disabled; these are on sale now.
+    sqlx::query("UPDATE products SET enabled = $1")
+        .bind(true)
+        .execute(app.db().pool())
+        .await
+        .expect("enable");
+    let sent = app
+        .api_raw(
+            Method::POST,
+            "/api/v1/imports?profile=test-erp&mode=full&name=items.csv",
+            &erp,
+            new_gadgets(1).into_bytes(),
+            &[("content-type", "text/csv")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
+    let id = sent.json()["id"].as_i64().expect("job id");
+    // Its first run disabled N-00001 and was interrupted before the rest.
+    sqlx::query("UPDATE products SET enabled = $1 WHERE sku = 'N-00001'")
+        .bind(false)
+        .execute(app.db().pool())
+        .await
+        .expect("disable");
+    sqlx::query("UPDATE import_jobs SET disabled_count = 1 WHERE id = $1")
+        .bind(id)
+        .execute(app.db().pool())
+        .await
+        .expect("count");
+    sluice::import::worker::drain(&app.state)
+        .await
+        .expect("worker");
+    let done = job(&app, &erp, id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["counts"]["disabled"], 3, "{done}");
+}

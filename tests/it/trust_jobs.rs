@@ -25,6 +25,7 @@ crate::db_tests!(
     the_channel_page_queues_a_republish_and_shows_its_progress,
     a_job_is_run_by_one_worker_and_taken_over_after_its_lease,
     a_republish_whose_channel_was_removed_fails_and_says_why,
+    only_jobs_this_build_can_read_are_claimed,
 );
 
 /// Longer than any test may run: an event that arrives came from a wake-up.
@@ -392,7 +393,9 @@ async fn the_channel_page_queues_a_republish_and_shows_its_progress(app: TestApp
     job_worker::drain(&app.state.job_services())
         .await
         .expect("jobs run");
-    let page = viewer.get(&href).await;
+    // A job's page is an admin's, as in the API: a viewer may not see it.
+    assert_eq!(viewer.get(&href).await.status, StatusCode::FORBIDDEN);
+    let page = admin.get(&href).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("Running"), "{}", page.body);
     assert_eq!(progress_value(&page.body), Some(40), "{}", page.body);
@@ -593,4 +596,63 @@ async fn a_republish_whose_channel_was_removed_fails_and_says_why(app: TestApp) 
         .collect();
     assert_eq!(done.len(), 1, "{entries:?}");
     assert_eq!(done[0].details["status"], "failed", "{:?}", done[0]);
+}
+
+/// A job this build cannot run is left to the nodes that can (a newer kind
+/// during a rolling upgrade), and a job whose stored task cannot be read is
+/// failed with a reason instead of being claimed again after every lease.
+async fn only_jobs_this_build_can_read_are_claimed(app: TestApp) {
+    let now = app.clock().now();
+    let insert = |kind: &'static str, target: &'static str| {
+        sqlx::query(
+            "INSERT INTO jobs (kind, target, status, actor_kind, actor_label, client_addr, created_at) \
+             VALUES ($1, $2, 'queued', 'system', 'test', '', $3) RETURNING id",
+        )
+        .bind(kind)
+        .bind(target)
+        .bind(now)
+        .fetch_one(app.db().pool())
+    };
+    use sqlx::Row;
+    let newer: i64 = insert("catalog.reindex", "catalog")
+        .await
+        .expect("insert")
+        .get("id");
+    let broken: i64 = insert("channel.republish", "no channel prefix")
+        .await
+        .expect("insert")
+        .get("id");
+    let lease = now.plus(time::Duration::minutes(1));
+    let claimed = sluice::jobs::claim(app.db(), "worker-1", now, lease)
+        .await
+        .expect("a broken job is no database error");
+    assert!(claimed.is_none(), "neither job can be run here");
+    let row = |id: i64| {
+        sqlx::query("SELECT status, message FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_one(app.db().pool())
+    };
+    let broken_row = row(broken).await.expect("broken job");
+    assert_eq!(broken_row.get::<String, _>("status"), "failed");
+    let message: Option<String> = broken_row.get("message");
+    assert!(
+        message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("cannot be read"),
+        "{message:?}"
+    );
+    let newer_row = row(newer).await.expect("newer job");
+    assert_eq!(
+        newer_row.get::<String, _>("status"),
+        "queued",
+        "left for a node that knows it"
+    );
+    // Nothing left to claim, and the broken job stays failed.
+    assert!(
+        sluice::jobs::claim(app.db(), "worker-1", now, lease)
+            .await
+            .expect("claim")
+            .is_none()
+    );
 }

@@ -456,6 +456,6 @@ pub async fn republish_all(
     let task = crate::jobs::Task::Republish {
         channel: channel.code,
     };
-    let job = super::jobs::queue(&state, &task, &caller.actor()).await?;
+    let job = state.queue_job(&task, &caller.actor()).await?;
     Ok(super::jobs::accepted(job))
 }

@@ -11,11 +11,10 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::audit::Actor;
 use crate::auth::Permission;
 use crate::db::Timestamp;
 use crate::error::{ApiResult, AppError, ErrorBody};
-use crate::jobs::{self, Job, JobError, Task};
+use crate::jobs::{self, Job, JobError};
 use crate::web::extract::ApiCaller;
 
 impl From<JobError> for AppError {
@@ -25,14 +24,6 @@ impl From<JobError> for AppError {
             JobError::NotFound(id) => AppError::NotFound(format!("there is no job {id}")),
         }
     }
-}
-
-/// Queues `task` for `actor` and wakes this node's worker (the page and the
-/// API both come through here).
-pub(crate) async fn queue(state: &AppState, task: &Task, actor: &Actor) -> Result<Job, AppError> {
-    let job = jobs::enqueue(&state.db, task, actor, state.clock.now()).await?;
-    state.jobs.wake();
-    Ok(job)
 }
 
 /// Done of total, once the job has counted its work.

@@ -349,7 +349,7 @@ async fn republish(
     let task = Task::Republish {
         channel: channel.code.clone(),
     };
-    let job = crate::web::api::jobs::queue(&state, &task, &actor).await?;
+    let job = state.queue_job(&task, &actor).await?;
     Ok(Redirect::to(&format!("/jobs/{}", job.id)).into_response())
 }
 
