@@ -1159,8 +1159,23 @@ pub async fn purge_stretch(
     now: Timestamp,
 ) -> Result<crate::workflow::write::Purged, SchemaError> {
     let mut tx = db.begin_write().await?;
+    let purged = purge_stretch_in(&mut tx, actor, desired, after, limit, now).await?;
+    tx.commit().await?;
+    Ok(purged)
+}
+
+/// [`purge_stretch`] inside the caller's write transaction, so a job can
+/// record its progress in the same commit as the stretch.
+pub async fn purge_stretch_in(
+    tx: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    desired: &Schema,
+    after: i64,
+    limit: usize,
+    now: Timestamp,
+) -> Result<crate::workflow::write::Purged, SchemaError> {
     // Shared: product writes go on beside the purge; a schema change waits.
-    let version = store::lock_schema_version(&mut tx, false).await?;
+    let version = store::lock_schema_version(&mut *tx, false).await?;
     if version != desired.version {
         return Err(SchemaError::Stale {
             base: desired.version,
@@ -1175,7 +1190,7 @@ pub async fn purge_stretch(
         .filter(|s| drops_values(&current, desired, s))
         .collect();
     let purged = crate::workflow::write::purge_for_schema_change(
-        &mut tx,
+        &mut *tx,
         desired,
         actor,
         &steps,
@@ -1185,7 +1200,6 @@ pub async fn purge_stretch(
         now,
     )
     .await?;
-    tx.commit().await?;
     Ok(purged)
 }
 

@@ -423,6 +423,18 @@ pub async fn advance(
     owner: &str,
     lease_until: Timestamp,
 ) -> Result<bool, sqlx::Error> {
+    let mut conn = db.pool().acquire().await?;
+    advance_in(&mut conn, job, owner, lease_until).await
+}
+
+/// [`advance`] inside the caller's transaction: the step's work and its
+/// record commit together, or (when `owner` lost the job) not at all.
+pub async fn advance_in(
+    conn: &mut sqlx::AnyConnection,
+    job: &Job,
+    owner: &str,
+    lease_until: Timestamp,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE jobs SET done_count = $1, total_count = $2, resume_after = $3, result = $4, \
          lease_until = $5 WHERE id = $6 AND status = 'running' AND lease_owner = $7",
@@ -434,7 +446,7 @@ pub async fn advance(
     .bind(lease_until)
     .bind(job.id)
     .bind(owner)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -169,6 +169,10 @@ async fn run(services: &JobServices, mut job: Job, owner: &str) -> Result<Ended,
                     Ended::Stopped
                 });
             }
+            Ok(Stepped::Recorded) => {
+                steps += 1;
+                services.publishing.wake();
+            }
             Ok(Stepped::More) => {
                 steps += 1;
                 // What the step published goes out now.
@@ -209,8 +213,10 @@ async fn run(services: &JobServices, mut job: Job, owner: &str) -> Result<Ended,
 
 /// Where a job stands after a step.
 enum Stepped {
-    /// Progress recorded; more to do.
+    /// More to do; the progress is yet to be recorded.
     More,
+    /// More to do; the step recorded its progress in its own commit.
+    Recorded,
     /// Nothing more to do: the job is to be finished.
     Done,
     /// The step finished the job itself, in its own transaction; `held` is
@@ -301,15 +307,24 @@ async fn schema_step(
         job.total = Some(total);
     }
     let now = services.clock.now();
-    let purged = schema_code::purge_stretch(db, &job.actor, &desired, job.resume_after, step, now)
-        .await
-        .map_err(|err| failed(err, job))?;
+    // The stretch and its record commit together: a worker that lost the
+    // job writes nothing, and a taken-over job never misses a stretch's count.
+    let mut tx = db.begin_write().await?;
+    let purged =
+        schema_code::purge_stretch_in(&mut tx, &job.actor, &desired, job.resume_after, step, now)
+            .await
+            .map_err(|err| failed(err, job))?;
     if let Some(last) = purged.last {
         job.resume_after = last;
         job.done += i64::try_from(purged.judged).unwrap_or(i64::MAX);
         add(job, "purged", purged.changed);
-        return Ok(Stepped::More);
+        if !super::advance_in(&mut tx, job, owner, now.plus(LEASE)).await? {
+            return Ok(Stepped::Finished { held: false });
+        }
+        tx.commit().await?;
+        return Ok(Stepped::Recorded);
     }
+    drop(tx);
     // Every stretch is done: the schema changes, and the job ends, at once.
     let mut tx = db.begin_write().await?;
     let applied = schema_code::apply_in(&mut tx, &job.actor, &desired, None, true, now)
