@@ -160,32 +160,6 @@ impl DroppedColumn {
     }
 }
 
-/// Adds one row's dropped values to a job's tally.
-pub fn add_dropped(
-    tally: &mut Vec<DroppedColumn>,
-    row: u64,
-    dropped: &[super::mapping::DroppedValue],
-) {
-    let row = i64::try_from(row).unwrap_or(i64::MAX);
-    for value in dropped {
-        match tally.iter_mut().find(|d| {
-            d.column == value.column && d.attribute == value.attribute && d.reason == value.reason
-        }) {
-            Some(entry) => {
-                entry.rows += 1;
-                entry.first_row = entry.first_row.min(row);
-            }
-            None => tally.push(DroppedColumn {
-                column: value.column.clone(),
-                attribute: value.attribute.clone(),
-                reason: value.reason.clone(),
-                rows: 1,
-                first_row: row,
-            }),
-        }
-    }
-}
-
 /// A job as the API and pages show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Job {

@@ -42,12 +42,56 @@ pub struct MappedRow {
     pub dropped: Vec<DroppedValue>,
 }
 
-/// A mapped cell a row could not hold, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A mapped cell a row could not hold, and why: the profile's mapping (by
+/// its index in `columns`) and the kind of reason. No text is built per
+/// cell; [`DroppedValue::reason`] words it once per tally entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DroppedValue {
-    pub column: String,
-    pub attribute: String,
-    pub reason: String,
+    pub mapping: usize,
+    pub reason: DropReason,
+}
+
+/// Why a row could not hold a mapped value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// The row's family has no such attribute.
+    NotInFamily,
+    /// The attribute lives on the variants, and the row was read as a model.
+    OnVariants,
+    /// The attribute lives on the model, and the row is a variant.
+    OnModel,
+}
+
+impl DroppedValue {
+    /// The file's column.
+    pub fn column<'p>(&self, profile: &'p MappingProfile) -> &'p str {
+        profile
+            .columns
+            .get(self.mapping)
+            .map_or("", |m| m.column.as_str())
+    }
+
+    /// The attribute the column maps to.
+    pub fn attribute<'p>(&self, profile: &'p MappingProfile) -> &'p str {
+        profile
+            .columns
+            .get(self.mapping)
+            .map_or("", |m| m.attribute.as_str())
+    }
+
+    /// The reason in words, for a row of `family`.
+    pub fn reason(&self, profile: &MappingProfile, family: &str) -> String {
+        let attribute = self.attribute(profile);
+        match self.reason {
+            DropReason::NotInFamily => format!("the family {family} has no {attribute}"),
+            DropReason::OnVariants => format!(
+                "{attribute} is kept on each variant of {family}, and these rows were read as models"
+            ),
+            DropReason::OnModel => {
+                format!("{attribute} is kept on the model, and its variants inherit it")
+            }
+        }
+    }
 }
 
 /// Why `kind` in `family` cannot hold `attribute`, if it cannot.
@@ -55,19 +99,16 @@ fn not_held(
     family: &crate::catalog::schema::Family,
     kind: ProductKind,
     attribute: &str,
-) -> Option<String> {
+) -> Option<DropReason> {
     if !family.attributes.iter().any(|a| a == attribute) {
-        return Some(format!("the family {} has no {attribute}", family.code));
+        return Some(DropReason::NotInFamily);
     }
     if crate::catalog::completeness::on_level(family, kind, attribute) {
         return None;
     }
     Some(match kind {
-        ProductKind::Model => format!(
-            "{attribute} is kept on each variant of {}, and these rows were read as models",
-            family.code
-        ),
-        _ => format!("{attribute} is kept on the model, and its variants inherit it"),
+        ProductKind::Model => DropReason::OnVariants,
+        _ => DropReason::OnModel,
     })
 }
 
@@ -281,7 +322,7 @@ pub fn map_row<'a>(
     // Columns some mapping took a value from, and the cells no mapping could place.
     let mut placed: Vec<&str> = Vec::new();
     let mut unplaced: Vec<DroppedValue> = Vec::new();
-    for mapping in &profile.columns {
+    for (index, mapping) in profile.columns.iter().enumerate() {
         let Some(attribute) = schema.attribute(&mapping.attribute) else {
             continue;
         };
@@ -296,8 +337,7 @@ pub fn map_row<'a>(
         {
             if !raw.is_empty() {
                 unplaced.push(DroppedValue {
-                    column: mapping.column.clone(),
-                    attribute: attribute.code.clone(),
+                    mapping: index,
                     reason,
                 });
             }
@@ -333,15 +373,18 @@ pub fn map_row<'a>(
     }
     // A column mapped twice (size → size, size → shoe_size) lost nothing
     // when one of its mappings took the value.
-    unplaced.retain(|d| !placed.contains(&d.column.as_str()));
+    unplaced.retain(|d| !placed.contains(&d.column(profile)));
     // One column mapped to several locales of one attribute is one lost value.
-    let mut counted: Vec<(String, String)> = Vec::new();
-    unplaced.retain(|d| {
-        let pair = (d.column.clone(), d.attribute.clone());
-        let first = !counted.contains(&pair);
-        counted.push(pair);
-        first
-    });
+    let mut dropped: Vec<DroppedValue> = Vec::with_capacity(unplaced.len());
+    for value in unplaced {
+        let same = |d: &DroppedValue| {
+            d.column(profile) == value.column(profile)
+                && d.attribute(profile) == value.attribute(profile)
+        };
+        if !dropped.iter().any(same) {
+            dropped.push(value);
+        }
+    }
     if errors.is_empty() {
         Ok(MappedRow {
             row,
@@ -351,7 +394,7 @@ pub fn map_row<'a>(
             parent,
             categories,
             values,
-            dropped: unplaced,
+            dropped,
         })
     } else {
         Err(errors)
@@ -600,7 +643,7 @@ seed = true
             ("weight_uom", "kg"),
         ];
         let mapped = map_row(&profile, &schema, 2, cells(&model)).unwrap();
-        let lost: Vec<&str> = mapped.dropped.iter().map(|d| d.column.as_str()).collect();
+        let lost: Vec<&str> = mapped.dropped.iter().map(|d| d.column(&profile)).collect();
         assert_eq!(lost, ["weight"]);
     }
 

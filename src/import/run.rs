@@ -462,17 +462,47 @@ fn name_failed_model(errors: &mut [RowError], row: &BatchRow, model_row: u64) {
     }
 }
 
-/// The dropped values of a batch's rows that applied (`failed`: the batch's failed rows).
-fn dropped_of(batch: &Batch, failed: &[FailedRow]) -> (i64, Vec<DroppedColumn>) {
+/// The dropped values of a batch's rows that applied (`failed`: the batch's
+/// failed rows), tallied per column, attribute and reason. Counted by
+/// mapping and reason first; the words are built once per entry.
+fn dropped_of(
+    batch: &Batch,
+    failed: &[FailedRow],
+    profile: &MappingProfile,
+) -> (i64, Vec<DroppedColumn>) {
     let failed: HashSet<u64> = failed.iter().map(|f| f.row).collect();
     let mut rows = 0i64;
-    let mut tally = Vec::new();
+    // (value, family) → (rows, first row)
+    let mut counted: Vec<((DroppedValue, &str), i64, i64)> = Vec::new();
     for (row, dropped) in batch.rows.iter().zip(&batch.dropped) {
         if dropped.is_empty() || failed.contains(&row.row) {
             continue;
         }
         rows += 1;
-        super::jobs::add_dropped(&mut tally, row.row, dropped);
+        let number = i64::try_from(row.row).unwrap_or(i64::MAX);
+        for value in dropped {
+            let key = (*value, row.family.as_str());
+            match counted.iter_mut().find(|(k, _, _)| *k == key) {
+                Some((_, count, first)) => {
+                    *count += 1;
+                    *first = (*first).min(number);
+                }
+                None => counted.push((key, 1, number)),
+            }
+        }
+    }
+    let mut tally: Vec<DroppedColumn> = Vec::new();
+    for ((value, family), count, first) in counted {
+        merge_dropped(
+            &mut tally,
+            vec![DroppedColumn {
+                column: value.column(profile).to_owned(),
+                attribute: value.attribute(profile).to_owned(),
+                reason: value.reason(profile, family),
+                rows: count,
+                first_row: first,
+            }],
+        );
     }
     (rows, tally)
 }
@@ -747,7 +777,7 @@ impl Runner<'_> {
                         .apply_batch(tx, pass, &batch, &mut dry_models)
                         .await
                         .map(|(mut batch_counts, failed)| {
-                            let (rows, dropped) = dropped_of(&batch, &failed);
+                            let (rows, dropped) = dropped_of(&batch, &failed, &self.profile);
                             batch_counts.rows_with_dropped_values = rows;
                             merge_dropped(&mut self.dropped, dropped);
                             (batch_counts, failed)
@@ -779,7 +809,7 @@ impl Runner<'_> {
                     };
                     match applied {
                         Ok((mut batch_counts, failed)) => {
-                            let (rows, dropped) = dropped_of(&batch, &failed);
+                            let (rows, dropped) = dropped_of(&batch, &failed, &self.profile);
                             batch_counts.rows_with_dropped_values = rows;
                             merge_dropped(&mut self.dropped, dropped);
                             let progress = BatchProgress {
