@@ -161,19 +161,21 @@ impl Product {
                     self.enabled = enabled;
                 }
             }
-            "categories" => {
-                self.categories = data
-                    .and_then(Json::as_array)
-                    .map(|items| {
-                        items
-                            .iter()
-                            .filter_map(|c| c.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-            }
+            "categories" => self.categories = category_codes(data),
             "sku" | "kind" | "family" | "parent" => {}
             _ => self.values.set(key, data.cloned()),
         }
     }
+}
+
+/// The category codes a recorded `categories` field holds (none: no category).
+pub fn category_codes(data: Option<&Json>) -> Vec<String> {
+    data.and_then(Json::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }

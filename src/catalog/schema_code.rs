@@ -1127,21 +1127,36 @@ fn drops_values(current: &Schema, desired: &Schema, step: &Step) -> bool {
 /// Refused when the stored schema is no longer at `desired.version`.
 pub async fn purge_total(db: &Db, desired: &Schema) -> Result<i64, SchemaError> {
     let mut tx = db.pool().begin().await?;
-    let version = store::lock_schema_version(&mut tx, false).await?;
+    let (current, plan) = purge_plan(&mut tx, desired).await?;
+    let steps = dropping_steps(&current, desired, &plan);
+    Ok(crate::workflow::write::count_for_schema_change(&mut tx, &steps).await?)
+}
+
+/// The stored schema and the plan toward `desired`, with the version held
+/// (shared: product writes go on beside a purge; a schema change waits).
+/// Refused when the stored schema is no longer at `desired.version`.
+async fn purge_plan(
+    conn: &mut sqlx::AnyConnection,
+    desired: &Schema,
+) -> Result<(Schema, Plan), SchemaError> {
+    let version = store::lock_schema_version(&mut *conn, false).await?;
     if version != desired.version {
         return Err(SchemaError::Stale {
             base: desired.version,
             current: version,
         });
     }
-    let current = store::load_schema(&mut *tx).await?;
+    let current = store::load_schema(&mut *conn).await?;
     let plan = plan(&current, desired);
-    let steps: Vec<&Step> = plan
-        .steps
+    Ok((current, plan))
+}
+
+/// The steps of `plan` that take values away from products.
+fn dropping_steps<'p>(current: &Schema, desired: &Schema, plan: &'p Plan) -> Vec<&'p Step> {
+    plan.steps
         .iter()
-        .filter(|s| drops_values(&current, desired, s))
-        .collect();
-    Ok(crate::workflow::write::count_for_schema_change(&mut tx, &steps).await?)
+        .filter(|s| drops_values(current, desired, s))
+        .collect()
 }
 
 /// One stretch of a stepped purge toward `desired` (whose `version` is the
@@ -1174,21 +1189,8 @@ pub async fn purge_stretch_in(
     limit: usize,
     now: Timestamp,
 ) -> Result<crate::workflow::write::Purged, SchemaError> {
-    // Shared: product writes go on beside the purge; a schema change waits.
-    let version = store::lock_schema_version(&mut *tx, false).await?;
-    if version != desired.version {
-        return Err(SchemaError::Stale {
-            base: desired.version,
-            current: version,
-        });
-    }
-    let current = store::load_schema(&mut *tx).await?;
-    let plan = plan(&current, desired);
-    let steps: Vec<&Step> = plan
-        .steps
-        .iter()
-        .filter(|s| drops_values(&current, desired, s))
-        .collect();
+    let (current, plan) = purge_plan(&mut *tx, desired).await?;
+    let steps = dropping_steps(&current, desired, &plan);
     let purged = crate::workflow::write::purge_for_schema_change(
         &mut *tx,
         desired,

@@ -109,19 +109,9 @@ fn add_to_change_set(set: &mut ChangeSet, change: &ProposedChange) {
     match change.attribute.as_str() {
         "enabled" => set.enabled = change.after.as_ref().and_then(Json::as_bool),
         "categories" => {
-            set.categories = Some(
-                change
-                    .after
-                    .as_ref()
-                    .and_then(Json::as_array)
-                    .map(|items| {
-                        items
-                            .iter()
-                            .filter_map(|c| c.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            );
+            set.categories = Some(crate::catalog::product::category_codes(
+                change.after.as_ref(),
+            ));
         }
         _ => set.values.push(ValueChange {
             key: change.key(),
@@ -154,6 +144,15 @@ pub struct Proposal {
 }
 
 impl Proposal {
+    /// The open changes as the change set that would apply them.
+    pub fn open_change_set(&self) -> ChangeSet {
+        let mut set = ChangeSet::default();
+        for change in self.open_changes() {
+            add_to_change_set(&mut set, change);
+        }
+        set
+    }
+
     /// A draft is its author's private work; everything else is visible to
     /// every reader of the catalog.
     pub fn visible_to(&self, caller: &Caller) -> bool {
@@ -1218,11 +1217,7 @@ pub async fn rebase(
     // The kept changes must still be valid against master as it is now, as
     // the writer that will apply them (an import proposal as the import).
     let writer = applying_writer(&proposal, caller.actor());
-    let mut check = ChangeSet::default();
-    for change in proposal.open_changes() {
-        add_to_change_set(&mut check, change);
-    }
-    write::preview(schema, &writer, &master, &check)?;
+    write::preview(schema, &writer, &master, &proposal.open_change_set())?;
     proposal.base_version = master.version;
     proposal.status = if proposal.open_changes().next().is_some() {
         Status::Submitted

@@ -31,7 +31,7 @@ use crate::web::extract::{PageForm, PageSession, urlencode};
 use crate::workflow::proposals::{
     self, FieldState, Proposal, ProposalFilter, ProposedChange, Resolution, Status, WorkflowError,
 };
-use crate::workflow::write::{self, ChangeSet, ValueChange, WriteError};
+use crate::workflow::write::{self, ChangeSet, WriteError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -804,36 +804,6 @@ struct ProposalPage {
     input: PageInput,
 }
 
-/// The open changes as a change set, for validation and readiness.
-fn open_change_set(proposal: &Proposal) -> ChangeSet {
-    let mut changes = ChangeSet::default();
-    for change in proposal.open_changes() {
-        match change.attribute.as_str() {
-            "enabled" => changes.enabled = change.after.as_ref().and_then(Json::as_bool),
-            "categories" => {
-                changes.categories = Some(
-                    change
-                        .after
-                        .as_ref()
-                        .and_then(Json::as_array)
-                        .map(|items| {
-                            items
-                                .iter()
-                                .filter_map(|c| c.as_str().map(str::to_owned))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                );
-            }
-            _ => changes.values.push(ValueChange {
-                key: change.key(),
-                data: change.after.clone(),
-            }),
-        }
-    }
-    changes
-}
-
 /// Per channel, what approving the open changes does to readiness: the
 /// reasons it resolves, the ones it adds and the ones that remain.
 fn readiness_impact(
@@ -980,7 +950,7 @@ async fn build_page(
         Vec::new()
     };
 
-    let changes = open_change_set(&proposal);
+    let changes = proposal.open_change_set();
     let (validation, readiness) = match &stored {
         Some(stored) if !changes.is_empty() => {
             let master = &stored.product;
