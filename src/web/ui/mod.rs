@@ -8,6 +8,7 @@ mod dashboard;
 mod imports;
 mod jobs;
 mod login;
+mod product_grid;
 mod products;
 mod profiles;
 mod proposals;
@@ -367,6 +368,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         router = router.route(href, get(placeholder));
     }
     let router = router
+        .merge(product_grid::routes())
         .merge(products::routes())
         .merge(channels::routes())
         .merge(imports::routes())

@@ -1,8 +1,7 @@
-//! Product grid and product page: attribute groups, locale and channel
-//! switch, ERP-owned values read-only, inherited values marked, variants,
-//! categories, readiness and publication state per channel, a preview of
-//! exactly what the selected channel receives, and history. The grid filters
-//! by the publisher's stored readiness per channel and locale. Saving goes
+//! The product page: attribute groups, locale and channel switch, ERP-owned
+//! values read-only, inherited values marked, variants, categories,
+//! readiness and publication state per channel, a preview of exactly what
+//! the selected channel receives, and history. Saving goes
 //! through the write path with the version the form was opened at. The form
 //! carries what it showed (hidden `seen.` fields), so only the fields the
 //! person changed are saved: over a product that moved on, those merge onto
@@ -32,7 +31,6 @@ use crate::publish::feed::{self, Snapshot};
 use crate::publish::formats;
 use crate::publish::payload::{self, Payload};
 use crate::publish::readiness::{ChannelReadiness, Reason, assess};
-use crate::web::api::products::{ListQuery, parse_cursor, parse_filter};
 use crate::web::extract::{PageSession, urlencode};
 use crate::workflow::history::{self, VersionEntry};
 use crate::workflow::merge::{self, Merged};
@@ -41,176 +39,8 @@ use crate::workflow::write::{ChangeSet, ValueChange, WriteError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/products", get(grid))
         .route("/products/{sku}", get(page).post(save))
         .route("/products/{sku}/restore", axum::routing::post(restore))
-}
-
-const PAGE_SIZE: i64 = 50;
-
-/// The label of a product in lists: its `name` in the locale, else its SKU.
-fn display_name(values: &Values, locale: &str) -> String {
-    values
-        .get(&ValueKey::new("name", Some(locale), None))
-        .or_else(|| values.get(&ValueKey::new("name", None, None)))
-        .and_then(Json::as_str)
-        .unwrap_or("")
-        .to_owned()
-}
-
-struct GridRow {
-    sku: String,
-    href: String,
-    name: String,
-    kind: &'static str,
-    family: String,
-    parent: String,
-    enabled: bool,
-    missing: Vec<(String, i64)>,
-    updated: String,
-}
-
-#[derive(Template)]
-#[template(path = "products/grid.html")]
-struct GridPage {
-    chrome: Chrome,
-    rows: Vec<GridRow>,
-    families: Vec<Choice>,
-    categories: Vec<Choice>,
-    channels: Vec<Choice>,
-    /// `channel/locale` pairs for the ready and not-ready filters.
-    ready_for: Vec<Choice>,
-    not_ready_for: Vec<Choice>,
-    kinds: Vec<Choice>,
-    sorts: Vec<Choice>,
-    enabled: Vec<Choice>,
-    sku: String,
-    next_page: Option<String>,
-    filtered: bool,
-}
-
-/// `GET /products`
-async fn grid(
-    State(state): State<AppState>,
-    PageSession(session): PageSession,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> PageResult {
-    session
-        .caller()
-        .require(&Permission::ReadCatalog)
-        .map_err(AppError::from)?;
-    let Query(query) = query.map_err(AppError::from)?;
-    let schema = state.schema.get(&state.db).await?;
-    let (filter, sort) = parse_filter(&query, &schema)?;
-    let cursor = parse_cursor(&query, sort)?;
-    let page = store::list(&state.db, &filter, sort, cursor.as_ref(), PAGE_SIZE).await?;
-    let ids: Vec<i64> = page.products.iter().map(|p| p.product.id).collect();
-    let missing = store::missing_counts(&state.db, &ids).await?;
-    let rows = page
-        .products
-        .iter()
-        .map(|stored| {
-            let product = &stored.product;
-            GridRow {
-                href: format!("/products/{}", urlencode(&product.sku)),
-                sku: product.sku.clone(),
-                name: display_name(&product.values, "en_US"),
-                kind: product.kind.as_str(),
-                family: product.family.clone(),
-                parent: product.parent.clone().unwrap_or_default(),
-                enabled: product.enabled,
-                missing: missing.get(&product.id).cloned().unwrap_or_default(),
-                updated: product.updated.display(),
-            }
-        })
-        .collect();
-    let keep = |name: &str, value: Option<String>| {
-        value
-            .filter(|v| !v.is_empty())
-            .map(|v| format!("&{name}={}", urlencode(&v)))
-    };
-    let next_page = page.next_cursor.as_ref().map(|cursor| {
-        let mut href = format!("/products?cursor={}", urlencode(&cursor.to_string()));
-        for (name, value) in [
-            ("family", query.family.clone()),
-            ("category", query.category.clone()),
-            ("kind", query.kind.clone()),
-            ("enabled", query.enabled.map(|e| e.to_string())),
-            ("missing", query.missing.clone()),
-            ("ready", query.ready.clone()),
-            ("notready", query.notready.clone()),
-            ("sku", query.sku.clone()),
-            ("sort", query.sort.clone()),
-        ] {
-            href.push_str(&keep(name, value).unwrap_or_default());
-        }
-        href
-    });
-    let filtered = filter.family.is_some()
-        || filter.categories.is_some()
-        || filter.kind.is_some()
-        || filter.enabled.is_some()
-        || filter.missing_for.is_some()
-        || filter.ready_for.is_some()
-        || filter.not_ready_for.is_some()
-        || filter.sku_prefix.is_some();
-    let pairs: Vec<(String, String)> = schema
-        .channels
-        .iter()
-        .flat_map(|c| c.locales.iter().map(move |l| format!("{}/{l}", c.code)))
-        .map(|pair| (pair.clone(), pair))
-        .collect();
-    let enabled_now = query.enabled.map(|e| e.to_string());
-    Ok(render(
-        StatusCode::OK,
-        &GridPage {
-            chrome: Chrome::new(&session, "/products", None),
-            rows,
-            families: choices(
-                schema.families.iter().map(|f| {
-                    (
-                        f.code.clone(),
-                        f.labels
-                            .get("en_US")
-                            .cloned()
-                            .unwrap_or_else(|| f.code.clone()),
-                    )
-                }),
-                query.family.as_deref(),
-            ),
-            categories: category_choices(&schema, query.category.as_deref()),
-            channels: choices(
-                schema
-                    .channels
-                    .iter()
-                    .map(|c| (c.code.clone(), c.code.clone())),
-                query.missing.as_deref(),
-            ),
-            ready_for: choices(pairs.clone(), query.ready.as_deref()),
-            not_ready_for: choices(pairs, query.notready.as_deref()),
-            kinds: choices(
-                ["simple", "model", "variant"].map(|k| (k.to_owned(), k.to_owned())),
-                query.kind.as_deref(),
-            ),
-            sorts: choices(
-                [
-                    ("sku", "SKU A→Z"),
-                    ("-sku", "SKU Z→A"),
-                    ("-updated", "Recently changed"),
-                ]
-                .map(|(v, l)| (v.to_owned(), l.to_owned())),
-                Some(sort.as_str()),
-            ),
-            enabled: choices(
-                [("true", "Enabled"), ("false", "Disabled")]
-                    .map(|(v, l)| (v.to_owned(), l.to_owned())),
-                enabled_now.as_deref(),
-            ),
-            sku: query.sku.clone().unwrap_or_default(),
-            next_page,
-            filtered,
-        },
-    ))
 }
 
 /// One input on the product page.
