@@ -171,3 +171,53 @@ mod tests {
         assert_eq!(query_token(None), None);
     }
 }
+
+/// Error pages keep the navigation: a page that ends in an error page (a
+/// handler's 403/404/422, an unknown path, a 405 or 413 shaped below the
+/// handlers) is rendered again inside the signed-in layout when the visitor
+/// has a session. The session is looked up only on that error path, so
+/// ordinary pages pay nothing; without one, the plain page stays.
+pub async fn error_pages_keep_navigation(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let secure = state.config.secure_cookies;
+    let cookie = cookies::read(request.headers(), cookies::SESSION, secure);
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let (Some(cookie), false) = (cookie, is_api) else {
+        return response;
+    };
+    let Some(crate::web::ui::ErrorPageMessage(message)) = response
+        .extensions()
+        .get::<crate::web::ui::ErrorPageMessage>()
+        .cloned()
+    else {
+        return response;
+    };
+    let session = match sessions::resolve(
+        &state.db,
+        &cookie,
+        state.session_policy(),
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(Some(session)) => session,
+        // No session, or the lookup failed: the plain page already says what went wrong.
+        _ => return response,
+    };
+    let status = response.status();
+    let Some(mut page) = crate::web::ui::error_page_with_navigation(status, &message, &session)
+    else {
+        return response;
+    };
+    // Keep what the handler or a layer set (Allow on a 405, Retry-After …).
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            page.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    page
+}

@@ -98,6 +98,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(shape_bare_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            layers::error_pages_keep_navigation,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             metrics::track,
         ))
         .layer(middleware::from_fn_with_state(

@@ -13,6 +13,8 @@ crate::db_tests!(
     static_files_are_cached_and_versioned,
     error_pages_show_no_internals,
     oversized_form_is_413,
+    error_pages_keep_the_navigation,
+    refused_forms_summarise_their_errors_at_the_top,
 );
 
 const ADMIN_PAGES: &[&str] = &[
@@ -221,4 +223,122 @@ async fn oversized_form_is_413(app: TestApp) {
         .await;
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(response.body.contains("limit"), "{}", response.body);
+}
+
+/// The signed-in navigation (and the way to sign out) on a page.
+fn has_navigation(body: &str) -> bool {
+    body.contains("aria-label=\"Main\"") && body.contains("href=\"/products\"")
+}
+
+async fn error_pages_keep_the_navigation(app: TestApp) {
+    let editor = app.login_as(Role::Editor).await;
+    // An unknown path (the router's fallback), a page refused to the role,
+    // a missing product, a form without its CSRF token, a method not allowed.
+    let nowhere = editor.get("/nowhere").await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+    assert!(nowhere.body.contains("Nothing lives at /nowhere."));
+    assert!(has_navigation(&nowhere.body), "{}", nowhere.body);
+    assert!(nowhere.body.contains("action=\"/logout\""));
+
+    let refused = editor.get("/settings/users").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(has_navigation(&refused.body), "{}", refused.body);
+    // The editor's navigation, not an admin's.
+    assert!(!refused.body.contains("href=\"/settings/users\""));
+
+    let missing = editor.get("/products/NO-SUCH-SKU").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(has_navigation(&missing.body), "{}", missing.body);
+
+    let forged = editor
+        .post_raw("/account/password", &[("password", "x")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.body.contains("This form has expired"));
+    assert!(has_navigation(&forged.body), "{}", forged.body);
+
+    // 405 is shaped below the handlers (the page guard's CSRF check would
+    // answer first on a page route).
+    let not_allowed = editor
+        .request(Method::DELETE, "/healthz", None, String::new())
+        .await;
+    assert_eq!(not_allowed.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(has_navigation(&not_allowed.body), "{}", not_allowed.body);
+    assert!(
+        not_allowed.header("allow").is_some(),
+        "the Allow header survives the re-rendering"
+    );
+
+    // Without a session (or with one that ended) the plain page stays: no
+    // navigation to pages the visitor cannot open.
+    let stranger = app.client().get("/nowhere").await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND);
+    assert!(!has_navigation(&stranger.body), "{}", stranger.body);
+    let ended = app.client();
+    ended.set_cookie("sluice_session", "not-a-session");
+    let ended = ended.get("/nowhere").await;
+    assert_eq!(ended.status, StatusCode::NOT_FOUND);
+    assert!(!has_navigation(&ended.body));
+    // The API keeps its JSON error shape.
+    let api = editor.get("/api/v1/nowhere").await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert!(api.body.starts_with('{'), "{}", api.body);
+}
+
+async fn refused_forms_summarise_their_errors_at_the_top(app: TestApp) {
+    let admin = app.login_as(Role::Admin).await;
+    for fields in [
+        vec![("email", "not an address"), ("password", "short")],
+        vec![
+            ("email", "new@example.com"),
+            ("password", "short"),
+            ("roles", "editor"),
+        ],
+    ] {
+        let refused = admin
+            .post_form("/settings/users", "/settings/users", &fields)
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_summary_lists_every_field_error(&refused.body, "action=\"/settings/users\"");
+    }
+    // A form that was accepted shows no summary.
+    let fine = admin.get("/settings/users").await;
+    assert!(!fine.body.contains("form-summary"));
+
+    let account = admin
+        .post_form(
+            "/account",
+            "/account/password",
+            &[
+                ("current_password", "wrong"),
+                ("password", "long enough password"),
+            ],
+        )
+        .await;
+    assert_eq!(account.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_summary_lists_every_field_error(&account.body, "action=\"/account/password\"");
+    assert!(account.body.contains("href=\"#current_password-error\""));
+}
+
+/// The summary comes before the form, and every message shown beside a
+/// field (`id="FIELD-error"`) is linked from it.
+fn assert_summary_lists_every_field_error(body: &str, form_marker: &str) {
+    let summary_at = body
+        .find("id=\"form-summary\"")
+        .unwrap_or_else(|| panic!("a summary: {body}"));
+    let form_at = body.find(form_marker).expect("the form");
+    assert!(summary_at < form_at, "the summary comes before the form");
+    let summary = &body[summary_at..form_at];
+    let beside: Vec<&str> = body[form_at..]
+        .split("class=\"field-error\" id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(!beside.is_empty(), "errors beside their fields: {body}");
+    for id in beside {
+        assert!(
+            summary.contains(&format!("href=\"#{id}\"")),
+            "{id} in {summary}"
+        );
+    }
 }

@@ -258,6 +258,25 @@ impl FormErrors {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Every error for the summary at the top of a refused form, each
+    /// linking to the message beside its field (`#FIELD-error`, the id the
+    /// forms give it), so a long form's problems are seen without scrolling.
+    pub fn summary(&self) -> Vec<SummaryItem> {
+        self.0
+            .iter()
+            .map(|err| SummaryItem {
+                anchor: err.field.as_ref().map(|field| format!("{field}-error")),
+                message: err.message.clone(),
+            })
+            .collect()
+    }
+}
+
+/// One line of a refused form's summary.
+pub struct SummaryItem {
+    pub anchor: Option<String>,
+    pub message: String,
 }
 
 /// Renders a template, or an error page if rendering fails.
@@ -279,6 +298,10 @@ struct ErrorPage<'a> {
 }
 
 /// A plain error page: status, message, a way back. Never internals.
+///
+/// The message rides along in the response's extensions, so that
+/// [`crate::web::layers::error_pages_keep_navigation`] can show it again
+/// inside the signed-in layout when the visitor has a session.
 pub fn error_page(status: StatusCode, message: &str) -> Response {
     let page = ErrorPage {
         status: status.as_u16(),
@@ -287,11 +310,46 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         css_url: static_files::url("app.css"),
         icon_url: static_files::url("favicon.svg"),
     };
-    match page.render() {
+    let mut response = match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         // The error template has no fallible parts; keep a plain answer just in case.
         Err(_) => (status, message.to_owned()).into_response(),
-    }
+    };
+    response
+        .extensions_mut()
+        .insert(ErrorPageMessage(message.to_owned()));
+    response
+}
+
+/// What an error page said, kept for re-rendering it with navigation.
+#[derive(Debug, Clone)]
+pub struct ErrorPageMessage(pub String);
+
+#[derive(Template)]
+#[template(path = "error_signed_in.html")]
+struct SignedInErrorPage<'a> {
+    chrome: Chrome,
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
+/// The error page inside the signed-in layout: the navigation stays, so a
+/// 404 or 403 is a step aside, not a dead end.
+pub fn error_page_with_navigation(
+    status: StatusCode,
+    message: &str,
+    session: &Session,
+) -> Option<Response> {
+    let page = SignedInErrorPage {
+        chrome: Chrome::new(session, "", None),
+        status: status.as_u16(),
+        title: status.canonical_reason().unwrap_or("Error"),
+        message,
+    };
+    page.render()
+        .ok()
+        .map(|html| (status, Html(html)).into_response())
 }
 
 #[derive(Template)]
