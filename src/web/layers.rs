@@ -150,28 +150,6 @@ pub async fn wake_publisher(
     response
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{constant_time_eq, query_token};
-
-    #[test]
-    fn compares_whole_strings() {
-        assert!(constant_time_eq("abc", "abc"));
-        assert!(!constant_time_eq("abc", "abd"));
-        assert!(!constant_time_eq("abc", "abcd"));
-    }
-
-    #[test]
-    fn reads_the_token_from_a_query_string() {
-        assert_eq!(
-            query_token(Some("a=1&csrf_token=x%2By&csrf_token=z")).as_deref(),
-            Some("x+y")
-        );
-        assert_eq!(query_token(Some("a=1")), None);
-        assert_eq!(query_token(None), None);
-    }
-}
-
 /// Error pages keep the navigation: a page that ends in an error page (a
 /// handler's 403/404/422, an unknown path, a 405 or 413 shaped below the
 /// handlers) is rendered again inside the signed-in layout when the visitor
@@ -220,4 +198,26 @@ pub async fn error_pages_keep_navigation(
         }
     }
     page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{constant_time_eq, query_token};
+
+    #[test]
+    fn compares_whole_strings() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "abcd"));
+    }
+
+    #[test]
+    fn reads_the_token_from_a_query_string() {
+        assert_eq!(
+            query_token(Some("a=1&csrf_token=x%2By&csrf_token=z")).as_deref(),
+            Some("x+y")
+        );
+        assert_eq!(query_token(Some("a=1")), None);
+        assert_eq!(query_token(None), None);
+    }
 }
