@@ -662,14 +662,14 @@ async fn build_page(
             schema
                 .locales
                 .iter()
-                .map(|l| (l.code.clone(), l.code.clone())),
+                .map(|l| (l.code.clone(), labels.locale(&l.code))),
             Some(locale),
         ),
         channels: choices(
             schema
                 .channels
                 .iter()
-                .map(|c| (c.code.clone(), c.code.clone())),
+                .map(|c| (c.code.clone(), labels.channel(&c.code))),
             Some(channel),
         ),
         locale: locale.to_owned(),

@@ -77,6 +77,24 @@ impl<'a> Labels<'a> {
             .unwrap_or_else(|| code.to_owned())
     }
 
+    /// A locale's name (`en_US` → `English (US)`).
+    pub(in crate::web::ui) fn locale(&self, code: &str) -> String {
+        self.schema
+            .locales
+            .iter()
+            .find(|l| l.code == code && !l.label.is_empty())
+            .map_or_else(|| code.to_owned(), |l| l.label.clone())
+    }
+
+    /// A channel's label.
+    pub(in crate::web::ui) fn channel(&self, code: &str) -> String {
+        self.schema
+            .channel(code)
+            .and_then(|c| c.labels.get(self.locale).or_else(|| c.labels.get("en_US")))
+            .cloned()
+            .unwrap_or_else(|| code.to_owned())
+    }
+
     /// A category's label.
     pub(in crate::web::ui) fn category(&self, code: &str) -> String {
         self.schema
