@@ -569,15 +569,7 @@ async fn build_page(
     let selected_categories: Vec<String> = submitted
         .and_then(|s| s.get("categories").cloned())
         .unwrap_or_else(|| product.categories.clone());
-    let categories = category_choices(schema, None)
-        .into_iter()
-        .map(|mut choice| {
-            choice.selected = selected_categories.contains(&choice.value);
-            let depth = choice.label.chars().take_while(|c| *c == '\u{a0}').count() / 2;
-            choice.label = choice.label.trim_start_matches('\u{a0}').to_owned();
-            (choice, depth)
-        })
-        .collect();
+    let categories = category_tree(schema, &selected_categories);
     // Readiness of master (not of the viewer's draft), judged now, beside
     // what each channel has (its published or held snapshot).
     let values = store::resolved_values(&stored.product, model);
@@ -882,6 +874,34 @@ pub(crate) fn readiness_row(sku: &str, verdict: &ChannelReadiness) -> ReadinessR
     }
 }
 
+/// The category tree as checkboxes, each with its depth, `selected` ticked.
+fn category_tree(schema: &Schema, selected: &[String]) -> Vec<(Choice, usize)> {
+    category_choices(schema, None)
+        .into_iter()
+        .map(|mut choice| {
+            choice.selected = selected.contains(&choice.value);
+            let depth = choice.label.chars().take_while(|c| *c == '\u{a0}').count() / 2;
+            choice.label = choice.label.trim_start_matches('\u{a0}').to_owned();
+            (choice, depth)
+        })
+        .collect()
+}
+
+impl ErrorLine {
+    /// The line of `error`, linking to `anchor` (the input's id) if any.
+    fn of(error: &FieldError, labels: Labels<'_>, anchor: Option<String>) -> Self {
+        ErrorLine {
+            label: error
+                .field
+                .as_deref()
+                .map(|f| labels.field(f))
+                .unwrap_or_default(),
+            message: error.message.clone(),
+            anchor,
+        }
+    }
+}
+
 /// Every error of a refused save, in the order of the page: the fields'
 /// errors (linking to their inputs), then those of no field shown.
 fn error_summary(
@@ -910,15 +930,7 @@ fn error_summary(
         errors
             .iter()
             .filter(|e| e.field.as_deref().is_none_or(|f| !on_page(f)))
-            .map(|e| ErrorLine {
-                label: e
-                    .field
-                    .as_deref()
-                    .map(|f| labels.field(f))
-                    .unwrap_or_default(),
-                message: e.message.clone(),
-                anchor: None,
-            }),
+            .map(|e| ErrorLine::of(e, labels, None)),
     );
     lines
 }

@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 
 use crate::catalog::html;
 use crate::catalog::product::Values;
-use crate::catalog::schema::{Attribute, AttributeType, Family, Schema};
+use crate::catalog::schema::{Attribute, AttributeType, Family, Labels as SchemaLabels, Schema};
 use crate::catalog::units;
 
 /// Longest text a history or conflict row shows before it is cut.
@@ -24,6 +24,15 @@ pub(in crate::web::ui) struct Labels<'a> {
 impl<'a> Labels<'a> {
     pub(in crate::web::ui) fn new(schema: &'a Schema, locale: &'a str) -> Self {
         Labels { schema, locale }
+    }
+
+    /// The label in this locale, else in English, else the code.
+    fn pick(&self, labels: &SchemaLabels, code: &str) -> String {
+        labels
+            .get(self.locale)
+            .or_else(|| labels.get("en_US"))
+            .cloned()
+            .unwrap_or_else(|| code.to_owned())
     }
 
     /// A field's name: the attribute's label, or the structure field's.
@@ -63,18 +72,14 @@ impl<'a> Labels<'a> {
             .options
             .iter()
             .find(|o| o.code == code)
-            .and_then(|o| o.labels.get(self.locale).or_else(|| o.labels.get("en_US")))
-            .cloned()
-            .unwrap_or_else(|| code.to_owned())
+            .map_or_else(|| code.to_owned(), |o| self.pick(&o.labels, code))
     }
 
     /// A family's label.
     pub(in crate::web::ui) fn family(&self, code: &str) -> String {
         self.schema
             .family(code)
-            .and_then(|f| f.labels.get(self.locale).or_else(|| f.labels.get("en_US")))
-            .cloned()
-            .unwrap_or_else(|| code.to_owned())
+            .map_or_else(|| code.to_owned(), |f| self.pick(&f.labels, code))
     }
 
     /// A locale's name (`en_US` → `English (US)`).
@@ -90,18 +95,14 @@ impl<'a> Labels<'a> {
     pub(in crate::web::ui) fn channel(&self, code: &str) -> String {
         self.schema
             .channel(code)
-            .and_then(|c| c.labels.get(self.locale).or_else(|| c.labels.get("en_US")))
-            .cloned()
-            .unwrap_or_else(|| code.to_owned())
+            .map_or_else(|| code.to_owned(), |c| self.pick(&c.labels, code))
     }
 
     /// A category's label.
     pub(in crate::web::ui) fn category(&self, code: &str) -> String {
         self.schema
             .category(code)
-            .and_then(|c| c.labels.get(self.locale).or_else(|| c.labels.get("en_US")))
-            .cloned()
-            .unwrap_or_else(|| code.to_owned())
+            .map_or_else(|| code.to_owned(), |c| self.pick(&c.labels, code))
     }
 
     /// A variant's axis values: `Color: Blue, Size: L`.

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::labels::Labels;
-use super::{ErrorLine, Submitted};
+use super::{ErrorLine, Submitted, category_tree};
 use crate::app::AppState;
 use crate::auth::Permission;
 use crate::auth::sessions::Session;
@@ -24,7 +24,7 @@ use crate::catalog::schema::{Family, Schema};
 use crate::catalog::store::{self, ProductFilter, ProductSort};
 use crate::error::{AppError, FieldError, PageError, PageResult};
 use crate::web::extract::{PageSession, urlencode};
-use crate::web::ui::{Choice, Chrome, category_choices, choices, render};
+use crate::web::ui::{Choice, Chrome, choices, render};
 use crate::workflow::proposals::{self, WorkflowError};
 use crate::workflow::write::{NewProduct, ValueChange, WriteError};
 
@@ -249,15 +249,7 @@ async fn build(
             .collect(),
         _ => Vec::new(),
     };
-    let categories = category_choices(schema, None)
-        .into_iter()
-        .map(|mut choice| {
-            choice.selected = input.categories.contains(&choice.value);
-            let depth = choice.label.chars().take_while(|c| *c == '\u{a0}').count() / 2;
-            choice.label = choice.label.trim_start_matches('\u{a0}').to_owned();
-            (choice, depth)
-        })
-        .collect();
+    let categories = category_tree(schema, &input.categories);
     let anchor = |field: &str| -> Option<String> {
         match field {
             "sku" | "family" | "kind" | "categories" => Some(field.to_owned()),
@@ -272,15 +264,7 @@ async fn build(
     };
     let error_summary = errors
         .iter()
-        .map(|e| ErrorLine {
-            label: e
-                .field
-                .as_deref()
-                .map(|f| labels.field(f))
-                .unwrap_or_default(),
-            message: e.message.clone(),
-            anchor: e.field.as_deref().and_then(anchor),
-        })
+        .map(|e| ErrorLine::of(e, labels, e.field.as_deref().and_then(anchor)))
         .collect();
     Ok(NewProductPage {
         chrome: Chrome::new(session, "/products", None),
