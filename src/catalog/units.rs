@@ -10,10 +10,12 @@ use thiserror::Error;
 
 use super::schema::UnitFamily;
 
-/// A unit: its code, its family and its factor to the family's base unit,
-/// kept as mantissa and scale so the table can stay `const`.
+/// A unit: its code, the symbol people read (`cm`), its family and its
+/// factor to the family's base unit, kept as mantissa and scale so the table
+/// can stay `const`.
 struct Unit {
     code: &'static str,
+    symbol: &'static str,
     family: UnitFamily,
     mantissa: i64,
     scale: u32,
@@ -25,9 +27,16 @@ impl Unit {
     }
 }
 
-const fn unit(code: &'static str, family: UnitFamily, mantissa: i64, scale: u32) -> Unit {
+const fn unit(
+    code: &'static str,
+    symbol: &'static str,
+    family: UnitFamily,
+    mantissa: i64,
+    scale: u32,
+) -> Unit {
     Unit {
         code,
+        symbol,
         family,
         mantissa,
         scale,
@@ -35,26 +44,32 @@ const fn unit(code: &'static str, family: UnitFamily, mantissa: i64, scale: u32)
 }
 
 const UNITS: [Unit; 20] = [
-    unit("MILLIGRAM", UnitFamily::Weight, 1, 3),
-    unit("GRAM", UnitFamily::Weight, 1, 0),
-    unit("KILOGRAM", UnitFamily::Weight, 1_000, 0),
-    unit("TON", UnitFamily::Weight, 1_000_000, 0),
-    unit("OUNCE", UnitFamily::Weight, 28_349_523_125, 9),
-    unit("POUND", UnitFamily::Weight, 45_359_237, 5),
-    unit("MILLIMETER", UnitFamily::Length, 1, 0),
-    unit("CENTIMETER", UnitFamily::Length, 10, 0),
-    unit("METER", UnitFamily::Length, 1_000, 0),
-    unit("KILOMETER", UnitFamily::Length, 1_000_000, 0),
-    unit("INCH", UnitFamily::Length, 254, 1),
-    unit("FOOT", UnitFamily::Length, 3_048, 1),
-    unit("YARD", UnitFamily::Length, 9_144, 1),
-    unit("MILLILITER", UnitFamily::Volume, 1, 0),
-    unit("CUBIC_CENTIMETER", UnitFamily::Volume, 1, 0),
-    unit("CENTILITER", UnitFamily::Volume, 10, 0),
-    unit("LITER", UnitFamily::Volume, 1_000, 0),
-    unit("CUBIC_METER", UnitFamily::Volume, 1_000_000, 0),
-    unit("FLUID_OUNCE", UnitFamily::Volume, 295_735_295_625, 10),
-    unit("GALLON", UnitFamily::Volume, 3_785_411_784, 6),
+    unit("MILLIGRAM", "mg", UnitFamily::Weight, 1, 3),
+    unit("GRAM", "g", UnitFamily::Weight, 1, 0),
+    unit("KILOGRAM", "kg", UnitFamily::Weight, 1_000, 0),
+    unit("TON", "t", UnitFamily::Weight, 1_000_000, 0),
+    unit("OUNCE", "oz", UnitFamily::Weight, 28_349_523_125, 9),
+    unit("POUND", "lb", UnitFamily::Weight, 45_359_237, 5),
+    unit("MILLIMETER", "mm", UnitFamily::Length, 1, 0),
+    unit("CENTIMETER", "cm", UnitFamily::Length, 10, 0),
+    unit("METER", "m", UnitFamily::Length, 1_000, 0),
+    unit("KILOMETER", "km", UnitFamily::Length, 1_000_000, 0),
+    unit("INCH", "in", UnitFamily::Length, 254, 1),
+    unit("FOOT", "ft", UnitFamily::Length, 3_048, 1),
+    unit("YARD", "yd", UnitFamily::Length, 9_144, 1),
+    unit("MILLILITER", "mL", UnitFamily::Volume, 1, 0),
+    unit("CUBIC_CENTIMETER", "cm³", UnitFamily::Volume, 1, 0),
+    unit("CENTILITER", "cL", UnitFamily::Volume, 10, 0),
+    unit("LITER", "L", UnitFamily::Volume, 1_000, 0),
+    unit("CUBIC_METER", "m³", UnitFamily::Volume, 1_000_000, 0),
+    unit(
+        "FLUID_OUNCE",
+        "fl oz",
+        UnitFamily::Volume,
+        295_735_295_625,
+        10,
+    ),
+    unit("GALLON", "gal", UnitFamily::Volume, 3_785_411_784, 6),
 ];
 
 const WEIGHT_UNITS: [&str; 6] = ["MILLIGRAM", "GRAM", "KILOGRAM", "TON", "OUNCE", "POUND"];
@@ -123,6 +138,12 @@ fn find(code: &str) -> Option<&'static Unit> {
 /// Codes are case-sensitive and upper-case, as in Akeneo.
 pub fn unit_family(unit: &str) -> Option<UnitFamily> {
     find(unit).map(|u| u.family)
+}
+
+/// The symbol people read for a unit code (`"CENTIMETER"` → `"cm"`), or
+/// `None` for an unknown code.
+pub fn symbol(unit: &str) -> Option<&'static str> {
+    find(unit).map(|u| u.symbol)
 }
 
 /// The unit codes of a family, smallest metric unit first, imperial units last.
@@ -323,5 +344,16 @@ mod tests {
         assert_eq!(unit_family("METRE"), None);
         assert!(check_family("LITER", UnitFamily::Volume).is_ok());
         assert!(check_family("LITER", UnitFamily::Weight).is_err());
+    }
+
+    #[test]
+    fn every_unit_has_a_distinct_symbol() {
+        assert_eq!(symbol("CENTIMETER"), Some("cm"));
+        assert_eq!(symbol("FLUID_OUNCE"), Some("fl oz"));
+        assert_eq!(symbol("centimeter"), None);
+        let mut symbols: Vec<&str> = UNITS.iter().map(|u| u.symbol).collect();
+        symbols.sort_unstable();
+        symbols.dedup();
+        assert_eq!(symbols.len(), UNITS.len());
     }
 }

@@ -15,6 +15,7 @@ mod config;
 mod import_pages;
 mod imports;
 mod pages;
+mod product_page;
 mod profiles;
 mod publishing;
 mod review_pages;

@@ -19,12 +19,16 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
+use self::labels::{Labels, safe_html};
+use super::proposals::{Segment, word_diff};
 use super::{Choice, Chrome, category_choices, choices, render};
 use crate::app::AppState;
 use crate::auth::Permission;
 use crate::auth::sessions::Session;
 use crate::catalog::product::{Product, ProductKind, ValueKey, Values};
-use crate::catalog::schema::{Attribute, AttributeType, Channel, OutputFormat, Owner, Schema};
+use crate::catalog::schema::{
+    Attribute, AttributeType, Channel, Lane, OutputFormat, Owner, Schema,
+};
 use crate::catalog::store::{self, StoredProduct};
 use crate::error::{AppError, FieldError, PageError, PageResult};
 use crate::publish::feed::{self, Snapshot};
@@ -37,8 +41,12 @@ use crate::workflow::merge::{self, Merged};
 use crate::workflow::proposals::{self, Status, WorkflowError};
 use crate::workflow::write::{ChangeSet, ValueChange, WriteError};
 
+mod labels;
+mod new;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/products/new", get(new::form).post(new::create))
         .route("/products/{sku}", get(page).post(save))
         .route("/products/{sku}/restore", axum::routing::post(restore))
 }
@@ -58,6 +66,13 @@ struct FieldView {
     unit_name: String,
     readonly: bool,
     erp: bool,
+    /// How a save reaches master: `fast` (applies now), `reviewed` (needs
+    /// review) or `erp` (read-only, written by imports).
+    lane: &'static str,
+    /// The value as people read it (labels, units), for the read view.
+    text: String,
+    /// A textarea's value as sanitized HTML, rendered beside its source.
+    rich: Option<String>,
     drafted: bool,
     inherited_from: Option<String>,
     scope_note: String,
@@ -74,6 +89,7 @@ struct GroupView {
 
 struct VariantRow {
     sku: String,
+    /// `Color: Blue, Size: L`.
     href: String,
     axes: String,
     enabled: bool,
@@ -82,8 +98,11 @@ struct VariantRow {
 
 struct ChangeRow {
     field: String,
+    /// Values as people read them (rich text as plain text).
     before: String,
     after: String,
+    /// For rich text: the raw HTML, word by word, shown on demand.
+    html_diff: Option<(Vec<Segment>, Vec<Segment>)>,
 }
 
 struct VersionRow {
@@ -128,7 +147,16 @@ struct ProductPage {
     clashes: Vec<ClashRow>,
     /// Hidden `seen.` fields: what the form showed when it was opened.
     seen: Vec<(String, String)>,
-    general_errors: Vec<String>,
+    /// Every error of a refused save: the field's label, the message and
+    /// the anchor of its input (none for an error of no field on the page).
+    error_summary: Vec<ErrorLine>,
+}
+
+/// One line of a form's error summary, linking to its field.
+pub(super) struct ErrorLine {
+    label: String,
+    message: String,
+    anchor: Option<String>,
 }
 
 /// A field both people changed: theirs (saved) beside yours, and the
@@ -164,43 +192,6 @@ fn input_text(attribute: &Attribute, data: Option<&Json>) -> String {
     }
 }
 
-/// Short text for history and conflict lists.
-fn brief(data: Option<&Json>) -> String {
-    match data {
-        None | Some(Json::Null) => "—".to_owned(),
-        Some(Json::String(text)) => {
-            let mut text: String = text.chars().take(120).collect();
-            if text.len() < 120
-                && data
-                    .and_then(Json::as_str)
-                    .is_some_and(|t| t.chars().count() > 120)
-            {
-                text.push('…');
-            }
-            text
-        }
-        Some(Json::Array(items)) if items.iter().all(|i| i.get("currency").is_some()) => items
-            .iter()
-            .map(|i| {
-                format!(
-                    "{} {}",
-                    i["amount"].as_str().unwrap_or(""),
-                    i["currency"].as_str().unwrap_or("")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        Some(Json::Object(map)) if map.contains_key("unit") => {
-            format!(
-                "{} {}",
-                map.get("amount").and_then(Json::as_str).unwrap_or(""),
-                map.get("unit").and_then(Json::as_str).unwrap_or("")
-            )
-        }
-        Some(other) => other.to_string(),
-    }
-}
-
 /// The value a field edits for the chosen locale and channel. A scopable
 /// attribute edits its channel-specific value when there is one, else the
 /// value for all channels (which the channel falls back to).
@@ -219,6 +210,7 @@ type Submitted = HashMap<String, Vec<String>>;
 
 struct Context<'a> {
     schema: &'a Schema,
+    labels: Labels<'a>,
     product: &'a Product,
     model: Option<&'a Product>,
     locale: &'a str,
@@ -250,6 +242,11 @@ fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
         )
     };
     let erp = attribute.owner == Owner::Erp;
+    let lane = match (erp, attribute.lane) {
+        (true, _) => "erp",
+        (false, Lane::Fast) => "fast",
+        (false, Lane::Reviewed) => "reviewed",
+    };
     let drafted = ctx.drafted.contains(&key);
     let readonly = !ctx.may_edit || erp || !on_level;
     let name = format!("v.{}", attribute.code);
@@ -269,6 +266,9 @@ fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
         unit_name: format!("{name}.unit"),
         readonly,
         erp,
+        lane,
+        text: ctx.labels.text(&attribute.code, data).unwrap_or_default(),
+        rich: None,
         drafted,
         inherited_from,
         scope_note: {
@@ -292,7 +292,10 @@ fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
         name: name.clone(),
     };
     match attribute.kind {
-        AttributeType::Textarea => view.input = "textarea",
+        AttributeType::Textarea => {
+            view.input = "textarea";
+            view.rich = Some(safe_html(&view.value));
+        }
         AttributeType::Boolean => {
             view.input = "select";
             let current = view.value.clone();
@@ -308,15 +311,12 @@ fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
             view.input = "select";
             let current = view.value.clone();
             let mut options = vec![(String::new(), "—".to_owned())];
-            options.extend(attribute.options.iter().map(|o| {
-                (
-                    o.code.clone(),
-                    o.labels
-                        .get(ctx.locale)
-                        .cloned()
-                        .unwrap_or_else(|| o.code.clone()),
-                )
-            }));
+            options.extend(
+                attribute
+                    .options
+                    .iter()
+                    .map(|o| (o.code.clone(), ctx.labels.option(attribute, &o.code))),
+            );
             view.options = choices(options, Some(current.as_str()));
         }
         AttributeType::Multiselect => {
@@ -339,11 +339,7 @@ fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
                 .iter()
                 .map(|o| Choice {
                     selected: selected.contains(&o.code),
-                    label: o
-                        .labels
-                        .get(ctx.locale)
-                        .cloned()
-                        .unwrap_or_else(|| o.code.clone()),
+                    label: ctx.labels.option(attribute, &o.code),
                     value: o.code.clone(),
                 })
                 .collect();
@@ -371,7 +367,10 @@ fn field_view(ctx: &Context<'_>, attribute: &Attribute) -> FieldView {
                 .unwrap_or_default()
                 .to_vec();
             view.options = choices(
-                units.iter().map(|u| ((*u).to_owned(), (*u).to_owned())),
+                units.iter().map(|u| {
+                    let symbol = crate::catalog::units::symbol(u).unwrap_or(u);
+                    ((*u).to_owned(), symbol.to_owned())
+                }),
                 Some(unit.as_str()),
             );
             view.name = amount_name;
@@ -512,8 +511,10 @@ async fn build_page(
     let draft = proposals::draft_of(&state.db, stored.product.id, session.user.id).await?;
     let (shown, drafted) = proposals::with_draft(&stored.product, draft.as_ref());
     let product = &shown;
+    let labels = Labels::new(schema, locale);
     let ctx = Context {
         schema,
+        labels,
         product,
         model,
         locale,
@@ -568,15 +569,7 @@ async fn build_page(
     let selected_categories: Vec<String> = submitted
         .and_then(|s| s.get("categories").cloned())
         .unwrap_or_else(|| product.categories.clone());
-    let categories = category_choices(schema, None)
-        .into_iter()
-        .map(|mut choice| {
-            choice.selected = selected_categories.contains(&choice.value);
-            let depth = choice.label.chars().take_while(|c| *c == '\u{a0}').count() / 2;
-            choice.label = choice.label.trim_start_matches('\u{a0}').to_owned();
-            (choice, depth)
-        })
-        .collect();
+    let categories = category_tree(schema, &selected_categories);
     // Readiness of master (not of the viewer's draft), judged now, beside
     // what each channel has (its published or held snapshot).
     let values = store::resolved_values(&stored.product, model);
@@ -615,25 +608,14 @@ async fn build_page(
         let found = store::variants_of(state.db.pool(), product.id).await?;
         let ids: Vec<i64> = found.iter().map(|v| v.product.id).collect();
         let missing = store::missing_counts(&state.db, &ids).await?;
-        let axes = family.map(|f| f.variant_axes.clone()).unwrap_or_default();
         found
             .iter()
             .map(|v| VariantRow {
                 href: format!("/products/{}", urlencode(&v.product.sku)),
                 sku: v.product.sku.clone(),
-                axes: axes
-                    .iter()
-                    .map(|axis| {
-                        let value = v
-                            .product
-                            .values
-                            .get(&ValueKey::new(axis, None, None))
-                            .and_then(Json::as_str)
-                            .unwrap_or("?");
-                        format!("{axis}: {value}")
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                axes: family
+                    .map(|f| labels.axes(f, &v.product.values))
+                    .unwrap_or_default(),
                 enabled: v.product.enabled,
                 missing: missing.get(&v.product.id).cloned().unwrap_or_default(),
             })
@@ -644,28 +626,17 @@ async fn build_page(
     let history = history::versions(&state.db, product.id, 50)
         .await?
         .into_iter()
-        .map(version_row)
+        .map(|entry| version_row(entry, labels))
         .collect();
-    let general_errors = errors
-        .iter()
-        .filter(|e| {
-            e.field
-                .as_deref()
-                .is_none_or(|f| schema.attribute(f).is_none())
-        })
-        .map(|e| match &e.field {
-            Some(field) => format!("{field}: {}", e.message),
-            None => e.message.clone(),
-        })
-        .collect();
+    let error_summary = error_summary(&groups, errors, labels);
+    let mut chrome = Chrome::new(session, "/products", notice);
+    chrome.notice = chrome.notice.or_else(|| notice.and_then(new::notice_text));
     Ok(ProductPage {
-        chrome: Chrome::new(session, "/products", notice),
+        chrome,
         href: format!("/products/{}", urlencode(&product.sku)),
         sku: product.sku.clone(),
         kind: product.kind.as_str(),
-        family_label: family
-            .and_then(|f| f.labels.get("en_US").cloned())
-            .unwrap_or_else(|| product.family.clone()),
+        family_label: labels.family(&product.family),
         parent: product
             .parent
             .as_ref()
@@ -683,14 +654,14 @@ async fn build_page(
             schema
                 .locales
                 .iter()
-                .map(|l| (l.code.clone(), l.code.clone())),
+                .map(|l| (l.code.clone(), labels.locale(&l.code))),
             Some(locale),
         ),
         channels: choices(
             schema
                 .channels
                 .iter()
-                .map(|c| (c.code.clone(), c.code.clone())),
+                .map(|c| (c.code.clone(), labels.channel(&c.code))),
             Some(channel),
         ),
         locale: locale.to_owned(),
@@ -706,7 +677,7 @@ async fn build_page(
         conflicts: Vec::new(),
         clashes: Vec::new(),
         seen,
-        general_errors,
+        error_summary,
     })
 }
 
@@ -903,7 +874,75 @@ pub(crate) fn readiness_row(sku: &str, verdict: &ChannelReadiness) -> ReadinessR
     }
 }
 
-fn version_row(entry: VersionEntry) -> VersionRow {
+/// The category tree as checkboxes, each with its depth, `selected` ticked.
+fn category_tree(schema: &Schema, selected: &[String]) -> Vec<(Choice, usize)> {
+    category_choices(schema, None)
+        .into_iter()
+        .map(|mut choice| {
+            choice.selected = selected.contains(&choice.value);
+            let depth = choice.label.chars().take_while(|c| *c == '\u{a0}').count() / 2;
+            choice.label = choice.label.trim_start_matches('\u{a0}').to_owned();
+            (choice, depth)
+        })
+        .collect()
+}
+
+impl ErrorLine {
+    /// The line of `error`, linking to `anchor` (the input's id) if any.
+    fn of(error: &FieldError, labels: Labels<'_>, anchor: Option<String>) -> Self {
+        ErrorLine {
+            label: error
+                .field
+                .as_deref()
+                .map(|f| labels.field(f))
+                .unwrap_or_default(),
+            message: error.message.clone(),
+            anchor,
+        }
+    }
+}
+
+/// Every error of a refused save, in the order of the page: the fields'
+/// errors (linking to their inputs), then those of no field shown.
+fn error_summary(
+    groups: &[GroupView],
+    errors: &[FieldError],
+    labels: Labels<'_>,
+) -> Vec<ErrorLine> {
+    let on_page = |code: &str| {
+        groups
+            .iter()
+            .flat_map(|g| &g.fields)
+            .any(|f| f.name == format!("v.{code}") || f.name == format!("v.{code}.amount"))
+    };
+    let mut lines: Vec<ErrorLine> = groups
+        .iter()
+        .flat_map(|g| &g.fields)
+        .filter_map(|f| {
+            Some(ErrorLine {
+                label: f.label.clone(),
+                message: f.error.clone()?,
+                anchor: Some(f.name.clone()),
+            })
+        })
+        .collect();
+    lines.extend(
+        errors
+            .iter()
+            .filter(|e| e.field.as_deref().is_none_or(|f| !on_page(f)))
+            .map(|e| ErrorLine::of(e, labels, None)),
+    );
+    lines
+}
+
+/// A stored text value as it is (raw HTML for rich text); empty for none.
+fn raw_text(data: Option<&Json>) -> &str {
+    data.and_then(Json::as_str).unwrap_or("")
+}
+
+/// A history entry as people read it: labels, units, rich text as text,
+/// with the raw HTML of a rich-text change kept for its diff.
+fn version_row(entry: VersionEntry, labels: Labels<'_>) -> VersionRow {
     VersionRow {
         version: entry.version,
         at: entry.at.display(),
@@ -912,10 +951,12 @@ fn version_row(entry: VersionEntry) -> VersionRow {
             .changes
             .iter()
             .map(|c| ChangeRow {
-                field: ValueKey::new(&c.attribute, c.locale.as_deref(), c.channel.as_deref())
-                    .to_string(),
-                before: brief(c.before.as_ref()),
-                after: brief(c.after.as_ref()),
+                field: labels.scoped_field(&c.attribute, c.locale.as_deref(), c.channel.as_deref()),
+                before: labels.brief(&c.attribute, c.before.as_ref()),
+                after: labels.brief(&c.attribute, c.after.as_ref()),
+                html_diff: labels
+                    .is_rich(&c.attribute)
+                    .then(|| word_diff(raw_text(c.before.as_ref()), raw_text(c.after.as_ref()))),
             })
             .collect(),
     }
@@ -1357,7 +1398,7 @@ async fn conflict_page(
     )
     .await?
     .into_iter()
-    .flat_map(|v| version_row(v).changes)
+    .flat_map(|v| version_row(v, Labels::new(&schema, locale)).changes)
     .collect();
     let mut page = build_page(
         state,
@@ -1389,20 +1430,15 @@ async fn conflict_page(
     // The form is now based on master as it is: it saw what it shows.
     page.seen = seen_of(&page.groups, &shown);
     page.conflicts = newer;
+    let labels = Labels::new(&schema, locale);
     page.clashes = merged
         .clashes
         .iter()
         .map(|clash| ClashRow {
             name: format!("keep.{}", clash.field),
-            label: match clash.field.as_str() {
-                "enabled" => "Enabled".to_owned(),
-                "categories" => "Categories".to_owned(),
-                code => schema
-                    .attribute(code)
-                    .map_or_else(|| code.to_owned(), |a| a.label(locale).to_owned()),
-            },
-            theirs: brief(clash.theirs.as_ref()),
-            yours: brief(clash.yours.as_ref()),
+            label: labels.field(&clash.field),
+            theirs: labels.brief(&clash.field, clash.theirs.as_ref()),
+            yours: labels.brief(&clash.field, clash.yours.as_ref()),
         })
         .collect();
     Ok(page)
