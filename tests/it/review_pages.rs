@@ -27,6 +27,7 @@ crate::db_tests!(
     conflict_shows_base_theirs_mine_and_rebase_resubmits,
     bulk_approve_reports_each_proposal,
     dashboard_shows_queue_count_and_my_notices,
+    proposal_page_reads_in_labels,
 );
 
 async fn schema(app: &TestApp) -> Schema {
@@ -318,10 +319,20 @@ async fn proposal_page_shows_diff_validation_and_readiness(app: TestApp) {
     // Side by side, only the changed word highlighted.
     assert!(body.contains("Compact <del>travel</del> charger"), "{body}");
     assert!(body.contains("Compact <ins>solar</ins> charger"), "{body}");
-    // A new value is wholly added, its markup shown as text.
+    // A new rich-text value is wholly added and reads as text; its HTML is
+    // there on demand, escaped, never rendered.
+    assert!(body.contains("<ins>Lädt schnell</ins>"), "{body}");
+    let html = body
+        .split("<details class=\"html-diff\">")
+        .nth(1)
+        .unwrap_or_else(|| panic!("the HTML on demand: {body}"));
     assert!(
-        body.contains("<ins>Lädt &#60;strong&#62;schnell&#60;/strong&#62;</ins>"),
-        "{body}"
+        html.contains("<ins>Lädt &#60;strong&#62;schnell&#60;/strong&#62;</ins>"),
+        "{html}"
+    );
+    assert!(
+        !body.contains("<strong>schnell"),
+        "never rendered unsanitized"
     );
     assert!(body.contains("field-open"), "state badge per field");
     assert!(body.contains("All open changes pass validation"));
@@ -1029,4 +1040,45 @@ async fn self_approval_switch_shows_and_allows() {
         .await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
     assert_eq!(status_of(&app, id).await, Status::Approved);
+}
+
+async fn proposal_page_reads_in_labels(app: TestApp) {
+    let schema = schema(&app).await;
+    let (alice, _) = person(&app, "alice@shop.test", &[Role::Editor]).await;
+    let (_, approver) = person(&app, "ann@shop.test", &[Role::Approver]).await;
+    product(
+        &app,
+        &schema,
+        "TEE-1",
+        "apparel",
+        &[],
+        &[("color", None, None, json!("red"))],
+    )
+    .await;
+    let id = propose(
+        &app,
+        &schema,
+        &alice,
+        "TEE-1",
+        &[
+            ("color", None, None, json!("blue")),
+            ("name", Some("en_US"), None, json!("Tee")),
+        ],
+        Some("colour"),
+    )
+    .await;
+    let page = approver.get(&format!("/proposals/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = &page.body;
+    // Option labels, not codes, on both sides; the attribute's label.
+    assert!(body.contains("<del>Red</del>"), "{body}");
+    assert!(body.contains("<ins>Blue</ins>"), "{body}");
+    assert!(!body.contains("<ins>blue</ins>"), "{body}");
+    assert!(
+        body.contains(">Name <span class=\"scope\">en_US</span>"),
+        "{body}"
+    );
+    // The queue's summary names fields by label too.
+    let queue = approver.get("/proposals").await;
+    assert!(queue.body.contains("Name (en_US)"), "{}", queue.body);
 }

@@ -7,6 +7,7 @@ mod channels;
 mod dashboard;
 mod imports;
 mod jobs;
+mod labels;
 mod login;
 mod product_grid;
 mod products;

@@ -19,8 +19,8 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use self::labels::{Labels, safe_html};
-use super::proposals::{Segment, word_diff};
+use super::labels::{Labels, safe_html};
+use super::proposals::Segment;
 use super::{Choice, Chrome, category_choices, choices, render};
 use crate::app::AppState;
 use crate::auth::Permission;
@@ -41,7 +41,6 @@ use crate::workflow::merge::{self, Merged};
 use crate::workflow::proposals::{self, Status, WorkflowError};
 use crate::workflow::write::{ChangeSet, ValueChange, WriteError};
 
-mod labels;
 mod new;
 
 pub fn routes() -> Router<AppState> {
@@ -935,11 +934,6 @@ fn error_summary(
     lines
 }
 
-/// A stored text value as it is (raw HTML for rich text); empty for none.
-fn raw_text(data: Option<&Json>) -> &str {
-    data.and_then(Json::as_str).unwrap_or("")
-}
-
 /// A history entry as people read it: labels, units, rich text as text,
 /// with the raw HTML of a rich-text change kept for its diff.
 fn version_row(entry: VersionEntry, labels: Labels<'_>) -> VersionRow {
@@ -954,9 +948,7 @@ fn version_row(entry: VersionEntry, labels: Labels<'_>) -> VersionRow {
                 field: labels.scoped_field(&c.attribute, c.locale.as_deref(), c.channel.as_deref()),
                 before: labels.brief(&c.attribute, c.before.as_ref()),
                 after: labels.brief(&c.attribute, c.after.as_ref()),
-                html_diff: labels
-                    .is_rich(&c.attribute)
-                    .then(|| word_diff(raw_text(c.before.as_ref()), raw_text(c.after.as_ref()))),
+                html_diff: labels.html_diff(&c.attribute, c.before.as_ref(), c.after.as_ref()),
             })
             .collect(),
     }

@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
+use super::labels::Labels;
 use super::{Choice, Chrome, category_choices, choices, render};
 use crate::app::AppState;
 use crate::auth::sessions::Session;
@@ -78,17 +79,6 @@ fn age(now: Timestamp, at: Timestamp) -> String {
     format!("{count} {unit}{plural} ago")
 }
 
-/// A field's name for people: the attribute's label, or the structure field.
-fn field_label(schema: &Schema, attribute: &str) -> String {
-    match attribute {
-        "enabled" => "Enabled".to_owned(),
-        "categories" => "Categories".to_owned(),
-        code => schema
-            .attribute(code)
-            .map_or_else(|| code.to_owned(), |a| a.label("en_US").to_owned()),
-    }
-}
-
 /// Locale and channel of a change, for people (`en_US · web`).
 fn scope_text(locale: Option<&str>, channel: Option<&str>) -> String {
     [locale, channel]
@@ -120,44 +110,6 @@ fn decode_key(text: &str) -> Result<ValueKey, AppError> {
             "The form names the field {text:?}, which is not attribute|locale|channel; reload the page."
         ))),
     }
-}
-
-/// A value as people read it; `None` when there is no value.
-fn value_text(data: Option<&Json>) -> Option<String> {
-    let data = data?;
-    Some(match data {
-        Json::Null => return None,
-        Json::String(text) => text.clone(),
-        Json::Bool(true) => "yes".to_owned(),
-        Json::Bool(false) => "no".to_owned(),
-        Json::Number(number) => number.to_string(),
-        Json::Array(items) if items.iter().all(|i| i.get("currency").is_some()) => items
-            .iter()
-            .map(|i| {
-                format!(
-                    "{} {}",
-                    i["amount"]
-                        .as_str()
-                        .map_or_else(|| i["amount"].to_string(), str::to_owned),
-                    i["currency"].as_str().unwrap_or("")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        Json::Array(items) => items
-            .iter()
-            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Json::Object(map) if map.contains_key("unit") => format!(
-            "{} {}",
-            map.get("amount")
-                .map(|a| a.as_str().map_or_else(|| a.to_string(), str::to_owned))
-                .unwrap_or_default(),
-            map.get("unit").and_then(Json::as_str).unwrap_or("")
-        ),
-        other => other.to_string(),
-    })
 }
 
 // ---- word-level diff ----
@@ -359,9 +311,12 @@ fn summary(schema: &Schema, proposal: &Proposal) -> String {
     for change in shown {
         let scope = scope_text(change.locale.as_deref(), change.channel.as_deref());
         let label = if scope.is_empty() {
-            field_label(schema, &change.attribute)
+            Labels::new(schema, "en_US").field(&change.attribute)
         } else {
-            format!("{} ({scope})", field_label(schema, &change.attribute))
+            format!(
+                "{} ({scope})",
+                Labels::new(schema, "en_US").field(&change.attribute)
+            )
         };
         if !labels.contains(&label) {
             labels.push(label);
@@ -714,6 +669,8 @@ struct DiffRow {
     scope: String,
     before: Vec<Segment>,
     after: Vec<Segment>,
+    /// For rich text: the diff of the raw HTML, shown on demand.
+    html_diff: Option<(Vec<Segment>, Vec<Segment>)>,
     state: &'static str,
     selectable: bool,
     checked: bool,
@@ -884,12 +841,13 @@ async fn build_page(
     let is_author = proposal.author_user_id == Some(caller.user.id);
     let can_review = may_review(&caller, &proposal, allow_self);
 
+    let labels = Labels::new(&schema, "en_US");
     let rows = proposal
         .changes
         .iter()
         .map(|change| {
-            let before = value_text(change.before.as_ref());
-            let after = value_text(change.after.as_ref());
+            let before = labels.text(&change.attribute, change.before.as_ref());
+            let after = labels.text(&change.attribute, change.after.as_ref());
             let (before, after) = match (before, after) {
                 (Some(b), Some(a)) => word_diff(&b, &a),
                 (b, a) => {
@@ -907,8 +865,13 @@ async fn build_page(
             };
             let key = encode_key(change);
             DiffRow {
-                label: field_label(&schema, &change.attribute),
+                label: labels.field(&change.attribute),
                 scope: scope_text(change.locale.as_deref(), change.channel.as_deref()),
+                html_diff: labels.html_diff(
+                    &change.attribute,
+                    change.before.as_ref(),
+                    change.after.as_ref(),
+                ),
                 before,
                 after,
                 state: match change.state {
@@ -933,10 +896,12 @@ async fn build_page(
             .map(|change| {
                 let name = format!("r:{}", encode_key(change));
                 let shown = |data: Option<&Json>| {
-                    value_text(data).unwrap_or_else(|| "(no value)".to_owned())
+                    labels
+                        .text(&change.attribute, data)
+                        .unwrap_or_else(|| "(no value)".to_owned())
                 };
                 ConflictRow {
-                    label: field_label(&schema, &change.attribute),
+                    label: labels.field(&change.attribute),
                     scope: scope_text(change.locale.as_deref(), change.channel.as_deref()),
                     base: shown(change.before.as_ref()),
                     theirs: shown(change.theirs.as_ref()),

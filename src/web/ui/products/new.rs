@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::labels::Labels;
 use super::{ErrorLine, Submitted, category_tree};
 use crate::app::AppState;
 use crate::auth::Permission;
@@ -24,6 +23,7 @@ use crate::catalog::schema::{Family, Schema};
 use crate::catalog::store::{self, ProductFilter, ProductSort};
 use crate::error::{AppError, FieldError, PageError, PageResult};
 use crate::web::extract::{PageSession, urlencode};
+use crate::web::ui::labels::Labels;
 use crate::web::ui::{Choice, Chrome, choices, render};
 use crate::workflow::proposals::{self, WorkflowError};
 use crate::workflow::write::{NewProduct, ValueChange, WriteError};

@@ -2,7 +2,7 @@
 //! option's, family's and category's label instead of its code, a unit's
 //! symbol (`cm`, not `CENTIMETER`), yes/no for booleans, rich text as plain
 //! text. One place for the product page's history, its 409 page, its
-//! variants table, its read view and the new-product form.
+//! variants table, its read view, the new-product form and the review page.
 
 use serde_json::Value as Json;
 
@@ -10,6 +10,7 @@ use crate::catalog::html;
 use crate::catalog::product::Values;
 use crate::catalog::schema::{Attribute, AttributeType, Family, Labels as SchemaLabels, Schema};
 use crate::catalog::units;
+use crate::web::ui::proposals::{Segment, word_diff};
 
 /// Longest text a history or conflict row shows before it is cut.
 const BRIEF_CHARS: usize = 120;
@@ -184,6 +185,19 @@ impl<'a> Labels<'a> {
             }
             Some(text) => text,
         }
+    }
+
+    /// For a rich-text field, the word diff of its raw HTML, shown on demand
+    /// beside the diff of the text people read.
+    pub(in crate::web::ui) fn html_diff(
+        &self,
+        field: &str,
+        before: Option<&Json>,
+        after: Option<&Json>,
+    ) -> Option<(Vec<Segment>, Vec<Segment>)> {
+        let raw = |data: Option<&Json>| data.and_then(Json::as_str).unwrap_or("").to_owned();
+        self.is_rich(field)
+            .then(|| word_diff(&raw(before), &raw(after)))
     }
 
     /// Whether the field holds HTML (a textarea attribute).
