@@ -244,3 +244,23 @@ fn escape_like(text: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+/// Entries with `action` per UTC day from `since` on, as `(YYYY-MM-DD,
+/// count)`, oldest first; days without any are left out.
+pub async fn per_day(
+    db: &Db,
+    action: &str,
+    since: Timestamp,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT SUBSTR(at, 1, 10) AS day, COUNT(*) AS n FROM audit_entries \
+         WHERE action = $1 AND at >= $2 GROUP BY SUBSTR(at, 1, 10) ORDER BY day",
+    )
+    .bind(action)
+    .bind(since)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("day")?, row.try_get("n")?)))
+        .collect()
+}

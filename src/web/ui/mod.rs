@@ -4,6 +4,7 @@
 mod account;
 mod audit_log;
 mod channels;
+mod charts;
 mod dashboard;
 mod imports;
 mod jobs;
@@ -266,6 +267,27 @@ pub fn render<T: Template>(status: StatusCode, template: &T) -> Response {
         Ok(html) => (status, Html(html)).into_response(),
         Err(err) => PageError(AppError::internal(err)).into_response(),
     }
+}
+
+/// `n` with thousands separated by commas: `1,234`.
+pub(super) fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// `1 product`, `1,234 products`.
+pub(super) fn count_of(n: i64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
 #[derive(Template)]
