@@ -109,7 +109,7 @@ pub struct DayBar {
 #[derive(Debug, Clone, Template)]
 #[template(
     ext = "html",
-    source = r#"<figure class="chart-figure day-bars-figure" data-total="{{ total }}" data-max="{{ max }}"><figcaption>{{ title }} <strong>{{ total }}</strong></figcaption><svg class="chart day-bars" viewBox="0 0 {{ width }} {{ height }}" width="{{ width * 2 }}" height="{{ height }}" role="img" aria-label="{{ summary }}" focusable="false"><title>{{ summary }}</title><rect class="day-axis" x="0" y="{{ height - 1 }}" width="{{ width }}" height="1"/>{% for b in bars %}{% if b.height > 0 %}<rect class="day-bar" x="{{ b.x }}" y="{{ b.y }}" width="{{ bar_width }}" height="{{ b.height }}"><title>{{ b.day }}: {{ b.value }}</title></rect>{% endif %}{% endfor %}</svg><table class="visually-hidden"><caption>{{ title }} per UTC day</caption><thead><tr><th scope="col">Day</th><th scope="col">Count</th></tr></thead><tbody>{% for b in bars %}<tr><td>{{ b.day }}</td><td>{{ b.value }}</td></tr>{% endfor %}</tbody></table></figure>"#
+    source = r#"<figure class="chart-figure day-bars-figure" data-total="{{ total }}" data-max="{{ max }}"><figcaption>{{ title }} <strong>{{ total }}</strong> <span class="day-span">{{ span }}</span></figcaption><svg class="chart day-bars" viewBox="0 0 {{ width }} {{ height }}" width="{{ width * 2 }}" height="{{ height * 2 }}" role="img" aria-label="{{ summary }}" focusable="false"><title>{{ summary }}</title><rect class="day-axis" x="0" y="{{ height - 1 }}" width="{{ width }}" height="1"/>{% for b in bars %}{% if b.height > 0 %}<rect class="day-bar" x="{{ b.x }}" y="{{ b.y }}" width="{{ bar_width }}" height="{{ b.height }}"><title>{{ b.day }}: {{ b.value }}</title></rect>{% endif %}{% endfor %}</svg><table class="visually-hidden"><caption>{{ title }} per UTC day</caption><thead><tr><th scope="col">Day</th><th scope="col">Count</th></tr></thead><tbody>{% for b in bars %}<tr><td>{{ b.day }}</td><td>{{ b.value }}</td></tr>{% endfor %}</tbody></table></figure>"#
 )]
 pub struct DayBars {
     pub title: String,
@@ -118,6 +118,8 @@ pub struct DayBars {
     pub max: i64,
     /// `"Imports per day, 2026-11-20 to 2026-12-03 (UTC): 7 in all, at most 3 a day"`.
     pub summary: String,
+    /// `2026-11-20 – 2026-12-03`, under the title.
+    span: String,
     width: i64,
     height: i64,
     bar_width: i64,
@@ -159,13 +161,17 @@ impl DayBars {
                 }
             })
             .collect();
-        let span = match (days.first(), days.last()) {
-            (Some(first), Some(last)) => format!(", {first} to {last} (UTC)"),
-            _ => String::new(),
+        let (span, summary_span) = match (days.first(), days.last()) {
+            (Some(first), Some(last)) => (
+                format!("{first} – {last}"),
+                format!(", {first} to {last} (UTC)"),
+            ),
+            _ => (String::new(), String::new()),
         };
         DayBars {
             title: title.to_owned(),
-            summary: format!("{title}{span}: {total} in all, at most {max} a day"),
+            summary: format!("{title}{summary_span}: {total} in all, at most {max} a day"),
+            span,
             bars,
             total,
             max,
