@@ -252,15 +252,15 @@ pub async fn per_day(
     action: &str,
     since: Timestamp,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT SUBSTR(at, 1, 10) AS day, COUNT(*) AS n FROM audit_entries \
-         WHERE action = $1 AND at >= $2 GROUP BY SUBSTR(at, 1, 10) ORDER BY day",
-    )
-    .bind(action)
-    .bind(since)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get("day")?, row.try_get("n")?)))
-        .collect()
+    let day = crate::db::utc_day("at");
+    let sql = format!(
+        "SELECT {day} AS day, COUNT(*) AS n FROM audit_entries \
+         WHERE action = $1 AND at >= $2 GROUP BY {day} ORDER BY day"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(action)
+        .bind(since)
+        .fetch_all(db.pool())
+        .await?;
+    crate::db::day_counts(&rows)
 }

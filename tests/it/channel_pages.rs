@@ -71,27 +71,34 @@ async fn create_as(
     parent: Option<&str>,
     values: &[Val<'_>],
 ) {
-    write::create(
-        app.db(),
-        schema,
-        &system(),
-        NewProduct {
-            sku: sku.to_owned(),
-            kind,
-            family: family.to_owned(),
-            parent: parent.map(str::to_owned),
-            enabled: true,
-            categories: Vec::new(),
-            values: changes(values),
-        },
-        app.clock().now(),
-    )
-    .await
-    .unwrap_or_else(|err| panic!("create {sku}: {err}"));
+    let product = NewProduct {
+        sku: sku.to_owned(),
+        kind,
+        family: family.to_owned(),
+        parent: parent.map(str::to_owned),
+        enabled: true,
+        categories: Vec::new(),
+        values: changes(values),
+    };
+    create_product(app, schema, product).await;
+}
+
+/// Creates `product` as the system (an approved write).
+pub(crate) async fn create_product(app: &TestApp, schema: &Schema, product: NewProduct) {
+    let sku = product.sku.clone();
+    write::create(app.db(), schema, &system(), product, app.clock().now())
+        .await
+        .unwrap_or_else(|err| panic!("create {sku}: {err}"));
 }
 
 /// A simple product made by the system (an approved write).
-async fn create(app: &TestApp, schema: &Schema, sku: &str, family: &str, values: &[Val<'_>]) {
+pub(crate) async fn create(
+    app: &TestApp,
+    schema: &Schema,
+    sku: &str,
+    family: &str,
+    values: &[Val<'_>],
+) {
     create_as(app, schema, sku, ProductKind::Simple, family, None, values).await;
 }
 

@@ -11,11 +11,12 @@ use sluice::auth::{Caller, Credential};
 use sluice::catalog::product::{ProductKind, ValueKey};
 use sluice::catalog::schema::Schema;
 use sluice::workflow::proposals;
-use sluice::workflow::write::{self, ChangeSet, NewProduct, ValueChange};
+use sluice::workflow::write::{ChangeSet, NewProduct, ValueChange};
 
 use crate::TestApp;
 use crate::channel_pages::{
-    Val, changes, figure, gadget, held_change, listed, section, setup_with, system, update,
+    Val, changes, create, create_product, figure, gadget, held_change, listed, section, setup_with,
+    update,
 };
 
 crate::db_tests!(
@@ -43,28 +44,16 @@ async fn make(
     categories: &[&str],
     values: &[Val<'_>],
 ) {
-    write::create(
-        app.db(),
-        schema,
-        &system(),
-        NewProduct {
-            sku: sku.to_owned(),
-            kind,
-            family: family.to_owned(),
-            parent: parent.map(str::to_owned),
-            enabled,
-            categories: categories.iter().map(|c| (*c).to_owned()).collect(),
-            values: changes(values),
-        },
-        app.clock().now(),
-    )
-    .await
-    .unwrap_or_else(|err| panic!("create {sku}: {err}"));
-}
-
-async fn simple(app: &TestApp, schema: &Schema, sku: &str, family: &str, values: &[Val<'_>]) {
-    let shape = (ProductKind::Simple, family, None);
-    make(app, schema, sku, shape, true, &[], values).await;
+    let product = NewProduct {
+        sku: sku.to_owned(),
+        kind,
+        family: family.to_owned(),
+        parent: parent.map(str::to_owned),
+        enabled,
+        categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+        values: changes(values),
+    };
+    create_product(app, schema, product).await;
 }
 
 /// The text of the result count.
@@ -104,10 +93,10 @@ fn numbered(prefix: &str, n: usize) -> Vec<String> {
 async fn grid_counts_what_the_filters_match(app: TestApp) {
     let schema = setup(&app).await;
     for sku in numbered("GAD", 3) {
-        simple(&app, &schema, &sku, "gadgets", &gadget("Lamp")).await;
+        create(&app, &schema, &sku, "gadgets", &gadget("Lamp")).await;
     }
     for sku in numbered("TEE", 2) {
-        simple(&app, &schema, &sku, "apparel", &[]).await;
+        create(&app, &schema, &sku, "apparel", &[]).await;
     }
     app.settle().await;
     let viewer = app.login_as(Role::Viewer).await;
@@ -138,7 +127,7 @@ async fn grid_pages_forward_and_back(app: TestApp) {
     // 120 products: pages of 50, 50 and 20 by SKU.
     let skus = numbered("P", 120);
     for sku in &skus {
-        simple(&app, &schema, sku, "gadgets", &[]).await;
+        create(&app, &schema, sku, "gadgets", &[]).await;
     }
     let viewer = app.login_as(Role::Viewer).await;
     let first = viewer.get("/products?sort=sku&family=gadgets").await;
@@ -190,48 +179,22 @@ async fn grid_pages_forward_and_back(app: TestApp) {
 
     // The API pages back too, and refuses what is not a cursor.
     let token = app.user_token(&[Role::Viewer], "catalog:read").await;
-    let page = app
-        .api(
-            Method::GET,
-            "/api/v1/products?sort=sku&limit=2",
-            Some(&token),
-        )
-        .await
-        .json();
+    let api_page = |query: String| {
+        let (app, token) = (&app, &token);
+        async move {
+            let path = format!("/api/v1/products?sort=sku&limit=2{query}");
+            app.api(Method::GET, &path, Some(token)).await
+        }
+    };
+    let page = api_page(String::new()).await.json();
     assert!(page.get("prev_cursor").is_none(), "{page}");
-    let cursor = page["next_cursor"]
-        .as_str()
-        .expect("next cursor")
-        .to_owned();
-    let page2 = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/products?sort=sku&limit=2&cursor={cursor}"),
-            Some(&token),
-        )
-        .await
-        .json();
-    let prev = page2["prev_cursor"]
-        .as_str()
-        .expect("prev cursor")
-        .to_owned();
-    let page1 = app
-        .api(
-            Method::GET,
-            &format!("/api/v1/products?sort=sku&limit=2&before={prev}"),
-            Some(&token),
-        )
-        .await
-        .json();
+    let cursor = page["next_cursor"].as_str().expect("next cursor");
+    let page2 = api_page(format!("&cursor={cursor}")).await.json();
+    let prev = page2["prev_cursor"].as_str().expect("prev cursor");
+    let page1 = api_page(format!("&before={prev}")).await.json();
     assert_eq!(page1["items"], page["items"]);
     for bad in ["before=0", "before=s.x&cursor=s.y", "before=u.nope"] {
-        let refused = app
-            .api(
-                Method::GET,
-                &format!("/api/v1/products?sort=sku&{bad}"),
-                Some(&token),
-            )
-            .await;
+        let refused = api_page(format!("&{bad}")).await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}");
     }
     let refused = viewer.get("/products?before=0").await;
@@ -240,11 +203,11 @@ async fn grid_pages_forward_and_back(app: TestApp) {
 
 async fn grid_sorts_by_its_headers_and_defaults_to_recently_updated(app: TestApp) {
     let schema = setup(&app).await;
-    simple(&app, &schema, "B-GADGET", "gadgets", &[]).await;
+    create(&app, &schema, "B-GADGET", "gadgets", &[]).await;
     app.clock().advance(time::Duration::seconds(5));
-    simple(&app, &schema, "A-SHIRT", "apparel", &[]).await;
+    create(&app, &schema, "A-SHIRT", "apparel", &[]).await;
     app.clock().advance(time::Duration::seconds(5));
-    simple(&app, &schema, "C-GADGET", "gadgets", &[]).await;
+    create(&app, &schema, "C-GADGET", "gadgets", &[]).await;
     app.clock().advance(time::Duration::seconds(5));
     // Changing the oldest brings it to the top.
     update(
@@ -320,14 +283,8 @@ async fn grid_names_inherited_names_and_missing_values(app: TestApp) {
         ("size", None, None, json!("m")),
     ];
     make(&app, &schema, "SHIRT-BLUE-M", variant, true, &[], &axes).await;
-    simple(
-        &app,
-        &schema,
-        "GAD-1",
-        "gadgets",
-        &[("name", Some("en_US"), None, json!("Lamp"))],
-    )
-    .await;
+    let lamp = [("name", Some("en_US"), None, json!("Lamp"))];
+    create(&app, &schema, "GAD-1", "gadgets", &lamp).await;
     app.settle().await;
 
     let viewer = app.login_as(Role::Viewer).await;
@@ -361,8 +318,8 @@ fn section_row<'a>(body: &'a str, sku: &str) -> &'a str {
 
 async fn dashboard_counts_a_product_held_on_two_channels_once(app: TestApp) {
     let schema = setup(&app).await;
-    simple(&app, &schema, "GAD-1", "gadgets", &gadget("Charger")).await;
-    simple(&app, &schema, "GAD-2", "gadgets", &gadget("Lamp")).await;
+    create(&app, &schema, "GAD-1", "gadgets", &gadget("Charger")).await;
+    create(&app, &schema, "GAD-2", "gadgets", &gadget("Lamp")).await;
     app.settle().await;
     // GAD-1 loses its English description: held on web (required) and on
     // google (its format needs a description).
@@ -427,79 +384,30 @@ async fn channel_page_breaks_not_ready_down_by_reason_kind(app: TestApp) {
     })
     .await;
     let simple_gadget = (ProductKind::Simple, "gadgets", None);
-    let inside = &["electronics"][..];
-    make(
-        &app,
-        &schema,
-        "READY",
-        simple_gadget,
-        true,
-        inside,
-        &gadget("Lamp"),
-    )
-    .await;
-    make(
-        &app,
-        &schema,
-        "HELD",
-        simple_gadget,
-        true,
-        inside,
-        &gadget("Fan"),
-    )
-    .await;
-    make(
-        &app,
-        &schema,
-        "OFF",
-        simple_gadget,
-        false,
-        inside,
-        &gadget("Old"),
-    )
-    .await;
-    make(
-        &app,
-        &schema,
-        "ELSEWHERE",
-        simple_gadget,
-        true,
-        &["clothing"],
-        &gadget("Odd"),
-    )
-    .await;
-    let name_only = [("name", Some("en_US"), None, json!("Bare"))];
-    make(
-        &app,
-        &schema,
-        "BARE-1",
-        simple_gadget,
-        true,
-        inside,
-        &name_only,
-    )
-    .await;
-    make(
-        &app,
-        &schema,
-        "BARE-2",
-        simple_gadget,
-        true,
-        inside,
-        &name_only,
-    )
-    .await;
-    // Disabled and missing values: counted once, as disabled.
-    make(
-        &app,
-        &schema,
-        "BARE-OFF",
-        simple_gadget,
-        false,
-        inside,
-        &name_only,
-    )
-    .await;
+    let name_only = vec![("name", Some("en_US"), None, json!("Bare"))];
+    // (SKU, enabled, category, values); BARE-OFF is disabled and misses
+    // values: it counts once, as disabled.
+    let products = [
+        ("READY", true, "electronics", gadget("Lamp")),
+        ("HELD", true, "electronics", gadget("Fan")),
+        ("OFF", false, "electronics", gadget("Old")),
+        ("ELSEWHERE", true, "clothing", gadget("Odd")),
+        ("BARE-1", true, "electronics", name_only.clone()),
+        ("BARE-2", true, "electronics", name_only.clone()),
+        ("BARE-OFF", false, "electronics", name_only),
+    ];
+    for (sku, enabled, category, values) in &products {
+        make(
+            &app,
+            &schema,
+            sku,
+            simple_gadget,
+            *enabled,
+            &[category],
+            values,
+        )
+        .await;
+    }
     app.settle().await;
     update(&app, &schema, "HELD", &held_change()).await;
     app.settle().await;
@@ -633,7 +541,7 @@ async fn activity_counts_imports_approvals_and_feed_events_on_their_utc_day(app:
         .await;
     assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
     // A product published today on both channels: one feed event each.
-    simple(&app, &schema, "GAD-1", "gadgets", &gadget("Charger")).await;
+    create(&app, &schema, "GAD-1", "gadgets", &gadget("Charger")).await;
     app.settle().await;
     // An approval today: an editor proposes a new name, an approver approves it.
     let editor = app.user("ed@test.local", &[Role::Editor]).await;
