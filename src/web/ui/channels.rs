@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::charts::{Segment, StackedBar};
 use super::products::reason_link;
-use super::{Chrome, admin, count_of, render};
+use super::{Chrome, admin, attribute_label, count_of, render};
 use crate::app::AppState;
 use crate::auth::Permission;
 use crate::catalog::schema::{Channel, OutputFormat, PublishMode, Schema};
@@ -260,9 +260,7 @@ async fn page(
         .into_iter()
         .map(|(attribute, products)| MissingRow {
             label: match &attribute {
-                Some(code) => schema
-                    .attribute(code)
-                    .map_or_else(|| code.clone(), |a| a.label(LABEL_LOCALE).to_owned()),
+                Some(code) => attribute_label(&schema, code),
                 None => "A field the channel maps no attribute to".to_owned(),
             },
             attribute,

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::Value as Json;
 
-use super::{Choice, Chrome, category_choices, choices, count_of, render};
+use super::{Choice, Chrome, attribute_label, category_choices, choices, count_of, render};
 use crate::app::AppState;
 use crate::auth::Permission;
 use crate::catalog::product::{ProductKind, ValueKey, Values};
@@ -185,9 +185,7 @@ fn missing_badges(schema: &Schema, missing: Vec<MissingOn>) -> Vec<String> {
                 .attributes
                 .iter()
                 .map(|code| match code {
-                    Some(code) => schema
-                        .attribute(code)
-                        .map_or_else(|| code.clone(), |a| a.label(LABEL_LOCALE).to_owned()),
+                    Some(code) => attribute_label(schema, code),
                     None => "an unmapped field".to_owned(),
                 })
                 .collect();
