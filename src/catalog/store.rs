@@ -723,19 +723,35 @@ async fn fetch(
     rows.iter().map(product_from_row).collect()
 }
 
-/// How many products match `filter` (the grid's result count): one COUNT
-/// with the very conditions of [`list`].
-pub async fn count(db: &Db, filter: &ProductFilter) -> Result<i64, sqlx::Error> {
-    let conditions = filter_conditions(filter);
+/// How many products a list holds, as far as it was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductCount {
+    Exactly(i64),
+    /// More than this many: counting stopped there.
+    MoreThan(i64),
+}
+
+/// How many products match `filter` (the grid's result count), counting at
+/// most `cap + 1`: one COUNT with the very conditions of [`list`], stopped
+/// early so a broad filter over a large catalog costs about what reading
+/// `cap` rows costs, not a walk over every product.
+pub async fn count(db: &Db, filter: &ProductFilter, cap: i64) -> Result<ProductCount, sqlx::Error> {
+    let mut conditions = filter_conditions(filter);
+    let limit = conditions.bind(Param::Int(cap + 1));
     let sql = format!(
-        "SELECT COUNT(*) AS n FROM products p {}",
+        "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM products p {} LIMIT {limit}) counted",
         conditions.where_clause()
     );
     let rows = conditions.fetch_all(db, sql).await?;
-    match rows.first() {
-        Some(row) => row.try_get("n"),
-        None => Ok(0),
-    }
+    let n: i64 = match rows.first() {
+        Some(row) => row.try_get("n")?,
+        None => 0,
+    };
+    Ok(if n > cap {
+        ProductCount::MoreThan(cap)
+    } else {
+        ProductCount::Exactly(n)
+    })
 }
 
 /// Products by id (any order); ids that match nothing are left out.

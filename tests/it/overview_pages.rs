@@ -10,6 +10,7 @@ use sluice::auth::Role;
 use sluice::auth::{Caller, Credential};
 use sluice::catalog::product::{ProductKind, ValueKey};
 use sluice::catalog::schema::Schema;
+use sluice::catalog::store::{self, ProductCount, ProductFilter};
 use sluice::workflow::proposals;
 use sluice::workflow::write::{ChangeSet, NewProduct, ValueChange};
 
@@ -120,6 +121,12 @@ async fn grid_counts_what_the_filters_match(app: TestApp) {
     let none = viewer.get("/products?sku=nothing").await;
     assert_eq!(result_count(&none.body), "0 products match these filters");
     assert!(none.body.contains("No products match."));
+    // Counting stops past its cap (10,000 on the grid) and says so.
+    let filter = ProductFilter::default();
+    let capped = store::count(app.db(), &filter, 4).await.expect("count");
+    assert_eq!(capped, ProductCount::MoreThan(4));
+    let exact = store::count(app.db(), &filter, 5).await.expect("count");
+    assert_eq!(exact, ProductCount::Exactly(5));
 }
 
 async fn grid_pages_forward_and_back(app: TestApp) {
@@ -556,7 +563,7 @@ async fn activity_counts_imports_approvals_and_feed_events_on_their_utc_day(app:
         &as_caller(editor),
         proposals::Edit {
             sku: "GAD-1",
-            base_version: sluice::catalog::store::find(app.db().pool(), "GAD-1")
+            base_version: store::find(app.db().pool(), "GAD-1")
                 .await
                 .expect("find")
                 .expect("GAD-1")

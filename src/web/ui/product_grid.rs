@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::auth::Permission;
 use crate::catalog::product::{ProductKind, ValueKey, Values};
 use crate::catalog::schema::Schema;
-use crate::catalog::store::{self, ProductCursor, ProductSort, SortColumn};
+use crate::catalog::store::{self, ProductCount, ProductCursor, ProductSort, SortColumn};
 use crate::error::{AppError, PageResult};
 use crate::publish::overview::{self, MissingOn};
 use crate::web::api::products::{ListQuery, parse_cursor, parse_filter};
@@ -90,6 +90,11 @@ struct GridPage {
     filtered: bool,
     may_create: bool,
 }
+
+/// The result count counts this far and then says "More than 10,000":
+/// beyond it a person refines the filters rather than reads the number, and
+/// counting stays cheap however large the catalog.
+const COUNT_CAP: i64 = 10_000;
 
 /// The grid's sort when none is asked for: what changed last comes first.
 const DEFAULT_SORT: ProductSort = ProductSort::UpdatedDesc;
@@ -218,7 +223,7 @@ async fn grid(
     };
     let at = parse_cursor(&query, sort)?;
     let page = store::page(&state.db, &filter, sort, &at, PAGE_SIZE).await?;
-    let count = store::count(&state.db, &filter).await?;
+    let count = store::count(&state.db, &filter, COUNT_CAP).await?;
     let ids: Vec<i64> = page.products.iter().map(|p| p.product.id).collect();
     let mut missing = overview::missing_values(&state.db, &ids).await?;
     let model_ids: Vec<i64> = page
@@ -330,7 +335,12 @@ async fn grid(
             ),
             sku: query.sku.clone().unwrap_or_default(),
             sort: sort.as_str(),
-            count: count_of(count, "product", "products"),
+            count: match count {
+                ProductCount::Exactly(n) => count_of(n, "product", "products"),
+                ProductCount::MoreThan(n) => {
+                    format!("More than {}", count_of(n, "product", "products"))
+                }
+            },
             headers: column_headers(&base, sort),
             next_page: page.next_cursor.as_ref().map(|c| page_href("cursor", c)),
             prev_page: page.prev_cursor.as_ref().map(|c| page_href("before", c)),
