@@ -244,3 +244,23 @@ fn escape_like(text: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+/// Entries with `action` per UTC day from `since` on, as `(YYYY-MM-DD,
+/// count)`, oldest first; days without any are left out.
+pub async fn per_day(
+    db: &Db,
+    action: &str,
+    since: Timestamp,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let day = crate::db::utc_day("at");
+    let sql = format!(
+        "SELECT {day} AS day, COUNT(*) AS n FROM audit_entries \
+         WHERE action = $1 AND at >= $2 GROUP BY {day} ORDER BY day"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(action)
+        .bind(since)
+        .fetch_all(db.pool())
+        .await?;
+    crate::db::day_counts(&rows)
+}

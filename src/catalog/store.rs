@@ -9,6 +9,7 @@ use sqlx::{Any, AnyConnection, Executor, Row};
 
 use super::product::{Product, ProductKind, Values};
 use super::schema::Schema;
+use crate::db::bulk::{self, Param};
 use crate::db::{Db, Timestamp, get_bool};
 
 /// Kinds of schema entity, as stored in `catalog_schema.kind`.
@@ -258,23 +259,39 @@ pub fn resolved_values(product: &Product, model: Option<&Product>) -> Values {
     }
 }
 
-/// How the grid is sorted.
+/// How a product list is sorted. Every sort ends in a unique key (the SKU
+/// key or the id), so keyset pages neither skip nor repeat a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProductSort {
     #[default]
     SkuAsc,
     SkuDesc,
     UpdatedDesc,
+    UpdatedAsc,
+    FamilyAsc,
+    FamilyDesc,
+}
+
+/// The column a list is sorted by, whichever the direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortColumn {
+    Sku,
+    Family,
+    Updated,
 }
 
 impl ProductSort {
+    pub const ALL: [ProductSort; 6] = [
+        ProductSort::SkuAsc,
+        ProductSort::SkuDesc,
+        ProductSort::UpdatedDesc,
+        ProductSort::UpdatedAsc,
+        ProductSort::FamilyAsc,
+        ProductSort::FamilyDesc,
+    ];
+
     pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "sku" => Some(ProductSort::SkuAsc),
-            "-sku" => Some(ProductSort::SkuDesc),
-            "-updated" => Some(ProductSort::UpdatedDesc),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|sort| sort.as_str() == text)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -282,6 +299,57 @@ impl ProductSort {
             ProductSort::SkuAsc => "sku",
             ProductSort::SkuDesc => "-sku",
             ProductSort::UpdatedDesc => "-updated",
+            ProductSort::UpdatedAsc => "updated",
+            ProductSort::FamilyAsc => "family",
+            ProductSort::FamilyDesc => "-family",
+        }
+    }
+
+    pub fn column(self) -> SortColumn {
+        match self {
+            ProductSort::SkuAsc | ProductSort::SkuDesc => SortColumn::Sku,
+            ProductSort::UpdatedDesc | ProductSort::UpdatedAsc => SortColumn::Updated,
+            ProductSort::FamilyAsc | ProductSort::FamilyDesc => SortColumn::Family,
+        }
+    }
+
+    pub fn descending(self) -> bool {
+        matches!(
+            self,
+            ProductSort::SkuDesc | ProductSort::UpdatedDesc | ProductSort::FamilyDesc
+        )
+    }
+
+    /// The sort by `column` in the given direction.
+    pub fn by(column: SortColumn, descending: bool) -> Self {
+        match (column, descending) {
+            (SortColumn::Sku, false) => ProductSort::SkuAsc,
+            (SortColumn::Sku, true) => ProductSort::SkuDesc,
+            (SortColumn::Updated, false) => ProductSort::UpdatedAsc,
+            (SortColumn::Updated, true) => ProductSort::UpdatedDesc,
+            (SortColumn::Family, false) => ProductSort::FamilyAsc,
+            (SortColumn::Family, true) => ProductSort::FamilyDesc,
+        }
+    }
+
+    /// The first letter of this sort's cursors.
+    fn cursor_prefix(self) -> &'static str {
+        match self {
+            ProductSort::SkuAsc => "s",
+            ProductSort::SkuDesc => "d",
+            ProductSort::UpdatedDesc => "u",
+            ProductSort::UpdatedAsc => "o",
+            ProductSort::FamilyAsc => "f",
+            ProductSort::FamilyDesc => "g",
+        }
+    }
+
+    /// The columns rows are ordered by: the sorted one, then a unique one.
+    fn key_columns(self) -> (&'static str, Option<&'static str>) {
+        match self.column() {
+            SortColumn::Sku => ("p.sku_key", None),
+            SortColumn::Updated => ("p.updated_at", Some("p.id")),
+            SortColumn::Family => ("p.family", Some("p.sku_key")),
         }
     }
 }
@@ -306,22 +374,35 @@ pub struct ProductFilter {
     pub updated_after: Option<Timestamp>,
 }
 
-/// A page of products and the cursor of the next one.
+/// A page of products and the cursors of its neighbours: `next_cursor`
+/// continues after the page (`cursor=`), `prev_cursor` goes back before it
+/// (`before=`); `None` where there is no such page.
 #[derive(Debug, Clone)]
 pub struct ProductPage {
     pub products: Vec<StoredProduct>,
     pub next_cursor: Option<ProductCursor>,
+    pub prev_cursor: Option<ProductCursor>,
 }
 
-/// Where the next page of [`list`] starts: the last row seen, in the order
-/// of one sort. Written as `s.KEY` (by SKU), `d.KEY` (by SKU, descending) or
-/// `u.UPDATED.ID` (newest first), so a cursor sent with another sort is
-/// recognised and refused instead of silently starting over.
+/// A row's place in one sort: where the next page starts (sent as
+/// `cursor`) or where the previous page ends (sent as `before`). Written as
+/// `s.KEY` (by SKU), `d.KEY` (by SKU, descending), `u.UPDATED.ID` (newest
+/// first), `o.UPDATED.ID` (oldest first), `f.FAMILY.KEY` or `g.FAMILY.KEY`
+/// (by family, then SKU), so a cursor sent with another sort is recognised
+/// and refused instead of silently starting over.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProductCursor {
-    SkuAsc { key: String },
-    SkuDesc { key: String },
-    UpdatedDesc { at: String, id: i64 },
+pub struct ProductCursor {
+    sort: ProductSort,
+    /// The sorted column's value.
+    first: String,
+    /// The unique column's value, when the sorted one is not unique.
+    then: Option<CursorTie>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CursorTie {
+    Id(i64),
+    SkuKey(String),
 }
 
 /// Why a cursor cannot continue a list.
@@ -346,74 +427,192 @@ impl ProductCursor {
             return Ok(None);
         }
         let malformed = || CursorError::Malformed(text.chars().take(100).collect());
-        let cursor = match text.split_once('.').ok_or_else(malformed)? {
-            ("s", key) if !key.is_empty() => ProductCursor::SkuAsc {
-                key: key.to_owned(),
-            },
-            ("d", key) if !key.is_empty() => ProductCursor::SkuDesc {
-                key: key.to_owned(),
-            },
-            ("u", rest) => {
+        let (prefix, rest) = text.split_once('.').ok_or_else(malformed)?;
+        let made_for = ProductSort::ALL
+            .into_iter()
+            .find(|s| s.cursor_prefix() == prefix)
+            .ok_or_else(malformed)?;
+        let (first, then) = match made_for.column() {
+            SortColumn::Sku if !rest.is_empty() => (rest.to_owned(), None),
+            SortColumn::Updated => {
                 let (at, id) = rest.rsplit_once('.').ok_or_else(malformed)?;
                 Timestamp::parse(at).map_err(|_| malformed())?;
-                ProductCursor::UpdatedDesc {
-                    at: at.to_owned(),
-                    id: id.parse().map_err(|_| malformed())?,
-                }
+                let id = id.parse().map_err(|_| malformed())?;
+                (at.to_owned(), Some(CursorTie::Id(id)))
             }
-            _ => return Err(malformed()),
+            // Family codes hold no `.`; the SKU key after it may.
+            SortColumn::Family => match rest.split_once('.') {
+                Some((family, key)) if !family.is_empty() && !key.is_empty() => {
+                    (family.to_owned(), Some(CursorTie::SkuKey(key.to_owned())))
+                }
+                _ => return Err(malformed()),
+            },
+            SortColumn::Sku => return Err(malformed()),
         };
-        if cursor.sort() != sort {
+        if made_for != sort {
             return Err(CursorError::OtherSort {
-                made_for: cursor.sort().as_str(),
+                made_for: made_for.as_str(),
                 sent_with: sort.as_str(),
             });
         }
-        Ok(Some(cursor))
+        Ok(Some(ProductCursor {
+            sort: made_for,
+            first,
+            then,
+        }))
     }
 
     /// The sort this cursor continues.
     pub fn sort(&self) -> ProductSort {
-        match self {
-            ProductCursor::SkuAsc { .. } => ProductSort::SkuAsc,
-            ProductCursor::SkuDesc { .. } => ProductSort::SkuDesc,
-            ProductCursor::UpdatedDesc { .. } => ProductSort::UpdatedDesc,
-        }
+        self.sort
     }
 
-    /// The cursor after `last` in `sort`.
-    fn after(sort: ProductSort, last: &Product) -> Self {
-        match sort {
-            ProductSort::SkuAsc => ProductCursor::SkuAsc {
-                key: sku_key(&last.sku),
-            },
-            ProductSort::SkuDesc => ProductCursor::SkuDesc {
-                key: sku_key(&last.sku),
-            },
-            ProductSort::UpdatedDesc => ProductCursor::UpdatedDesc {
-                at: last.updated.to_stored(),
-                id: last.id,
-            },
-        }
+    /// The place of `product` in `sort`.
+    fn at(sort: ProductSort, product: &Product) -> Self {
+        let (first, then) = match sort.column() {
+            SortColumn::Sku => (sku_key(&product.sku), None),
+            SortColumn::Updated => (product.updated.to_stored(), Some(CursorTie::Id(product.id))),
+            SortColumn::Family => (
+                product.family.clone(),
+                Some(CursorTie::SkuKey(sku_key(&product.sku))),
+            ),
+        };
+        ProductCursor { sort, first, then }
     }
 }
 
 impl std::fmt::Display for ProductCursor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ProductCursor::SkuAsc { key } => write!(f, "s.{key}"),
-            ProductCursor::SkuDesc { key } => write!(f, "d.{key}"),
-            ProductCursor::UpdatedDesc { at, id } => write!(f, "u.{at}.{id}"),
+        write!(f, "{}.{}", self.sort.cursor_prefix(), self.first)?;
+        match &self.then {
+            None => Ok(()),
+            Some(CursorTie::Id(id)) => write!(f, ".{id}"),
+            Some(CursorTie::SkuKey(key)) => write!(f, ".{key}"),
         }
     }
 }
 
-/// The first numbered parameter of the category list: `$1`–`$13` are the
-/// fixed filters, cursor and limit of [`list`].
-const FIRST_CATEGORY_PARAM: usize = 14;
+/// A WHERE clause being built, with its parameters numbered as they come,
+/// so a query binds only the filters it uses.
+#[derive(Default)]
+struct Conditions {
+    sql: Vec<String>,
+    params: Vec<Param>,
+}
 
-/// One page, keyset-paginated: stable while products are added or changed,
-/// because the cursor names the last row seen, not an offset.
+impl Conditions {
+    /// Binds `param` and answers its placeholder.
+    fn bind(&mut self, param: Param) -> String {
+        self.params.push(param);
+        format!("${}", self.params.len())
+    }
+
+    fn push(&mut self, condition: String) {
+        self.sql.push(condition);
+    }
+
+    fn where_clause(&self) -> String {
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.sql.join(" AND "))
+        }
+    }
+
+    async fn fetch_all(self, db: &Db, sql: String) -> Result<Vec<AnyRow>, sqlx::Error> {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for param in self.params {
+            query = bulk::bind(query, param);
+        }
+        query.fetch_all(db.pool()).await
+    }
+}
+
+fn filter_conditions(filter: &ProductFilter) -> Conditions {
+    let mut c = Conditions::default();
+    if let Some(family) = &filter.family {
+        let p = c.bind(Param::Text(family.clone()));
+        c.push(format!("p.family = {p}"));
+    }
+    if let Some(kind) = filter.kind {
+        let p = c.bind(Param::Text(kind.as_str().to_owned()));
+        c.push(format!("p.kind = {p}"));
+    }
+    if let Some(enabled) = filter.enabled {
+        let p = c.bind(Param::Bool(enabled));
+        c.push(format!("p.enabled = {p}"));
+    }
+    if let Some(channel) = &filter.missing_for {
+        let p = c.bind(Param::Text(channel.clone()));
+        c.push(format!(
+            "EXISTS (SELECT 1 FROM product_readiness pr WHERE pr.product_id = p.id \
+             AND pr.channel = {p} AND pr.missing_count > 0)"
+        ));
+    }
+    if let Some(prefix) = filter.sku_prefix.as_deref().filter(|p| !p.is_empty()) {
+        let p = c.bind(Param::Text(format!("{}%", escape_like(&sku_key(prefix)))));
+        c.push(format!("p.sku_key LIKE {p} ESCAPE '\\'"));
+    }
+    if let Some(after) = filter.updated_after {
+        let p = c.bind(Param::At(after));
+        c.push(format!("p.updated_at > {p}"));
+    }
+    for (pair, ready) in [(&filter.ready_for, 1), (&filter.not_ready_for, 0)] {
+        if let Some((channel, locale)) = pair {
+            let channel = c.bind(Param::Text(channel.clone()));
+            let locale = c.bind(Param::Text(locale.clone()));
+            c.push(format!(
+                "EXISTS (SELECT 1 FROM product_readiness pv WHERE pv.product_id = p.id \
+                 AND pv.channel = {channel} AND pv.locale = {locale} AND pv.ready = {ready})"
+            ));
+        }
+    }
+    if let Some(codes) = &filter.categories {
+        // No category matched: a code that cannot exist (codes have no `-`) keeps the query valid.
+        let codes: Vec<String> = if codes.is_empty() {
+            vec!["-none-".to_owned()]
+        } else {
+            codes.clone()
+        };
+        let placeholders: Vec<String> = codes
+            .into_iter()
+            .map(|code| c.bind(Param::Text(code)))
+            .collect();
+        c.push(format!(
+            "EXISTS (SELECT 1 FROM product_categories pcat WHERE pcat.product_id = p.id \
+             AND pcat.category IN ({}))",
+            placeholders.join(", ")
+        ));
+    }
+    c
+}
+
+/// Which page of a list to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageAt {
+    First,
+    After(ProductCursor),
+    Before(ProductCursor),
+}
+
+/// The page `at` of the list.
+pub async fn page(
+    db: &Db,
+    filter: &ProductFilter,
+    sort: ProductSort,
+    at: &PageAt,
+    limit: i64,
+) -> Result<ProductPage, sqlx::Error> {
+    match at {
+        PageAt::First => list(db, filter, sort, None, limit).await,
+        PageAt::After(cursor) => list(db, filter, sort, Some(cursor), limit).await,
+        PageAt::Before(cursor) => list_before(db, filter, sort, cursor, limit).await,
+    }
+}
+
+/// One page after `cursor` (or the first page), keyset-paginated: stable
+/// while products are added or changed, because the cursor names the last
+/// row seen, not an offset.
 pub async fn list(
     db: &Db,
     filter: &ProductFilter,
@@ -421,110 +620,157 @@ pub async fn list(
     cursor: Option<&ProductCursor>,
     limit: i64,
 ) -> Result<ProductPage, sqlx::Error> {
-    let mut conditions = vec![
-        "($1 IS NULL OR p.family = $1)".to_owned(),
-        "($2 IS NULL OR p.kind = $2)".to_owned(),
-        "($3 IS NULL OR p.enabled = $3)".to_owned(),
-        "($4 IS NULL OR EXISTS (SELECT 1 FROM product_readiness pr \
-          WHERE pr.product_id = p.id AND pr.channel = $4 AND pr.missing_count > 0))"
-            .to_owned(),
-        "($5 IS NULL OR p.sku_key LIKE $5 ESCAPE '\\')".to_owned(),
-        "($6 IS NULL OR p.updated_at > $6)".to_owned(),
-        "($10 IS NULL OR EXISTS (SELECT 1 FROM product_readiness prr \
-          WHERE prr.product_id = p.id AND prr.channel = $10 AND prr.locale = $11 AND prr.ready = 1))"
-            .to_owned(),
-        "($12 IS NULL OR EXISTS (SELECT 1 FROM product_readiness prn \
-          WHERE prn.product_id = p.id AND prn.channel = $12 AND prn.locale = $13 AND prn.ready = 0))"
-            .to_owned(),
-    ];
-    // The cursor was parsed for this sort (see `ProductCursor::parse`).
-    let (cursor_a, cursor_b) = match cursor {
-        None => (None, None),
-        Some(ProductCursor::SkuAsc { key } | ProductCursor::SkuDesc { key }) => {
-            (Some(key.clone()), None)
-        }
-        Some(ProductCursor::UpdatedDesc { at, id }) => (Some(at.clone()), Some(*id)),
-    };
-    let order = match sort {
-        ProductSort::SkuAsc => {
-            conditions.push("($7 IS NULL OR p.sku_key > $7)".to_owned());
-            "p.sku_key ASC"
-        }
-        ProductSort::SkuDesc => {
-            conditions.push("($7 IS NULL OR p.sku_key < $7)".to_owned());
-            "p.sku_key DESC"
-        }
-        ProductSort::UpdatedDesc => {
-            conditions.push(
-                "($7 IS NULL OR p.updated_at < $7 OR (p.updated_at = $7 AND p.id < $8))".to_owned(),
-            );
-            "p.updated_at DESC, p.id DESC"
-        }
-    };
-    let category_codes = filter.categories.clone().unwrap_or_default();
-    if filter.categories.is_some() {
-        let placeholders: Vec<String> = (0..category_codes.len().max(1))
-            .map(|i| format!("${}", i + FIRST_CATEGORY_PARAM))
-            .collect();
-        conditions.push(format!(
-            "EXISTS (SELECT 1 FROM product_categories pcat WHERE pcat.product_id = p.id \
-             AND pcat.category IN ({}))",
-            placeholders.join(", ")
-        ));
+    let products = fetch(db, filter, sort, cursor, false, limit + 1).await?;
+    Ok(page_after(products, sort, cursor.is_some(), limit))
+}
+
+/// The page that ends just before `cursor`. When fewer than a page's worth
+/// of rows come before it, that is the first page, given whole.
+pub async fn list_before(
+    db: &Db,
+    filter: &ProductFilter,
+    sort: ProductSort,
+    cursor: &ProductCursor,
+    limit: i64,
+) -> Result<ProductPage, sqlx::Error> {
+    let mut products = fetch(db, filter, sort, Some(cursor), true, limit + 1).await?;
+    if i64::try_from(products.len()).unwrap_or(i64::MAX) <= limit {
+        return list(db, filter, sort, None, limit).await;
     }
-    let sql = format!(
-        "SELECT {PRODUCT_COLUMNS} FROM {PRODUCT_FROM} WHERE {} AND ($8 IS NULL OR $8 = $8) \
-         ORDER BY {order} LIMIT $9",
-        conditions.join(" AND ")
-    );
-    let prefix = filter
-        .sku_prefix
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .map(|p| format!("{}%", escape_like(&sku_key(p))));
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(filter.family.clone())
-        .bind(filter.kind.map(|k| k.as_str().to_owned()))
-        .bind(filter.enabled)
-        .bind(filter.missing_for.clone())
-        .bind(prefix)
-        .bind(filter.updated_after)
-        .bind(cursor_a)
-        .bind(cursor_b)
-        .bind(limit + 1)
-        .bind(filter.ready_for.as_ref().map(|(c, _)| c.clone()))
-        .bind(filter.ready_for.as_ref().map(|(_, l)| l.clone()))
-        .bind(filter.not_ready_for.as_ref().map(|(c, _)| c.clone()))
-        .bind(filter.not_ready_for.as_ref().map(|(_, l)| l.clone()));
-    if filter.categories.is_some() {
-        if category_codes.is_empty() {
-            // No category matched: a code that cannot exist (codes have no `-`) keeps the query valid.
-            query = query.bind("-none-");
-        }
-        for code in &category_codes {
-            query = query.bind(code.clone());
-        }
-    }
-    let rows = query.fetch_all(db.pool()).await?;
-    let mut products = rows
-        .iter()
-        .map(product_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    products.truncate(usize::try_from(limit).unwrap_or(0));
+    products.reverse();
+    Ok(ProductPage {
+        prev_cursor: products
+            .first()
+            .map(|p| ProductCursor::at(sort, &p.product)),
+        // The cursor's own row (or where it was) comes after this page.
+        next_cursor: products.last().map(|p| ProductCursor::at(sort, &p.product)),
+        products,
+    })
+}
+
+fn page_after(
+    mut products: Vec<StoredProduct>,
+    sort: ProductSort,
+    after_cursor: bool,
+    limit: i64,
+) -> ProductPage {
     let more = i64::try_from(products.len()).unwrap_or(i64::MAX) > limit;
     if more {
         products.truncate(usize::try_from(limit).unwrap_or(0));
     }
-    let next_cursor = if more {
-        products
-            .last()
-            .map(|last| ProductCursor::after(sort, &last.product))
-    } else {
-        None
-    };
-    Ok(ProductPage {
+    let cursor_of = |p: Option<&StoredProduct>| p.map(|p| ProductCursor::at(sort, &p.product));
+    ProductPage {
+        next_cursor: if more {
+            cursor_of(products.last())
+        } else {
+            None
+        },
+        prev_cursor: if after_cursor {
+            cursor_of(products.first())
+        } else {
+            None
+        },
         products,
-        next_cursor,
+    }
+}
+
+/// Rows of `filter` after (or, `backward`, before) `cursor` in `sort`,
+/// nearest first, at most `limit`.
+async fn fetch(
+    db: &Db,
+    filter: &ProductFilter,
+    sort: ProductSort,
+    cursor: Option<&ProductCursor>,
+    backward: bool,
+    limit: i64,
+) -> Result<Vec<StoredProduct>, sqlx::Error> {
+    let mut conditions = filter_conditions(filter);
+    // Reading backward walks the sort in reverse.
+    let descending = sort.descending() != backward;
+    let (op, direction) = if descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    let (first_column, tie_column) = sort.key_columns();
+    if let Some(cursor) = cursor {
+        let first = conditions.bind(Param::Text(cursor.first.clone()));
+        let condition = match (tie_column, &cursor.then) {
+            (Some(column), Some(tie)) => {
+                let tie = conditions.bind(match tie {
+                    CursorTie::Id(id) => Param::Int(*id),
+                    CursorTie::SkuKey(key) => Param::Text(key.clone()),
+                });
+                format!(
+                    "({first_column} {op} {first} OR ({first_column} = {first} AND {column} {op} {tie}))"
+                )
+            }
+            _ => format!("{first_column} {op} {first}"),
+        };
+        conditions.push(condition);
+    }
+    let order = match tie_column {
+        Some(tie) => format!("{first_column} {direction}, {tie} {direction}"),
+        None => format!("{first_column} {direction}"),
+    };
+    let limit = conditions.bind(Param::Int(limit));
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM {PRODUCT_FROM} {} ORDER BY {order} LIMIT {limit}",
+        conditions.where_clause()
+    );
+    let rows = conditions.fetch_all(db, sql).await?;
+    rows.iter().map(product_from_row).collect()
+}
+
+/// How many products a list holds, as far as it was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductCount {
+    Exactly(i64),
+    /// More than this many: counting stopped there.
+    MoreThan(i64),
+}
+
+/// How many products match `filter` (the grid's result count), counting at
+/// most `cap + 1`: one COUNT with the very conditions of [`list`], stopped
+/// early so a broad filter over a large catalog costs about what reading
+/// `cap` rows costs, not a walk over every product.
+pub async fn count(db: &Db, filter: &ProductFilter, cap: i64) -> Result<ProductCount, sqlx::Error> {
+    let mut conditions = filter_conditions(filter);
+    let limit = conditions.bind(Param::Int(cap + 1));
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM products p {} LIMIT {limit}) counted",
+        conditions.where_clause()
+    );
+    let rows = conditions.fetch_all(db, sql).await?;
+    let n: i64 = match rows.first() {
+        Some(row) => row.try_get("n")?,
+        None => 0,
+    };
+    Ok(if n > cap {
+        ProductCount::MoreThan(cap)
+    } else {
+        ProductCount::Exactly(n)
     })
+}
+
+/// Products by id (any order); ids that match nothing are left out.
+pub async fn find_many(db: &Db, ids: &[i64]) -> Result<Vec<StoredProduct>, sqlx::Error> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(200) {
+        let sql = format!(
+            "SELECT {PRODUCT_COLUMNS} FROM {PRODUCT_FROM} WHERE p.id IN ({})",
+            bulk::placeholders(1, chunk.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(db.pool()).await? {
+            found.push(product_from_row(&row)?);
+        }
+    }
+    Ok(found)
 }
 
 fn escape_like(text: &str) -> String {

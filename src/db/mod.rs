@@ -264,6 +264,21 @@ pub fn get_bool(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Err
     }
 }
 
+/// Groups by the UTC day of a stored timestamp column (`YYYY-MM-DD`, the
+/// first ten characters of its stored text) as `day`.
+pub fn utc_day(column: &str) -> String {
+    format!("SUBSTR({column}, 1, 10)")
+}
+
+/// `(day, n)` pairs from rows with a `day` and an `n` column: counts per
+/// UTC day, as the dashboard's charts take them.
+pub fn day_counts(rows: &[sqlx::any::AnyRow]) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    use sqlx::Row;
+    rows.iter()
+        .map(|row| Ok((row.try_get("day")?, row.try_get("n")?)))
+        .collect()
+}
+
 /// True when the error is a unique-constraint violation (on either backend).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {

@@ -583,6 +583,21 @@ pub async fn failed_since(db: &Db, since: Timestamp) -> Result<i64, sqlx::Error>
     .try_get("n")
 }
 
+/// Jobs submitted per UTC day from `since` on, as `(YYYY-MM-DD, count)`,
+/// oldest first; days without any are left out (the dashboard's chart).
+pub async fn per_day(db: &Db, since: Timestamp) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let day = crate::db::utc_day("created_at");
+    let sql = format!(
+        "SELECT {day} AS day, COUNT(*) AS n FROM import_jobs \
+         WHERE created_at >= $1 GROUP BY {day} ORDER BY day"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(since)
+        .fetch_all(db.pool())
+        .await?;
+    crate::db::day_counts(&rows)
+}
+
 /// A job left `running` longer than this without a heartbeat belongs to a
 /// worker that died; another worker resumes it.
 pub const LEASE: time::Duration = time::Duration::seconds(60);

@@ -5,6 +5,7 @@
 
 use sqlx::Row;
 
+use super::overview::ReadinessBreakdown;
 use super::readiness::Reason;
 use crate::db::{Backend, Db, Timestamp};
 
@@ -196,8 +197,7 @@ pub struct ChannelStatus {
     pub not_ready: i64,
     pub pending: i64,
     pub head: i64,
-    /// (attribute, products missing it), most missing first.
-    pub most_missing: Vec<(String, i64)>,
+    pub readiness: ReadinessBreakdown,
     pub held_items: Vec<(String, Vec<Reason>)>,
     pub pulls: Vec<(String, i64, Timestamp)>,
     pub recent: Vec<(i64, String, String, Timestamp)>,
@@ -213,6 +213,9 @@ pub struct ChannelCounts {
     pub not_ready: i64,
     pub pending: i64,
     pub head: i64,
+    /// The sellable products split by where they stand; `ready` and
+    /// `not_ready` are its totals.
+    pub readiness: ReadinessBreakdown,
 }
 
 /// Published, held, ready, not-ready and pending products and the feed head.
@@ -222,6 +225,8 @@ pub async fn counts(db: &Db, channel: &str) -> Result<ChannelCounts, sqlx::Error
         let row = sqlx::query(sql).bind(channel).fetch_one(pool).await?;
         row.try_get::<i64, _>("n")
     };
+    // Sellable units (models aside), ready when ready in every locale.
+    let readiness = super::overview::breakdown(db, channel).await?;
     Ok(ChannelCounts {
         published: count(
             "SELECT COUNT(*) AS n FROM publications WHERE channel = $1 AND state = 'published'",
@@ -229,26 +234,16 @@ pub async fn counts(db: &Db, channel: &str) -> Result<ChannelCounts, sqlx::Error
         .await?,
         held: count("SELECT COUNT(*) AS n FROM publications WHERE channel = $1 AND state = 'held'")
             .await?,
-        // Sellable units ready in every locale of the channel.
-        ready: count(
-            "SELECT COUNT(*) AS n FROM (SELECT r.product_id FROM product_readiness r \
-             JOIN products p ON p.id = r.product_id AND p.kind <> 'model' \
-             WHERE r.channel = $1 GROUP BY r.product_id HAVING MIN(r.ready) = 1) t",
-        )
-        .await?,
-        not_ready: count(
-            "SELECT COUNT(*) AS n FROM (SELECT r.product_id FROM product_readiness r \
-             JOIN products p ON p.id = r.product_id AND p.kind <> 'model' \
-             WHERE r.channel = $1 GROUP BY r.product_id HAVING MIN(r.ready) = 0) t",
-        )
-        .await?,
+        ready: readiness.ready,
+        not_ready: readiness.not_ready(),
         pending: count("SELECT COUNT(*) AS n FROM publish_pending WHERE channel = $1").await?,
         head: head(db, channel).await?,
+        readiness,
     })
 }
 
-/// Counts per state, the most missing attributes, held products with
-/// reasons, the last pull per token and the latest events.
+/// Counts per state, held products with reasons, the last pull per token
+/// and the latest events.
 pub async fn status(db: &Db, channel: &str) -> Result<ChannelStatus, sqlx::Error> {
     let pool = db.pool();
     let figures = counts(db, channel).await?;
@@ -259,32 +254,9 @@ pub async fn status(db: &Db, channel: &str) -> Result<ChannelStatus, sqlx::Error
         not_ready: figures.not_ready,
         pending: figures.pending,
         head: figures.head,
+        readiness: figures.readiness,
         ..ChannelStatus::default()
     };
-    // Most-missing attributes: from the reasons of products not ready,
-    // capped so a huge catalog costs a bounded read.
-    let rows = sqlx::query(
-        "SELECT reasons FROM product_readiness WHERE channel = $1 AND missing_count > 0 LIMIT 5000",
-    )
-    .bind(channel)
-    .fetch_all(pool)
-    .await?;
-    let mut missing: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    for row in &rows {
-        let text: String = row.try_get("reasons")?;
-        let reasons: Vec<Reason> = serde_json::from_str(&text).unwrap_or_default();
-        for reason in reasons {
-            if reason.kind == super::readiness::ReasonKind::Missing
-                && let Some(attribute) = reason.attribute
-            {
-                *missing.entry(attribute).or_default() += 1;
-            }
-        }
-    }
-    let mut most: Vec<(String, i64)> = missing.into_iter().collect();
-    most.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    most.truncate(10);
-    status.most_missing = most;
     for row in sqlx::query(
         "SELECT sku, reasons FROM publications WHERE channel = $1 AND state = 'held' ORDER BY sku LIMIT 50",
     )

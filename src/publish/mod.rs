@@ -5,6 +5,7 @@
 pub mod export;
 pub mod feed;
 pub mod formats;
+pub mod overview;
 pub mod payload;
 pub mod publisher;
 pub mod readiness;

@@ -612,6 +612,7 @@ async fn write_outcomes(
         events,
     )
     .await?;
+    super::overview::count_feed_events(conn, now, written).await?;
     bulk::values(
         conn,
         "INSERT INTO publications (channel, product_id, sku, group_key, state, hash, \

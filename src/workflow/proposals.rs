@@ -918,6 +918,18 @@ pub async fn check_review(
     Ok(proposal)
 }
 
+/// The audit action of an approval, whole or of some fields.
+const APPROVE_ACTION: &str = "proposal.approve";
+
+/// Approvals per UTC day from `since` on, as `(YYYY-MM-DD, count)`: every
+/// approval counts, of a whole proposal or of some of its fields.
+pub async fn approvals_per_day(
+    db: &Db,
+    since: Timestamp,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    audit::per_day(db, APPROVE_ACTION, since).await
+}
+
 /// Approves all open fields (`fields: None`) or the chosen ones; the rest stay
 /// open. Each chosen field whose master value moved since the proposal was
 /// made becomes a conflict; the others apply through the write path, in the
@@ -1023,13 +1035,10 @@ pub async fn approve(
     audit::record(
         &mut *tx,
         &approver,
-        AuditEvent::new(
-            "proposal.approve",
-            format!("proposal #{id} {}", proposal.sku),
-        )
-        .detail("applied", applied)
-        .detail("conflicts", conflicts)
-        .detail("status", proposal.status.as_str()),
+        AuditEvent::new(APPROVE_ACTION, format!("proposal #{id} {}", proposal.sku))
+            .detail("applied", applied)
+            .detail("conflicts", conflicts)
+            .detail("status", proposal.status.as_str()),
         now,
     )
     .await?;

@@ -25,14 +25,14 @@ crate::db_tests!(
 );
 
 /// `(attribute, locale, channel, data)`; `Value::Null` removes the value.
-type Val<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Value);
+pub(crate) type Val<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Value);
 
-fn system() -> Writer {
+pub(crate) fn system() -> Writer {
     Writer::System(Actor::system("test"))
 }
 
 /// Applies the fixture schema, changed by `edit`, and answers it as stored.
-async fn setup_with(app: &TestApp, edit: impl FnOnce(&mut Schema)) -> Schema {
+pub(crate) async fn setup_with(app: &TestApp, edit: impl FnOnce(&mut Schema)) -> Schema {
     let mut desired = schema_code::parse(include_str!("fixtures/catalog.toml")).expect("fixture");
     edit(&mut desired);
     schema_code::apply(
@@ -52,7 +52,7 @@ async fn setup(app: &TestApp) -> Schema {
     setup_with(app, |_| {}).await
 }
 
-fn changes(values: &[Val<'_>]) -> Vec<ValueChange> {
+pub(crate) fn changes(values: &[Val<'_>]) -> Vec<ValueChange> {
     values
         .iter()
         .map(|(attribute, locale, channel, data)| ValueChange {
@@ -71,31 +71,38 @@ async fn create_as(
     parent: Option<&str>,
     values: &[Val<'_>],
 ) {
-    write::create(
-        app.db(),
-        schema,
-        &system(),
-        NewProduct {
-            sku: sku.to_owned(),
-            kind,
-            family: family.to_owned(),
-            parent: parent.map(str::to_owned),
-            enabled: true,
-            categories: Vec::new(),
-            values: changes(values),
-        },
-        app.clock().now(),
-    )
-    .await
-    .unwrap_or_else(|err| panic!("create {sku}: {err}"));
+    let product = NewProduct {
+        sku: sku.to_owned(),
+        kind,
+        family: family.to_owned(),
+        parent: parent.map(str::to_owned),
+        enabled: true,
+        categories: Vec::new(),
+        values: changes(values),
+    };
+    create_product(app, schema, product).await;
+}
+
+/// Creates `product` as the system (an approved write).
+pub(crate) async fn create_product(app: &TestApp, schema: &Schema, product: NewProduct) {
+    let sku = product.sku.clone();
+    write::create(app.db(), schema, &system(), product, app.clock().now())
+        .await
+        .unwrap_or_else(|err| panic!("create {sku}: {err}"));
 }
 
 /// A simple product made by the system (an approved write).
-async fn create(app: &TestApp, schema: &Schema, sku: &str, family: &str, values: &[Val<'_>]) {
+pub(crate) async fn create(
+    app: &TestApp,
+    schema: &Schema,
+    sku: &str,
+    family: &str,
+    values: &[Val<'_>],
+) {
     create_as(app, schema, sku, ProductKind::Simple, family, None, values).await;
 }
 
-async fn update(app: &TestApp, schema: &Schema, sku: &str, values: &[Val<'_>]) {
+pub(crate) async fn update(app: &TestApp, schema: &Schema, sku: &str, values: &[Val<'_>]) {
     write::update(
         app.db(),
         schema,
@@ -114,7 +121,7 @@ async fn update(app: &TestApp, schema: &Schema, sku: &str, values: &[Val<'_>]) {
 
 /// Everything a gadget needs on `web` (name and description in en_US and
 /// de_DE) and on `google` (title, description, a USD price).
-fn gadget(name: &str) -> Vec<Val<'static>> {
+pub(crate) fn gadget(name: &str) -> Vec<Val<'static>> {
     vec![
         ("name", Some("en_US"), None, json!(name)),
         ("name", Some("de_DE"), None, json!(format!("{name} DE"))),
@@ -142,7 +149,7 @@ fn gadget(name: &str) -> Vec<Val<'static>> {
 /// Takes GAD-1's German description away (a content change: published
 /// products are held) and lowers its price (a fast-lane change, which
 /// still flows onto the held snapshot).
-fn held_change() -> Vec<Val<'static>> {
+pub(crate) fn held_change() -> Vec<Val<'static>> {
     vec![
         ("description", Some("de_DE"), None, Value::Null),
         (
@@ -155,7 +162,7 @@ fn held_change() -> Vec<Val<'static>> {
 }
 
 /// The figure shown with `id` (`count-ready` …) on a channel page.
-fn figure(body: &str, id: &str) -> i64 {
+pub(crate) fn figure(body: &str, id: &str) -> i64 {
     let marker = format!("id=\"{id}\">");
     let start = body
         .find(&marker)
@@ -169,7 +176,7 @@ fn figure(body: &str, id: &str) -> i64 {
 }
 
 /// The text of the section that starts at `marker` (up to the next `</section>`).
-fn section<'a>(body: &'a str, marker: &str) -> &'a str {
+pub(crate) fn section<'a>(body: &'a str, marker: &str) -> &'a str {
     let start = body
         .find(marker)
         .unwrap_or_else(|| panic!("no {marker} on the page: {body}"));
@@ -180,7 +187,7 @@ fn section<'a>(body: &'a str, marker: &str) -> &'a str {
 }
 
 /// The SKUs the product grid lists.
-fn listed(body: &str) -> Vec<String> {
+pub(crate) fn listed(body: &str) -> Vec<String> {
     body.split("<td><a href=\"/products/")
         .skip(1)
         .filter_map(|rest| rest.split('"').next())
@@ -580,7 +587,8 @@ async fn grid_filters_by_stored_readiness_for_channel_and_locale(app: TestApp) {
         ("/products?ready=&notready=", &["GAD-1", "GAD-2", "GAD-3"]),
     ];
     for (path, expected) in cases {
-        let page = viewer.get(path).await;
+        // By SKU: the grid's default is recently updated first.
+        let page = viewer.get(&format!("{path}&sort=sku")).await;
         assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
         assert_eq!(listed(&page.body), expected, "{path}");
     }

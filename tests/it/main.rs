@@ -14,6 +14,7 @@ mod channel_pages;
 mod config;
 mod import_pages;
 mod imports;
+mod overview_pages;
 mod pages;
 mod product_page;
 mod profiles;

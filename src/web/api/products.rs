@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::app::AppState;
 use crate::auth::Permission;
 use crate::catalog::product::{Product, ProductKind, Values};
-use crate::catalog::store::{self, ProductCursor, ProductFilter, ProductSort};
+use crate::catalog::store::{self, PageAt, ProductCursor, ProductFilter, ProductSort};
 use crate::db::Timestamp;
 use crate::error::{ApiResult, AppError, ErrorBody, FieldError};
 use crate::web::extract::{ApiCaller, ApiJson, TagCondition};
@@ -114,6 +114,9 @@ async fn view_of(state: &AppState, product: &Product) -> ApiResult<(ProductView,
 pub struct ListQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// The `prev_cursor` of a page: answers the page before it (instead of
+    /// `cursor`).
+    pub before: Option<String>,
     /// 1 to 100; default 50.
     pub limit: Option<i64>,
     pub family: Option<String>,
@@ -133,7 +136,7 @@ pub struct ListQuery {
     pub sku: Option<String>,
     /// Only products changed after this moment (RFC 3339, UTC).
     pub updated_after: Option<String>,
-    /// `sku` (default), `-sku` or `-updated`.
+    /// `sku` (default), `-sku`, `family`, `-family`, `updated` or `-updated`.
     pub sort: Option<String>,
 }
 
@@ -143,6 +146,9 @@ pub struct ProductPageView {
     pub items: Vec<ProductView>,
     pub next_cursor: Option<String>,
     pub has_more: bool,
+    /// Send as `before` for the page before this one; absent on the first page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev_cursor: Option<String>,
 }
 
 /// Parses list parameters into a filter, naming the bad parameter.
@@ -159,8 +165,12 @@ pub fn parse_filter(
         None => None,
     };
     let sort = match query.sort.as_deref().filter(|s| !s.is_empty()) {
-        Some(text) => ProductSort::parse(text)
-            .ok_or_else(|| bad("sort", format!("{text:?} is not sku, -sku or -updated")))?,
+        Some(text) => ProductSort::parse(text).ok_or_else(|| {
+            bad(
+                "sort",
+                format!("{text:?} is not sku, -sku, family, -family, updated or -updated"),
+            )
+        })?,
         None => ProductSort::default(),
     };
     let categories = match query.category.as_deref().filter(|c| !c.is_empty()) {
@@ -211,15 +221,25 @@ pub fn parse_filter(
     ))
 }
 
-/// The `cursor` parameter for a list in `sort`: a cursor of another sort or
-/// not made by the list is a 400 naming it, never a silent first page (a
-/// connector following it would walk the first page for ever).
-pub fn parse_cursor(
-    query: &ListQuery,
-    sort: ProductSort,
-) -> Result<Option<ProductCursor>, AppError> {
-    ProductCursor::parse(sort, query.cursor.as_deref().unwrap_or(""))
-        .map_err(|err| AppError::bad_parameter("cursor", err.to_string()))
+/// The `cursor` or `before` parameter for a list in `sort`: a cursor of
+/// another sort or not made by the list is a 400 naming it, never a silent
+/// first page (a connector following it would walk the first page for ever).
+pub fn parse_cursor(query: &ListQuery, sort: ProductSort) -> Result<PageAt, AppError> {
+    let read = |field: &str, text: Option<&str>| {
+        ProductCursor::parse(sort, text.unwrap_or(""))
+            .map_err(|err| AppError::bad_parameter(field, err.to_string()))
+    };
+    let after = read("cursor", query.cursor.as_deref())?;
+    let before = read("before", query.before.as_deref())?;
+    match (after, before) {
+        (Some(_), Some(_)) => Err(AppError::bad_parameter(
+            "before",
+            "send cursor or before, not both".to_owned(),
+        )),
+        (Some(cursor), None) => Ok(PageAt::After(cursor)),
+        (None, Some(cursor)) => Ok(PageAt::Before(cursor)),
+        (None, None) => Ok(PageAt::First),
+    }
 }
 
 /// A `CHANNEL/LOCALE` filter value: a channel of the schema and one of its
@@ -285,8 +305,8 @@ pub async fn list_products(
     }
     let schema = state.schema.get(&state.db).await?;
     let (filter, sort) = parse_filter(&query, &schema)?;
-    let cursor = parse_cursor(&query, sort)?;
-    let page = store::list(&state.db, &filter, sort, cursor.as_ref(), limit).await?;
+    let at = parse_cursor(&query, sort)?;
+    let page = store::page(&state.db, &filter, sort, &at, limit).await?;
     let items = page
         .products
         .iter()
@@ -295,6 +315,7 @@ pub async fn list_products(
     Ok(Json(ProductPageView {
         has_more: page.next_cursor.is_some(),
         next_cursor: page.next_cursor.map(|c| c.to_string()),
+        prev_cursor: page.prev_cursor.map(|c| c.to_string()),
         items,
     }))
 }

@@ -1,7 +1,8 @@
 //! Channel pages: every channel with its figures, and one channel's page
-//! (ready, held, not-ready, published and pending products, the attributes
-//! most often missing, the feed head, each connector token's last pull, the
-//! latest feed events and the held products with their reasons). Admins
+//! (ready, held, not-ready, published and pending products, the not-ready
+//! ones split by reason kind as a stacked bar and a table, the products
+//! missing each required value, the feed head, each connector token's last
+//! pull, the latest feed events and the held products with their reasons). Admins
 //! publish a manual channel's pending changes and republish a channel from
 //! here; the publisher does the work ([`crate::publish::publisher`]).
 
@@ -13,14 +14,16 @@ use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use super::charts::{Segment, StackedBar};
 use super::products::reason_link;
-use super::{Chrome, admin, render};
+use super::{Chrome, admin, attribute_label, count_of, render};
 use crate::app::AppState;
 use crate::auth::Permission;
 use crate::catalog::schema::{Channel, OutputFormat, PublishMode, Schema};
 use crate::error::{AppError, PageError, PageResult};
 use crate::jobs::Task;
 use crate::publish::feed::{self, ChannelCounts};
+use crate::publish::overview::{self, ReadinessBreakdown};
 use crate::publish::publisher::{self, Action, Round};
 use crate::web::extract::{ClientAddr, PageSession, urlencode};
 
@@ -57,6 +60,28 @@ fn channel_href(code: &str) -> String {
 
 fn product_href(sku: &str) -> String {
     format!("/products/{}", urlencode(sku))
+}
+
+/// A channel's products as bar segments: ready, held, then not ready by
+/// reason kind (the dashboard and the channel page draw the same bar).
+pub(super) fn readiness_bar(title: &str, split: &ReadinessBreakdown) -> StackedBar {
+    let mut segments = vec![
+        Segment::new("ready", split.ready, "seg-ready"),
+        Segment::new("held", split.held, "seg-held"),
+        Segment::new("disabled", split.disabled, "seg-disabled"),
+        Segment::new(
+            "outside the category tree",
+            split.outside_tree,
+            "seg-outside",
+        ),
+        Segment::new("missing values", split.missing, "seg-missing"),
+        Segment::new("invalid values", split.invalid, "seg-invalid"),
+        Segment::new("format limits", split.format_limits, "seg-limits"),
+    ];
+    if split.other > 0 {
+        segments.push(Segment::new("other reasons", split.other, "seg-other"));
+    }
+    StackedBar::new(title, segments)
 }
 
 fn read_catalog(session: &crate::auth::sessions::Session) -> Result<(), PageError> {
@@ -119,10 +144,19 @@ async fn list(State(state): State<AppState>, PageSession(session): PageSession) 
 
 // ---- one channel ----
 
+/// Products missing one required value; no attribute for a format field
+/// the channel maps nothing to.
 struct MissingRow {
-    attribute: String,
+    attribute: Option<String>,
     label: String,
     products: i64,
+}
+
+/// One reason kind of the not-ready breakdown, with where to act on it.
+struct ReasonRow {
+    label: &'static str,
+    products: i64,
+    href: Option<String>,
 }
 
 struct PullRow {
@@ -159,6 +193,10 @@ struct ChannelPage {
     manual: bool,
     locales: String,
     counts: ChannelCounts,
+    /// The not-ready total and its parts by reason kind.
+    not_ready: String,
+    reasons: Vec<ReasonRow>,
+    bar: StackedBar,
     missing_href: String,
     most_missing: Vec<MissingRow>,
     pulls: Vec<PullRow>,
@@ -178,22 +216,18 @@ struct PageQuery {
     events: Option<String>,
 }
 
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 fn outcome_text(query: &PageQuery) -> Option<String> {
-    let products: u64 = query.products.as_deref()?.parse().ok()?;
-    let events: u64 = query.events.as_deref()?.parse().ok()?;
-    let events = plural(events, "feed event", "feed events");
+    let products: i64 = query.products.as_deref()?.parse().ok()?;
+    let events: i64 = query.events.as_deref()?.parse().ok()?;
+    let events = count_of(events, "feed event", "feed events");
     match query.done.as_deref()? {
         "published" => Some(format!(
             "Published the pending changes of {}: {events}.",
-            plural(products, "product", "products")
+            count_of(products, "product", "products")
         )),
         "republished" => Some(format!(
             "Republished {}: {events} (identical payloads publish nothing).",
-            plural(products, "product", "products")
+            count_of(products, "product", "products")
         )),
         _ => None,
     }
@@ -210,6 +244,7 @@ async fn page(
     let schema = state.schema.get(&state.db).await?;
     let channel = channel_of(&schema, &code)?;
     let status = feed::status(&state.db, &channel.code).await?;
+    let split = status.readiness;
     let counts = ChannelCounts {
         published: status.published,
         held: status.held,
@@ -217,18 +252,61 @@ async fn page(
         not_ready: status.not_ready,
         pending: status.pending,
         head: status.head,
+        readiness: split,
     };
-    let most_missing = status
-        .most_missing
+    let missing_href = format!("/products?missing={}", urlencode(&channel.code));
+    let most_missing = overview::missing_by_attribute(&state.db, &schema, &channel.code)
+        .await?
         .into_iter()
         .map(|(attribute, products)| MissingRow {
-            label: schema
-                .attribute(&attribute)
-                .map_or_else(|| attribute.clone(), |a| a.label(LABEL_LOCALE).to_owned()),
+            label: match &attribute {
+                Some(code) => attribute_label(&schema, code),
+                None => "A field the channel maps no attribute to".to_owned(),
+            },
             attribute,
             products,
         })
         .collect();
+    let mut reasons = vec![
+        ReasonRow {
+            label: "Held at the last good snapshot",
+            products: split.held,
+            href: Some("#held-heading".to_owned()),
+        },
+        ReasonRow {
+            label: "Disabled (the product or its model)",
+            products: split.disabled,
+            href: Some("/products?enabled=false".to_owned()),
+        },
+        ReasonRow {
+            label: "Outside the category tree",
+            products: split.outside_tree,
+            href: None,
+        },
+        ReasonRow {
+            label: "Missing required values",
+            products: split.missing,
+            href: Some("#missing-heading".to_owned()),
+        },
+        ReasonRow {
+            label: "Invalid values",
+            products: split.invalid,
+            href: None,
+        },
+        ReasonRow {
+            label: "Format limits (text too long)",
+            products: split.format_limits,
+            href: None,
+        },
+    ];
+    // Every reason kind shows, zeros included, except the catch-all.
+    if split.other > 0 {
+        reasons.push(ReasonRow {
+            label: "Other reasons",
+            products: split.other,
+            href: None,
+        });
+    }
     let pulls = status
         .pulls
         .into_iter()
@@ -278,8 +356,11 @@ async fn page(
             mode: channel.publish_mode.as_str(),
             manual: channel.publish_mode == PublishMode::Manual,
             locales: channel.locales.join(", "),
+            not_ready: count_of(split.not_ready(), "product", "products"),
+            reasons,
+            bar: readiness_bar(&format!("Products on {}", channel.code), &split),
             counts,
-            missing_href: format!("/products?missing={}", urlencode(&channel.code)),
+            missing_href,
             most_missing,
             pulls,
             recent,

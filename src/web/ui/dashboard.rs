@@ -1,6 +1,8 @@
 //! The dashboard: what needs attention: the review queue, the signed-in
 //! user's decided or conflicting proposals, failed imports of the last day,
-//! readiness and held products per channel, and whether self-approval is on.
+//! held products (each once, however many channels hold it), readiness per
+//! channel as figures and stacked bars, the last 14 days of imports,
+//! approvals and feed events as day bars, and whether self-approval is on.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -8,12 +10,16 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::audit_log::AuditRow;
-use super::{Chrome, NoticeQuery, render};
+use super::channels::readiness_bar;
+use super::charts::{DayBars, StackedBar, last_days};
+use super::{Chrome, NoticeQuery, count_of, render};
 use crate::app::AppState;
 use crate::audit::{self, AuditFilter};
 use crate::auth::{Permission, tokens, users};
+use crate::db::Timestamp;
 use crate::error::{AppError, PageResult};
 use crate::publish::feed::{self, ChannelCounts};
+use crate::publish::overview;
 use crate::web::extract::{PageSession, urlencode};
 use crate::workflow::proposals::{self, Status};
 
@@ -22,6 +28,19 @@ struct ChannelFigures {
     code: String,
     href: String,
     counts: ChannelCounts,
+    /// Published and held: what a connector receives.
+    in_feed: i64,
+    bar: StackedBar,
+}
+
+/// How many days the activity charts show, today included.
+const ACTIVITY_DAYS: u16 = 14;
+
+/// The dashboard's activity charts.
+struct Activity {
+    imports: Option<DayBars>,
+    approvals: DayBars,
+    feed_events: DayBars,
 }
 
 /// One of "my proposals" that was decided or needs the author.
@@ -56,13 +75,44 @@ struct DashboardPage {
     chrome: Chrome,
     roles: String,
     channels: Vec<ChannelFigures>,
-    held_total: i64,
+    /// Products held on at least one channel, each once.
+    held_products: i64,
+    /// `3 channel × product pairs` when some product is held on several channels.
+    held_pairs: Option<String>,
+    activity: Activity,
     queue_size: i64,
     failed_imports: Option<FailedImports>,
     notices: Vec<ProposalNotice>,
     self_approval: bool,
     admin: Option<AdminFigures>,
     entries: Vec<AuditRow>,
+}
+
+/// The last [`ACTIVITY_DAYS`] UTC days of imports (for those who may run
+/// them), approvals and feed events.
+async fn activity(state: &AppState, may_import: bool) -> Result<Activity, AppError> {
+    let now = state.clock.now();
+    let today = time::OffsetDateTime::from_unix_timestamp(now.unix_seconds())
+        .map_err(AppError::internal)?
+        .date();
+    let days = last_days(today, ACTIVITY_DAYS);
+    let first = today
+        .checked_sub(time::Duration::days(i64::from(ACTIVITY_DAYS) - 1))
+        .unwrap_or(today);
+    let since = Timestamp::from_offset(first.midnight().assume_utc());
+    let imports = if may_import {
+        let counts = crate::import::jobs::per_day(&state.db, since).await?;
+        Some(DayBars::new("Imports", &days, &counts))
+    } else {
+        None
+    };
+    let approvals = proposals::approvals_per_day(&state.db, since).await?;
+    let feed_events = overview::feed_events_per_day(&state.db, since).await?;
+    Ok(Activity {
+        imports,
+        approvals: DayBars::new("Approvals", &days, &approvals),
+        feed_events: DayBars::new("Feed events", &days, &feed_events),
+    })
 }
 
 /// `GET /`
@@ -75,13 +125,25 @@ pub async fn show(
     let schema = state.schema.get(&state.db).await?;
     let mut channels = Vec::with_capacity(schema.channels.len());
     for channel in &schema.channels {
+        let counts = feed::counts(&state.db, &channel.code).await?;
         channels.push(ChannelFigures {
             href: format!("/channels/{}", urlencode(&channel.code)),
             code: channel.code.clone(),
-            counts: feed::counts(&state.db, &channel.code).await?,
+            in_feed: counts.published + counts.held,
+            bar: readiness_bar(&format!("Products on {}", channel.code), &counts.readiness),
+            counts,
         });
     }
-    let held_total = channels.iter().map(|c| c.counts.held).sum();
+    let held_products = overview::held_products(&state.db).await?;
+    let held_pair_count: i64 = channels.iter().map(|c| c.counts.held).sum();
+    let held_pairs = (held_pair_count != held_products).then(|| {
+        count_of(
+            held_pair_count,
+            "channel × product pair",
+            "channel × product pairs",
+        )
+    });
+    let activity = activity(&state, session.caller().may(&Permission::Import)).await?;
     let notices = proposals::notices_for(&state.db, session.user.id, NOTICE_LIMIT)
         .await?
         .into_iter()
@@ -144,7 +206,9 @@ pub async fn show(
             chrome: Chrome::new(&session, "/", query.notice.as_deref()),
             roles: session.user.roles.to_stored(),
             channels,
-            held_total,
+            held_products,
+            held_pairs,
+            activity,
             queue_size,
             failed_imports,
             notices,

@@ -4,6 +4,7 @@
 mod account;
 mod audit_log;
 mod channels;
+mod charts;
 mod dashboard;
 mod imports;
 mod jobs;
@@ -288,6 +289,35 @@ pub fn render<T: Template>(status: StatusCode, template: &T) -> Response {
     }
 }
 
+/// An attribute's English label for people, or its code when the schema
+/// has no such attribute (any more).
+pub(super) fn attribute_label(schema: &Schema, code: &str) -> String {
+    schema
+        .attribute(code)
+        .map_or_else(|| code.to_owned(), |a| a.label("en_US").to_owned())
+}
+
+/// `n` with thousands separated by commas: `1,234`.
+pub(super) fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// `1 product`, `1,234 products`.
+pub(super) fn count_of(n: i64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
@@ -436,4 +466,19 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(profiles::routes())
         .merge(schema_pages::routes());
     router.layer(middleware::from_fn_with_state(state, page_guard))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_group_thousands_and_agree_in_number() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234), "1,234");
+        assert_eq!(thousands(-1_234_567), "-1,234,567");
+        assert_eq!(count_of(1, "product", "products"), "1 product");
+        assert_eq!(count_of(1_847, "product", "products"), "1,847 products");
+    }
 }

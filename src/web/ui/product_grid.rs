@@ -1,6 +1,8 @@
 //! The product grid: filters (family, category, kind, status, missing values,
-//! readiness per channel and locale), sort and cursor pages over
-//! [`store::list`].
+//! readiness per channel and locale), the count of what matches, sortable
+//! columns (recently updated first by default), and previous and next pages
+//! over [`store::page`]. Variants show the name they inherit; badges name
+//! the values each channel misses.
 
 use askama::Template;
 use axum::Router;
@@ -9,12 +11,14 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::Value as Json;
 
-use super::{Choice, Chrome, category_choices, choices, render};
+use super::{Choice, Chrome, attribute_label, category_choices, choices, count_of, render};
 use crate::app::AppState;
 use crate::auth::Permission;
-use crate::catalog::product::{ValueKey, Values};
-use crate::catalog::store;
+use crate::catalog::product::{ProductKind, ValueKey, Values};
+use crate::catalog::schema::Schema;
+use crate::catalog::store::{self, ProductCount, ProductCursor, ProductSort, SortColumn};
 use crate::error::{AppError, PageResult};
+use crate::publish::overview::{self, MissingOn};
 use crate::web::api::products::{ListQuery, parse_cursor, parse_filter};
 use crate::web::extract::{PageSession, urlencode};
 
@@ -38,12 +42,28 @@ struct GridRow {
     sku: String,
     href: String,
     name: String,
+    /// The name is the model's (the variant has none of its own).
+    name_inherited: bool,
     kind: &'static str,
     family: String,
     parent: String,
+    parent_href: String,
     enabled: bool,
-    missing: Vec<(String, i64)>,
+    /// Per channel, the labels of the values it misses: `google: Description, Brand`.
+    missing: Vec<String>,
     updated: String,
+}
+
+/// A column heading; a sortable one links to its sort, and carries
+/// `aria-sort` when it is the column the grid is sorted by.
+struct ColumnHeader {
+    label: &'static str,
+    href: Option<String>,
+    aria_sort: Option<&'static str>,
+    /// ▲ or ▼ on the sorted column, for the eye (screen readers have `aria-sort`).
+    arrow: &'static str,
+    /// What following the link does, for the link's title.
+    action: String,
 }
 
 #[derive(Template)]
@@ -58,12 +78,130 @@ struct GridPage {
     ready_for: Vec<Choice>,
     not_ready_for: Vec<Choice>,
     kinds: Vec<Choice>,
-    sorts: Vec<Choice>,
     enabled: Vec<Choice>,
     sku: String,
+    sort: &'static str,
+    /// `1,234 products` matching the filters.
+    count: String,
+    headers: Vec<ColumnHeader>,
     next_page: Option<String>,
+    prev_page: Option<String>,
+    first_page: Option<String>,
     filtered: bool,
+    may_create: bool,
 }
+
+/// The result count counts this far and then says "More than 10,000":
+/// beyond it a person refines the filters rather than reads the number, and
+/// counting stays cheap however large the catalog.
+const COUNT_CAP: i64 = 10_000;
+
+/// The grid's sort when none is asked for: what changed last comes first.
+const DEFAULT_SORT: ProductSort = ProductSort::UpdatedDesc;
+
+/// The grid's columns in order; sortable ones with their column and the
+/// direction a first click sorts them in.
+const COLUMNS: [(&str, Option<(SortColumn, bool)>); 8] = [
+    ("SKU", Some((SortColumn::Sku, false))),
+    ("Name", None),
+    ("Family", Some((SortColumn::Family, false))),
+    ("Kind", None),
+    ("Model", None),
+    ("Status", None),
+    ("Missing required values", None),
+    ("Updated", Some((SortColumn::Updated, true))),
+];
+
+/// `/products?` with the filters of `query` (not sort or paging), so links
+/// keep what the person filtered by.
+fn filter_href(query: &ListQuery) -> String {
+    let mut href = "/products?".to_owned();
+    for (name, value) in [
+        ("sku", query.sku.clone()),
+        ("family", query.family.clone()),
+        ("category", query.category.clone()),
+        ("kind", query.kind.clone()),
+        ("enabled", query.enabled.map(|e| e.to_string())),
+        ("missing", query.missing.clone()),
+        ("ready", query.ready.clone()),
+        ("notready", query.notready.clone()),
+    ] {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            href.push_str(&format!("{name}={}&", urlencode(&value)));
+        }
+    }
+    href
+}
+
+fn column_headers(base: &str, sort: ProductSort) -> Vec<ColumnHeader> {
+    COLUMNS
+        .iter()
+        .map(|&(label, sortable)| {
+            let Some((column, first_descending)) = sortable else {
+                return ColumnHeader {
+                    label,
+                    href: None,
+                    aria_sort: None,
+                    arrow: "",
+                    action: String::new(),
+                };
+            };
+            let active = sort.column() == column;
+            let descending = if active {
+                !sort.descending()
+            } else {
+                first_descending
+            };
+            ColumnHeader {
+                label,
+                href: Some(format!(
+                    "{base}sort={}",
+                    ProductSort::by(column, descending).as_str()
+                )),
+                aria_sort: active.then_some(if sort.descending() {
+                    "descending"
+                } else {
+                    "ascending"
+                }),
+                arrow: match (active, sort.descending()) {
+                    (false, _) => "",
+                    (true, false) => "▲",
+                    (true, true) => "▼",
+                },
+                action: format!(
+                    "Sort by {label}, {}",
+                    if descending {
+                        "descending"
+                    } else {
+                        "ascending"
+                    }
+                ),
+            }
+        })
+        .collect()
+}
+
+/// `google: Description, Brand`: attribute labels per channel.
+fn missing_badges(schema: &Schema, missing: Vec<MissingOn>) -> Vec<String> {
+    missing
+        .into_iter()
+        .map(|on| {
+            let mut labels: Vec<String> = on
+                .attributes
+                .iter()
+                .map(|code| match code {
+                    Some(code) => attribute_label(schema, code),
+                    None => "an unmapped field".to_owned(),
+                })
+                .collect();
+            labels.sort_by_key(|label| label.to_lowercase());
+            format!("{}: {}", on.channel, labels.join(", "))
+        })
+        .collect()
+}
+
+/// The label locale of the grid (as on the other list pages).
+const LABEL_LOCALE: &str = "en_US";
 
 /// `GET /products`
 async fn grid(
@@ -78,50 +216,72 @@ async fn grid(
     let Query(query) = query.map_err(AppError::from)?;
     let schema = state.schema.get(&state.db).await?;
     let (filter, sort) = parse_filter(&query, &schema)?;
-    let cursor = parse_cursor(&query, sort)?;
-    let page = store::list(&state.db, &filter, sort, cursor.as_ref(), PAGE_SIZE).await?;
+    let sort = if query.sort.as_deref().is_none_or(str::is_empty) {
+        DEFAULT_SORT
+    } else {
+        sort
+    };
+    let at = parse_cursor(&query, sort)?;
+    let page = store::page(&state.db, &filter, sort, &at, PAGE_SIZE).await?;
+    let count = store::count(&state.db, &filter, COUNT_CAP).await?;
     let ids: Vec<i64> = page.products.iter().map(|p| p.product.id).collect();
-    let missing = store::missing_counts(&state.db, &ids).await?;
+    let mut missing = overview::missing_values(&state.db, &ids).await?;
+    let model_ids: Vec<i64> = page
+        .products
+        .iter()
+        .filter(|p| p.product.kind == ProductKind::Variant)
+        .filter_map(|p| p.parent_id)
+        .collect();
+    let model_names: std::collections::HashMap<i64, String> =
+        store::find_many(&state.db, &model_ids)
+            .await?
+            .into_iter()
+            .map(|m| (m.product.id, display_name(&m.product.values, LABEL_LOCALE)))
+            .collect();
     let rows = page
         .products
         .iter()
         .map(|stored| {
             let product = &stored.product;
+            let own = display_name(&product.values, LABEL_LOCALE);
+            let inherited = match stored.parent_id {
+                Some(model) if own.is_empty() && product.kind == ProductKind::Variant => {
+                    model_names.get(&model).filter(|n| !n.is_empty()).cloned()
+                }
+                _ => None,
+            };
+            let parent = product.parent.clone().unwrap_or_default();
             GridRow {
                 href: format!("/products/{}", urlencode(&product.sku)),
                 sku: product.sku.clone(),
-                name: display_name(&product.values, "en_US"),
+                name_inherited: inherited.is_some(),
+                name: inherited.unwrap_or(own),
                 kind: product.kind.as_str(),
-                family: product.family.clone(),
-                parent: product.parent.clone().unwrap_or_default(),
+                family: schema.family(&product.family).map_or_else(
+                    || product.family.clone(),
+                    |f| {
+                        f.labels
+                            .get(LABEL_LOCALE)
+                            .cloned()
+                            .unwrap_or_else(|| f.code.clone())
+                    },
+                ),
+                parent_href: format!("/products/{}", urlencode(&parent)),
+                parent,
                 enabled: product.enabled,
-                missing: missing.get(&product.id).cloned().unwrap_or_default(),
+                missing: missing_badges(&schema, missing.remove(&product.id).unwrap_or_default()),
                 updated: product.updated.display(),
             }
         })
         .collect();
-    let keep = |name: &str, value: Option<String>| {
-        value
-            .filter(|v| !v.is_empty())
-            .map(|v| format!("&{name}={}", urlencode(&v)))
+    let base = filter_href(&query);
+    let page_href = |param: &str, cursor: &ProductCursor| {
+        format!(
+            "{base}sort={}&{param}={}",
+            sort.as_str(),
+            urlencode(&cursor.to_string())
+        )
     };
-    let next_page = page.next_cursor.as_ref().map(|cursor| {
-        let mut href = format!("/products?cursor={}", urlencode(&cursor.to_string()));
-        for (name, value) in [
-            ("family", query.family.clone()),
-            ("category", query.category.clone()),
-            ("kind", query.kind.clone()),
-            ("enabled", query.enabled.map(|e| e.to_string())),
-            ("missing", query.missing.clone()),
-            ("ready", query.ready.clone()),
-            ("notready", query.notready.clone()),
-            ("sku", query.sku.clone()),
-            ("sort", query.sort.clone()),
-        ] {
-            href.push_str(&keep(name, value).unwrap_or_default());
-        }
-        href
-    });
     let filtered = filter.family.is_some()
         || filter.categories.is_some()
         || filter.kind.is_some()
@@ -147,7 +307,7 @@ async fn grid(
                     (
                         f.code.clone(),
                         f.labels
-                            .get("en_US")
+                            .get(LABEL_LOCALE)
                             .cloned()
                             .unwrap_or_else(|| f.code.clone()),
                     )
@@ -168,23 +328,26 @@ async fn grid(
                 ["simple", "model", "variant"].map(|k| (k.to_owned(), k.to_owned())),
                 query.kind.as_deref(),
             ),
-            sorts: choices(
-                [
-                    ("sku", "SKU A→Z"),
-                    ("-sku", "SKU Z→A"),
-                    ("-updated", "Recently changed"),
-                ]
-                .map(|(v, l)| (v.to_owned(), l.to_owned())),
-                Some(sort.as_str()),
-            ),
             enabled: choices(
                 [("true", "Enabled"), ("false", "Disabled")]
                     .map(|(v, l)| (v.to_owned(), l.to_owned())),
                 enabled_now.as_deref(),
             ),
             sku: query.sku.clone().unwrap_or_default(),
-            next_page,
+            sort: sort.as_str(),
+            count: match count {
+                ProductCount::Exactly(n) => count_of(n, "product", "products"),
+                ProductCount::MoreThan(n) => {
+                    format!("More than {}", count_of(n, "product", "products"))
+                }
+            },
+            headers: column_headers(&base, sort),
+            next_page: page.next_cursor.as_ref().map(|c| page_href("cursor", c)),
+            prev_page: page.prev_cursor.as_ref().map(|c| page_href("before", c)),
+            first_page: (at != store::PageAt::First && page.prev_cursor.is_some())
+                .then(|| format!("{base}sort={}", sort.as_str())),
             filtered,
+            may_create: session.caller().may(&Permission::EditCatalog),
         },
     ))
 }
