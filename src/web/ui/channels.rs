@@ -15,8 +15,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::charts::{Segment, StackedBar};
+use super::labels::Labels;
 use super::products::reason_link;
-use super::{Chrome, admin, attribute_label, count_of, render};
+use super::{Chrome, admin, count_of, render};
 use crate::app::AppState;
 use crate::auth::Permission;
 use crate::catalog::schema::{Channel, OutputFormat, PublishMode, Schema};
@@ -260,7 +261,7 @@ async fn page(
         .into_iter()
         .map(|(attribute, products)| MissingRow {
             label: match &attribute {
-                Some(code) => attribute_label(&schema, code),
+                Some(code) => Labels::new(&schema, "en_US").field(code),
                 None => "A field the channel maps no attribute to".to_owned(),
             },
             attribute,

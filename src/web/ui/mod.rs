@@ -289,14 +289,6 @@ pub fn render<T: Template>(status: StatusCode, template: &T) -> Response {
     }
 }
 
-/// An attribute's English label for people, or its code when the schema
-/// has no such attribute (any more).
-pub(super) fn attribute_label(schema: &Schema, code: &str) -> String {
-    schema
-        .attribute(code)
-        .map_or_else(|| code.to_owned(), |a| a.label("en_US").to_owned())
-}
-
 /// `n` with thousands separated by commas: `1,234`.
 pub(super) fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();

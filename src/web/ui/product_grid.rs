@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::Value as Json;
 
-use super::{Choice, Chrome, attribute_label, category_choices, choices, count_of, render};
+use super::labels::Labels;
+use super::{Choice, Chrome, category_choices, choices, count_of, render};
 use crate::app::AppState;
 use crate::auth::Permission;
 use crate::catalog::product::{ProductKind, ValueKey, Values};
@@ -190,7 +191,7 @@ fn missing_badges(schema: &Schema, missing: Vec<MissingOn>) -> Vec<String> {
                 .attributes
                 .iter()
                 .map(|code| match code {
-                    Some(code) => attribute_label(schema, code),
+                    Some(code) => Labels::new(schema, "en_US").field(code),
                     None => "an unmapped field".to_owned(),
                 })
                 .collect();
