@@ -89,7 +89,7 @@ where
     }
 }
 
-fn artifacts_dir(test: &str) -> PathBuf {
+pub fn artifacts_dir(test: &str) -> PathBuf {
     let root = std::env::var_os(ARTIFACTS_ENV).map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts"),
         PathBuf::from,
@@ -323,6 +323,11 @@ impl Browser {
             .unwrap_or_else(|err| panic!("{}: script failed: {err}\n{script}", self.label))
     }
 
+    /// A PNG of the window as it is.
+    pub async fn screenshot(&self) -> Vec<u8> {
+        self.client.screenshot().await.expect("screenshot")
+    }
+
     pub async fn find(&self, css: &str) -> Element {
         match self.client.find(Locator::Css(css)).await {
             Ok(element) => element,
@@ -523,9 +528,11 @@ impl Browser {
                 .expect("downloads folder")
                 .filter_map(Result::ok)
                 .map(|entry| entry.path())
+                // Chromium writes into a hidden temporary file or a
+                // `.crdownload`, then renames it to the file's name.
                 .filter(|path| {
-                    path.extension()
-                        .is_none_or(|ext| ext != "crdownload" && ext != "tmp")
+                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                    name.is_some_and(|n| !n.starts_with('.') && !n.ends_with(".crdownload"))
                 })
                 .collect();
             if let [file] = done.as_slice() {

@@ -193,14 +193,31 @@ async fn every_page_fits_a_phone(test: BrowserTest) {
 
     let browser = test.browser("phone").await;
     browser.resize(PHONE.0, PHONE.1).await;
+    // `SLUICE_TEST_SCREENSHOTS=1` keeps a picture of every page, for
+    // people comparing layouts.
+    let pictures = std::env::var_os("SLUICE_TEST_SCREENSHOTS")
+        .map(|_| super::driver::artifacts_dir("phone-width-pages"));
+    if let Some(folder) = &pictures {
+        std::fs::create_dir_all(folder).expect("screenshot folder");
+    }
     let mut measured = Vec::new();
     // Signed out first: the login page.
-    browser.goto("/login").await;
-    measured.push(("/login".to_owned(), browser.js(OVERFLOW, vec![]).await));
-    browser.sign_in("admin@sluice.local", DEMO_PASSWORD).await;
-    for page in &pages {
-        browser.goto(page).await;
-        measured.push((page.clone(), browser.js(OVERFLOW, vec![]).await));
+    let all = std::iter::once("/login".to_owned()).chain(pages);
+    for (n, page) in all.enumerate() {
+        if n == 1 {
+            browser.sign_in("admin@sluice.local", DEMO_PASSWORD).await;
+        }
+        browser.goto(&page).await;
+        if let Some(folder) = &pictures {
+            let name: String = page
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            let picture = browser.screenshot().await;
+            std::fs::write(folder.join(format!("{n:02}{name}.png")), picture)
+                .expect("keep screenshot");
+        }
+        measured.push((page, browser.js(OVERFLOW, vec![]).await));
     }
     assert_eq!(
         measured[0].1["innerWidth"],
