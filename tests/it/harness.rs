@@ -377,6 +377,22 @@ impl TestApp {
     }
 }
 
+/// Value changes that set each `(attribute, locale, data)`, for a product
+/// written through the domain.
+pub fn set_values(
+    values: impl IntoIterator<Item = (&'static str, Option<&'static str>, serde_json::Value)>,
+) -> Vec<sluice::workflow::write::ValueChange> {
+    values
+        .into_iter()
+        .map(
+            |(attribute, locale, data)| sluice::workflow::write::ValueChange {
+                key: sluice::catalog::product::ValueKey::new(attribute, locale, None),
+                data: Some(data),
+            },
+        )
+        .collect()
+}
+
 /// The app on a real port (see [`TestApp::serve`]).
 pub struct Served {
     /// `http://127.0.0.1:PORT`, no trailing slash.

@@ -329,21 +329,18 @@ impl Browser {
     }
 
     pub async fn find(&self, css: &str) -> Element {
-        match self.client.find(Locator::Css(css)).await {
-            Ok(element) => element,
-            Err(err) => panic!(
-                "{}: no `{css}` on {} ({err})",
-                self.label,
-                self.path().await
-            ),
-        }
+        self.find_by(Locator::Css(css), css).await
     }
 
     pub async fn find_xpath(&self, xpath: &str) -> Element {
-        match self.client.find(Locator::XPath(xpath)).await {
+        self.find_by(Locator::XPath(xpath), xpath).await
+    }
+
+    async fn find_by(&self, locator: Locator<'_>, what: &str) -> Element {
+        match self.client.find(locator).await {
             Ok(element) => element,
             Err(err) => panic!(
-                "{}: no `{xpath}` on {} ({err})",
+                "{}: no `{what}` on {} ({err})",
                 self.label,
                 self.path().await
             ),

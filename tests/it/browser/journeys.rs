@@ -15,10 +15,11 @@ use sluice::auth::Role;
 use sluice::catalog::product::{Product, ProductKind, ValueKey};
 use sluice::catalog::store;
 use sluice::workflow::proposals;
-use sluice::workflow::write::{self, NewProduct, ValueChange, Writer};
+use sluice::workflow::write::{self, NewProduct, Writer};
 
 use super::{Browser, BrowserTest};
 use crate::TestApp;
+use crate::harness::set_values;
 
 crate::browser_tests!(
     each_role_signs_in,
@@ -60,13 +61,7 @@ async fn seed_tee(app: &TestApp) {
             parent: None,
             enabled: true,
             categories: Vec::new(),
-            values: values
-                .into_iter()
-                .map(|(attribute, locale, data)| ValueChange {
-                    key: ValueKey::new(attribute, locale, None),
-                    data: Some(data),
-                })
-                .collect(),
+            values: set_values(values),
         },
         app.clock().now(),
     )
@@ -287,16 +282,21 @@ async fn approver_approves_part_and_the_feed_follows(test: BrowserTest) {
     }
 }
 
+/// TEE-1 open in two browsers: an admin's and an editor's (with their email).
+async fn both_open_tee(test: &BrowserTest) -> (Browser, Browser, String) {
+    seed_tee(&test.app).await;
+    let (admin, _) = test.signed_in(Role::Admin, "admin").await;
+    let (editor, email) = test.signed_in(Role::Editor, "editor").await;
+    admin.goto(PRODUCT_PAGE).await;
+    editor.goto(PRODUCT_PAGE).await;
+    (admin, editor, email)
+}
+
 /// Two people on one product: the admin saves first; the editor's form is
 /// stale. The editor gets the conflict page, keeps their boost, clicks
 /// "Save" twice, and the admin's change stands.
 async fn stale_save_keeps_the_colleagues_change(test: BrowserTest) {
-    seed_tee(&test.app).await;
-    let (admin, _) = test.signed_in(Role::Admin, "admin").await;
-    let (editor, _) = test.signed_in(Role::Editor, "editor").await;
-    admin.goto(PRODUCT_PAGE).await;
-    editor.goto(PRODUCT_PAGE).await;
-
+    let (admin, editor, _) = both_open_tee(&test).await;
     admin.select("[name=\"v.is_new\"]", "true").await;
     admin.fill("[name=\"v.search_boost\"]", "7").await;
     save(&admin).await;
@@ -345,11 +345,7 @@ async fn stale_save_keeps_the_colleagues_change(test: BrowserTest) {
 /// Unticking every material on a stale form: the conflict page keeps the
 /// boxes unticked, and saving again drafts the cleared value.
 async fn cleared_multiselect_survives_the_conflict_page(test: BrowserTest) {
-    seed_tee(&test.app).await;
-    let (admin, _) = test.signed_in(Role::Admin, "admin").await;
-    let (editor, email) = test.signed_in(Role::Editor, "editor").await;
-    admin.goto(PRODUCT_PAGE).await;
-    editor.goto(PRODUCT_PAGE).await;
+    let (admin, editor, email) = both_open_tee(&test).await;
     admin.select("[name=\"v.is_new\"]", "true").await;
     save(&admin).await;
 
