@@ -200,7 +200,9 @@ async fn approver_approves_part_and_the_feed_follows(test: BrowserTest) {
         .click_through(&format!("a[href=\"/proposals/{id}\"]"))
         .await;
     // The diff: before and after of each field, side by side.
-    let diff = approver.text("table").await;
+    let diff = approver
+        .text("section[aria-labelledby=\"changes-heading\"]")
+        .await;
     for expected in ["Plain tee", "Trail tee"] {
         assert!(diff.contains(expected), "{expected} in the diff:\n{diff}");
     }
@@ -208,10 +210,13 @@ async fn approver_approves_part_and_the_feed_follows(test: BrowserTest) {
     let impact = approver
         .text("section[aria-labelledby=\"readiness-heading\"]")
         .await;
-    assert!(
-        impact.contains("web") || impact.contains("Web"),
-        "the web channel in the readiness impact:\n{impact}"
-    );
+    // Both channels are judged; Google still lacks the ERP's GTIN and price.
+    for expected in ["web", "google", "gtin", "base_price"] {
+        assert!(
+            impact.contains(expected),
+            "{expected} in the readiness impact:\n{impact}"
+        );
+    }
 
     // Approve the name only; the color stays open.
     let name_box = approver
@@ -282,48 +287,49 @@ async fn approver_approves_part_and_the_feed_follows(test: BrowserTest) {
     }
 }
 
-/// TEE-1 open in two browsers: an admin's and an editor's (with their email).
+/// TEE-1 open in two editors' browsers: the one who saves first and the
+/// one whose form goes stale (with their email).
 async fn both_open_tee(test: &BrowserTest) -> (Browser, Browser, String) {
     seed_tee(&test.app).await;
-    let (admin, _) = test.signed_in(Role::Admin, "admin").await;
-    let (editor, email) = test.signed_in(Role::Editor, "editor").await;
-    admin.goto(PRODUCT_PAGE).await;
-    editor.goto(PRODUCT_PAGE).await;
-    (admin, editor, email)
+    let (first, _) = test.signed_in(Role::Editor, "first-editor").await;
+    let (second, email) = test.signed_in(Role::Editor, "second-editor").await;
+    first.goto(PRODUCT_PAGE).await;
+    second.goto(PRODUCT_PAGE).await;
+    (first, second, email)
 }
 
-/// Two people on one product: the admin saves first; the editor's form is
-/// stale. The editor gets the conflict page, keeps their boost, clicks
-/// "Save" twice, and the admin's change stands.
+/// Two editors on one product: the first saves; the second's form is
+/// stale. The second gets the conflict page, keeps their boost, clicks
+/// "Save" twice, and the first editor's change stands.
 async fn stale_save_keeps_the_colleagues_change(test: BrowserTest) {
-    let (admin, editor, _) = both_open_tee(&test).await;
-    admin.select("[name=\"v.is_new\"]", "true").await;
-    admin.fill("[name=\"v.search_boost\"]", "7").await;
-    save(&admin).await;
+    let (first, second, _) = both_open_tee(&test).await;
+    first.select("[name=\"v.is_new\"]", "true").await;
+    first.fill("[name=\"v.search_boost\"]", "7").await;
+    save(&first).await;
     assert_eq!(master(&test.app).await.version, 2);
 
-    // The editor's form still shows the old values; they change the boost.
-    editor.fill("[name=\"v.search_boost\"]", "5").await;
-    save(&editor).await;
+    // The second form still shows the old values; its editor changes the boost.
+    second.fill("[name=\"v.search_boost\"]", "5").await;
+    save(&second).await;
     assert_eq!(master(&test.app).await.version, 2, "nothing saved");
     assert!(
-        editor.exists("[role=\"alert\"]").await,
+        second.exists("[role=\"alert\"]").await,
         "the conflict is explained:\n{}",
-        editor.page_text().await
+        second.page_text().await
     );
     // Both changed the boost: theirs beside yours, with a choice; the
     // colleague's other change is shown in the form, the editor's input kept.
-    let clash = editor.text("#clashes").await;
+    let clash = second.text("#clashes").await;
     assert!(
         clash.contains('7') && clash.contains('5'),
         "theirs and yours:\n{clash}"
     );
-    assert_eq!(editor.value("[name=\"v.is_new\"]").await, "true");
-    assert_eq!(editor.value("[name=\"v.search_boost\"]").await, "5");
-    editor
+    assert_eq!(second.value("[name=\"v.is_new\"]").await, "true");
+    assert_eq!(second.value("[name=\"v.search_boost\"]").await, "5");
+    second
         .set_checked("[name=\"keep.search_boost\"][value=\"yours\"]", true)
         .await;
-    editor
+    second
         .double_click_through(&format!("{PRODUCT_FORM} button[type=\"submit\"]"))
         .await;
 
@@ -332,43 +338,43 @@ async fn stale_save_keeps_the_colleagues_change(test: BrowserTest) {
     assert_eq!(value(&product, "search_boost", None), Some(&json!("5")));
     assert_eq!(product.version, 3, "one save, however many clicks");
     assert!(
-        !editor.exists("#clashes").await,
+        !second.exists("#clashes").await,
         "no conflict left after saving:\n{}",
-        editor.page_text().await
+        second.page_text().await
     );
-    // What the editor sees now is the product as saved.
-    editor.goto(PRODUCT_PAGE).await;
-    assert_eq!(editor.value("[name=\"v.is_new\"]").await, "true");
-    assert_eq!(editor.value("[name=\"v.search_boost\"]").await, "5");
+    // What the second editor sees now is the product as saved.
+    second.goto(PRODUCT_PAGE).await;
+    assert_eq!(second.value("[name=\"v.is_new\"]").await, "true");
+    assert_eq!(second.value("[name=\"v.search_boost\"]").await, "5");
 }
 
 /// Unticking every material on a stale form: the conflict page keeps the
 /// boxes unticked, and saving again drafts the cleared value.
 async fn cleared_multiselect_survives_the_conflict_page(test: BrowserTest) {
-    let (admin, editor, email) = both_open_tee(&test).await;
-    admin.select("[name=\"v.is_new\"]", "true").await;
-    save(&admin).await;
+    let (first, second, email) = both_open_tee(&test).await;
+    first.select("[name=\"v.is_new\"]", "true").await;
+    save(&first).await;
 
     for code in ["cotton", "wool"] {
-        editor
+        second
             .set_checked(&format!("[name=\"v.material\"][value=\"{code}\"]"), false)
             .await;
     }
-    save(&editor).await;
+    save(&second).await;
     assert!(
-        editor.exists("[role=\"alert\"]").await,
+        second.exists("[role=\"alert\"]").await,
         "the stale form is explained:\n{}",
-        editor.page_text().await
+        second.page_text().await
     );
     for code in ["cotton", "wool"] {
         assert!(
-            !editor
+            !second
                 .is_checked(&format!("[name=\"v.material\"][value=\"{code}\"]"))
                 .await,
             "{code} stays unticked as the editor left it"
         );
     }
-    save(&editor).await;
+    save(&second).await;
 
     let product = master(&test.app).await;
     assert_eq!(value(&product, "is_new", None), Some(&json!(true)), "kept");
