@@ -151,18 +151,16 @@ struct Chromedriver {
 }
 
 impl Chromedriver {
+    /// Starts chromedriver on port 0 and reads the port it took from its
+    /// first lines, so no other test can take the port in between.
     async fn start() -> Chromedriver {
         let program = std::env::var(DRIVER_ENV).unwrap_or_else(|_| "chromedriver".to_owned());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = {
+        let mut child = {
             use std::os::unix::process::CommandExt;
             Command::new(&program)
-                .arg(format!("--port={port}"))
+                .arg("--port=0")
                 .stdin(Stdio::null())
-                .stdout(Stdio::null())
+                .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .process_group(0)
                 .spawn()
@@ -170,23 +168,44 @@ impl Chromedriver {
                     panic!("cannot start {program} ({DRIVER_ENV} or PATH): {err}")
                 })
         };
-        let driver = Chromedriver {
+        let stdout = child.stdout.take().expect("chromedriver's output");
+        // Dropped at once if the port is not found: the process goes with it.
+        let mut driver = Chromedriver {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: String::new(),
         };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "{program} did not listen on port {port} within 10 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let port = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::task::spawn_blocking(move || announced_port(stdout)),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{program} did not say its port within 10 s"))
+        .expect("reading chromedriver's output")
+        .unwrap_or_else(|| panic!("{program} ended without saying its port"));
+        driver.url = format!("http://127.0.0.1:{port}");
         driver
     }
+}
+
+/// The port of "ChromeDriver was started successfully on port N."; the rest
+/// of the output is drained in the background so chromedriver never blocks
+/// on a full pipe.
+fn announced_port(stdout: std::process::ChildStdout) -> Option<u16> {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(stdout);
+    let mut line = String::new();
+    while lines.read_line(&mut line).ok()? > 0 {
+        let port = line
+            .trim_end()
+            .strip_prefix("ChromeDriver was started successfully on port ")
+            .and_then(|rest| rest.trim_end_matches('.').parse().ok());
+        if port.is_some() {
+            std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
+            return port;
+        }
+        line.clear();
+    }
+    None
 }
 
 impl Drop for Chromedriver {
