@@ -305,6 +305,32 @@ impl TestApp {
         .await
     }
 
+    /// Serves the app on a real TCP port of 127.0.0.1 with the background
+    /// workers a running server has (imports, publisher, jobs), for a real
+    /// browser. Everything stops when the answer is dropped.
+    pub async fn serve(&self) -> Served {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port on 127.0.0.1");
+        let addr = listener.local_addr().expect("bound address");
+        let service = self
+            .router
+            .clone()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, service).await.expect("server runs");
+        });
+        Served {
+            base_url: format!("http://{addr}"),
+            tasks: vec![
+                server,
+                sluice::import::worker::spawn(self.state.clone()),
+                sluice::publish::worker::spawn(self.state.clone()),
+                sluice::jobs::worker::spawn(self.state.job_services()),
+            ],
+        }
+    }
+
     /// Lets the publisher catch up with the change log (readiness, snapshots,
     /// feeds), as the background worker does in a running server.
     pub async fn settle(&self) {
@@ -348,6 +374,37 @@ impl TestApp {
         .await
         .expect("audit list");
         entries.into_iter().map(|e| (e.action, e.target)).collect()
+    }
+}
+
+/// Value changes that set each `(attribute, locale, data)`, for a product
+/// written through the domain.
+pub fn set_values(
+    values: impl IntoIterator<Item = (&'static str, Option<&'static str>, serde_json::Value)>,
+) -> Vec<sluice::workflow::write::ValueChange> {
+    values
+        .into_iter()
+        .map(
+            |(attribute, locale, data)| sluice::workflow::write::ValueChange {
+                key: sluice::catalog::product::ValueKey::new(attribute, locale, None),
+                data: Some(data),
+            },
+        )
+        .collect()
+}
+
+/// The app on a real port (see [`TestApp::serve`]).
+pub struct Served {
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub base_url: String,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 

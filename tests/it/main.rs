@@ -9,6 +9,7 @@ mod harness;
 
 mod api;
 mod auth;
+mod browser;
 mod catalog;
 mod channel_pages;
 mod config;
