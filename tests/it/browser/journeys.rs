@@ -29,6 +29,7 @@ crate::browser_tests!(
     cleared_multiselect_survives_the_conflict_page,
     messy_erp_file_and_its_failed_rows,
     viewer_sees_no_edit_control,
+    editor_creates_a_model_and_its_variant,
 );
 
 const SKU: &str = "TEE-1";
@@ -518,4 +519,108 @@ async fn viewer_sees_no_edit_control(test: BrowserTest) {
         )
         .await;
     assert_eq!(buttons, json!([]), "no Save button");
+}
+
+/// Step 1 of `/products/new`: family and kind, then Continue.
+async fn choose_family_and_kind(browser: &Browser, family: &str, kind: &str) {
+    browser
+        .select(
+            "form[action=\"/products/new\"] select[name=\"family\"]",
+            family,
+        )
+        .await;
+    browser
+        .select("form[action=\"/products/new\"] select[name=\"kind\"]", kind)
+        .await;
+    browser
+        .click_through("form[method=\"get\"][action=\"/products/new\"] button[type=\"submit\"]")
+        .await;
+}
+
+const CREATE: &str = "form[method=\"post\"][action=\"/products/new\"] button[type=\"submit\"]";
+
+async fn editor_creates_a_model_and_its_variant(test: BrowserTest) {
+    seed_tee(&test.app).await;
+    let (editor, _) = test.signed_in(Role::Editor, "editor").await;
+    // From the grid's "New product" link.
+    editor.goto("/products").await;
+    editor.click_through("a[href=\"/products/new\"]").await;
+    choose_family_and_kind(&editor, "apparel", "model").await;
+    editor.fill("input[name=\"sku\"]", "HOOD-1").await;
+    editor.click_through(CREATE).await;
+    assert!(
+        editor.path().await.starts_with("/products/HOOD-1?"),
+        "the new model's page: {}",
+        editor.path().await
+    );
+
+    // Its variant, with the axis values chosen by their labels' options.
+    editor.goto("/products/new").await;
+    choose_family_and_kind(&editor, "apparel", "variant").await;
+    editor.fill("input[name=\"sku\"]", "HOOD-1-BLUE-L").await;
+    editor.fill("input[name=\"parent\"]", "HOOD-1").await;
+    editor.select("select[name=\"axis.color\"]", "blue").await;
+    editor.select("select[name=\"axis.size\"]", "l").await;
+    editor.set_checked("input[name=\"enable\"]", true).await;
+    editor.click_through(CREATE).await;
+    assert!(
+        editor.path().await.starts_with("/products/HOOD-1-BLUE-L?"),
+        "the new variant's page: {}",
+        editor.path().await
+    );
+
+    // Born as DESIGN says: structure applied, disabled, enabling in review.
+    let variant = store::find(test.app.db().pool(), "HOOD-1-BLUE-L")
+        .await
+        .expect("find")
+        .expect("the variant exists")
+        .product;
+    assert_eq!(variant.kind, ProductKind::Variant);
+    assert_eq!(variant.parent.as_deref(), Some("HOOD-1"));
+    assert!(!variant.enabled, "born disabled");
+    assert_eq!(value(&variant, "color", None), Some(&json!("blue")));
+    assert_eq!(value(&variant, "size", None), Some(&json!("l")));
+    let waiting = proposals::list(
+        test.app.db(),
+        &proposals::ProposalFilter {
+            statuses: vec![proposals::Status::Submitted],
+            sku: Some("HOOD-1-BLUE-L".to_owned()),
+            limit: 10,
+            ..proposals::ProposalFilter::default()
+        },
+    )
+    .await
+    .expect("proposals");
+    assert_eq!(
+        waiting.len(),
+        1,
+        "enabling it waits in a New product proposal"
+    );
+
+    // The model lists it with its axes in labels.
+    editor.goto("/products/HOOD-1").await;
+    assert!(
+        editor.page_text().await.contains("HOOD-1-BLUE-L"),
+        "the model lists its variant"
+    );
+    assert!(
+        editor.page_text().await.contains("Blue"),
+        "axis value by its label"
+    );
+
+    // The same SKU again: refused with the reason at the top and beside
+    // the field, the input kept, nothing created twice.
+    editor.goto("/products/new").await;
+    choose_family_and_kind(&editor, "apparel", "model").await;
+    editor.fill("input[name=\"sku\"]", "HOOD-1").await;
+    editor.click_through(CREATE).await;
+    assert!(
+        editor.exists("#errors a[href=\"#sku\"]").await,
+        "summary links the field"
+    );
+    assert!(
+        editor.exists("#sku-error").await,
+        "the message beside the field"
+    );
+    assert_eq!(editor.value("input[name=\"sku\"]").await, "HOOD-1");
 }

@@ -187,12 +187,38 @@ async fn pages(app: &TestApp) -> Vec<String> {
     pages
 }
 
+/// The pages an editor works in (an admin may not edit the catalog, so
+/// sees the product page's read view): the product form of each kind and
+/// both steps of creating a product.
+async fn editor_pages(app: &TestApp) -> Vec<String> {
+    let mut pages = Vec::new();
+    for kind in ["simple", "model", "variant"] {
+        let sql = match kind {
+            "simple" => "SELECT sku FROM products WHERE kind = 'simple' ORDER BY id LIMIT 1",
+            "model" => "SELECT sku FROM products WHERE kind = 'model' ORDER BY id LIMIT 1",
+            _ => "SELECT sku FROM products WHERE kind = 'variant' ORDER BY id LIMIT 1",
+        };
+        pages.push(format!("/products/{}", must(app, sql).await));
+    }
+    let schema = app.state.schema.get(app.db()).await.expect("schema");
+    let with_axes = schema
+        .families
+        .iter()
+        .find(|f| !f.variant_axes.is_empty())
+        .expect("a family with variant axes");
+    pages.push("/products/new".to_owned());
+    pages.push(format!(
+        "/products/new?family={}&kind=variant",
+        with_axes.code
+    ));
+    pages
+}
+
 async fn every_page_fits_a_phone(test: BrowserTest) {
     seed_demo(&test.app).await;
     let pages = pages(&test.app).await;
+    let editor_pages = editor_pages(&test.app).await;
 
-    let browser = test.browser("phone").await;
-    browser.resize(PHONE.0, PHONE.1).await;
     // `SLUICE_TEST_SCREENSHOTS=1` keeps a picture of every page, for
     // people comparing layouts.
     let pictures = std::env::var_os("SLUICE_TEST_SCREENSHOTS")
@@ -201,23 +227,33 @@ async fn every_page_fits_a_phone(test: BrowserTest) {
         std::fs::create_dir_all(folder).expect("screenshot folder");
     }
     let mut measured = Vec::new();
-    // Signed out first: the login page.
-    let all = std::iter::once("/login".to_owned()).chain(pages);
-    for (n, page) in all.enumerate() {
-        if n == 1 {
-            browser.sign_in("admin@sluice.local", DEMO_PASSWORD).await;
+    for (who, email, pages) in [
+        ("admin", "admin@sluice.local", pages),
+        ("editor", "editor@sluice.local", editor_pages),
+    ] {
+        let browser = test.browser(&format!("{who}-phone")).await;
+        browser.resize(PHONE.0, PHONE.1).await;
+        // Signed out first: the login page.
+        let all = std::iter::once("/login".to_owned()).chain(pages);
+        for (n, page) in all.enumerate() {
+            if n == 1 {
+                browser.sign_in(email, DEMO_PASSWORD).await;
+            }
+            browser.goto(&page).await;
+            if let Some(folder) = &pictures {
+                let name: String = page
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                let picture = browser.screenshot().await;
+                std::fs::write(folder.join(format!("{who}-{n:02}{name}.png")), picture)
+                    .expect("keep screenshot");
+            }
+            measured.push((
+                format!("{page} ({who})"),
+                browser.js(OVERFLOW, vec![]).await,
+            ));
         }
-        browser.goto(&page).await;
-        if let Some(folder) = &pictures {
-            let name: String = page
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
-            let picture = browser.screenshot().await;
-            std::fs::write(folder.join(format!("{n:02}{name}.png")), picture)
-                .expect("keep screenshot");
-        }
-        measured.push((page, browser.js(OVERFLOW, vec![]).await));
     }
     assert_eq!(
         measured[0].1["innerWidth"],
