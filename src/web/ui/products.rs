@@ -81,6 +81,16 @@ struct FieldView {
     seen: Vec<(String, String)>,
 }
 
+impl FieldView {
+    /// The field's own name (`v.weight`): readiness reasons link to it, and
+    /// a measurement's inputs are named after it (`.amount`, `.unit`).
+    fn anchor(&self) -> &str {
+        self.unit_name
+            .strip_suffix(".unit")
+            .unwrap_or(&self.unit_name)
+    }
+}
+
 struct GroupView {
     label: String,
     fields: Vec<FieldView>,
