@@ -278,22 +278,27 @@ pub(super) async fn count_feed_events(
     Ok(())
 }
 
-/// Feed events of every channel per UTC day from the day of `since` on, as
-/// `(YYYY-MM-DD, count)`; days without events are left out.
+/// Feed events of every channel on each of `days` (`YYYY-MM-DD`, UTC), as
+/// `(day, count)`; days without events are left out. The counters are named
+/// one by one: a range over their names would depend on the database's
+/// collation (`;` after the digits holds only in byte order).
 pub async fn feed_events_per_day(
     db: &Db,
-    since: Timestamp,
+    days: &[String],
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let first = feed_day_counter(&day_of(since));
-    // `;` sorts after every digit, so this bounds the day counters only.
-    let end = feed_day_counter(";");
-    let rows = sqlx::query(
-        "SELECT name, value FROM counters WHERE name >= $1 AND name < $2 ORDER BY name",
-    )
-    .bind(first)
-    .bind(end)
-    .fetch_all(db.pool())
-    .await?;
+    if days.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=days.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT name, value FROM counters WHERE name IN ({}) ORDER BY name",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for day in days {
+        query = query.bind(feed_day_counter(day));
+    }
+    let rows = query.fetch_all(db.pool()).await?;
     rows.iter()
         .map(|row| {
             let name: String = row.try_get("name")?;

@@ -16,6 +16,9 @@ use crate::error::{AppError, PageError};
 pub const CSRF_FIELD: &str = "csrf_token";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
+/// How long an error page waits for the session to show the navigation.
+const SESSION_LOOKUP_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Resolves the session cookie, checks CSRF on unsafe methods, and leaves the
 /// session in the request for [`super::extract::PageSession`].
 pub async fn page_guard(
@@ -154,7 +157,9 @@ pub async fn wake_publisher(
 /// handler's 403/404/422, an unknown path, a 405 or 413 shaped below the
 /// handlers) is rendered again inside the signed-in layout when the visitor
 /// has a session. The session is looked up only on that error path, so
-/// ordinary pages pay nothing; without one, the plain page stays.
+/// ordinary pages pay nothing; without one, the plain page stays. Server
+/// errors keep the plain page (the database may be what failed), and the
+/// lookup gives up after [`SESSION_LOOKUP_LIMIT`].
 pub async fn error_pages_keep_navigation(
     State(state): State<AppState>,
     request: Request,
@@ -174,19 +179,22 @@ pub async fn error_pages_keep_navigation(
     else {
         return response;
     };
-    let session = match sessions::resolve(
+    let status = response.status();
+    // A server error may be the database itself: don't wait on it again.
+    if status.is_server_error() {
+        return response;
+    }
+    let lookup = sessions::resolve(
         &state.db,
         &cookie,
         state.session_policy(),
         state.clock.now(),
-    )
-    .await
-    {
-        Ok(Some(session)) => session,
-        // No session, or the lookup failed: the plain page already says what went wrong.
+    );
+    let session = match tokio::time::timeout(SESSION_LOOKUP_LIMIT, lookup).await {
+        Ok(Ok(Some(session))) => session,
+        // No session, a failed or slow lookup: the plain page already says what went wrong.
         _ => return response,
     };
-    let status = response.status();
     let Some(mut page) = crate::web::ui::error_page_with_navigation(status, &message, &session)
     else {
         return response;

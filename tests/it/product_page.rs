@@ -355,7 +355,8 @@ async fn each_field_shows_its_lane(app: TestApp) {
     // Readiness reasons link to `#v.CODE`: a measurement's inputs are
     // `v.weight.amount` and `v.weight.unit`, so their wrapper carries the id.
     assert!(
-        page.body.contains("<span class=\"inline\" id=\"v.weight\">"),
+        page.body
+            .contains("<span class=\"inline\" id=\"v.weight\">"),
         "a measurement is a link target"
     );
 

@@ -1078,6 +1078,49 @@ async fn proposal_page_reads_in_labels(app: TestApp) {
         body.contains(">Name <span class=\"scope\">en_US</span>"),
         "{body}"
     );
+    // A rich-text change whose words stay the same (a link's target) is
+    // flagged and its HTML shown at once: the text diff cannot show it.
+    product(
+        &app,
+        &schema,
+        "GAD-9",
+        "gadgets",
+        &[],
+        &[(
+            "description",
+            Some("en_US"),
+            None,
+            json!("<p>See <a href=\"https://docs.example/a\">the manual</a></p>"),
+        )],
+    )
+    .await;
+    let id = propose(
+        &app,
+        &schema,
+        &alice,
+        "GAD-9",
+        &[(
+            "description",
+            Some("en_US"),
+            None,
+            json!("<p>See <a href=\"https://elsewhere.example/a\">the manual</a></p>"),
+        )],
+        Some("link"),
+    )
+    .await;
+    let page = approver.get(&format!("/proposals/{id}")).await;
+    assert!(
+        page.body.contains("<details class=\"html-diff\" open>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("only links or formatting changed"));
+    assert!(
+        page.body.contains("https://<ins>elsewhere</ins>.example/a"),
+        "the changed link target is marked: {}",
+        page.body
+    );
+
     // The queue's summary names fields by label too.
     let queue = approver.get("/proposals").await;
     assert!(queue.body.contains("Name (en_US)"), "{}", queue.body);

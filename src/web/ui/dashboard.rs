@@ -107,7 +107,7 @@ async fn activity(state: &AppState, may_import: bool) -> Result<Activity, AppErr
         None
     };
     let approvals = proposals::approvals_per_day(&state.db, since).await?;
-    let feed_events = overview::feed_events_per_day(&state.db, since).await?;
+    let feed_events = overview::feed_events_per_day(&state.db, &days).await?;
     Ok(Activity {
         imports,
         approvals: DayBars::new("Approvals", &days, &approvals),

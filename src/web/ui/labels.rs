@@ -194,10 +194,21 @@ impl<'a> Labels<'a> {
         field: &str,
         before: Option<&Json>,
         after: Option<&Json>,
-    ) -> Option<(Vec<Segment>, Vec<Segment>)> {
+    ) -> Option<HtmlDiff> {
+        if !self.is_rich(field) {
+            return None;
+        }
         let raw = |data: Option<&Json>| data.and_then(Json::as_str).unwrap_or("").to_owned();
-        self.is_rich(field)
-            .then(|| word_diff(&raw(before), &raw(after)))
+        let (raw_before, raw_after) = (raw(before), raw(after));
+        let (before_segments, after_segments) = word_diff(&raw_before, &raw_after);
+        Some(HtmlDiff {
+            // Same text, other markup: a changed link target or formatting
+            // that the text diff cannot show, so the HTML is shown at once.
+            markup_only: raw_before != raw_after
+                && html::to_text(&raw_before) == html::to_text(&raw_after),
+            before: before_segments,
+            after: after_segments,
+        })
     }
 
     /// Whether the field holds HTML (a textarea attribute).
@@ -206,6 +217,14 @@ impl<'a> Labels<'a> {
             .attribute(field)
             .is_some_and(|a| a.kind == AttributeType::Textarea)
     }
+}
+
+/// The raw HTML of a rich-text change, word by word.
+pub(in crate::web::ui) struct HtmlDiff {
+    pub(in crate::web::ui) before: Vec<Segment>,
+    pub(in crate::web::ui) after: Vec<Segment>,
+    /// The text reads the same; only links or formatting changed.
+    pub(in crate::web::ui) markup_only: bool,
 }
 
 fn yes_no(value: bool) -> String {

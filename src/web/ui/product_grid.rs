@@ -344,8 +344,14 @@ async fn grid(
             },
             headers: column_headers(&base, sort),
             next_page: page.next_cursor.as_ref().map(|c| page_href("cursor", c)),
-            prev_page: page.prev_cursor.as_ref().map(|c| page_href("before", c)),
-            first_page: (at != store::PageAt::First && page.prev_cursor.is_some())
+            // An empty page past a cursor (its rows were edited or deleted
+            // away meanwhile) still leads back: to what comes before it.
+            prev_page: match (&page.prev_cursor, &at) {
+                (Some(cursor), _) => Some(page_href("before", cursor)),
+                (None, store::PageAt::After(cursor)) => Some(page_href("before", cursor)),
+                (None, _) => None,
+            },
+            first_page: (at != store::PageAt::First)
                 .then(|| format!("{base}sort={}", sort.as_str())),
             filtered,
             may_create: session.caller().may(&Permission::EditCatalog),

@@ -19,8 +19,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::labels::{Labels, safe_html};
-use super::proposals::Segment;
+use super::labels::{HtmlDiff, Labels, safe_html};
 use super::{Choice, Chrome, category_choices, choices, render};
 use crate::app::AppState;
 use crate::auth::Permission;
@@ -111,7 +110,7 @@ struct ChangeRow {
     before: String,
     after: String,
     /// For rich text: the raw HTML, word by word, shown on demand.
-    html_diff: Option<(Vec<Segment>, Vec<Segment>)>,
+    html_diff: Option<HtmlDiff>,
 }
 
 struct VersionRow {

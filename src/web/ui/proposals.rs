@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::labels::Labels;
+use super::labels::{HtmlDiff, Labels};
 use super::{Choice, Chrome, category_choices, choices, render};
 use crate::app::AppState;
 use crate::auth::sessions::Session;
@@ -670,7 +670,7 @@ struct DiffRow {
     before: Vec<Segment>,
     after: Vec<Segment>,
     /// For rich text: the diff of the raw HTML, shown on demand.
-    html_diff: Option<(Vec<Segment>, Vec<Segment>)>,
+    html_diff: Option<HtmlDiff>,
     state: &'static str,
     selectable: bool,
     checked: bool,
