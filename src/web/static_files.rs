@@ -80,3 +80,35 @@ pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every `{` of the stylesheet closes, outside comments: one unclosed
+    /// `@media` block (a merge that dropped a `}`) silently scopes every later
+    /// rule to narrow screens.
+    #[test]
+    fn stylesheet_blocks_are_balanced() {
+        let css = include_str!("../../static/app.css");
+        let mut depth = 0_i32;
+        let mut rest = css;
+        while let Some(ch) = rest.chars().next() {
+            if rest.starts_with("/*") {
+                let end = rest.find("*/").expect("every comment closes");
+                rest = &rest[end + 2..];
+                continue;
+            }
+            match ch {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            assert!(
+                depth >= 0,
+                "a `}}` closes nothing before {:?}",
+                &rest[..rest.len().min(60)]
+            );
+            rest = &rest[ch.len_utf8()..];
+        }
+        assert_eq!(depth, 0, "{depth} block(s) of app.css never close");
+    }
+}

@@ -255,6 +255,34 @@ async fn every_page_fits_a_phone(test: BrowserTest) {
             ));
         }
     }
+    // The same stylesheet at a desktop's width: rules after a media query
+    // still apply (an unclosed `@media` block once scoped every later rule,
+    // the charts' colours among them, to narrow screens).
+    let desktop = test.browser("admin-desktop").await;
+    desktop.sign_in("admin@sluice.local", DEMO_PASSWORD).await;
+    for page in ["/", "/channels/web"] {
+        desktop.goto(page).await;
+        let fills = desktop
+            .js(
+                "return Array.from(document.querySelectorAll('svg.stacked-bar rect.seg-ready'))\
+                 .map(r => getComputedStyle(r).fill);",
+                vec![],
+            )
+            .await;
+        let fills = fills.as_array().cloned().unwrap_or_default();
+        assert!(
+            !fills.is_empty(),
+            "{page}: a readiness bar with ready products"
+        );
+        for fill in fills {
+            assert_eq!(
+                fill,
+                json!("rgb(45, 164, 78)"),
+                "{page}: the ready segment's colour"
+            );
+        }
+    }
+
     assert_eq!(
         measured[0].1["innerWidth"],
         json!(PHONE.0),
