@@ -119,17 +119,14 @@ pub async fn delete_entity(
 
 /// Marks the schema as changed so every node reloads it.
 pub async fn bump_schema_version(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'schema'")
-        .execute(&mut *conn)
-        .await?;
+    crate::db::counters::bump(conn, "schema", 1).await?;
     Ok(())
 }
 
 async fn schema_version(db: &Db) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query("SELECT value FROM counters WHERE name = 'schema'")
-        .fetch_one(db.pool())
-        .await?;
-    row.try_get("value")
+    crate::db::counters::read(db.pool(), "schema")
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
 }
 
 /// The schema, reloaded only when its version counter moved (one cheap

@@ -6,6 +6,7 @@
 //! driver. The few places where the dialects differ ask [`Backend`].
 
 pub mod bulk;
+pub mod counters;
 mod migrations;
 mod timestamp;
 

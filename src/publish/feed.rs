@@ -80,11 +80,11 @@ pub async fn page(db: &Db, channel: &str, after: i64, limit: i64) -> Result<Feed
 
 /// The feed's last sequence number (0 before the first event).
 pub async fn head(db: &Db, channel: &str) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query("SELECT value FROM counters WHERE name = $1")
-        .bind(format!("feed:{channel}"))
-        .fetch_optional(db.pool())
-        .await?;
-    row.map_or(Ok(0), |row| row.try_get("value"))
+    Ok(
+        crate::db::counters::read(db.pool(), &format!("feed:{channel}"))
+            .await?
+            .unwrap_or(0),
+    )
 }
 
 /// A product as its channel has it now.

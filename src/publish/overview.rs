@@ -267,13 +267,11 @@ pub(super) async fn count_feed_events(
     if events == 0 {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT INTO counters (name, value) VALUES ($1, $2) \
-         ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value",
+    crate::db::counters::bump_or_start(
+        conn,
+        &feed_day_counter(&day_of(at)),
+        i64::try_from(events).unwrap_or(i64::MAX),
     )
-    .bind(feed_day_counter(&day_of(at)))
-    .bind(i64::try_from(events).unwrap_or(i64::MAX))
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -286,24 +284,13 @@ pub async fn feed_events_per_day(
     db: &Db,
     days: &[String],
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    if days.is_empty() {
-        return Ok(Vec::new());
-    }
-    let placeholders: Vec<String> = (1..=days.len()).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "SELECT name, value FROM counters WHERE name IN ({}) ORDER BY name",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for day in days {
-        query = query.bind(feed_day_counter(day));
-    }
-    let rows = query.fetch_all(db.pool()).await?;
-    rows.iter()
-        .map(|row| {
-            let name: String = row.try_get("name")?;
+    let names: Vec<String> = days.iter().map(|day| feed_day_counter(day)).collect();
+    let counted = crate::db::counters::read_many(db.pool(), &names).await?;
+    Ok(counted
+        .into_iter()
+        .map(|(name, value)| {
             let day = name.rsplit(':').next().unwrap_or_default().to_owned();
-            Ok((day, row.try_get("value")?))
+            (day, value)
         })
-        .collect()
+        .collect())
 }

@@ -545,20 +545,8 @@ async fn write_outcomes(
     }
     let mut next: HashMap<String, i64> = HashMap::new();
     for (channel, count) in &per_channel {
-        let name = format!("feed:{channel}");
-        sqlx::query(
-            "INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(&name)
-        .execute(&mut *conn)
-        .await?;
-        let row =
-            sqlx::query("UPDATE counters SET value = value + $1 WHERE name = $2 RETURNING value")
-                .bind(*count)
-                .bind(&name)
-                .fetch_one(&mut *conn)
-                .await?;
-        let last: i64 = row.try_get("value")?;
+        let last =
+            crate::db::counters::bump_or_start(conn, &format!("feed:{channel}"), *count).await?;
         next.insert(channel.clone(), last - count + 1);
     }
     let mut events = Vec::new();

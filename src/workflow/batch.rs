@@ -959,13 +959,7 @@ async fn write_records(
     )
     .await?;
     let count = i64::try_from(records.log.len()).unwrap_or(i64::MAX);
-    let last: i64 = sqlx::query(
-        "UPDATE counters SET value = value + $1 WHERE name = 'change_log' RETURNING value",
-    )
-    .bind(count)
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("value")?;
+    let last = crate::db::counters::bump(conn, "change_log", count).await?;
     let mut log = with_ids(records.log, 1, ids);
     for (i, row) in log.iter_mut().enumerate() {
         row[0] = Param::Int(last - count + 1 + i64::try_from(i).unwrap_or(0));

@@ -880,12 +880,7 @@ async fn append_change_log(
     product: &Product,
     now: Timestamp,
 ) -> Result<(), WriteError> {
-    let row = sqlx::query(
-        "UPDATE counters SET value = value + 1 WHERE name = 'change_log' RETURNING value",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let seq: i64 = row.try_get("value")?;
+    let seq = crate::db::counters::bump(conn, "change_log", 1).await?;
     sqlx::query(
         "INSERT INTO change_log (seq, product_id, sku, version, at) VALUES ($1, $2, $3, $4, $5)",
     )
