@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use super::jobs::{self, Status};
 use super::run::{self, Progress, RunError, RunOptions};
@@ -91,6 +92,20 @@ async fn run_claimed(state: &AppState, only: Option<i64>) -> Result<Option<i64>,
         finish_failed(state, job.id, message).await;
         return Ok(Some(job.id));
     }
+    // One span per run, so a job's log lines can be followed together.
+    let span = tracing::info_span!(
+        "import",
+        import.job_id = job.id,
+        import.profile = %job.profile,
+        import.mode = job.mode.as_str(),
+        import.attempt = job.attempts,
+    );
+    let id = job.id;
+    run_import(state, job).instrument(span).await;
+    Ok(Some(id))
+}
+/// Runs a claimed import to its end and records how it ended.
+async fn run_import(state: &AppState, job: jobs::Job) {
     tracing::info!(job = job.id, profile = %job.profile, mode = job.mode.as_str(), attempt = job.attempts, "import started");
     let progress = state.imports.track(job.id);
     let result = run::run(
@@ -131,7 +146,6 @@ async fn run_claimed(state: &AppState, only: Option<i64>) -> Result<Option<i64>,
             .await;
         }
     }
-    Ok(Some(job.id))
 }
 
 /// A transient database error (a dropped connection, a failover, a

@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tracing::Instrument;
 
 use tokio::sync::Notify;
 
@@ -102,7 +103,14 @@ pub async fn run_next(services: &JobServices) -> Result<Option<i64>, JobError> {
     };
     let id = job.id;
     tracing::info!(job.id = id, job.kind = job.task.kind(), job.target = %job.task.target(), attempt = job.attempts, "job started");
-    match run(services, job, &owner).await {
+    let span = tracing::info_span!(
+        "job",
+        job.id = id,
+        job.kind = job.task.kind(),
+        job.target = %job.task.target(),
+        job.attempt = job.attempts,
+    );
+    match run(services, job, &owner).instrument(span).await {
         Ok(Ended::Finished) => {}
         Ok(Ended::Stopped) => tracing::warn!(job.id = id, "job stopped before its end"),
         // Left claimed: after its lease another run takes it over and

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 use tokio::sync::Notify;
 
@@ -61,7 +62,12 @@ pub async fn catch_up(db: &Db, schema: &SchemaCache, clock: &Clock) -> Result<Ro
     let mut idle_rounds = 0;
     loop {
         let current = schema.get(db).await?;
-        let round = publisher::follow_once(db, &current, clock.now()).await?;
+        let round = publisher::follow_once(db, &current, clock.now())
+            .instrument(tracing::info_span!(
+                "publish_round",
+                publish.schema = current.version
+            ))
+            .await?;
         if round.products == 0 {
             // A rebuild may still be due (the schema moved without a logged
             // change); a second empty round means there is nothing to do.
