@@ -6,6 +6,7 @@ pub mod cookies;
 pub mod extract;
 pub mod layers;
 pub mod metrics;
+pub mod product_query;
 pub mod static_files;
 pub mod ui;
 

@@ -20,8 +20,8 @@ use crate::catalog::schema::Schema;
 use crate::catalog::store::{self, ProductCount, ProductCursor, ProductSort, SortColumn};
 use crate::error::{AppError, PageResult};
 use crate::publish::overview::{self, MissingOn};
-use crate::web::api::products::{ListQuery, parse_cursor, parse_filter};
 use crate::web::extract::{PageSession, urlencode};
+use crate::web::product_query::{ListQuery, parse_cursor, parse_filter};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/products", get(grid))
