@@ -167,7 +167,7 @@ impl AppError {
     }
 
     /// Logs internal errors, once, where they become a response.
-    fn log(&self) {
+    pub fn log(&self) {
         if let AppError::Internal(err) = self {
             tracing::error!(error = format!("{err:#}"), "request failed");
         }
@@ -266,26 +266,5 @@ impl From<axum::extract::rejection::FormRejection> for AppError {
     }
 }
 
-/// An [`AppError`] shown to a browser: an HTML page with the status, a plain
-/// message and a way back, and no internals.
-#[derive(Debug)]
-pub struct PageError(pub AppError);
-
-impl<E: Into<AppError>> From<E> for PageError {
-    fn from(err: E) -> Self {
-        PageError(err.into())
-    }
-}
-
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        self.0.log();
-        let status = self.0.status();
-        crate::web::ui::error_page(status, &self.0.public_message())
-    }
-}
-
 /// Result of a JSON API handler.
 pub type ApiResult<T> = Result<T, AppError>;
-/// Result of a page handler.
-pub type PageResult<T = Response> = Result<T, PageError>;

@@ -6,9 +6,12 @@ pub mod cookies;
 pub mod extract;
 pub mod layers;
 pub mod metrics;
+mod page_error;
 pub mod product_query;
 pub mod static_files;
 pub mod ui;
+
+pub use page_error::{PageError, PageResult};
 
 use std::time::Duration;
 
@@ -231,7 +234,7 @@ async fn shape_bare_errors(request: Request, next: Next) -> Response {
     let mut shaped = if is_api {
         error.into_response()
     } else {
-        crate::error::PageError(error).into_response()
+        crate::web::PageError(error).into_response()
     };
     if let Some(allow) = allow {
         shaped.headers_mut().insert(header::ALLOW, allow);

@@ -18,12 +18,13 @@ use super::{Choice, Chrome, FormErrors, render};
 use crate::app::AppState;
 use crate::auth::sessions::Session;
 use crate::auth::{Caller, Permission};
-use crate::error::{AppError, FieldError, PageError, PageResult};
+use crate::error::{AppError, FieldError};
 use crate::import::jobs::{self, Counts, ErrorGroup, Job, Mode, NewJob, SubmitError, Upload};
 use crate::import::profiles;
 use crate::web::api::imports::{errors_file, view};
 use crate::web::extract::{ClientAddr, PageSession, urlencode};
 use crate::web::layers::CSRF_FIELD;
+use crate::web::{PageError, PageResult};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -26,9 +26,10 @@ use crate::catalog::schema::{
 };
 use crate::catalog::schema_code::{self, Action, Plan, SchemaError};
 use crate::catalog::store;
-use crate::error::{AppError, PageError, PageResult};
+use crate::error::AppError;
 use crate::jobs::{self, SchemaChange};
 use crate::web::extract::{ClientAddr, PageForm, PageSession};
+use crate::web::{PageError, PageResult};
 
 /// The locale labels are shown in on these screens.
 const LABEL_LOCALE: &str = "en_US";

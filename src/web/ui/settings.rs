@@ -12,9 +12,10 @@ use crate::auth::sessions::Session;
 use crate::auth::tokens::{self, ApiToken, CreatedToken};
 use crate::auth::users::{self, NewUser, User};
 use crate::auth::{AuthError, Role, Roles, Scope, Scopes};
-use crate::error::{AppError, PageError, PageResult};
+use crate::error::AppError;
 use crate::web::extract::{ClientAddr, PageForm, PageSession};
 use crate::web::layers::no_store;
+use crate::web::{PageError, PageResult};
 
 const ROLE_NAMES: [&str; 4] = ["admin", "editor", "approver", "viewer"];
 const FIXED_SCOPES: [&str; 4] = ["catalog:read", "catalog:write", "import", "admin"];

@@ -21,10 +21,11 @@ use crate::auth::sessions::Session;
 use crate::catalog::product::{ProductKind, ValueKey};
 use crate::catalog::schema::{Family, Schema};
 use crate::catalog::store::{self, ProductFilter, ProductSort};
-use crate::error::{AppError, FieldError, PageError, PageResult};
+use crate::error::{AppError, FieldError};
 use crate::web::extract::{PageSession, urlencode};
 use crate::web::ui::labels::Labels;
 use crate::web::ui::{Choice, Chrome, choices, render};
+use crate::web::{PageError, PageResult};
 use crate::workflow::proposals::{self, WorkflowError};
 use crate::workflow::write::{NewProduct, ValueChange, WriteError};
 
