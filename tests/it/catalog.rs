@@ -11,6 +11,8 @@ use sluice::catalog::schema_code;
 use sluice::workflow::write::{self, NewProduct, ValueChange, Writer};
 
 use crate::TestApp;
+use crate::harness::set_values;
+use crate::seed::new_product;
 
 crate::db_tests!(
     every_type_accepts_good_values_and_names_bad_ones,
@@ -49,32 +51,12 @@ async fn system_create(
     parent: Option<&str>,
     values: &[(&str, Option<&str>, Value)],
 ) {
-    let schema = sluice::catalog::store::load_schema(app.db().pool())
-        .await
-        .unwrap();
-    write::create(
-        app.db(),
-        &schema,
-        &Writer::System(Actor::system("test")),
-        NewProduct {
-            sku: sku.to_owned(),
-            kind,
-            family: family.to_owned(),
-            parent: parent.map(str::to_owned),
-            enabled: true,
-            categories: Vec::new(),
-            values: values
-                .iter()
-                .map(|(attribute, locale, data)| ValueChange {
-                    key: ValueKey::new(attribute, *locale, None),
-                    data: Some(data.clone()),
-                })
-                .collect(),
-        },
-        app.clock().now(),
-    )
-    .await
-    .unwrap_or_else(|err| panic!("create {sku}: {err}"));
+    let schema = app.schema().await;
+    let product = NewProduct {
+        values: set_values(values.iter().cloned()),
+        ..new_product(sku, kind, family, parent)
+    };
+    app.create_as_system(&schema, product).await;
 }
 
 /// Approves a proposal (answer 202 of a PATCH) with a fresh approver's token.

@@ -7,13 +7,13 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use sluice::audit::Actor;
 use sluice::auth::Role;
-use sluice::catalog::product::{ProductKind, ValueKey};
+use sluice::catalog::product::ProductKind;
 use sluice::catalog::schema::{PublishMode, Schema};
-use sluice::catalog::{schema_code, store};
-use sluice::workflow::write::{self, ChangeSet, NewProduct, ValueChange, Writer};
+use sluice::catalog::store;
+use sluice::workflow::write::{ChangeSet, NewProduct};
 
+use crate::seed::{Val, changes, new_product, setup_with};
 use crate::{Client, TestApp};
 
 crate::db_tests!(
@@ -24,42 +24,8 @@ crate::db_tests!(
     channel_settings_save_publish_mode_and_mapping,
 );
 
-/// `(attribute, locale, channel, data)`; `Value::Null` removes the value.
-pub(crate) type Val<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Value);
-
-pub(crate) fn system() -> Writer {
-    Writer::System(Actor::system("test"))
-}
-
-/// Applies the fixture schema, changed by `edit`, and answers it as stored.
-pub(crate) async fn setup_with(app: &TestApp, edit: impl FnOnce(&mut Schema)) -> Schema {
-    let mut desired = schema_code::parse(include_str!("fixtures/catalog.toml")).expect("fixture");
-    edit(&mut desired);
-    schema_code::apply(
-        app.db(),
-        &Actor::system("test"),
-        &desired,
-        false,
-        false,
-        app.clock().now(),
-    )
-    .await
-    .expect("schema applies");
-    store::load_schema(app.db().pool()).await.expect("schema")
-}
-
 async fn setup(app: &TestApp) -> Schema {
     setup_with(app, |_| {}).await
-}
-
-pub(crate) fn changes(values: &[Val<'_>]) -> Vec<ValueChange> {
-    values
-        .iter()
-        .map(|(attribute, locale, channel, data)| ValueChange {
-            key: ValueKey::new(attribute, *locale, *channel),
-            data: (!data.is_null()).then(|| data.clone()),
-        })
-        .collect()
 }
 
 async fn create_as(
@@ -72,23 +38,10 @@ async fn create_as(
     values: &[Val<'_>],
 ) {
     let product = NewProduct {
-        sku: sku.to_owned(),
-        kind,
-        family: family.to_owned(),
-        parent: parent.map(str::to_owned),
-        enabled: true,
-        categories: Vec::new(),
         values: changes(values),
+        ..new_product(sku, kind, family, parent)
     };
-    create_product(app, schema, product).await;
-}
-
-/// Creates `product` as the system (an approved write).
-pub(crate) async fn create_product(app: &TestApp, schema: &Schema, product: NewProduct) {
-    let sku = product.sku.clone();
-    write::create(app.db(), schema, &system(), product, app.clock().now())
-        .await
-        .unwrap_or_else(|err| panic!("create {sku}: {err}"));
+    app.create_as_system(schema, product).await;
 }
 
 /// A simple product made by the system (an approved write).
@@ -103,20 +56,11 @@ pub(crate) async fn create(
 }
 
 pub(crate) async fn update(app: &TestApp, schema: &Schema, sku: &str, values: &[Val<'_>]) {
-    write::update(
-        app.db(),
-        schema,
-        &system(),
-        sku,
-        None,
-        &ChangeSet {
-            values: changes(values),
-            ..ChangeSet::default()
-        },
-        app.clock().now(),
-    )
-    .await
-    .unwrap_or_else(|err| panic!("update {sku}: {err}"));
+    let change = ChangeSet {
+        values: changes(values),
+        ..ChangeSet::default()
+    };
+    app.update_as_system(schema, sku, &change).await;
 }
 
 /// Everything a gadget needs on `web` (name and description in en_US and

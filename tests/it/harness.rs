@@ -377,10 +377,36 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Sends `file` as a CSV upsert import with mapping profile `profile`,
+    /// runs the import worker and answers the finished job.
+    pub async fn import_csv(&self, token: &str, profile: &str, file: Vec<u8>) -> serde_json::Value {
+        let sent = self
+            .api_raw(
+                Method::POST,
+                &format!("/api/v1/imports?profile={profile}&mode=upsert&name=items.csv"),
+                token,
+                file,
+                &[("content-type", "text/csv")],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
+        let id = sent.json()["id"].as_i64().expect("job id");
+        sluice::import::worker::drain(&self.state)
+            .await
+            .expect("import worker");
+        let job = self
+            .api(Method::GET, &format!("/api/v1/imports/{id}"), Some(token))
+            .await;
+        assert_eq!(job.status, StatusCode::OK, "{}", job.body);
+        job.json()
+    }
+}
+
 /// Value changes that set each `(attribute, locale, data)`, for a product
 /// written through the domain.
-pub fn set_values(
-    values: impl IntoIterator<Item = (&'static str, Option<&'static str>, serde_json::Value)>,
+pub fn set_values<'a>(
+    values: impl IntoIterator<Item = (&'a str, Option<&'a str>, serde_json::Value)>,
 ) -> Vec<sluice::workflow::write::ValueChange> {
     values
         .into_iter()

@@ -6,6 +6,7 @@
 //! `TEST_LOG=1` shows the application's logs.
 
 mod harness;
+mod seed;
 
 mod api;
 mod auth;

@@ -15,10 +15,8 @@ use sluice::workflow::proposals;
 use sluice::workflow::write::{ChangeSet, NewProduct, ValueChange};
 
 use crate::TestApp;
-use crate::channel_pages::{
-    Val, changes, create, create_product, figure, gadget, held_change, listed, section, setup_with,
-    update,
-};
+use crate::channel_pages::{create, figure, gadget, held_change, listed, section, update};
+use crate::seed::{Val, changes, new_product, setup_with};
 
 crate::db_tests!(
     grid_counts_what_the_filters_match,
@@ -46,15 +44,12 @@ async fn make(
     values: &[Val<'_>],
 ) {
     let product = NewProduct {
-        sku: sku.to_owned(),
-        kind,
-        family: family.to_owned(),
-        parent: parent.map(str::to_owned),
         enabled,
-        categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+        categories: crate::seed::categories(categories),
         values: changes(values),
+        ..new_product(sku, kind, family, parent)
     };
-    create_product(app, schema, product).await;
+    app.create_as_system(schema, product).await;
 }
 
 /// The text of the result count.

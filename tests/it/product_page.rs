@@ -8,10 +8,11 @@ use serde_json::{Value, json};
 use sluice::audit::Actor;
 use sluice::auth::Role;
 use sluice::catalog::product::{Product, ProductKind, ValueKey};
-use sluice::catalog::store;
 use sluice::workflow::proposals::{self, ProposalFilter, Status};
-use sluice::workflow::write::{self, NewProduct, ValueChange, Writer};
+use sluice::workflow::write::NewProduct;
 
+use crate::harness::set_values;
+use crate::seed;
 use crate::{TestApp, db_tests};
 
 db_tests!(
@@ -101,30 +102,13 @@ async fn create(
     categories: &[&str],
     values: &[(&str, Option<&str>, Value)],
 ) {
-    let schema = store::load_schema(app.db().pool()).await.expect("schema");
-    write::create(
-        app.db(),
-        &schema,
-        &Writer::System(Actor::system("test")),
-        NewProduct {
-            sku: sku.to_owned(),
-            kind,
-            family: family.to_owned(),
-            parent: parent.map(str::to_owned),
-            enabled: true,
-            categories: categories.iter().map(|c| (*c).to_owned()).collect(),
-            values: values
-                .iter()
-                .map(|(attribute, locale, data)| ValueChange {
-                    key: ValueKey::new(attribute, *locale, None),
-                    data: Some(data.clone()),
-                })
-                .collect(),
-        },
-        app.clock().now(),
-    )
-    .await
-    .expect("product created");
+    let schema = app.schema().await;
+    let product = NewProduct {
+        categories: seed::categories(categories),
+        values: set_values(values.iter().cloned()),
+        ..seed::new_product(sku, kind, family, parent)
+    };
+    app.create_as_system(&schema, product).await;
 }
 
 /// A gadget with a name, an ERP price and weight.
@@ -151,10 +135,7 @@ async fn radio(app: &TestApp) {
 }
 
 async fn master(app: &TestApp, sku: &str) -> Option<Product> {
-    store::find(app.db().pool(), sku)
-        .await
-        .expect("find")
-        .map(|s| s.product)
+    app.stored(sku).await
 }
 
 /// From `marker` to the end of the element section or card it sits in.

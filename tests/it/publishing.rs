@@ -11,16 +11,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use sluice::audit::Actor;
 use sluice::auth::Role;
-use sluice::catalog::product::{ProductKind, ValueKey};
+use sluice::catalog::product::ProductKind;
 use sluice::catalog::schema::{PublishMode, Schema};
-use sluice::catalog::{schema_code, store};
 use sluice::db::Db;
 use sluice::publish::{feed, publisher};
-use sluice::workflow::write::{self, ChangeSet, NewProduct, ValueChange, Writer};
+use sluice::workflow::write::{self, ChangeSet, NewProduct};
 use sqlx::Row;
 
+use crate::seed::{self, Val, changes, setup_with, system};
 use crate::{TestApp, TestResponse};
 
 crate::db_tests!(
@@ -44,42 +43,8 @@ crate::db_tests!(
 // Catalog helpers
 // ---------------------------------------------------------------------------
 
-/// `(attribute, locale, channel, data)`.
-type Val<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Value);
-
-fn system() -> Writer {
-    Writer::System(Actor::system("test"))
-}
-
-/// Applies the fixture schema, changed by `edit`, and answers it as stored.
-async fn setup_with(app: &TestApp, edit: impl FnOnce(&mut Schema)) -> Schema {
-    let mut desired = schema_code::parse(include_str!("fixtures/catalog.toml")).expect("fixture");
-    edit(&mut desired);
-    schema_code::apply(
-        app.db(),
-        &Actor::system("test"),
-        &desired,
-        false,
-        false,
-        app.clock().now(),
-    )
-    .await
-    .expect("schema applies");
-    store::load_schema(app.db().pool()).await.expect("schema")
-}
-
 async fn setup(app: &TestApp) -> Schema {
     setup_with(app, |_| {}).await
-}
-
-fn changes(values: &[Val<'_>]) -> Vec<ValueChange> {
-    values
-        .iter()
-        .map(|(attribute, locale, channel, data)| ValueChange {
-            key: ValueKey::new(attribute, *locale, *channel),
-            data: (!data.is_null()).then(|| data.clone()),
-        })
-        .collect()
 }
 
 fn new_product(
@@ -91,13 +56,9 @@ fn new_product(
     values: &[Val<'_>],
 ) -> NewProduct {
     NewProduct {
-        sku: sku.to_owned(),
-        kind,
-        family: family.to_owned(),
-        parent: parent.map(str::to_owned),
-        enabled: true,
-        categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+        categories: seed::categories(categories),
         values: changes(values),
+        ..seed::new_product(sku, kind, family, parent)
     }
 }
 
@@ -110,15 +71,8 @@ async fn create(
     categories: &[&str],
     values: &[Val<'_>],
 ) {
-    write::create(
-        app.db(),
-        schema,
-        &system(),
-        new_product(sku, ProductKind::Simple, family, None, categories, values),
-        app.clock().now(),
-    )
-    .await
-    .unwrap_or_else(|err| panic!("create {sku}: {err}"));
+    let product = new_product(sku, ProductKind::Simple, family, None, categories, values);
+    app.create_as_system(schema, product).await;
 }
 
 /// An apparel model (name in both locales) with variants `(sku, color, size)`.
@@ -146,42 +100,29 @@ async fn create_model(
             json!([{"amount": "25.00", "currency": "USD"}]),
         ),
     ];
-    write::create(
-        app.db(),
-        schema,
-        &system(),
-        new_product(
-            sku,
-            ProductKind::Model,
-            "apparel",
-            None,
-            categories,
-            &model_values,
-        ),
-        app.clock().now(),
-    )
-    .await
-    .unwrap_or_else(|err| panic!("create model {sku}: {err}"));
+    let model = new_product(
+        sku,
+        ProductKind::Model,
+        "apparel",
+        None,
+        categories,
+        &model_values,
+    );
+    app.create_as_system(schema, model).await;
     for (variant, color, size) in variants {
-        write::create(
-            app.db(),
-            schema,
-            &system(),
-            new_product(
-                variant,
-                ProductKind::Variant,
-                "apparel",
-                Some(sku),
-                &[],
-                &[
-                    ("color", None, None, json!(color)),
-                    ("size", None, None, json!(size)),
-                ],
-            ),
-            app.clock().now(),
-        )
-        .await
-        .unwrap_or_else(|err| panic!("create variant {variant}: {err}"));
+        let values = [
+            ("color", None, None, json!(color)),
+            ("size", None, None, json!(size)),
+        ];
+        let product = new_product(
+            variant,
+            ProductKind::Variant,
+            "apparel",
+            Some(sku),
+            &[],
+            &values,
+        );
+        app.create_as_system(schema, product).await;
     }
 }
 
@@ -236,17 +177,7 @@ async fn system_values(app: &TestApp, schema: &Schema, sku: &str, values: &[Val<
 }
 
 async fn system_change(app: &TestApp, schema: &Schema, sku: &str, change: ChangeSet) {
-    write::update(
-        app.db(),
-        schema,
-        &system(),
-        sku,
-        None,
-        &change,
-        app.clock().now(),
-    )
-    .await
-    .unwrap_or_else(|err| panic!("update {sku}: {err}"));
+    app.update_as_system(schema, sku, &change).await;
 }
 
 async fn set_enabled(app: &TestApp, schema: &Schema, sku: &str, enabled: bool) {
@@ -511,25 +442,8 @@ attribute = "gtin"
 const ERP_HEADER: &str = "sku,name_en,name_de,description_en,description_de,price,gtin\n";
 
 async fn import(app: &TestApp, token: &str, rows: &str) -> Value {
-    let sent = app
-        .api_raw(
-            Method::POST,
-            "/api/v1/imports?profile=pub-erp&mode=upsert&name=items.csv",
-            token,
-            format!("{ERP_HEADER}{rows}").into_bytes(),
-            &[("content-type", "text/csv")],
-        )
-        .await;
-    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
-    let id = sent.json()["id"].as_i64().expect("job id");
-    sluice::import::worker::drain(&app.state)
+    app.import_csv(token, "pub-erp", format!("{ERP_HEADER}{rows}").into_bytes())
         .await
-        .expect("import worker");
-    let job = app
-        .api(Method::GET, &format!("/api/v1/imports/{id}"), Some(token))
-        .await;
-    assert_eq!(job.status, StatusCode::OK, "{}", job.body);
-    job.json()
 }
 
 async fn unapproved_changes_never_reach_a_feed(app: TestApp) {

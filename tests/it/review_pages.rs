@@ -5,16 +5,16 @@
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use sluice::audit::Actor;
 use sluice::auth::users::User;
 use sluice::auth::{Caller, Credential, Role};
 use sluice::catalog::product::{ProductKind, ValueKey};
 use sluice::catalog::schema::Schema;
 use sluice::catalog::store;
 use sluice::workflow::proposals::{self, FieldState, Status};
-use sluice::workflow::write::{self, ChangeSet, NewProduct, ValueChange, Writer};
+use sluice::workflow::write::{ChangeSet, NewProduct, ValueChange};
 
 use crate::harness::PASSWORD;
+use crate::seed;
 use crate::{Client, TestApp};
 
 crate::db_tests!(
@@ -42,31 +42,14 @@ async fn product(
     sku: &str,
     family: &str,
     categories: &[&str],
-    values: &[(&str, Option<&str>, Option<&str>, Value)],
+    values: &[seed::Val<'_>],
 ) {
-    write::create(
-        app.db(),
-        schema,
-        &Writer::System(Actor::system("test")),
-        NewProduct {
-            sku: sku.to_owned(),
-            kind: ProductKind::Simple,
-            family: family.to_owned(),
-            parent: None,
-            enabled: true,
-            categories: categories.iter().map(|c| (*c).to_owned()).collect(),
-            values: values
-                .iter()
-                .map(|(attribute, locale, channel, data)| ValueChange {
-                    key: ValueKey::new(attribute, *locale, *channel),
-                    data: Some(data.clone()),
-                })
-                .collect(),
-        },
-        app.clock().now(),
-    )
-    .await
-    .unwrap_or_else(|err| panic!("create {sku}: {err}"));
+    let product = NewProduct {
+        categories: seed::categories(categories),
+        values: seed::changes(values),
+        ..seed::new_product(sku, ProductKind::Simple, family, None)
+    };
+    app.create_as_system(schema, product).await;
 }
 
 /// A user with `roles`, and a browser signed in as them.

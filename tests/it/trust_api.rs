@@ -181,25 +181,8 @@ async fn store_profile(app: &TestApp) {
 
 /// Sends a file as an ERP does, runs the worker, answers the finished job.
 async fn import(app: &TestApp, token: &str, file: &str) -> Value {
-    let sent = app
-        .api_raw(
-            Method::POST,
-            "/api/v1/imports?profile=trust-erp&mode=upsert&name=items.csv",
-            token,
-            file.as_bytes().to_vec(),
-            &[("content-type", "text/csv")],
-        )
-        .await;
-    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
-    let id = sent.json()["id"].as_i64().expect("job id");
-    sluice::import::worker::drain(&app.state)
+    app.import_csv(token, "trust-erp", file.as_bytes().to_vec())
         .await
-        .expect("worker");
-    let job = app
-        .api(Method::GET, &format!("/api/v1/imports/{id}"), Some(token))
-        .await;
-    assert_eq!(job.status, StatusCode::OK);
-    job.json()
 }
 
 /// `count` enabled gadgets ready for the web channel, with names that

@@ -7,11 +7,11 @@ use serde_json::{Value, json};
 use sluice::audit::Actor;
 use sluice::auth::Role;
 use sluice::catalog::product::ValueKey;
-use sluice::catalog::store;
 use sluice::workflow::proposals::{self, ProposalFilter, Status};
 use sqlx::Row;
 
-use crate::harness::PASSWORD;
+use crate::harness::{PASSWORD, set_values};
+use crate::seed::new_product;
 use crate::{Client, TestApp, db_tests};
 
 db_tests!(
@@ -87,25 +87,8 @@ async fn setup_erp(app: &TestApp) -> String {
 
 /// Sends `rows` as the ERP's CSV file, runs the worker, answers the job.
 async fn import(app: &TestApp, token: &str, rows: &str) -> Value {
-    let sent = app
-        .api_raw(
-            Method::POST,
-            "/api/v1/imports?profile=erp&mode=upsert&name=items.csv",
-            token,
-            format!("{HEADER}{rows}").into_bytes(),
-            &[("content-type", "text/csv")],
-        )
-        .await;
-    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
-    let id = sent.json()["id"].as_i64().expect("job id");
-    sluice::import::worker::drain(&app.state)
+    app.import_csv(token, "erp", format!("{HEADER}{rows}").into_bytes())
         .await
-        .expect("worker");
-    let job = app
-        .api(Method::GET, &format!("/api/v1/imports/{id}"), Some(token))
-        .await;
-    assert_eq!(job.status, StatusCode::OK);
-    job.json()
 }
 
 /// A signed-in browser for a new user with `roles`.
@@ -118,11 +101,7 @@ async fn browser(app: &TestApp, email: &str, roles: &[Role]) -> Client {
 }
 
 async fn master(app: &TestApp, sku: &str) -> sluice::catalog::product::Product {
-    store::find(app.db().pool(), sku)
-        .await
-        .expect("find")
-        .expect("product")
-        .product
+    app.stored(sku).await.expect("product")
 }
 
 fn key(attribute: &str, locale: Option<&str>) -> ValueKey {
@@ -308,32 +287,17 @@ const PAGE: &str = "/products/TEE-1?locale=en_US&channel=web";
 
 /// A simple apparel product made by the system.
 async fn tee(app: &TestApp, values: &[(&str, Option<&str>, Value)]) {
-    let schema = store::load_schema(app.db().pool()).await.expect("schema");
-    sluice::workflow::write::create(
-        app.db(),
-        &schema,
-        &sluice::workflow::write::Writer::System(Actor::system("test")),
-        sluice::workflow::write::NewProduct {
-            sku: "TEE-1".to_owned(),
-            kind: sluice::catalog::product::ProductKind::Simple,
-            family: "apparel".to_owned(),
-            parent: None,
-            enabled: true,
-            categories: Vec::new(),
-            values: values
-                .iter()
-                .map(
-                    |(attribute, locale, data)| sluice::workflow::write::ValueChange {
-                        key: key(attribute, *locale),
-                        data: Some(data.clone()),
-                    },
-                )
-                .collect(),
-        },
-        app.clock().now(),
-    )
-    .await
-    .expect("create TEE-1");
+    let schema = app.schema().await;
+    let product = sluice::workflow::write::NewProduct {
+        values: set_values(values.iter().cloned()),
+        ..new_product(
+            "TEE-1",
+            sluice::catalog::product::ProductKind::Simple,
+            "apparel",
+            None,
+        )
+    };
+    app.create_as_system(&schema, product).await;
 }
 
 /// Rewrites one stored value as it is, bypassing the write path: a row

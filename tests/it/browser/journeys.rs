@@ -10,16 +10,16 @@ use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use sluice::audit::Actor;
 use sluice::auth::Role;
 use sluice::catalog::product::{Product, ProductKind, ValueKey};
 use sluice::catalog::store;
 use sluice::workflow::proposals;
-use sluice::workflow::write::{self, NewProduct, Writer};
+use sluice::workflow::write::NewProduct;
 
 use super::{Browser, BrowserTest};
 use crate::TestApp;
 use crate::harness::set_values;
+use crate::seed::new_product;
 
 crate::browser_tests!(
     each_role_signs_in,
@@ -41,7 +41,7 @@ const PRODUCT_FORM: &str = "form[method=\"post\"]:has([name^=\"v.\"])";
 /// the web channel (a name in both of its locales, a color and a size).
 async fn seed_tee(app: &TestApp) {
     app.seed_schema().await;
-    let schema = store::load_schema(app.db().pool()).await.expect("schema");
+    let schema = app.schema().await;
     let values = [
         ("name", Some("en_US"), json!("Plain tee")),
         ("name", Some("de_DE"), json!("Einfaches Shirt")),
@@ -51,31 +51,15 @@ async fn seed_tee(app: &TestApp) {
         ("is_new", None, json!(false)),
         ("material", None, json!(["cotton", "wool"])),
     ];
-    write::create(
-        app.db(),
-        &schema,
-        &Writer::System(Actor::system("test")),
-        NewProduct {
-            sku: SKU.to_owned(),
-            kind: ProductKind::Simple,
-            family: "apparel".to_owned(),
-            parent: None,
-            enabled: true,
-            categories: Vec::new(),
-            values: set_values(values),
-        },
-        app.clock().now(),
-    )
-    .await
-    .expect("create TEE-1");
+    let product = NewProduct {
+        values: set_values(values),
+        ..new_product(SKU, ProductKind::Simple, "apparel", None)
+    };
+    app.create_as_system(&schema, product).await;
 }
 
 async fn master(app: &TestApp) -> Product {
-    store::find(app.db().pool(), SKU)
-        .await
-        .expect("find")
-        .expect("TEE-1")
-        .product
+    app.stored(SKU).await.expect("TEE-1")
 }
 
 fn value<'a>(product: &'a Product, attribute: &str, locale: Option<&str>) -> Option<&'a Value> {
