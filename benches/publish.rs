@@ -186,7 +186,7 @@ async fn main() {
     .unwrap();
     let state = sluice::app::prepare(config(dir.path())).await.unwrap();
     let now = state.clock.now();
-    sluice::catalog::schema_code::apply(
+    sluice::schema_code::apply(
         &state.db,
         &Actor::system("bench"),
         &bench_schema(),

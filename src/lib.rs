@@ -21,6 +21,9 @@ pub mod import;
 pub mod jobs;
 /// Readiness, the publisher, feeds and channel formats.
 pub mod publish;
+/// Schema as code: export, plan and apply a desired schema (and mapping
+/// profiles); above the catalog, the write path and imports, which it orchestrates.
+pub mod schema_code;
 /// HTTP: pages, API, middleware, static files, metrics.
 pub mod web;
 /// The single write path, product history and (later) proposals and review.

@@ -8,8 +8,8 @@ use sluice::app;
 use sluice::audit::Actor;
 use sluice::auth::users::{self, NewUser};
 use sluice::auth::{Role, Roles, Scopes, tokens};
-use sluice::catalog::schema_code;
 use sluice::config::Config;
+use sluice::schema_code;
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc: imports allocate and free millions of small strings and JSON

@@ -6,7 +6,6 @@ pub mod gtin;
 pub mod html;
 pub mod product;
 pub mod schema;
-pub mod schema_code;
 pub mod store;
 pub mod units;
 pub mod values;

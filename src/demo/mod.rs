@@ -25,10 +25,10 @@ use crate::audit::Actor;
 use crate::auth::users::{self, NewUser};
 use crate::auth::{AuthError, Role, Roles};
 use crate::catalog::schema::Schema;
-use crate::catalog::schema_code::{self, SchemaError};
 use crate::catalog::store;
 use crate::db::{Clock, Db};
 use crate::import::profiles::{self, ProfileError};
+use crate::schema_code::{self, SchemaError};
 use crate::workflow::write::WriteError;
 
 /// The demo catalog schema, in the format of `sluice schema export`.

@@ -602,7 +602,7 @@ seed = true
 "#;
 
     fn fixtures() -> (Schema, MappingProfile) {
-        let schema = crate::catalog::schema_code::parse(SCHEMA).unwrap();
+        let schema = crate::schema_code::parse(SCHEMA).unwrap();
         let profile: MappingProfile = toml::from_str(PROFILE).unwrap();
         assert_eq!(profile.check(&schema), Vec::<String>::new());
         (schema, profile)

@@ -19,8 +19,8 @@ use sqlx::any::AnyRow;
 
 use crate::audit::{self, Actor, ActorKind, AuditEvent};
 use crate::catalog::schema::Schema;
-use crate::catalog::schema_code::{self, Applied, SchemaError};
 use crate::db::{Backend, Db, Timestamp};
+use crate::schema_code::{self, Applied, SchemaError};
 
 /// What a job does.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,11 +15,11 @@ use serde_json::Value;
 
 use super::{Job, JobError, Status, Task};
 use crate::catalog::schema::Schema;
-use crate::catalog::schema_code::{self, SchemaError};
 use crate::catalog::store::SchemaCache;
 use crate::db::{Clock, Db};
 use crate::publish::publisher::{self, PublishError};
 use crate::publish::worker::Publishing;
+use crate::schema_code::{self, SchemaError};
 
 /// A worker that has not renewed its lease for this long is taken for dead,
 /// and its job is taken over. A step is one publisher round (about a second

@@ -1507,7 +1507,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::catalog::schema_code;
+    use crate::schema_code;
 
     #[test]
     fn a_pending_import_proposal_in_another_multiselect_order_is_the_same() {

@@ -908,7 +908,7 @@ pub struct Purged {
 /// The condition (on products `p`) and its bound text that finds the
 /// products a destructive step may affect; `None` for a kind that holds no
 /// product values. `$n` is the step's placeholder.
-fn affected_by(step: &crate::catalog::schema_code::Step, n: usize) -> Option<(String, String)> {
+fn affected_by(step: &crate::schema_code::Step, n: usize) -> Option<(String, String)> {
     let by_values = || format!("p.product_values LIKE ${n} ESCAPE '\\'");
     let containing = |fragment: String| store::containing(&fragment);
     Some(match step.kind {
@@ -939,9 +939,7 @@ fn affected_by(step: &crate::catalog::schema_code::Step, n: usize) -> Option<(St
 /// The `WHERE` condition over products `p` after `$1` that any of `steps`
 /// may affect, with the texts to bind from `$2` on; `None` when no step
 /// holds product values.
-fn affected_condition(
-    steps: &[&crate::catalog::schema_code::Step],
-) -> Option<(String, Vec<String>)> {
+fn affected_condition(steps: &[&crate::schema_code::Step]) -> Option<(String, Vec<String>)> {
     let mut conditions = Vec::new();
     let mut binds = Vec::new();
     for step in steps {
@@ -962,7 +960,7 @@ fn affected_condition(
 /// stepped purge, counted before its first stretch.
 pub async fn count_for_schema_change(
     conn: &mut AnyConnection,
-    steps: &[&crate::catalog::schema_code::Step],
+    steps: &[&crate::schema_code::Step],
 ) -> Result<i64, WriteError> {
     let Some((condition, binds)) = affected_condition(steps) else {
         return Ok(0);
@@ -978,19 +976,15 @@ pub async fn count_for_schema_change(
 
 /// What a destructive step removes, worked out once per step.
 struct PurgeRule<'a> {
-    step: &'a crate::catalog::schema_code::Step,
+    step: &'a crate::schema_code::Step,
     removed_from_family: Vec<String>,
     dropped_options: Vec<String>,
     whole_attribute: bool,
 }
 
 impl<'a> PurgeRule<'a> {
-    fn new(
-        step: &'a crate::catalog::schema_code::Step,
-        current: &Schema,
-        desired: &Schema,
-    ) -> Self {
-        use crate::catalog::schema_code::Action;
+    fn new(step: &'a crate::schema_code::Step, current: &Schema, desired: &Schema) -> Self {
+        use crate::schema_code::Action;
         let removed_from_family: Vec<String> =
             match (current.family(&step.code), desired.family(&step.code)) {
                 (Some(old), Some(new)) if step.kind == "family" => old
@@ -1093,7 +1087,7 @@ pub(crate) async fn purge_for_schema_change(
     conn: &mut AnyConnection,
     desired: &Schema,
     actor: &Actor,
-    steps: &[&crate::catalog::schema_code::Step],
+    steps: &[&crate::schema_code::Step],
     current: &Schema,
     after: i64,
     limit: Option<usize>,

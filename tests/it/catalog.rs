@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use sluice::audit::Actor;
 use sluice::auth::Role;
 use sluice::catalog::product::{ProductKind, ValueKey};
-use sluice::catalog::schema_code;
+use sluice::schema_code;
 use sluice::workflow::write::{self, NewProduct, ValueChange, Writer};
 
 use crate::TestApp;

@@ -341,9 +341,9 @@ impl TestApp {
 
     /// Applies the test catalog schema (tests/it/fixtures/catalog.toml).
     pub async fn seed_schema(&self) {
-        let schema = sluice::catalog::schema_code::parse(include_str!("fixtures/catalog.toml"))
+        let schema = sluice::schema_code::parse(include_str!("fixtures/catalog.toml"))
             .expect("fixture parses");
-        sluice::catalog::schema_code::apply(
+        sluice::schema_code::apply(
             self.db(),
             &Actor::system("test"),
             &schema,

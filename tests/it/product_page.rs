@@ -79,8 +79,8 @@ async fn seed(app: &TestApp) {
         assert!(text.contains(from), "the fixture has {from}");
         text = text.replacen(from, &to, 1);
     }
-    let schema = sluice::catalog::schema_code::parse(&text).expect("schema parses");
-    sluice::catalog::schema_code::apply(
+    let schema = sluice::schema_code::parse(&text).expect("schema parses");
+    sluice::schema_code::apply(
         app.db(),
         &Actor::system("test"),
         &schema,

@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use sluice::audit::Actor;
 use sluice::auth::Role;
 use sluice::catalog::schema::Attribute;
-use sluice::catalog::schema_code::{self, Action, SchemaError, SchemaFile};
 use sluice::catalog::store;
 use sluice::import::profile::Transform;
 use sluice::import::profiles::{self, Base, ProfileError};
+use sluice::schema_code::{self, Action, SchemaError, SchemaFile};
 
 use crate::{Client, TestApp};
 

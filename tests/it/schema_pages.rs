@@ -6,7 +6,8 @@ use sluice::audit::Actor;
 use sluice::auth::Role;
 use sluice::catalog::product::{ProductKind, ValueKey};
 use sluice::catalog::schema::Schema;
-use sluice::catalog::{schema_code, store};
+use sluice::catalog::store;
+use sluice::schema_code;
 use sluice::workflow::write::{self, NewProduct, ValueChange, Writer};
 
 use crate::TestApp;

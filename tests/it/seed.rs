@@ -6,7 +6,8 @@ use serde_json::Value;
 use sluice::audit::Actor;
 use sluice::catalog::product::{Product, ProductKind, ValueKey};
 use sluice::catalog::schema::Schema;
-use sluice::catalog::{schema_code, store};
+use sluice::catalog::store;
+use sluice::schema_code;
 use sluice::workflow::write::{self, ChangeSet, NewProduct, ValueChange, Writer};
 
 use crate::TestApp;

@@ -40,8 +40,8 @@ async fn seed(app: &TestApp) {
             &gadgets.replace("\"manual_url\"]", "\"manual_url\", \"connectivity\"]"),
             1,
         );
-    let schema = sluice::catalog::schema_code::parse(&text).expect("schema parses");
-    sluice::catalog::schema_code::apply(
+    let schema = sluice::schema_code::parse(&text).expect("schema parses");
+    sluice::schema_code::apply(
         app.db(),
         &Actor::system("test"),
         &schema,

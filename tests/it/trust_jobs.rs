@@ -537,14 +537,14 @@ async fn a_republish_whose_channel_was_removed_fails_and_says_why(app: TestApp) 
     let id = queued.json()["id"].as_i64().expect("id");
 
     // An admin removes the channel before the worker gets to the job.
-    let mut schema = sluice::catalog::schema_code::parse(include_str!("fixtures/catalog.toml"))
-        .expect("fixture");
+    let mut schema =
+        sluice::schema_code::parse(include_str!("fixtures/catalog.toml")).expect("fixture");
     schema.channels.retain(|c| c.code != "google");
     for family in &mut schema.families {
         family.requirements.remove("google");
     }
     schema.version = 0;
-    sluice::catalog::schema_code::apply(
+    sluice::schema_code::apply(
         app.db(),
         &Actor::system("test"),
         &schema,

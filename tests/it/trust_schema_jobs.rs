@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use sluice::audit::{Actor, AuditEntry, AuditFilter};
 use sluice::auth::Role;
 use sluice::catalog::product::{ProductKind, ValueKey};
-use sluice::catalog::{schema_code, store};
+use sluice::catalog::store;
 use sluice::jobs::worker::{self as job_worker, LEASE, WorkerOptions};
+use sluice::schema_code;
 use sluice::workflow::write::{self, NewProduct, ValueChange, Writer};
 
 use crate::TestApp;

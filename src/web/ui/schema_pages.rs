@@ -24,10 +24,10 @@ use crate::auth::sessions::Session;
 use crate::catalog::schema::{
     Attribute, Category, Channel, Family, Labels, OutputFormat, PublishMode, Schema, Validation,
 };
-use crate::catalog::schema_code::{self, Action, Plan, SchemaError};
 use crate::catalog::store;
 use crate::error::AppError;
 use crate::jobs::{self, SchemaChange};
+use crate::schema_code::{self, Action, Plan, SchemaError};
 use crate::web::extract::{ClientAddr, PageForm, PageSession};
 use crate::web::{PageError, PageResult};
 

@@ -16,14 +16,14 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::schema::{
+use crate::audit::{self, Actor, AuditEvent};
+use crate::catalog::schema::{
     Attribute, AttributeGroup, AttributeType, Category, Channel, Currency, Family, Locale, Schema,
     is_code, is_currency_code, is_locale_code,
 };
-use super::store;
-use super::units;
-use super::values::is_option_code;
-use crate::audit::{self, Actor, AuditEvent};
+use crate::catalog::store;
+use crate::catalog::units;
+use crate::catalog::values::is_option_code;
 use crate::db::{Db, Timestamp};
 use crate::import::profile::MappingProfile;
 use crate::import::profiles;
