@@ -6,7 +6,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sqlx::{Any, Executor, Row};
 
-use crate::auth::User;
 use crate::db::{Db, Timestamp};
 
 /// Who acted, as recorded in audit entries and history.
@@ -39,20 +38,22 @@ impl ActorKind {
 }
 
 impl Actor {
-    pub fn user(user: &User) -> Self {
+    /// A person, by their user id and e-mail (`auth::User::actor`).
+    pub fn user(user_id: i64, email: &str) -> Self {
         Self {
             kind: ActorKind::User,
-            user_id: Some(user.id),
-            label: user.email.clone(),
+            user_id: Some(user_id),
+            label: email.to_owned(),
             client_addr: String::new(),
         }
     }
 
-    pub fn token(user: &User, token_id: i64, token_name: &str) -> Self {
+    /// A person's API token (`auth::Caller::actor`).
+    pub fn token(user_id: i64, email: &str, token_id: i64, token_name: &str) -> Self {
         Self {
             kind: ActorKind::Token,
-            user_id: Some(user.id),
-            label: format!("{} (token {token_name} #{token_id})", user.email),
+            user_id: Some(user_id),
+            label: format!("{email} (token {token_name} #{token_id})"),
             client_addr: String::new(),
         }
     }

@@ -94,7 +94,7 @@ pub async fn login(
     let new_session = sessions::create(&mut *tx, &user, addr, policy, now).await?;
     audit::record(
         &mut *tx,
-        &Actor::user(&user).from_addr(addr),
+        &user.actor().from_addr(addr),
         AuditEvent::new("auth.login", format!("user:{}", user.email)),
         now,
     )
@@ -114,7 +114,7 @@ pub async fn logout(
     sessions::end(&mut *tx, &session.id_hash).await?;
     audit::record(
         &mut *tx,
-        &Actor::user(&session.user).from_addr(client_addr),
+        &session.user.actor().from_addr(client_addr),
         AuditEvent::new("auth.logout", format!("user:{}", session.user.email)),
         now,
     )

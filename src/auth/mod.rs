@@ -316,8 +316,10 @@ impl Caller {
     /// The actor recorded in audit entries and history.
     pub fn actor(&self) -> crate::audit::Actor {
         match &self.credential {
-            Credential::Session => crate::audit::Actor::user(&self.user),
-            Credential::Token { id, name, .. } => crate::audit::Actor::token(&self.user, *id, name),
+            Credential::Session => self.user.actor(),
+            Credential::Token { id, name, .. } => {
+                crate::audit::Actor::token(self.user.id, &self.user.email, *id, name)
+            }
         }
     }
 }

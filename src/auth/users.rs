@@ -22,6 +22,11 @@ pub struct User {
 }
 
 impl User {
+    /// This person as the audit log and history name them.
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor::user(self.id, &self.email)
+    }
+
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(role)
     }

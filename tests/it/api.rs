@@ -143,7 +143,7 @@ async fn token_never_exceeds_its_users_roles(app: TestApp) {
     );
     users::update_profile(
         app.db(),
-        &Actor::user(&editor),
+        &editor.actor(),
         ada.id,
         "",
         Roles::new([Role::Editor]).unwrap(),
