@@ -5,6 +5,7 @@
 pub mod export;
 pub mod feed;
 pub mod formats;
+pub mod on_channel;
 pub mod overview;
 pub mod payload;
 pub mod publisher;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
-use super::readiness::{channel_link, resolve};
+use super::on_channel::{channel_link, resolve};
 use crate::catalog::product::{Product, Values};
 use crate::catalog::schema::{AttributeType, Channel, Schema};
 use crate::catalog::units;

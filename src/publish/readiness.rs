@@ -12,8 +12,10 @@
 
 use serde::{Deserialize, Serialize};
 
+// Re-exported: callers that read a value as readiness judges it keep this path.
+pub use super::on_channel::resolve;
 use crate::catalog::completeness::{has_value, on_level};
-use crate::catalog::product::{Product, ProductKind, ValueKey, Values};
+use crate::catalog::product::{Product, ProductKind, Values};
 use crate::catalog::schema::{AttributeType, Channel, OutputFormat, Schema};
 use crate::catalog::values;
 
@@ -266,18 +268,6 @@ fn dedup(reasons: &mut Vec<Reason>) {
     *reasons = kept;
 }
 
-/// The value that applies on `channel`: channel-specific over global.
-pub fn resolve<'v>(
-    values: &'v Values,
-    attribute: &str,
-    locale: Option<&str>,
-    channel: &str,
-) -> Option<&'v serde_json::Value> {
-    values
-        .get(&ValueKey::new(attribute, locale, Some(channel)))
-        .or_else(|| values.get(&ValueKey::new(attribute, locale, None)))
-}
-
 /// The fields a channel's output format cannot do without.
 fn format_needs(
     schema: &Schema,
@@ -392,28 +382,6 @@ pub fn price_in<'v>(data: &'v serde_json::Value, currency: &str) -> Option<&'v s
             .then(|| entry.get("amount")?.as_str())
             .flatten()
     })
-}
-
-/// The channel's absolute product URL for a SKU and locale.
-pub fn channel_link(channel: &Channel, sku: &str, locale: &str) -> String {
-    let encoded: String = url_escape(sku);
-    channel
-        .url_template
-        .replace("{sku}", &encoded)
-        .replace("{locale}", locale)
-}
-
-/// Percent-encodes everything but unreserved URL characters.
-fn url_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// A product's readiness on every channel, judged now from master (the
