@@ -6,10 +6,16 @@
 //! and `style` are dropped entirely. [`to_text`] renders HTML as plain text
 //! for channels that take no markup (Google Merchant descriptions, TSV).
 
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use ammonia::{Builder, UrlRelative};
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{
+    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
 
 /// Tags a textarea value may keep.
 pub const ALLOWED_TAGS: [&str; 10] = ["p", "br", "ul", "ol", "li", "strong", "em", "b", "i", "a"];
@@ -68,37 +74,39 @@ const LINES: [&str; 11] = [
 /// Renders HTML as plain text: paragraphs are separated by a blank line,
 /// `br` and the end of a list item become line breaks, list items start with
 /// `- ` (indented two spaces per nesting level), other tags are removed,
-/// entities are decoded (`&amp; &lt; &gt; &quot; &#39; &apos; &nbsp;`, a few
-/// common named ones and numeric `&#NN;`/`&#xNN;`; `&nbsp;` becomes U+00A0),
-/// whitespace inside text collapses to one space as a browser shows it, runs
-/// of blank lines collapse to one, and the result is trimmed.
+/// character references are decoded as a browser decodes them (html5ever's
+/// tokenizer: `&amp;`, `&eacute;`, `&#233;`, `&#xE9;`; `&nbsp;` becomes
+/// U+00A0), whitespace inside text collapses to one space as a browser shows
+/// it, runs of blank lines collapse to one, and the result is trimmed.
 ///
 /// A value without any tag is taken as plain text: its line breaks are kept.
-/// Contents of `script` and `style` are dropped.
+/// Contents of `script`, `style` and the like are dropped.
 pub fn to_text(html: &str) -> String {
-    let mut out = TextWriter::new(has_markup(html));
-    let mut rest = html;
-    while let Some(at) = rest.find('<') {
-        out.text(&rest[..at]);
-        rest = &rest[at..];
-        rest = match Tag::parse(rest) {
-            Some((tag, after)) => {
-                if !tag.closing && SKIPPED_CONTENT.contains(&tag.name.as_str()) {
-                    skip_element(&tag.name, after)
-                } else {
-                    out.tag(&tag);
-                    after
-                }
-            }
-            None if rest.starts_with("<!") || rest.starts_with("<?") => skip_declaration(rest),
-            None => {
-                out.text("<");
-                &rest[1..]
-            }
-        };
+    let markup = has_markup(html);
+    if !markup && !html.contains('&') {
+        // Nothing to tokenize: the common case for short values.
+        let mut out = TextWriter::new(false);
+        out.text(html);
+        return out.finish();
     }
-    out.text(rest);
-    out.finish()
+    let sink = TextSink {
+        writer: RefCell::new(TextWriter::new(markup)),
+        skipping: Cell::new(false),
+    };
+    let tokenizer = Tokenizer::new(
+        sink,
+        TokenizerOpts {
+            // A byte-order mark inside a value is text like any other.
+            discard_bom: false,
+            ..TokenizerOpts::default()
+        },
+    );
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from_slice(html));
+    // The sink never asks to pause for a script, so one feed reads it all.
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    tokenizer.sink.writer.into_inner().finish()
 }
 
 /// True when `html` holds at least one tag, comment or declaration.
@@ -108,76 +116,49 @@ fn has_markup(html: &str) -> bool {
     })
 }
 
-/// A start or end tag, its name lower-cased.
-struct Tag {
-    name: String,
-    closing: bool,
+/// Receives html5ever's tokens (tags, decoded text; comments and doctypes
+/// are dropped) and writes them as text.
+struct TextSink {
+    writer: RefCell<TextWriter>,
+    /// Inside an element of [`SKIPPED_CONTENT`], until its end tag.
+    skipping: Cell<bool>,
 }
 
-impl Tag {
-    /// Parses a tag at the start of `text` (which starts with `<`); returns
-    /// it and the text after its `>`. Quoted attribute values may hold `>`.
-    fn parse(text: &str) -> Option<(Tag, &str)> {
-        let body = text.strip_prefix('<')?;
-        let (closing, body) = match body.strip_prefix('/') {
-            Some(rest) => (true, rest),
-            None => (false, body),
-        };
-        if !body.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            return None;
-        }
-        let name_end = body
-            .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
-            .unwrap_or(body.len());
-        let name = body[..name_end].to_ascii_lowercase();
-        let mut quote: Option<char> = None;
-        for (offset, c) in body[name_end..].char_indices() {
-            match (quote, c) {
-                (Some(q), c) if c == q => quote = None,
-                (Some(_), _) => {}
-                (None, '"' | '\'') => quote = Some(c),
-                (None, '>') => {
-                    let after = &body[name_end + offset + 1..];
-                    return Some((Tag { name, closing }, after));
-                }
-                (None, _) => {}
+impl TokenSink for TextSink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+        match token {
+            // In raw text only the element's own end tag comes as a tag.
+            Token::TagToken(tag) if self.skipping.get() => {
+                self.skipping.set(tag.kind != TagKind::EndTag);
             }
+            Token::TagToken(tag) => {
+                let name: &str = &tag.name;
+                if tag.kind == TagKind::StartTag && SKIPPED_CONTENT.contains(&name) {
+                    // Read the contents as raw text up to the end tag, so
+                    // markup inside (`"<p>"` in a script) is no tag.
+                    self.skipping.set(true);
+                    let kind = if name == "script" {
+                        RawKind::ScriptData
+                    } else {
+                        RawKind::Rawtext
+                    };
+                    return TokenSinkResult::RawData(kind);
+                }
+                self.writer
+                    .borrow_mut()
+                    .tag(name, tag.kind == TagKind::EndTag);
+            }
+            Token::CharacterTokens(text) if !self.skipping.get() => {
+                self.writer.borrow_mut().text(&text);
+            }
+            Token::NullCharacterToken if !self.skipping.get() => {
+                self.writer.borrow_mut().text("\0");
+            }
+            _ => {}
         }
-        // An unterminated tag swallows the rest, as in a browser.
-        Some((Tag { name, closing }, ""))
-    }
-}
-
-/// Skips the contents of `name` up to and including its end tag.
-fn skip_element<'a>(name: &str, text: &'a str) -> &'a str {
-    let mut rest = text;
-    while let Some(at) = rest.find("</") {
-        let candidate = &rest[at + 2..];
-        let named = candidate
-            .get(..name.len())
-            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(name));
-        if named {
-            return match candidate.find('>') {
-                Some(close) => &candidate[close + 1..],
-                None => "",
-            };
-        }
-        rest = candidate;
-    }
-    ""
-}
-
-/// Skips a comment (`<!-- … -->`), doctype or processing instruction.
-fn skip_declaration(text: &str) -> &str {
-    if let Some(comment) = text.strip_prefix("<!--") {
-        return match comment.find("-->") {
-            Some(end) => &comment[end + 3..],
-            None => "",
-        };
-    }
-    match text.find('>') {
-        Some(end) => &text[end + 1..],
-        None => "",
+        TokenSinkResult::Continue
     }
 }
 
@@ -205,14 +186,13 @@ impl TextWriter {
         if raw.is_empty() {
             return;
         }
-        let decoded = decode_entities(raw);
         if !self.markup {
-            self.out.push_str(&decoded);
+            self.out.push_str(raw);
             return;
         }
         // Whitespace collapses to one space, and none at a line start.
         let mut pending_space = false;
-        for c in decoded.chars() {
+        for c in raw.chars() {
             if c.is_ascii_whitespace() {
                 pending_space = true;
                 continue;
@@ -248,12 +228,11 @@ impl TextWriter {
         }
     }
 
-    fn tag(&mut self, tag: &Tag) {
-        let name = tag.name.as_str();
+    fn tag(&mut self, name: &str, closing: bool) {
         match name {
             "br" => self.line_break(),
             "hr" => self.paragraph(),
-            "li" if tag.closing => self.end_line(),
+            "li" if closing => self.end_line(),
             "li" => {
                 self.end_line();
                 let indent = self.list_depth.saturating_sub(1);
@@ -261,7 +240,7 @@ impl TextWriter {
                 self.out.push_str("- ");
             }
             "ul" | "ol" => {
-                if tag.closing {
+                if closing {
                     self.list_depth = self.list_depth.saturating_sub(1);
                 } else {
                     self.list_depth += 1;
@@ -294,79 +273,6 @@ impl TextWriter {
         }
         result.trim().to_owned()
     }
-}
-
-/// Decodes character references; unknown or malformed ones stay as written.
-fn decode_entities(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        match decode_one(rest) {
-            Some((decoded, used)) => {
-                out.push(decoded);
-                rest = &rest[used..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Decodes the reference at the start of `text` (which starts with `&`):
-/// the character and the bytes it took, semicolon included.
-fn decode_one(text: &str) -> Option<(char, usize)> {
-    // The longest reference we decode, `&#x10FFFF;`, is 10 bytes; names are shorter.
-    let end = text.bytes().take(12).position(|b| b == b';')?;
-    let body = &text[1..end];
-    let decoded = if let Some(number) = body.strip_prefix('#') {
-        let code = match number.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => number.parse::<u32>().ok()?,
-        };
-        match char::from_u32(code) {
-            Some(c) if code != 0 => c,
-            _ => char::REPLACEMENT_CHARACTER,
-        }
-    } else {
-        named_entity(body)?
-    };
-    Some((decoded, end + 1))
-}
-
-fn named_entity(name: &str) -> Option<char> {
-    Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" => '\'',
-        "nbsp" => '\u{a0}',
-        "copy" => '©',
-        "reg" => '®',
-        "trade" => '™',
-        "hellip" => '…',
-        "mdash" => '—',
-        "ndash" => '–',
-        "lsquo" => '‘',
-        "rsquo" => '’',
-        "ldquo" => '“',
-        "rdquo" => '”',
-        "euro" => '€',
-        "deg" => '°',
-        "times" => '×',
-        "bull" => '•',
-        "middot" => '·',
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
@@ -446,6 +352,29 @@ mod tests {
             to_text("<p>&#0; &#x110000; &#xD800;</p>"),
             "\u{fffd} \u{fffd} \u{fffd}"
         );
+    }
+
+    #[test]
+    fn to_text_decodes_named_and_numeric_references() {
+        assert_eq!(to_text("Salt &amp; pepper"), "Salt & pepper");
+        assert_eq!(to_text("<p>a&nbsp;b</p>"), "a\u{a0}b");
+        assert_eq!(
+            to_text("<p>caf&#233; caf&#xE9; caf&eacute;</p>"),
+            "café café café"
+        );
+        assert_eq!(
+            to_text("Plain caf&eacute;\nsecond line"),
+            "Plain café\nsecond line"
+        );
+    }
+
+    #[test]
+    fn to_text_skips_raw_text_elements_whole() {
+        assert_eq!(
+            to_text("<head><title>T</title></head><p>Body</p><noscript><p>n</p></noscript>"),
+            "Body"
+        );
+        assert_eq!(to_text("<script>if (a </p> b)</script>after"), "after");
     }
 
     #[test]
