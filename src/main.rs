@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use sluice::app;
 use sluice::audit::Actor;
 use sluice::auth::users::{self, NewUser};
@@ -58,8 +58,8 @@ enum Command {
         profile: String,
         /// upsert (create and change), full (also disable products missing
         /// from the file) or dry-run (check and report, write nothing).
-        #[arg(long, default_value = "upsert")]
-        mode: String,
+        #[arg(long, value_enum, default_value_t = ImportMode::Upsert)]
+        mode: ImportMode,
     },
     /// Write a synthetic ERP item export (CSV) for demos and benchmarks.
     GenerateErp {
@@ -88,8 +88,8 @@ enum Command {
         #[arg(long)]
         channel: String,
         /// jsonl, xml (Google Merchant RSS), tsv (Google Merchant) or shopify (product CSV).
-        #[arg(long)]
-        format: String,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
         /// The file to write.
         #[arg(short = 'o', long = "output")]
         output: std::path::PathBuf,
@@ -155,6 +155,46 @@ struct TokenCreate {
     scopes: Vec<String>,
 }
 
+/// `import --mode`, spelled as on the API (`?mode=`).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ImportMode {
+    Upsert,
+    Full,
+    DryRun,
+}
+
+impl From<ImportMode> for sluice::import::jobs::Mode {
+    fn from(mode: ImportMode) -> Self {
+        match mode {
+            ImportMode::Upsert => Self::Upsert,
+            ImportMode::Full => Self::Full,
+            ImportMode::DryRun => Self::DryRun,
+        }
+    }
+}
+
+/// `export --format`, spelled as the export's file extension.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+    Xml,
+    Tsv,
+    Shopify,
+}
+
+impl From<ExportFormat> for sluice::publish::formats::ExportFormat {
+    fn from(format: ExportFormat) -> Self {
+        match format {
+            ExportFormat::Jsonl => Self::Jsonl,
+            ExportFormat::Xml => Self::GoogleXml,
+            ExportFormat::Tsv => Self::GoogleTsv,
+            ExportFormat::Shopify => Self::ShopifyCsv,
+        }
+    }
+}
+
+/// Roles keep a parser of their own: its "unknown role" message is what
+/// scripts and the tests read.
 fn parse_role(text: &str) -> Result<Role, String> {
     Role::parse(text)
         .ok_or_else(|| format!("unknown role {text:?}; use admin, editor, approver or viewer"))
@@ -235,13 +275,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             format,
             output,
         } => {
-            let format =
-                sluice::publish::formats::ExportFormat::parse(&format).ok_or_else(|| {
-                    anyhow::anyhow!("--format {format:?}: use jsonl, xml, tsv or shopify")
-                })?;
             let state = app::prepare(config).await?;
             let written =
-                sluice::publish::export::to_file(&state, &channel, format, &output).await?;
+                sluice::publish::export::to_file(&state, &channel, format.into(), &output).await?;
             println!(
                 "{} products of channel {channel} written to {} ({} bytes)",
                 written.products,
@@ -256,13 +292,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
             profile,
             mode,
         } => {
-            let mode = sluice::import::jobs::Mode::parse(&mode)
-                .ok_or_else(|| anyhow::anyhow!("--mode {mode:?}: use upsert, full or dry-run"))?;
             let state = app::prepare(config).await?;
             let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let job =
-                sluice::import::cli::import_file(&state, &file, &profile, mode, "import", tty)
-                    .await?;
+            let job = sluice::import::cli::import_file(
+                &state,
+                &file,
+                &profile,
+                mode.into(),
+                "import",
+                tty,
+            )
+            .await?;
             print!("{}", sluice::import::cli::summary(&state, &job).await?);
             state.db.close().await;
             match job.status {
