@@ -127,6 +127,8 @@ pub enum SeedError {
     Schema(#[from] SchemaError),
     #[error("cannot create the demo products: {0}")]
     Products(#[from] WriteError),
+    #[error("the demo product tables (products.toml) do not parse: {0}")]
+    Tables(#[from] toml::de::Error),
     #[error("cannot store the demo mapping profile: {0}")]
     Profile(#[from] ProfileError),
     #[error(transparent)]
