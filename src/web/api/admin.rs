@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::me::UserView;
+use super::paging::id_cursor;
 use crate::app::AppState;
 use crate::audit::{self, AuditFilter};
 use crate::auth::{Permission, users};
@@ -40,7 +41,10 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     /// An action (`auth.login`) or a prefix ending in a dot (`user.`).
     pub action: Option<String>,
-    /// Entries with an id below this one (the previous page's `next_before`).
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Entries with an id below this one (the previous page's `next_before`;
+    /// the older name of `cursor`).
     pub before: Option<i64>,
     /// 1 to 500; default 100.
     pub limit: Option<i64>,
@@ -65,7 +69,9 @@ pub struct AuditEntryView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditPage {
     pub entries: Vec<AuditEntryView>,
-    /// Pass as `before` for the next page; absent on the last page.
+    /// Send as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// The same position as a number, for `before` (the older name).
     pub next_before: Option<i64>,
 }
 
@@ -100,7 +106,7 @@ pub async fn list_audit(
         &AuditFilter {
             actor: query.actor,
             action: query.action,
-            before: query.before,
+            before: id_cursor(query.cursor.as_deref(), query.before)?,
             limit,
         },
     )
@@ -125,6 +131,7 @@ pub async fn list_audit(
                 client_addr: entry.client_addr,
             })
             .collect(),
+        next_cursor: next_before.map(|id| id.to_string()),
         next_before,
     }))
 }

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::paging::id_cursor;
 use crate::app::AppState;
 use crate::auth::Permission;
 use crate::error::{ApiResult, AppError, ErrorBody};
@@ -164,7 +165,10 @@ pub async fn receive(state: &AppState, body: Body) -> Result<Upload, AppError> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct JobQuery {
-    /// Jobs with an id below this (the previous page's `next_before`).
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Jobs with an id below this (the previous page's `next_before`; the
+    /// older name of `cursor`).
     pub before: Option<i64>,
     /// 1 to 100; default 50.
     pub limit: Option<i64>,
@@ -174,6 +178,9 @@ pub struct JobQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobPage {
     pub items: Vec<JobView>,
+    /// Send as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// The same position as a number, for `before` (the older name).
     pub next_before: Option<i64>,
 }
 
@@ -201,7 +208,8 @@ pub async fn list_imports(
             "limit must be between 1 and 100, not {limit}"
         )));
     }
-    let found = jobs::list(&state.db, query.before, limit + 1)
+    let before = id_cursor(query.cursor.as_deref(), query.before)?;
+    let found = jobs::list(&state.db, before, limit + 1)
         .await
         .map_err(AppError::internal)?;
     let more = found.len() > usize::try_from(limit).unwrap_or(usize::MAX);
@@ -215,7 +223,11 @@ pub async fn list_imports(
     } else {
         None
     };
-    Ok(Json(JobPage { items, next_before }))
+    Ok(Json(JobPage {
+        items,
+        next_cursor: next_before.map(|id| id.to_string()),
+        next_before,
+    }))
 }
 
 async fn find(state: &AppState, id: i64) -> Result<Job, AppError> {

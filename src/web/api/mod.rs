@@ -6,6 +6,7 @@ mod channels;
 pub(crate) mod imports;
 pub(crate) mod jobs;
 mod me;
+mod paging;
 pub(crate) mod products;
 mod proposals;
 mod schema;

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::paging::id_cursor;
 use crate::app::AppState;
 use crate::auth::{Caller, Permission};
 use crate::catalog::product::ValueKey;
@@ -25,7 +26,10 @@ pub struct ProposalQuery {
     /// Part of the author's e-mail.
     pub author: Option<String>,
     pub sku: Option<String>,
-    /// Proposals with an id below this (the previous page's `next_before`).
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Proposals with an id below this (the previous page's `next_before`;
+    /// the older name of `cursor`).
     pub before: Option<i64>,
     /// 1 to 100; default 50.
     pub limit: Option<i64>,
@@ -36,6 +40,9 @@ pub struct ProposalQuery {
 pub struct ProposalPage {
     #[schema(value_type = Vec<Object>)]
     pub items: Vec<Proposal>,
+    /// Send as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// The same position as a number, for `before` (the older name).
     pub next_before: Option<i64>,
 }
 
@@ -77,7 +84,7 @@ pub async fn list_proposals(
             statuses,
             author: query.author.filter(|a| !a.is_empty()),
             sku: query.sku.filter(|s| !s.is_empty()),
-            before_id: query.before,
+            before_id: id_cursor(query.cursor.as_deref(), query.before)?,
             limit,
             ..ProposalFilter::default()
         },
@@ -89,8 +96,10 @@ pub async fn list_proposals(
         .into_iter()
         .filter(|p| p.visible_to(&caller))
         .collect();
+    let next_before = if full { last_id } else { None };
     Ok(Json(ProposalPage {
-        next_before: if full { last_id } else { None },
+        next_cursor: next_before.map(|id| id.to_string()),
+        next_before,
         items,
     }))
 }
