@@ -1032,13 +1032,9 @@ impl Runner<'_> {
         seen: &HashSet<String>,
         dry_run: bool,
     ) -> Result<i64, RunError> {
-        let rows = sqlx::query("SELECT sku FROM products WHERE enabled = $1 ORDER BY id")
-            .bind(true)
-            .fetch_all(self.db.pool())
-            .await?;
-        let missing: Vec<String> = rows
-            .iter()
-            .filter_map(|row| sqlx::Row::try_get::<String, _>(row, "sku").ok())
+        let missing: Vec<String> = batch::enabled_skus(self.db)
+            .await?
+            .into_iter()
             .filter(|sku| !seen.contains(&sku_key(sku)))
             .collect();
         // A resumed job counts on from what its interrupted run disabled
