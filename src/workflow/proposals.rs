@@ -14,6 +14,7 @@ use serde_json::Value as Json;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Executor, Row};
 
+use super::change::ChangeTarget;
 use super::write::{self, ChangeSet, Outcome, ValueChange, WriteError, Writer};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::{Caller, Permission};
@@ -95,6 +96,15 @@ pub struct ProposedChange {
 }
 
 impl ProposedChange {
+    /// What this change changes.
+    pub fn target(&self) -> ChangeTarget {
+        ChangeTarget::parse(
+            &self.attribute,
+            self.locale.as_deref(),
+            self.channel.as_deref(),
+        )
+    }
+
     pub fn key(&self) -> ValueKey {
         ValueKey::new(
             &self.attribute,
@@ -104,20 +114,13 @@ impl ProposedChange {
     }
 }
 
-/// Adds a proposed change to the change set that would apply it.
-fn add_to_change_set(set: &mut ChangeSet, change: &ProposedChange) {
-    match change.attribute.as_str() {
-        "enabled" => set.enabled = change.after.as_ref().and_then(Json::as_bool),
-        "categories" => {
-            set.categories = Some(crate::catalog::product::category_codes(
-                change.after.as_ref(),
-            ));
-        }
-        _ => set.values.push(ValueChange {
-            key: change.key(),
-            data: change.after.clone(),
-        }),
-    }
+/// The change set that would apply these proposed changes.
+fn change_set_of<'a>(changes: impl IntoIterator<Item = &'a ProposedChange>) -> ChangeSet {
+    ChangeSet::from_changes(
+        changes
+            .into_iter()
+            .map(|change| (change.target(), change.after.as_ref())),
+    )
 }
 
 /// A proposal as stored.
@@ -146,11 +149,7 @@ pub struct Proposal {
 impl Proposal {
     /// The open changes as the change set that would apply them.
     pub fn open_change_set(&self) -> ChangeSet {
-        let mut set = ChangeSet::default();
-        for change in self.open_changes() {
-            add_to_change_set(&mut set, change);
-        }
-        set
+        change_set_of(self.open_changes())
     }
 
     /// A draft is its author's private work; everything else is visible to
@@ -363,10 +362,10 @@ pub fn with_draft(master: &Product, draft: Option<&Proposal>) -> (Product, Vec<V
     let mut shown = master.clone();
     let mut drafted = Vec::new();
     for change in draft.into_iter().flat_map(Proposal::open_changes) {
-        let key = change.key();
-        shown.set_field(&key, change.after.as_ref());
-        if !matches!(change.attribute.as_str(), "enabled" | "categories") {
-            drafted.push(key);
+        let target = change.target();
+        target.apply(&mut shown, change.after.as_ref());
+        if !matches!(target, ChangeTarget::Enabled | ChangeTarget::Categories) {
+            drafted.push(target.key());
         }
     }
     (shown, drafted)
@@ -553,22 +552,7 @@ pub async fn edit(
         outcome.product().clone()
     };
     // Fields sent but equal to master leave the author's draft (edited back).
-    let touched: Vec<ValueKey> = reviewed
-        .values
-        .iter()
-        .map(|c| c.key.clone())
-        .chain(
-            reviewed
-                .enabled
-                .map(|_| ValueKey::new("enabled", None, None)),
-        )
-        .chain(
-            reviewed
-                .categories
-                .as_ref()
-                .map(|_| ValueKey::new("categories", None, None)),
-        )
-        .collect();
+    let touched: Vec<ValueKey> = reviewed.targets().map(|t| t.key()).collect();
     let existing_draft = match submit_note {
         None => draft_of(db, product.id, caller.user.id).await?,
         Some(_) => None,
@@ -973,7 +957,7 @@ pub async fn approve(
         .await?
         .ok_or_else(|| WriteError::NotFound(proposal.sku.clone()))?;
     let master = store::product_from_row(&row)?.product;
-    let mut apply = ChangeSet::default();
+    let mut apply = Vec::new();
     let mut conflicts = 0;
     for change in proposal.changes.iter_mut().filter(|c| chosen(c)) {
         let now_value = current_value(&master, change);
@@ -987,10 +971,11 @@ pub async fn approve(
             change.theirs = now_value;
             conflicts += 1;
         } else {
-            add_to_change_set(&mut apply, change);
+            apply.push(change.clone());
             change.state = FieldState::Applied;
         }
     }
+    let apply = change_set_of(&apply);
     let approver = caller.actor();
     if !apply.is_empty() {
         let actor = Actor {
@@ -1063,11 +1048,7 @@ pub fn applying_writer(proposal: &Proposal, actor: Actor) -> Writer {
 
 /// Master's current value for a proposed change's field.
 fn current_value(master: &Product, change: &ProposedChange) -> Option<Json> {
-    match change.attribute.as_str() {
-        "enabled" => Some(Json::from(master.enabled)),
-        "categories" => Some(Json::from(master.categories.clone())),
-        _ => master.values.get(&change.key()).cloned(),
-    }
+    change.target().value_of(master)
 }
 
 /// Rejects a proposal; the comment is required and goes to the thread.

@@ -17,6 +17,7 @@ use serde_json::Value as Json;
 use sqlx::{AnyConnection, Row};
 
 use super::batch::{self, ExecuteError, PlannedCreate, PlannedUpdate, Single};
+use super::change::{ChangeTarget, Structure};
 use crate::audit::Actor;
 use crate::catalog::completeness::on_level;
 use crate::catalog::product::{Product, ProductKind, ValueKey, Values};
@@ -25,10 +26,6 @@ use crate::catalog::store::{self, sku_key};
 use crate::catalog::values;
 use crate::db::{Backend, Db, Timestamp, is_unique_violation};
 use crate::error::FieldError;
-
-/// Field names that describe a product's structure in change sets and history.
-pub const STRUCTURE_FIELDS: [&str; 6] =
-    ["sku", "kind", "family", "parent", "enabled", "categories"];
 
 /// Who writes, which decides what they may write.
 #[derive(Debug, Clone)]
@@ -105,7 +102,8 @@ pub struct NewProduct {
 }
 
 /// One change as history and proposals record it. Structure changes use the
-/// field name (`enabled`, `categories`) as `attribute`.
+/// field name (`enabled`, `categories`) as `attribute`; [`Change::target`]
+/// reads it typed.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Change {
     pub attribute: String,
@@ -316,7 +314,7 @@ pub(super) fn check_categories(
     for code in categories {
         if schema.category(code).is_none() {
             errors.push(FieldError::field(
-                "categories",
+                ChangeTarget::Categories.field(),
                 format!("there is no category {code}"),
             ));
         }
@@ -614,33 +612,25 @@ pub(super) fn creation_changes(
     mut values: Vec<Change>,
 ) -> Vec<Change> {
     let mut structure = vec![
-        structural("sku", None, Some(Json::from(product.sku.clone()))),
-        structural("kind", None, Some(Json::from(product.kind.as_str()))),
-        structural("family", None, Some(Json::from(product.family.clone()))),
-        structural("enabled", None, Some(Json::from(product.enabled))),
+        ChangeTarget::Structure(Structure::Sku).change(None, Some(Json::from(product.sku.clone()))),
+        ChangeTarget::Structure(Structure::Kind)
+            .change(None, Some(Json::from(product.kind.as_str()))),
+        ChangeTarget::Structure(Structure::Family)
+            .change(None, Some(Json::from(product.family.clone()))),
+        ChangeTarget::Enabled.change(None, Some(Json::from(product.enabled))),
     ];
     if let Some(parent_sku) = parent_sku {
-        structure.push(structural("parent", None, Some(Json::from(parent_sku))));
+        structure.push(
+            ChangeTarget::Structure(Structure::Parent).change(None, Some(Json::from(parent_sku))),
+        );
     }
     if !product.categories.is_empty() {
-        structure.push(structural(
-            "categories",
-            None,
-            Some(Json::from(product.categories.clone())),
-        ));
+        structure.push(
+            ChangeTarget::Categories.change(None, Some(Json::from(product.categories.clone()))),
+        );
     }
     structure.append(&mut values);
     structure
-}
-
-pub(super) fn structural(field: &str, before: Option<Json>, after: Option<Json>) -> Change {
-    Change {
-        attribute: field.to_owned(),
-        locale: None,
-        channel: None,
-        before,
-        after,
-    }
 }
 
 /// Explains a unique violation from the constraint it names (no query: on
@@ -709,18 +699,16 @@ pub fn preview(
     if let Some(enabled) = requested.enabled
         && enabled != product.enabled
     {
-        changes.push(structural(
-            "enabled",
-            Some(Json::from(product.enabled)),
-            Some(Json::from(enabled)),
-        ));
+        changes.push(
+            ChangeTarget::Enabled
+                .change(Some(Json::from(product.enabled)), Some(Json::from(enabled))),
+        );
         product.enabled = enabled;
     }
     if let Some(categories) = &requested.categories {
         match check_categories(schema, categories) {
             Ok(categories) if categories != product.categories => {
-                changes.push(structural(
-                    "categories",
+                changes.push(ChangeTarget::Categories.change(
                     Some(Json::from(product.categories.clone())),
                     Some(Json::from(categories.clone())),
                 ));
@@ -813,7 +801,7 @@ pub async fn update_in(
         axis: family.and_then(|family| axis_key(family, product.kind, &product.values)),
         categories_changed: changes
             .iter()
-            .any(|change| change.attribute == "categories"),
+            .any(|change| change.target() == ChangeTarget::Categories),
         stored: None,
         digest: None,
         product,
@@ -1000,8 +988,7 @@ impl<'a> PurgeRule<'a> {
                 .filter(|c| **c != step.code)
                 .cloned()
                 .collect();
-            changes.push(structural(
-                "categories",
+            changes.push(ChangeTarget::Categories.change(
                 Some(Json::from(product.categories.clone())),
                 Some(Json::from(remaining.clone())),
             ));
