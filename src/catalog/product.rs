@@ -149,25 +149,6 @@ pub struct Product {
     pub updated: Timestamp,
 }
 
-impl Product {
-    /// Puts one recorded field value on the product, as history and
-    /// proposals record fields: `enabled`, `categories` (a list of codes;
-    /// none is no category), or an attribute value at `key`. Structure
-    /// fields (`sku`, `kind`, `family`, `parent`) are never rewound here.
-    pub fn set_field(&mut self, key: &ValueKey, data: Option<&Json>) {
-        match key.attribute.as_str() {
-            "enabled" => {
-                if let Some(enabled) = data.and_then(Json::as_bool) {
-                    self.enabled = enabled;
-                }
-            }
-            "categories" => self.categories = category_codes(data),
-            "sku" | "kind" | "family" | "parent" => {}
-            _ => self.values.set(key, data.cloned()),
-        }
-    }
-}
-
 /// The category codes a recorded `categories` field holds (none: no category).
 pub fn category_codes(data: Option<&Json>) -> Vec<String> {
     data.and_then(Json::as_array)

@@ -28,6 +28,7 @@ use crate::error::FieldError;
 use crate::workflow::batch::{
     self, BatchContext, BatchRow, ExecuteError, JobModels, Plan, RowOutcome,
 };
+use crate::workflow::change::{ChangeTarget, Structure};
 use crate::workflow::write::WriteError;
 
 /// How jobs run. Tests shrink batches and simulate a crash.
@@ -417,11 +418,11 @@ fn row_errors(
         .into_iter()
         .map(|e| {
             let field = e.field.clone().unwrap_or_else(|| "row".to_owned());
-            let structure_column = match field.as_str() {
-                "sku" => Some(profile.identifier.clone()),
-                "family" => profile.family.column.clone(),
-                "parent" => profile.parent.clone(),
-                "categories" => profile.categories.as_ref().map(|c| c.column.clone()),
+            let structure_column = match ChangeTarget::parse(&field, None, None) {
+                ChangeTarget::Structure(Structure::Sku) => Some(profile.identifier.clone()),
+                ChangeTarget::Structure(Structure::Family) => profile.family.column.clone(),
+                ChangeTarget::Structure(Structure::Parent) => profile.parent.clone(),
+                ChangeTarget::Categories => profile.categories.as_ref().map(|c| c.column.clone()),
                 _ => None,
             };
             let mapped_column = profile
@@ -1032,13 +1033,9 @@ impl Runner<'_> {
         seen: &HashSet<String>,
         dry_run: bool,
     ) -> Result<i64, RunError> {
-        let rows = sqlx::query("SELECT sku FROM products WHERE enabled = $1 ORDER BY id")
-            .bind(true)
-            .fetch_all(self.db.pool())
-            .await?;
-        let missing: Vec<String> = rows
-            .iter()
-            .filter_map(|row| sqlx::Row::try_get::<String, _>(row, "sku").ok())
+        let missing: Vec<String> = batch::enabled_skus(self.db)
+            .await?
+            .into_iter()
             .filter(|sku| !seen.contains(&sku_key(sku)))
             .collect();
         // A resumed job counts on from what its interrupted run disabled

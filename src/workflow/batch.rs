@@ -18,11 +18,9 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{AnyConnection, Row};
 
 use super::proposals::{self, Proposal};
-use super::write::{
-    self, Change, ChangeSet, ValueChange, ValueContext, ValueResult, WriteError, Writer,
-};
+use super::write::{self, Change, ChangeSet, NewProduct, ValueChange, WriteError, Writer};
 use crate::audit::Actor;
-use crate::catalog::product::{Product, ProductKind, ValueKey};
+use crate::catalog::product::{Product, ProductKind};
 use crate::catalog::schema::{Lane, Schema};
 use crate::catalog::store::{self, StoredProduct, sku_key};
 use crate::db::bulk::{self, Param};
@@ -78,23 +76,31 @@ pub struct BatchContext<'a> {
 #[derive(Debug, Default)]
 pub struct JobModels(HashMap<String, Product>);
 
-struct PlannedCreate {
-    product: Product,
+/// A new product, checked and ready to insert.
+pub(super) struct PlannedCreate {
+    pub(super) product: Product,
     /// The values and categories as stored, serialized ahead by the planner.
-    stored: Option<(String, String)>,
-    digest: Option<String>,
-    parent_key: Option<String>,
-    axis: Option<String>,
-    changes: Vec<Change>,
+    pub(super) stored: Option<(String, String)>,
+    pub(super) digest: Option<String>,
+    pub(super) parent_key: Option<String>,
+    pub(super) axis: Option<String>,
+    pub(super) changes: Vec<Change>,
 }
 
-struct PlannedUpdate {
-    product: Product,
+/// A new version of an existing product, checked and ready to write.
+pub(super) struct PlannedUpdate {
+    /// The product as it will be stored: version already bumped.
+    pub(super) product: Product,
     /// The values as stored, serialized ahead by the planner.
-    stored: Option<String>,
-    digest: Option<String>,
-    axis: Option<String>,
-    changes: Vec<Change>,
+    pub(super) stored: Option<String>,
+    pub(super) digest: Option<String>,
+    /// The variant's axis key; `None` keeps the stored one (only variants
+    /// have one, and a non-variant's stays empty).
+    pub(super) axis: Option<String>,
+    /// Whether the categories changed: the column and the category index
+    /// are rewritten only then.
+    pub(super) categories_changed: bool,
+    pub(super) changes: Vec<Change>,
 }
 
 struct PlannedProposal {
@@ -171,6 +177,19 @@ pub enum ExecuteError {
     MasterMoved,
     #[error(transparent)]
     Write(#[from] WriteError),
+}
+
+impl ExecuteError {
+    /// For writers that hold their rows locked, where master cannot move:
+    /// reported rather than ignored.
+    pub(super) fn into_write(self) -> WriteError {
+        match self {
+            ExecuteError::Write(err) => err,
+            ExecuteError::MasterMoved => WriteError::Database(sqlx::Error::Protocol(
+                "a locked product changed, or a model went missing, during a write".to_owned(),
+            )),
+        }
+    }
 }
 
 impl From<sqlx::Error> for ExecuteError {
@@ -286,28 +305,11 @@ pub async fn plan_rows(
     } else {
         followers_of(conn, &updates).await?
     };
-    let touched: Vec<Touched<'_>> = creates
-        .iter()
-        .map(|c| Touched {
-            product: &c.product,
-            changes: Some(&c.changes),
-            created: true,
-        })
-        .chain(updates.iter().map(|u| Touched {
-            product: &u.product,
-            changes: Some(&u.changes),
-            created: false,
-        }))
-        .chain(followers.iter().map(|f| Touched {
-            product: f,
-            changes: None,
-            created: false,
-        }))
-        .collect();
+    let touched = touched_of(&creates, &updates, &followers);
     let records = if ctx.dry_run {
         Records::default()
     } else {
-        prepare_records(ctx, &touched, now)
+        prepare_records(ctx.actor, &touched, now)
     };
     let documents: Vec<(String, String)> = if ctx.dry_run {
         Vec::new()
@@ -330,16 +332,7 @@ pub async fn plan_rows(
             .map(|u| json_text(&u.product.values, "{}"))
             .collect()
     };
-    let slots = touched
-        .iter()
-        .map(|t| {
-            if t.created {
-                Slot::New(sku_key(&t.product.sku))
-            } else {
-                Slot::Known(t.product.id)
-            }
-        })
-        .collect();
+    let slots = slots_of(&touched);
     // Later batches of this job resolve parents against
     // the models as this batch leaves them.
     for touched in touched
@@ -400,6 +393,55 @@ async fn write_plan(
         records,
         slots,
     } = plan;
+    let written = Written {
+        creates: &creates,
+        updates: &updates,
+        digests_only,
+        verify: &verify,
+        records,
+        slots: &slots,
+    };
+    persist(conn, written).await?;
+    for proposal in proposals_planned {
+        proposals::open_import_proposal(
+            conn,
+            &proposal.product,
+            &proposal.changes,
+            proposal.supersedes,
+            (ctx.job_label, ctx.actor),
+            now,
+        )
+        .await
+        .map_err(|err| match err {
+            proposals::WorkflowError::Database(db) => WriteError::Database(db),
+            other => WriteError::Invalid(vec![FieldError::field("sku", other.to_string())]),
+        })?;
+    }
+    Ok(outcomes)
+}
+
+/// Everything a plan writes to the product tables, ids of new products
+/// still unknown.
+struct Written<'a> {
+    creates: &'a [PlannedCreate],
+    updates: &'a [PlannedUpdate],
+    digests_only: Vec<Vec<Param>>,
+    verify: &'a [(i64, i64)],
+    records: Records,
+    slots: &'a [Slot],
+}
+
+/// The one place product rows, history, change log and category index are
+/// written, for a batch of any size; answers the id of each slot.
+async fn persist(conn: &mut AnyConnection, written: Written<'_>) -> Result<Vec<i64>, ExecuteError> {
+    let Written {
+        creates,
+        updates,
+        digests_only,
+        verify,
+        records,
+        slots,
+    } = written;
     if !verify.is_empty() {
         let lock = Backend::of(conn).lock_rows_of("products");
         let current: HashMap<i64, i64> = bulk::in_list(
@@ -419,8 +461,8 @@ async fn write_plan(
             return Err(ExecuteError::MasterMoved);
         }
     }
-    let ids = insert_products(conn, &creates, now).await?;
-    let changed = update_products(conn, &updates).await?;
+    let ids = insert_products(conn, creates).await?;
+    let changed = update_products(conn, updates).await?;
     if changed != updates.len() {
         return Err(ExecuteError::MasterMoved);
     }
@@ -443,22 +485,56 @@ async fn write_plan(
         })
         .collect::<Result<Vec<i64>, WriteError>>()?;
     write_records(conn, records, &slot_ids).await?;
-    for proposal in proposals_planned {
-        proposals::open_import_proposal(
-            conn,
-            &proposal.product,
-            &proposal.changes,
-            proposal.supersedes,
-            (ctx.job_label, ctx.actor),
-            now,
-        )
-        .await
-        .map_err(|err| match err {
-            proposals::WorkflowError::Database(db) => WriteError::Database(db),
-            other => WriteError::Invalid(vec![FieldError::field("sku", other.to_string())]),
-        })?;
+    Ok(slot_ids)
+}
+
+/// One product's new version, written by a single write: a batch of one.
+pub(super) enum Single {
+    Create(PlannedCreate),
+    Update(PlannedUpdate),
+}
+
+/// Writes one product's new version through [`persist`]; with
+/// `follow_variants`, a model's variants get change-log entries too (they
+/// inherit what changed). Answers the product as stored, with its id.
+pub(super) async fn write_single(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    single: Single,
+    follow_variants: bool,
+    now: Timestamp,
+) -> Result<Product, ExecuteError> {
+    let (creates, updates) = match single {
+        Single::Create(create) => (vec![create], Vec::new()),
+        Single::Update(update) => (Vec::new(), vec![update]),
+    };
+    let followers = if follow_variants {
+        followers_of(conn, &updates).await?
+    } else {
+        Vec::new()
+    };
+    let touched = touched_of(&creates, &updates, &followers);
+    let records = prepare_records(actor, &touched, now);
+    let slots = slots_of(&touched);
+    drop(touched);
+    let written = Written {
+        creates: &creates,
+        updates: &updates,
+        digests_only: Vec::new(),
+        verify: &[],
+        records,
+        slots: &slots,
+    };
+    let ids = persist(conn, written).await?;
+    let product = creates
+        .into_iter()
+        .map(|c| c.product)
+        .chain(updates.into_iter().map(|u| u.product))
+        .next();
+    match (product, ids.first()) {
+        (Some(product), Some(id)) => Ok(Product { id: *id, ..product }),
+        _ => Err(ExecuteError::MasterMoved),
     }
-    Ok(outcomes)
 }
 
 /// Products by SKU key, in id order (the order locks are taken in, so two
@@ -583,6 +659,7 @@ fn plan_update(
             digest: row.digest.clone(),
             product: after.clone(),
             axis,
+            categories_changed: false,
             changes: applied,
         })
     };
@@ -603,7 +680,8 @@ fn plan_update(
     Ok((update, proposal))
 }
 
-/// A new product, checked as [`write::create_in`] checks it.
+/// A new product, checked as a single create checks it ([`write::check_new`]),
+/// and against the variants this batch creates before it.
 fn plan_create(
     ctx: &BatchContext<'_>,
     row: &BatchRow,
@@ -611,103 +689,43 @@ fn plan_create(
     axes_taken: &mut HashSet<(String, String)>,
     now: Timestamp,
 ) -> Result<PlannedCreate, WriteError> {
-    let schema = ctx.schema;
     let writer = Writer::Import {
         actor: ctx.actor.clone(),
         may_seed_pim: true,
-    };
-    let mut errors = Vec::new();
-    if let Err(err) = write::check_sku(&row.sku) {
-        errors.push(err);
-    }
-    let Some(family) = schema.family(&row.family) else {
-        errors.push(FieldError::field(
-            "family",
-            format!("there is no family {}", row.family),
-        ));
-        return Err(WriteError::Invalid(errors));
     };
     let found = match (row.kind, &row.parent) {
         (ProductKind::Variant, Some(parent_sku)) => parents.find(&sku_key(parent_sku)),
         _ => None,
     };
-    let parent_ok = write::check_level(family, row.kind, row.parent.as_deref(), found, &mut errors);
-    let parent = found.filter(|_| parent_ok).map(|model| model.sku.clone());
-    let categories = match write::check_categories(schema, row.categories.as_deref().unwrap_or(&[]))
-    {
-        Ok(categories) => categories,
-        Err(mut found) => {
-            errors.append(&mut found);
-            Vec::new()
-        }
-    };
-    let mut product = Product {
-        id: 0,
+    let new = NewProduct {
         sku: row.sku.clone(),
         kind: row.kind,
-        family: family.code.clone(),
-        parent: parent.clone(),
+        family: row.family.clone(),
+        parent: row.parent.clone(),
+        // Born disabled, like a person's new product.
         enabled: false,
-        categories,
-        values: Default::default(),
-        version: 1,
-        created: now,
-        updated: now,
+        categories: row.categories.clone().unwrap_or_default(),
+        values: row.values.iter().chain(&row.seed).cloned().collect(),
     };
-    let requested: Vec<ValueChange> = row.values.iter().chain(&row.seed).cloned().collect();
-    let value_ctx = ValueContext {
-        schema,
-        family,
-        kind: row.kind,
-        writer: &writer,
-        creating: true,
-    };
-    let ValueResult {
-        changes,
-        errors: mut value_errors,
-        mut forbidden,
-    } = write::apply_values(&value_ctx, &mut product.values, &requested);
-    errors.append(&mut forbidden);
-    errors.append(&mut value_errors);
-    if row.kind == ProductKind::Variant {
-        for axis in &family.variant_axes {
-            if product
-                .values
-                .get(&ValueKey::new(axis, None, None))
-                .is_none()
-            {
-                errors.push(FieldError::field(
-                    axis,
-                    format!("{axis} is a variant axis: every variant needs a value"),
-                ));
-            }
-        }
-        if errors.is_empty()
-            && let (Some(parent_sku), Some(axis)) =
-                (&parent, write::axis_key(family, row.kind, &product.values))
-            && !axes_taken.insert((sku_key(parent_sku), axis))
-        {
-            errors.push(FieldError::field(
-                family.variant_axes.first().map_or("sku", String::as_str),
-                format!(
-                    "another variant of {parent_sku} already has these {} values",
-                    family.variant_axes.join("/")
-                ),
-            ));
-        }
+    let mut create = write::check_new(ctx.schema, &writer, new, found, now)?;
+    create.digest = row.digest.clone();
+    // The database would refuse the second with the whole batch.
+    if let (Some(parent_key), Some(axis), Some(parent_sku), Some(family)) = (
+        &create.parent_key,
+        &create.axis,
+        &create.product.parent,
+        ctx.schema.family(&create.product.family),
+    ) && !axes_taken.insert((parent_key.clone(), axis.clone()))
+    {
+        return Err(WriteError::Invalid(vec![FieldError::field(
+            family.variant_axes.first().map_or("sku", String::as_str),
+            format!(
+                "another variant of {parent_sku} already has these {} values",
+                family.variant_axes.join("/")
+            ),
+        )]));
     }
-    if !errors.is_empty() {
-        return Err(WriteError::Invalid(errors));
-    }
-    let changes = write::creation_changes(&product, parent.as_deref(), changes);
-    Ok(PlannedCreate {
-        stored: None,
-        digest: row.digest.clone(),
-        axis: write::axis_key(family, product.kind, &product.values),
-        parent_key: parent.as_deref().map(sku_key),
-        product,
-        changes,
-    })
+    Ok(create)
 }
 
 /// Inserts new products (models and simple products first, so variants can
@@ -718,7 +736,6 @@ fn plan_create(
 async fn insert_products(
     conn: &mut AnyConnection,
     creates: &[PlannedCreate],
-    now: Timestamp,
 ) -> Result<HashMap<String, i64>, ExecuteError> {
     let mut ids: HashMap<String, i64> = HashMap::new();
     for variants in [false, true] {
@@ -775,8 +792,8 @@ async fn insert_products(
                         None => json_text(&product.values, "{}"),
                     }),
                     Param::Int(product.version),
-                    Param::At(now),
-                    Param::At(now),
+                    Param::At(product.created),
+                    Param::At(product.updated),
                     Param::OptText(create.digest.clone()),
                 ])
             })
@@ -819,13 +836,19 @@ async fn update_products(
                 Param::At(u.product.updated),
                 Param::OptText(u.digest.clone()),
                 Param::Int(u.product.version - 1),
+                Param::OptText(
+                    u.categories_changed
+                        .then(|| json_text(&u.product.categories, "[]")),
+                ),
             ]
         })
         .collect();
     let written = bulk::values(
         conn,
-        "UPDATE products SET enabled = v.column2, product_values = v.column3, axis_key = v.column4, \
-         version = v.column5, updated_at = v.column6, import_digest = COALESCE(v.column7, products.import_digest) FROM (",
+        "UPDATE products SET enabled = v.column2, product_values = v.column3, \
+         axis_key = COALESCE(v.column4, products.axis_key), version = v.column5, updated_at = v.column6, \
+         import_digest = COALESCE(v.column7, products.import_digest), \
+         categories = COALESCE(v.column9, products.categories) FROM (",
         ") AS v WHERE products.id = v.column1 AND products.version = v.column8 RETURNING products.id",
         rows,
     )
@@ -843,6 +866,51 @@ struct Touched<'a> {
     product: &'a Product,
     changes: Option<&'a Vec<Change>>,
     created: bool,
+    /// Its category index is (re)written.
+    index_categories: bool,
+}
+
+/// New products, then updated ones, then the variants that follow them.
+fn touched_of<'a>(
+    creates: &'a [PlannedCreate],
+    updates: &'a [PlannedUpdate],
+    followers: &'a [Product],
+) -> Vec<Touched<'a>> {
+    creates
+        .iter()
+        .map(|c| Touched {
+            product: &c.product,
+            changes: Some(&c.changes),
+            created: true,
+            index_categories: true,
+        })
+        .chain(updates.iter().map(|u| Touched {
+            product: &u.product,
+            changes: Some(&u.changes),
+            created: false,
+            index_categories: u.categories_changed,
+        }))
+        .chain(followers.iter().map(|f| Touched {
+            product: f,
+            changes: None,
+            created: false,
+            index_categories: false,
+        }))
+        .collect()
+}
+
+/// Where each touched product's id will come from.
+fn slots_of(touched: &[Touched<'_>]) -> Vec<Slot> {
+    touched
+        .iter()
+        .map(|t| {
+            if t.created {
+                Slot::New(sku_key(&t.product.sku))
+            } else {
+                Slot::Known(t.product.id)
+            }
+        })
+        .collect()
 }
 
 /// Variants of updated models: they inherit what changed, so their
@@ -883,17 +951,14 @@ struct Records {
     /// Every touched product in order: its change-log entry.
     log: Vec<(usize, Vec<Param>)>,
     categories: Vec<(usize, Vec<Param>)>,
+    /// Existing products whose category index is replaced.
+    replaced: Vec<(usize, Vec<Param>)>,
 }
 
 /// Everything but the ids: history entries, change-log rows and the
 /// category index of new products.
-fn prepare_records(ctx: &BatchContext<'_>, touched: &[Touched<'_>], now: Timestamp) -> Records {
-    let actor = ctx.actor;
-    let mut records = Records {
-        versions: Vec::new(),
-        log: Vec::new(),
-        categories: Vec::new(),
-    };
+fn prepare_records(actor: &Actor, touched: &[Touched<'_>], now: Timestamp) -> Records {
+    let mut records = Records::default();
     for (slot, t) in touched.iter().enumerate() {
         let product = t.product;
         if let Some(changes) = t.changes {
@@ -920,8 +985,10 @@ fn prepare_records(ctx: &BatchContext<'_>, touched: &[Touched<'_>], now: Timesta
                 Param::At(now),
             ],
         ));
-        // Imports set categories only on products they create.
-        if t.created {
+        if t.index_categories {
+            if !t.created {
+                records.replaced.push((slot, vec![Param::Int(0)]));
+            }
             for category in &product.categories {
                 records
                     .categories
@@ -971,6 +1038,17 @@ async fn write_records(
         log,
     )
     .await?;
+    let replaced = with_ids(records.replaced, 0, ids)
+        .into_iter()
+        .flatten()
+        .collect();
+    bulk::in_list(
+        conn,
+        "DELETE FROM product_categories WHERE product_id IN",
+        "",
+        replaced,
+    )
+    .await?;
     bulk::values(
         conn,
         "INSERT INTO product_categories (category, product_id)",
@@ -1017,30 +1095,41 @@ pub async fn disable(
             digest: None,
             product: after,
             axis,
+            categories_changed: false,
             changes,
         });
     }
     if ctx.dry_run {
         return Ok(updates.len() as u64);
     }
-    // The rows are locked: every checked version is still current.
-    update_products(conn, &updates).await?;
     let followers = followers_of(conn, &updates).await?;
-    let touched: Vec<Touched<'_>> = updates
-        .iter()
-        .map(|u| Touched {
-            product: &u.product,
-            changes: Some(&u.changes),
-            created: false,
-        })
-        .chain(followers.iter().map(|f| Touched {
-            product: f,
-            changes: None,
-            created: false,
-        }))
-        .collect();
-    let records = prepare_records(ctx, &touched, now);
-    let ids: Vec<i64> = touched.iter().map(|t| t.product.id).collect();
-    write_records(conn, records, &ids).await?;
+    let touched = touched_of(&[], &updates, &followers);
+    let records = prepare_records(ctx.actor, &touched, now);
+    let slots = slots_of(&touched);
+    drop(touched);
+    let written = Written {
+        creates: &[],
+        updates: &updates,
+        digests_only: Vec::new(),
+        verify: &[],
+        records,
+        slots: &slots,
+    };
+    // The rows are locked: every checked version is still current.
+    persist(conn, written)
+        .await
+        .map_err(ExecuteError::into_write)?;
     Ok(updates.len() as u64)
+}
+
+/// The SKUs of enabled products in id order: a `full` import disables those
+/// its file did not name.
+pub async fn enabled_skus(db: &crate::db::Db) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query("SELECT sku FROM products WHERE enabled = $1 ORDER BY id")
+        .bind(true)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|row| row.try_get("sku"))
+        .collect()
 }

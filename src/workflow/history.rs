@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::write::Change;
-use crate::catalog::product::{Product, ValueKey};
+use crate::catalog::product::Product;
 use crate::db::{Db, Timestamp};
 
 /// One version of a product.
@@ -71,12 +71,7 @@ pub async fn master_at(db: &Db, current: &Product, version: i64) -> Result<Produ
     let mut past = current.clone();
     for entry in versions_between(db, current.id, version, current.version).await? {
         for change in &entry.changes {
-            let key = ValueKey::new(
-                &change.attribute,
-                change.locale.as_deref(),
-                change.channel.as_deref(),
-            );
-            past.set_field(&key, change.before.as_ref());
+            change.target().apply(&mut past, change.before.as_ref());
         }
     }
     past.version = version;

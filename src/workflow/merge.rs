@@ -8,9 +8,10 @@
 
 use serde_json::Value as Json;
 
+use super::change::ChangeTarget;
 use super::history;
 use super::proposals::{self, WorkflowError};
-use super::write::{ChangeSet, ValueChange, WriteError};
+use super::write::{ChangeSet, WriteError};
 use crate::catalog::product::{Product, ValueKey};
 use crate::catalog::schema::Schema;
 use crate::catalog::{store, values};
@@ -39,16 +40,16 @@ pub struct Merged {
     pub clashes: Vec<Clash>,
 }
 
-/// The value of a field of `product`, structure fields included.
+/// The value of a field of `product`, structure fields included
+/// (categories in order, as forms send them in any).
 fn field_value(product: &Product, key: &ValueKey) -> Option<Json> {
-    match key.attribute.as_str() {
-        "enabled" => Some(Json::from(product.enabled)),
-        "categories" => {
+    match ChangeTarget::of_key(key) {
+        ChangeTarget::Categories => {
             let mut sorted = product.categories.clone();
             sorted.sort();
             Some(Json::from(sorted))
         }
-        _ => product.values.get(key).cloned(),
+        other => other.value_of(product),
     }
 }
 
@@ -69,13 +70,13 @@ fn as_stored(schema: &Schema, key: &ValueKey, data: Option<&Json>) -> Option<Jso
 /// says anything about it.
 fn seen_value(schema: &Schema, seen: Option<&ChangeSet>, key: &ValueKey) -> Option<Option<Json>> {
     let seen = seen?;
-    match key.attribute.as_str() {
-        "enabled" => seen.enabled.map(|e| Some(Json::from(e))),
-        "categories" => seen
+    match ChangeTarget::of_key(key) {
+        ChangeTarget::Enabled => seen.enabled.map(|e| Some(Json::from(e))),
+        ChangeTarget::Categories => seen
             .categories
             .as_ref()
             .map(|list| Some(Json::from(sorted(list)))),
-        _ => seen
+        ChangeTarget::Value(_) | ChangeTarget::Structure(_) => seen
             .values
             .iter()
             .find(|c| &c.key == key)
@@ -174,10 +175,10 @@ pub async fn onto_current(
     }
     let enabled = changes
         .enabled
-        .filter(|e| decide(ValueKey::new("enabled", None, None), Some(Json::from(*e))));
+        .filter(|e| decide(ChangeTarget::Enabled.key(), Some(Json::from(*e))));
     let categories = changes.categories.clone().filter(|list| {
         decide(
-            ValueKey::new("categories", None, None),
+            ChangeTarget::Categories.key(),
             Some(Json::from(sorted(list))),
         )
     });
@@ -192,19 +193,5 @@ pub async fn onto_current(
 /// `changes` without the given fields (attribute codes, `enabled`,
 /// `categories`): the person kept a colleague's value for them.
 pub fn without_fields(changes: &ChangeSet, fields: &[String]) -> ChangeSet {
-    ChangeSet {
-        values: changes
-            .values
-            .iter()
-            .filter(|c| !fields.contains(&c.key.attribute))
-            .cloned()
-            .collect::<Vec<ValueChange>>(),
-        enabled: changes
-            .enabled
-            .filter(|_| !fields.iter().any(|f| f == "enabled")),
-        categories: changes
-            .categories
-            .clone()
-            .filter(|_| !fields.iter().any(|f| f == "categories")),
-    }
+    changes.without_fields(fields)
 }

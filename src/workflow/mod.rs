@@ -2,6 +2,7 @@
 //! (for reviewed-lane attributes) will sit in front of [`write`].
 
 pub mod batch;
+pub mod change;
 pub mod history;
 pub mod merge;
 pub mod proposals;

@@ -16,6 +16,8 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use sqlx::{AnyConnection, Row};
 
+use super::batch::{self, ExecuteError, PlannedCreate, PlannedUpdate, Single};
+use super::change::{ChangeTarget, Structure};
 use crate::audit::Actor;
 use crate::catalog::completeness::on_level;
 use crate::catalog::product::{Product, ProductKind, ValueKey, Values};
@@ -24,10 +26,6 @@ use crate::catalog::store::{self, sku_key};
 use crate::catalog::values;
 use crate::db::{Backend, Db, Timestamp, is_unique_violation};
 use crate::error::FieldError;
-
-/// Field names that describe a product's structure in change sets and history.
-pub const STRUCTURE_FIELDS: [&str; 6] =
-    ["sku", "kind", "family", "parent", "enabled", "categories"];
 
 /// Who writes, which decides what they may write.
 #[derive(Debug, Clone)]
@@ -104,7 +102,8 @@ pub struct NewProduct {
 }
 
 /// One change as history and proposals record it. Structure changes use the
-/// field name (`enabled`, `categories`) as `attribute`.
+/// field name (`enabled`, `categories`) as `attribute`; [`Change::target`]
+/// reads it typed.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Change {
     pub attribute: String,
@@ -315,7 +314,7 @@ pub(super) fn check_categories(
     for code in categories {
         if schema.category(code).is_none() {
             errors.push(FieldError::field(
-                "categories",
+                ChangeTarget::Categories.field(),
                 format!("there is no category {code}"),
             ));
         }
@@ -429,7 +428,7 @@ pub async fn create(
     Ok(product)
 }
 
-/// [`create`] inside the caller's transaction (imports batch many).
+/// [`create`] inside the caller's transaction: a batch of one.
 pub async fn create_in(
     conn: &mut AnyConnection,
     schema: &Schema,
@@ -438,6 +437,30 @@ pub async fn create_in(
     now: Timestamp,
 ) -> Result<Product, WriteError> {
     ensure_schema_current(conn, schema).await?;
+    let found = match (new.kind, &new.parent) {
+        (ProductKind::Variant, Some(parent_sku)) => store::find(&mut *conn, parent_sku).await?,
+        _ => None,
+    };
+    let sku = new.sku.clone();
+    let planned = check_new(schema, writer, new, found.as_ref().map(|s| &s.product), now)?;
+    let family = schema.family(&planned.product.family).cloned();
+    let parent_sku = planned.product.parent.clone();
+    batch::write_single(conn, writer.actor(), Single::Create(planned), true, now)
+        .await
+        .map_err(|err| explain_refusal(err, &sku, family.as_ref(), parent_sku.as_deref()))
+}
+
+/// Checks a new product (SKU, family, level and parent, categories, owner
+/// and every value) and builds what a create writes: the one check of a
+/// single create and an import's. `parent` is the product its parent SKU
+/// names, looked up by the caller.
+pub(super) fn check_new(
+    schema: &Schema,
+    writer: &Writer,
+    new: NewProduct,
+    parent: Option<&Product>,
+    now: Timestamp,
+) -> Result<PlannedCreate, WriteError> {
     let mut errors = Vec::new();
     if let Err(err) = check_sku(&new.sku) {
         errors.push(err);
@@ -449,18 +472,8 @@ pub async fn create_in(
         ));
         return Err(WriteError::Invalid(errors));
     };
-    let found = match (new.kind, &new.parent) {
-        (ProductKind::Variant, Some(parent_sku)) => store::find(&mut *conn, parent_sku).await?,
-        _ => None,
-    };
-    let parent_ok = check_level(
-        family,
-        new.kind,
-        new.parent.as_deref(),
-        found.as_ref().map(|s| &s.product),
-        &mut errors,
-    );
-    let parent = found.filter(|_| parent_ok);
+    let parent_ok = check_level(family, new.kind, new.parent.as_deref(), parent, &mut errors);
+    let parent = parent.filter(|_| parent_ok).map(|model| model.sku.clone());
     let categories = match check_categories(schema, &new.categories) {
         Ok(categories) => categories,
         Err(mut found) => {
@@ -468,7 +481,19 @@ pub async fn create_in(
             Vec::new()
         }
     };
-    let mut values = Values::default();
+    let mut product = Product {
+        id: 0,
+        sku: new.sku,
+        kind: new.kind,
+        family: family.code.clone(),
+        parent,
+        enabled: new.enabled,
+        categories,
+        values: Values::default(),
+        version: 1,
+        created: now,
+        updated: now,
+    };
     let ctx = ValueContext {
         schema,
         family,
@@ -480,14 +505,19 @@ pub async fn create_in(
         changes,
         errors: mut value_errors,
         forbidden,
-    } = apply_values(&ctx, &mut values, &new.values);
+    } = apply_values(&ctx, &mut product.values, &new.values);
+    // A refused owner is a 403, whatever else is wrong.
     if !forbidden.is_empty() {
         return Err(WriteError::Forbidden(forbidden));
     }
     errors.append(&mut value_errors);
     if new.kind == ProductKind::Variant {
         for axis in &family.variant_axes {
-            if values.get(&ValueKey::new(axis, None, None)).is_none() {
+            if product
+                .values
+                .get(&ValueKey::new(axis, None, None))
+                .is_none()
+            {
                 errors.push(FieldError::field(
                     axis,
                     format!("{axis} is a variant axis: every variant needs a value"),
@@ -498,53 +528,38 @@ pub async fn create_in(
     if !errors.is_empty() {
         return Err(WriteError::Invalid(errors));
     }
+    let changes = creation_changes(&product, product.parent.as_deref(), changes);
+    Ok(PlannedCreate {
+        stored: None,
+        digest: None,
+        axis: axis_key(family, product.kind, &product.values),
+        parent_key: product.parent.as_deref().map(sku_key),
+        product,
+        changes,
+    })
+}
 
-    let axis = axis_key(family, new.kind, &values);
-    let inserted = sqlx::query(
-        "INSERT INTO products (sku, sku_key, kind, family, parent_id, axis_key, enabled, categories, \
-         product_values, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10) RETURNING id",
-    )
-    .bind(&new.sku)
-    .bind(sku_key(&new.sku))
-    .bind(new.kind.as_str())
-    .bind(&family.code)
-    .bind(parent.as_ref().map(|p| p.product.id))
-    .bind(axis)
-    .bind(new.enabled)
-    .bind(serde_json::to_string(&categories).unwrap_or_else(|_| "[]".into()))
-    .bind(serde_json::to_string(&values).unwrap_or_else(|_| "{}".into()))
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await;
-    let id: i64 = match inserted {
-        Ok(row) => row.try_get("id")?,
-        Err(err) if is_unique_violation(&err) => {
-            return Err(unique_violation(
-                &err,
-                &new.sku,
-                family,
-                new.parent.as_deref(),
-            ));
+/// A single write's refusal by the database explained: a unique violation
+/// names the SKU or the variant's axis values; a model gone missing between
+/// the check and the insert is no model.
+fn explain_refusal(
+    err: ExecuteError,
+    sku: &str,
+    family: Option<&Family>,
+    parent_sku: Option<&str>,
+) -> WriteError {
+    match (err, family) {
+        (ExecuteError::Write(WriteError::Database(db)), Some(family))
+            if is_unique_violation(&db) =>
+        {
+            unique_violation(&db, sku, family, parent_sku)
         }
-        Err(err) => return Err(err.into()),
-    };
-    let product = Product {
-        id,
-        sku: new.sku,
-        kind: new.kind,
-        family: family.code.clone(),
-        parent: parent.as_ref().map(|p| p.product.sku.clone()),
-        enabled: new.enabled,
-        categories,
-        values,
-        version: 1,
-        created: now,
-        updated: now,
-    };
-    let structure = creation_changes(&product, new.parent.as_deref(), changes);
-    record(conn, writer, &product, &structure, true, now).await?;
-    Ok(product)
+        (ExecuteError::MasterMoved, _) => WriteError::Invalid(vec![FieldError::field(
+            "parent",
+            format!("there is no model {}", parent_sku.unwrap_or_default()),
+        )]),
+        (ExecuteError::Write(err), _) => err,
+    }
 }
 
 /// Checks a new product's level against its family and its parent (`found`:
@@ -597,33 +612,25 @@ pub(super) fn creation_changes(
     mut values: Vec<Change>,
 ) -> Vec<Change> {
     let mut structure = vec![
-        structural("sku", None, Some(Json::from(product.sku.clone()))),
-        structural("kind", None, Some(Json::from(product.kind.as_str()))),
-        structural("family", None, Some(Json::from(product.family.clone()))),
-        structural("enabled", None, Some(Json::from(product.enabled))),
+        ChangeTarget::Structure(Structure::Sku).change(None, Some(Json::from(product.sku.clone()))),
+        ChangeTarget::Structure(Structure::Kind)
+            .change(None, Some(Json::from(product.kind.as_str()))),
+        ChangeTarget::Structure(Structure::Family)
+            .change(None, Some(Json::from(product.family.clone()))),
+        ChangeTarget::Enabled.change(None, Some(Json::from(product.enabled))),
     ];
     if let Some(parent_sku) = parent_sku {
-        structure.push(structural("parent", None, Some(Json::from(parent_sku))));
+        structure.push(
+            ChangeTarget::Structure(Structure::Parent).change(None, Some(Json::from(parent_sku))),
+        );
     }
     if !product.categories.is_empty() {
-        structure.push(structural(
-            "categories",
-            None,
-            Some(Json::from(product.categories.clone())),
-        ));
+        structure.push(
+            ChangeTarget::Categories.change(None, Some(Json::from(product.categories.clone()))),
+        );
     }
     structure.append(&mut values);
     structure
-}
-
-pub(super) fn structural(field: &str, before: Option<Json>, after: Option<Json>) -> Change {
-    Change {
-        attribute: field.to_owned(),
-        locale: None,
-        channel: None,
-        before,
-        after,
-    }
 }
 
 /// Explains a unique violation from the constraint it names (no query: on
@@ -692,18 +699,16 @@ pub fn preview(
     if let Some(enabled) = requested.enabled
         && enabled != product.enabled
     {
-        changes.push(structural(
-            "enabled",
-            Some(Json::from(product.enabled)),
-            Some(Json::from(enabled)),
-        ));
+        changes.push(
+            ChangeTarget::Enabled
+                .change(Some(Json::from(product.enabled)), Some(Json::from(enabled))),
+        );
         product.enabled = enabled;
     }
     if let Some(categories) = &requested.categories {
         match check_categories(schema, categories) {
             Ok(categories) if categories != product.categories => {
-                changes.push(structural(
-                    "categories",
+                changes.push(ChangeTarget::Categories.change(
                     Some(Json::from(product.categories.clone())),
                     Some(Json::from(categories.clone())),
                 ));
@@ -789,109 +794,31 @@ pub async fn update_in(
     if changes.is_empty() {
         return Ok(Outcome::Unchanged(before));
     }
-    let Some(family) = schema.family(&before.family) else {
-        return Err(WriteError::NotFound(before.family.clone()));
-    };
+    let family = schema.family(&before.family);
     product.version += 1;
     product.updated = now;
-    let axis = axis_key(family, product.kind, &product.values);
-    let written = sqlx::query(
-        "UPDATE products SET enabled = $1, categories = $2, product_values = $3, axis_key = $4, \
-         version = $5, updated_at = $6 WHERE id = $7",
-    )
-    .bind(product.enabled)
-    .bind(serde_json::to_string(&product.categories).unwrap_or_else(|_| "[]".into()))
-    .bind(serde_json::to_string(&product.values).unwrap_or_else(|_| "{}".into()))
-    .bind(axis)
-    .bind(product.version)
-    .bind(now)
-    .bind(product.id)
-    .execute(&mut *conn)
-    .await;
-    match written {
-        Ok(_) => {}
-        Err(err) if is_unique_violation(&err) => {
-            return Err(unique_violation(
-                &err,
-                &before.sku,
-                family,
-                before.parent.as_deref(),
-            ));
-        }
-        Err(err) => return Err(err.into()),
-    }
-    let categories_changed = requested.categories.is_some();
-    record(conn, writer, &product, &changes, categories_changed, now).await?;
-    if product.kind == ProductKind::Model {
-        // Variants inherit what changed: followers of the change log
-        // (search, readiness, publishing) must see them too.
-        for variant in store::variants_of(&mut *conn, product.id).await? {
-            append_change_log(conn, &variant.product, now).await?;
-        }
-    }
+    let update = PlannedUpdate {
+        axis: family.and_then(|family| axis_key(family, product.kind, &product.values)),
+        categories_changed: changes
+            .iter()
+            .any(|change| change.target() == ChangeTarget::Categories),
+        stored: None,
+        digest: None,
+        product,
+        changes: changes.clone(),
+    };
+    let product = batch::write_single(conn, writer.actor(), Single::Update(update), true, now)
+        .await
+        .map_err(|err| match err {
+            // The row is locked: only a concurrent writer on SQLite without
+            // `BEGIN IMMEDIATE` could move it.
+            ExecuteError::MasterMoved => WriteError::Stale {
+                base: before.version,
+                current: before.version + 1,
+            },
+            other => explain_refusal(other, &before.sku, family, before.parent.as_deref()),
+        })?;
     Ok(Outcome::Written { product, changes })
-}
-
-/// History, change log and category index for a new version.
-async fn record(
-    conn: &mut AnyConnection,
-    writer: &Writer,
-    product: &Product,
-    changes: &[Change],
-    categories_changed: bool,
-    now: Timestamp,
-) -> Result<(), WriteError> {
-    let actor = writer.actor();
-    sqlx::query(
-        "INSERT INTO product_versions (product_id, version, at, actor_kind, actor_label, actor_user_id, changes) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(product.id)
-    .bind(product.version)
-    .bind(now)
-    .bind(actor.kind.as_str())
-    .bind(&actor.label)
-    .bind(actor.user_id)
-    .bind(serde_json::to_string(changes).unwrap_or_else(|_| "[]".into()))
-    .execute(&mut *conn)
-    .await?;
-    append_change_log(conn, product, now).await?;
-    if categories_changed {
-        sqlx::query("DELETE FROM product_categories WHERE product_id = $1")
-            .bind(product.id)
-            .execute(&mut *conn)
-            .await?;
-        for category in &product.categories {
-            sqlx::query("INSERT INTO product_categories (category, product_id) VALUES ($1, $2)")
-                .bind(category)
-                .bind(product.id)
-                .execute(&mut *conn)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
-/// Appends to the change log with the next number from a counter row locked
-/// by this transaction, so commit order is sequence order: a follower that
-/// has read entry 6 can never later find a 5.
-async fn append_change_log(
-    conn: &mut AnyConnection,
-    product: &Product,
-    now: Timestamp,
-) -> Result<(), WriteError> {
-    let seq = crate::db::counters::bump(conn, "change_log", 1).await?;
-    sqlx::query(
-        "INSERT INTO change_log (seq, product_id, sku, version, at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(seq)
-    .bind(product.id)
-    .bind(&product.sku)
-    .bind(product.version)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// What one stretch of a schema purge did.
@@ -1061,8 +988,7 @@ impl<'a> PurgeRule<'a> {
                 .filter(|c| **c != step.code)
                 .cloned()
                 .collect();
-            changes.push(structural(
-                "categories",
+            changes.push(ChangeTarget::Categories.change(
                 Some(Json::from(product.categories.clone())),
                 Some(Json::from(remaining.clone())),
             ));
@@ -1115,7 +1041,6 @@ pub(crate) async fn purge_for_schema_change(
         .iter()
         .map(|step| PurgeRule::new(step, current, desired))
         .collect();
-    let writer = Writer::System(actor.clone());
     let mut purged = Purged {
         judged: ids.len(),
         changed: 0,
@@ -1135,15 +1060,19 @@ pub(crate) async fn purge_for_schema_change(
             changed = true;
             product.version += 1;
             product.updated = now;
-            sqlx::query("UPDATE products SET categories = $1, product_values = $2, version = $3, updated_at = $4 WHERE id = $5")
-                .bind(serde_json::to_string(&product.categories).unwrap_or_else(|_| "[]".into()))
-                .bind(serde_json::to_string(&product.values).unwrap_or_else(|_| "{}".into()))
-                .bind(product.version)
-                .bind(now)
-                .bind(product.id)
-                .execute(&mut *conn)
-                .await?;
-            record(conn, &writer, &product, &changes, categories_changed, now).await?;
+            // The stored axis key stays (`axis: None`), and so do the
+            // variants' change-log entries: a purge writes the product only.
+            let update = PlannedUpdate {
+                product: product.clone(),
+                stored: None,
+                digest: None,
+                axis: None,
+                categories_changed,
+                changes,
+            };
+            batch::write_single(conn, actor, Single::Update(update), false, now)
+                .await
+                .map_err(ExecuteError::into_write)?;
         }
         purged.changed += usize::from(changed);
     }

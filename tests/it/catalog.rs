@@ -1194,6 +1194,7 @@ crate::db_tests!(
     more_destructive_schema_changes_are_caught,
     stale_schema_edits_and_writes_are_refused,
     model_changes_reach_variants_through_etag_and_change_log,
+    a_single_create_is_checked_like_an_import,
     page_saves_for_a_locale_the_channel_lacks,
 );
 
@@ -1522,4 +1523,73 @@ async fn page_saves_for_a_locale(app: TestApp) {
         )
         .await;
     assert_eq!(crafted.status, StatusCode::BAD_REQUEST);
+}
+
+/// A person's create and an import's are one check (issue 13): a field the
+/// writer may not write is Forbidden even beside other errors, and the first
+/// history entry names the model as stored, whatever case the SKU was typed in.
+async fn a_single_create_is_checked_like_an_import(app: TestApp) {
+    app.seed_schema().await;
+    let schema = app.schema().await;
+    app.create_as_system(
+        &schema,
+        new_product("TEE", ProductKind::Model, "apparel", None),
+    )
+    .await;
+    let person = Writer::Person(Actor::system("editor"));
+    let axes = || {
+        vec![
+            ValueChange {
+                key: ValueKey::new("color", None, None),
+                data: Some(json!("red")),
+            },
+            ValueChange {
+                key: ValueKey::new("size", None, None),
+                data: Some(json!("m")),
+            },
+        ]
+    };
+    let mut values = axes();
+    values.push(ValueChange {
+        key: ValueKey::new("gtin", None, None),
+        data: Some(json!("4006381333931")),
+    });
+    let refused = write::create(
+        app.db(),
+        &schema,
+        &person,
+        NewProduct {
+            values,
+            categories: vec!["no-such-category".into()],
+            ..new_product("TEE-RED-M", ProductKind::Variant, "apparel", Some("tee"))
+        },
+        app.clock().now(),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(write::WriteError::Forbidden(_))),
+        "{refused:?}"
+    );
+    let variant = write::create(
+        app.db(),
+        &schema,
+        &person,
+        NewProduct {
+            values: axes(),
+            ..new_product("TEE-RED-M", ProductKind::Variant, "apparel", Some("tee"))
+        },
+        app.clock().now(),
+    )
+    .await
+    .expect("create");
+    assert_eq!(variant.parent.as_deref(), Some("TEE"));
+    let history = sluice::workflow::history::versions(app.db(), variant.id, 1)
+        .await
+        .expect("history");
+    let parent = history[0]
+        .changes
+        .iter()
+        .find(|c| c.attribute == "parent")
+        .expect("the parent is recorded");
+    assert_eq!(parent.after, Some(json!("TEE")));
 }

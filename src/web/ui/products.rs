@@ -1378,19 +1378,15 @@ async fn conflict_page(
     let (stored, model) = load(state, sku).await?;
     let draft = proposals::draft_of(&state.db, stored.product.id, session.user.id).await?;
     let (shown, _) = proposals::with_draft(&stored.product, draft.as_ref());
-    let mut fields: Vec<String> = merged
-        .changes
-        .values
+    // The person's fields: values, then clashes, then enabled and categories.
+    let (values, structure): (Vec<_>, Vec<_>) =
+        merged.changes.targets().partition(|t| t.is_value());
+    let fields: Vec<String> = values
         .iter()
-        .map(|c| c.key.attribute.clone())
+        .map(|t| t.field().to_owned())
         .chain(merged.clashes.iter().map(|c| c.field.clone()))
+        .chain(structure.iter().map(|t| t.field().to_owned()))
         .collect();
-    if merged.changes.enabled.is_some() {
-        fields.push("enabled".to_owned());
-    }
-    if merged.changes.categories.is_some() {
-        fields.push("categories".to_owned());
-    }
     let kept = only_fields(form, &fields, &shown);
     let current = stored.product.version;
     let newer = history::versions(
