@@ -13,7 +13,7 @@ pub mod config;
 pub mod db;
 /// Demo users and data for `sluice demo`.
 pub mod demo;
-/// Where errors become HTTP responses.
+/// Shared domain error pieces (`FieldError`); no HTTP here (see `web::error`).
 pub mod error;
 /// ERP import: the synthetic ERP export so far; profiles and jobs follow.
 pub mod import;

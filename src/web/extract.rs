@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use crate::app::AppState;
 use crate::auth::sessions::Session;
 use crate::auth::{Caller, tokens};
-use crate::error::AppError;
 use crate::web::PageError;
+use crate::web::error::AppError;
 
 /// The client's address: the connection's peer, or, with `SLUICE_TRUST_PROXY`,
 /// the last `X-Forwarded-For` entry (the one our proxy wrote). `local` when

@@ -133,7 +133,7 @@ pub async fn render(State(state): State<AppState>) -> Response {
     let mut text = String::new();
     if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &state.metrics.registry)
     {
-        return crate::error::AppError::internal(anyhow::anyhow!("metrics encoding: {err}"))
+        return crate::web::error::AppError::internal(anyhow::anyhow!("metrics encoding: {err}"))
             .into_response();
     }
     let mut response = text.into_response();

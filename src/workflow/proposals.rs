@@ -21,7 +21,6 @@ use crate::catalog::product::{Product, ValueKey};
 use crate::catalog::schema::{Lane, Schema};
 use crate::catalog::{store, values};
 use crate::db::{Backend, Db, Timestamp};
-use crate::error::FieldError;
 
 /// Where a proposal is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,24 +189,6 @@ pub enum WorkflowError {
     Auth(#[from] crate::auth::AuthError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
-}
-
-impl From<WorkflowError> for crate::error::AppError {
-    fn from(err: WorkflowError) -> Self {
-        use crate::error::AppError;
-        match err {
-            WorkflowError::NotFound(_) => AppError::NotFound(err.to_string()),
-            WorkflowError::Forbidden(message) => AppError::Forbidden(message),
-            WorkflowError::WrongState(message) => AppError::Conflict(message),
-            WorkflowError::Invalid(message) => AppError::validation(vec![FieldError {
-                message,
-                ..FieldError::default()
-            }]),
-            WorkflowError::Write(write) => write.into(),
-            WorkflowError::Auth(auth) => auth.into(),
-            WorkflowError::Database(db) => AppError::internal(db),
-        }
-    }
 }
 
 const COLUMNS: &str = "id, product_id, sku, family, author_user_id, author_label, source, status, note, \

@@ -161,25 +161,6 @@ fn first_message(errors: &[FieldError]) -> String {
     }
 }
 
-impl From<WriteError> for crate::error::AppError {
-    fn from(err: WriteError) -> Self {
-        use crate::error::AppError;
-        match err {
-            WriteError::NotFound(_) => AppError::NotFound(err.to_string()),
-            WriteError::Forbidden(details) => AppError::ForbiddenFields {
-                message: first_message(&details),
-                details,
-            },
-            WriteError::Invalid(details) => AppError::validation(details),
-            WriteError::Stale { .. } => AppError::PreconditionFailed(err.to_string()),
-            WriteError::SkuTaken(_) | WriteError::SchemaChanged => {
-                AppError::Conflict(err.to_string())
-            }
-            WriteError::Database(db) => AppError::internal(db),
-        }
-    }
-}
-
 pub(super) fn value_error(key: &ValueKey, message: String) -> FieldError {
     FieldError {
         field: Some(key.attribute.clone()),

@@ -9,7 +9,7 @@ use super::me::UserView;
 use crate::app::AppState;
 use crate::audit::{self, AuditFilter};
 use crate::auth::{Permission, users};
-use crate::error::{ApiResult, AppError, ErrorBody};
+use crate::web::error::{ApiResult, AppError, ErrorBody};
 use crate::web::extract::ApiCaller;
 
 /// Every user, by e-mail.

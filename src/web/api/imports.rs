@@ -13,8 +13,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::auth::Permission;
-use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::import::jobs::{self, Job, Mode, NewJob, SubmitError, Upload};
+use crate::web::error::{ApiResult, AppError, ErrorBody};
 use crate::web::extract::ApiCaller;
 
 /// Parameters of `POST /api/v1/imports`.

@@ -13,8 +13,8 @@ use utoipa::ToSchema;
 use crate::app::AppState;
 use crate::auth::Permission;
 use crate::db::Timestamp;
-use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::jobs::{self, Job, JobError};
+use crate::web::error::{ApiResult, AppError, ErrorBody};
 use crate::web::extract::ApiCaller;
 
 impl From<JobError> for AppError {

@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::error::{ErrorBody, ErrorDetail, FieldError};
+use crate::web::error::{ErrorBody, ErrorDetail, FieldError};
 
 #[derive(OpenApi)]
 #[openapi(

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission};
 use crate::catalog::product::ValueKey;
-use crate::error::{ApiResult, AppError, ErrorBody};
+use crate::web::error::{ApiResult, AppError, ErrorBody};
 use crate::web::extract::{ApiCaller, ApiJson};
 use crate::workflow::proposals::{self, Comment, Proposal, ProposalFilter, Status};
 

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use super::{Chrome, FormErrors, render};
 use crate::app::AppState;
 use crate::auth::users;
-use crate::error::{AppError, FieldError};
 use crate::web::PageResult;
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{ClientAddr, PageForm, PageSession};
 
 #[derive(Template)]

@@ -10,8 +10,8 @@ use super::{Chrome, render};
 use crate::app::AppState;
 use crate::audit::{self, AuditEntry, AuditFilter};
 use crate::auth::Permission;
-use crate::error::AppError;
 use crate::web::PageResult;
+use crate::web::error::AppError;
 use crate::web::extract::{PageSession, urlencode};
 
 const PAGE_SIZE: i64 = 100;

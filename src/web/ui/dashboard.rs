@@ -17,10 +17,10 @@ use crate::app::AppState;
 use crate::audit::{self, AuditFilter};
 use crate::auth::{Permission, tokens, users};
 use crate::db::Timestamp;
-use crate::error::AppError;
 use crate::publish::feed::{self, ChannelCounts};
 use crate::publish::overview;
 use crate::web::PageResult;
+use crate::web::error::AppError;
 use crate::web::extract::{PageSession, urlencode};
 use crate::workflow::proposals::{self, Status};
 

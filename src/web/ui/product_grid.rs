@@ -18,9 +18,9 @@ use crate::auth::Permission;
 use crate::catalog::product::{ProductKind, ValueKey, Values};
 use crate::catalog::schema::Schema;
 use crate::catalog::store::{self, ProductCount, ProductCursor, ProductSort, SortColumn};
-use crate::error::AppError;
 use crate::publish::overview::{self, MissingOn};
 use crate::web::PageResult;
+use crate::web::error::AppError;
 use crate::web::extract::{PageSession, urlencode};
 use crate::web::product_query::{ListQuery, parse_cursor, parse_filter};
 

@@ -29,11 +29,11 @@ use crate::catalog::schema::{
     Attribute, AttributeType, Channel, Lane, OutputFormat, Owner, Schema,
 };
 use crate::catalog::store::{self, StoredProduct};
-use crate::error::{AppError, FieldError};
 use crate::publish::feed::{self, Snapshot};
 use crate::publish::formats;
 use crate::publish::payload::{self, Payload};
 use crate::publish::readiness::{ChannelReadiness, Reason, assess};
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{PageSession, urlencode};
 use crate::web::{PageError, PageResult};
 use crate::workflow::history::{self, VersionEntry};

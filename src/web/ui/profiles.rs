@@ -22,11 +22,11 @@ use crate::app::AppState;
 use crate::auth::sessions::Session;
 use crate::catalog::schema::Schema;
 use crate::db::Timestamp;
-use crate::error::{AppError, FieldError};
 use crate::import::profile::{
     CategorySource, ColumnMapping, DecimalComma, FamilySource, MappingProfile, is_profile_code,
 };
 use crate::import::profiles::{self, Base, ProfileError, StoredProfile, to_toml};
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{ClientAddr, PageForm, PageSession};
 use crate::web::{PageError, PageResult};
 

@@ -26,8 +26,8 @@ use crate::catalog::product::{Product, ValueKey};
 use crate::catalog::schema::Schema;
 use crate::catalog::store;
 use crate::db::Timestamp;
-use crate::error::{AppError, FieldError};
 use crate::publish::readiness::assess;
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{PageForm, PageSession, urlencode};
 use crate::web::{PageError, PageResult};
 use crate::workflow::proposals::{

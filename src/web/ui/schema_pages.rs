@@ -25,9 +25,9 @@ use crate::catalog::schema::{
     Attribute, Category, Channel, Family, Labels, OutputFormat, PublishMode, Schema, Validation,
 };
 use crate::catalog::store;
-use crate::error::AppError;
 use crate::jobs::{self, SchemaChange};
 use crate::schema_code::{self, Action, Plan, SchemaError};
+use crate::web::error::AppError;
 use crate::web::extract::{ClientAddr, PageForm, PageSession};
 use crate::web::{PageError, PageResult};
 

@@ -21,7 +21,7 @@ use crate::auth::sessions::Session;
 use crate::catalog::product::{ProductKind, ValueKey};
 use crate::catalog::schema::{Family, Schema};
 use crate::catalog::store::{self, ProductFilter, ProductSort};
-use crate::error::{AppError, FieldError};
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{PageSession, urlencode};
 use crate::web::ui::labels::Labels;
 use crate::web::ui::{Choice, Chrome, choices, render};
