@@ -9,9 +9,9 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::auth::sessions::Session;
 use crate::auth::{Caller, tokens};
+use crate::web::AppState;
 use crate::web::PageError;
 use crate::web::error::AppError;
 

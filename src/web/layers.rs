@@ -9,8 +9,8 @@ use axum::response::Response;
 
 use super::cookies;
 use super::extract::LoadedSession;
-use crate::app::AppState;
 use crate::auth::sessions::{self};
+use crate::web::AppState;
 use crate::web::PageError;
 use crate::web::error::AppError;
 

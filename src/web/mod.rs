@@ -9,11 +9,13 @@ pub mod layers;
 pub mod metrics;
 mod page_error;
 pub mod product_query;
+pub mod state;
 pub mod static_files;
 pub mod ui;
 
 pub use error::{ApiResult, AppError};
 pub use page_error::{PageError, PageResult};
+pub use state::AppState;
 
 use std::time::Duration;
 
@@ -29,8 +31,6 @@ use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-
-use crate::app::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::me::UserView;
-use crate::app::AppState;
 use crate::audit::{self, AuditFilter};
 use crate::auth::{Permission, users};
+use crate::web::AppState;
 use crate::web::error::{ApiResult, AppError, ErrorBody};
 use crate::web::extract::ApiCaller;
 

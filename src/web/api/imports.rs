@@ -11,9 +11,9 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
 use crate::auth::Permission;
 use crate::import::jobs::{self, Job, Mode, NewJob, SubmitError, Upload};
+use crate::web::AppState;
 use crate::web::error::{ApiResult, AppError, ErrorBody};
 use crate::web::extract::ApiCaller;
 

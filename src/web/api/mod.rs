@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::web::AppState;
 use crate::web::error::{ErrorBody, ErrorDetail, FieldError};
 
 #[derive(OpenApi)]

@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use axum::routing::get;
 
 use super::{Chrome, render};
-use crate::app::AppState;
 use crate::auth::Permission;
 use crate::jobs::{self, Job, Status, Task};
+use crate::web::AppState;
 use crate::web::PageResult;
 use crate::web::error::AppError;
 use crate::web::extract::{PageSession, urlencode};
