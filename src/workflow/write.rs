@@ -889,7 +889,7 @@ pub struct Purged {
 /// The condition (on products `p`) and its bound text that finds the
 /// products a destructive step may affect; `None` for a kind that holds no
 /// product values. `$n` is the step's placeholder.
-fn affected_by(step: &crate::schema_code::Step, n: usize) -> Option<(String, String)> {
+fn affected_by(step: &crate::catalog::plan::Step, n: usize) -> Option<(String, String)> {
     let by_values = || format!("p.product_values LIKE ${n} ESCAPE '\\'");
     let containing = |fragment: String| store::containing(&fragment);
     Some(match step.kind {
@@ -920,7 +920,7 @@ fn affected_by(step: &crate::schema_code::Step, n: usize) -> Option<(String, Str
 /// The `WHERE` condition over products `p` after `$1` that any of `steps`
 /// may affect, with the texts to bind from `$2` on; `None` when no step
 /// holds product values.
-fn affected_condition(steps: &[&crate::schema_code::Step]) -> Option<(String, Vec<String>)> {
+fn affected_condition(steps: &[&crate::catalog::plan::Step]) -> Option<(String, Vec<String>)> {
     let mut conditions = Vec::new();
     let mut binds = Vec::new();
     for step in steps {
@@ -941,7 +941,7 @@ fn affected_condition(steps: &[&crate::schema_code::Step]) -> Option<(String, Ve
 /// stepped purge, counted before its first stretch.
 pub async fn count_for_schema_change(
     conn: &mut AnyConnection,
-    steps: &[&crate::schema_code::Step],
+    steps: &[&crate::catalog::plan::Step],
 ) -> Result<i64, WriteError> {
     let Some((condition, binds)) = affected_condition(steps) else {
         return Ok(0);
@@ -957,15 +957,15 @@ pub async fn count_for_schema_change(
 
 /// What a destructive step removes, worked out once per step.
 struct PurgeRule<'a> {
-    step: &'a crate::schema_code::Step,
+    step: &'a crate::catalog::plan::Step,
     removed_from_family: Vec<String>,
     dropped_options: Vec<String>,
     whole_attribute: bool,
 }
 
 impl<'a> PurgeRule<'a> {
-    fn new(step: &'a crate::schema_code::Step, current: &Schema, desired: &Schema) -> Self {
-        use crate::schema_code::Action;
+    fn new(step: &'a crate::catalog::plan::Step, current: &Schema, desired: &Schema) -> Self {
+        use crate::catalog::plan::Action;
         let removed_from_family: Vec<String> =
             match (current.family(&step.code), desired.family(&step.code)) {
                 (Some(old), Some(new)) if step.kind == "family" => old
@@ -1068,7 +1068,7 @@ pub(crate) async fn purge_for_schema_change(
     conn: &mut AnyConnection,
     desired: &Schema,
     actor: &Actor,
-    steps: &[&crate::schema_code::Step],
+    steps: &[&crate::catalog::plan::Step],
     current: &Schema,
     after: i64,
     limit: Option<usize>,
