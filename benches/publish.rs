@@ -480,7 +480,7 @@ async fn approval_latency(state: &AppState, addr: &str) {
     let head = sluice::publish::feed::head(&state.db, CHANNEL)
         .await
         .unwrap();
-    let publisher = sluice::publish::worker::spawn(state.clone());
+    let publisher = sluice::publish::worker::spawn(state.services.clone());
     let addr = addr.to_owned();
     let tick = state.config.publish_tick;
     let mut latencies = tokio::task::spawn_blocking(move || {

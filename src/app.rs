@@ -1,84 +1,19 @@
-//! Application state and lifecycle: prepare (data folder, database,
-//! migrations), build the router, serve until SIGTERM or Ctrl-C.
+//! The composition root, above everything: prepare (data folder, database,
+//! migrations), spawn this node's workers, build the router, serve until
+//! SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
 
-use crate::auth::sessions::SessionPolicy;
-use crate::catalog::store::SchemaCache;
 use crate::config::{Config, ConfigError};
-use crate::db::{Clock, Db};
-use crate::web::metrics::Metrics;
-
-/// What every handler can reach.
-#[derive(Clone, Debug)]
-pub struct AppState {
-    pub db: Db,
-    pub config: Arc<Config>,
-    pub clock: Clock,
-    pub metrics: Arc<Metrics>,
-    pub schema: Arc<SchemaCache>,
-    pub imports: Arc<crate::import::worker::Imports>,
-    pub publishing: Arc<crate::publish::worker::Publishing>,
-    pub jobs: Arc<crate::jobs::worker::Jobs>,
-}
-
-impl AppState {
-    /// Queues `task` for `actor` and wakes this node's job worker (the pages
-    /// and the API both come through here).
-    pub async fn queue_job(
-        &self,
-        task: &crate::jobs::Task,
-        actor: &crate::audit::Actor,
-    ) -> Result<crate::jobs::Job, crate::jobs::JobError> {
-        let job = crate::jobs::enqueue(&self.db, task, actor, self.clock.now()).await?;
-        self.jobs.wake();
-        Ok(job)
-    }
-
-    pub fn new(db: Db, config: Config, clock: Clock) -> Self {
-        Self {
-            db,
-            config: Arc::new(config),
-            clock,
-            metrics: Arc::new(Metrics::default()),
-            schema: Arc::new(SchemaCache::default()),
-            imports: Arc::default(),
-            publishing: Arc::default(),
-            jobs: Arc::default(),
-        }
-    }
-
-    /// What the job worker needs (it never sees the whole state).
-    pub fn job_services(&self) -> crate::jobs::worker::JobServices {
-        crate::jobs::worker::JobServices {
-            db: self.db.clone(),
-            clock: self.clock.clone(),
-            schema: self.schema.clone(),
-            jobs: self.jobs.clone(),
-            publishing: self.publishing.clone(),
-        }
-    }
-
-    pub fn session_policy(&self) -> SessionPolicy {
-        SessionPolicy {
-            idle: self.config.session_idle,
-            absolute: self.config.session_absolute,
-        }
-    }
-}
+use crate::services::Services;
+pub use crate::web::AppState;
 
 /// Creates the data folder, opens the database and migrates it. Any failure
 /// is one clear line for the operator.
 pub async fn prepare(config: Config) -> Result<AppState, ConfigError> {
-    // On either backend: uploads, the demo's ERP file and local media live
-    // there even when the database is PostgreSQL.
-    config.prepare_data_dir()?;
-    let db = Db::connect(&config.database_url, config.db_max_connections).await?;
-    db.migrate(&config.database_url).await?;
-    Ok(AppState::new(db, config, Clock::system()))
+    Ok(AppState::from(Services::prepare(config).await?))
 }
 
 /// The router over a prepared state.
@@ -100,10 +35,10 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         );
     }
     let db = state.db.clone();
-    let housekeeping = tokio::spawn(housekeeping(state.clone()));
-    let importer = crate::import::worker::spawn(state.clone());
-    let publisher = crate::publish::worker::spawn(state.clone());
-    let job_worker = crate::jobs::worker::spawn(state.job_services());
+    let housekeeping = tokio::spawn(housekeeping(state.services.clone()));
+    let importer = crate::import::worker::spawn(state.services.clone());
+    let publisher = crate::publish::worker::spawn(state.services.clone());
+    let job_worker = crate::jobs::worker::spawn(state.services.clone());
     let app = build_router(state);
     axum::serve(
         listener,
@@ -126,14 +61,15 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
 }
 
 /// Every ten minutes: forget expired sessions and old login attempts.
-async fn housekeeping(state: AppState) {
+async fn housekeeping(services: Services) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         every.tick().await;
-        let now = state.clock.now();
+        let now = services.clock.now();
         let sessions =
-            crate::auth::sessions::purge_expired(&state.db, state.session_policy(), now).await;
-        let attempts = crate::auth::throttle::purge_old(state.db.pool(), now).await;
+            crate::auth::sessions::purge_expired(&services.db, services.session_policy(), now)
+                .await;
+        let attempts = crate::auth::throttle::purge_old(services.db.pool(), now).await;
         match (sessions, attempts) {
             (Ok(sessions), Ok(attempts)) => {
                 tracing::debug!(

@@ -1,5 +1,6 @@
 //! Sluice: the governed product-data layer between an ERP and the sales channels.
 
+/// The composition root: prepare, spawn the workers, build the router, serve.
 pub mod app;
 /// The audit log of logins, user and token changes and, later, every governed action.
 pub mod audit;
@@ -13,7 +14,7 @@ pub mod config;
 pub mod db;
 /// Demo users and data for `sluice demo`.
 pub mod demo;
-/// Where errors become HTTP responses.
+/// Shared domain error pieces (`FieldError`); no HTTP here (see `web::error`).
 pub mod error;
 /// ERP import: the synthetic ERP export so far; profiles and jobs follow.
 pub mod import;
@@ -24,7 +25,10 @@ pub mod publish;
 /// Schema as code: export, plan and apply a desired schema (and mapping
 /// profiles); above the catalog, the write path and imports, which it orchestrates.
 pub mod schema_code;
-/// HTTP: pages, API, middleware, static files, metrics.
+/// What workers and commands run on: database, clock, config, schema cache,
+/// worker handles.
+pub mod services;
+/// HTTP: pages, API, middleware, static files, metrics, `AppState`.
 pub mod web;
 /// The single write path, product history and (later) proposals and review.
 pub mod workflow;

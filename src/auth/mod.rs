@@ -6,13 +6,14 @@ pub mod password;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
+pub mod user;
 pub mod users;
 
 use std::fmt;
 
 use serde::Serialize;
 
-pub use users::User;
+pub use user::User;
 
 /// What a person does in Sluice. A user may hold several.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

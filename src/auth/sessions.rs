@@ -5,7 +5,7 @@
 
 use sqlx::{Any, Executor, Row};
 
-use super::users::{USER_COLUMNS, user_from_row};
+use super::user::{USER_COLUMNS, user_from_row};
 use super::{AuthError, Caller, Credential, User, hash_secret, random_secret};
 use crate::db::{Db, Timestamp};
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
-use super::users::{USER_COLUMNS, user_from_row};
+use super::user::{USER_COLUMNS, user_from_row};
 use super::{AuthError, Caller, Credential, Scopes, hash_secret, random_secret};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::db::{Db, Timestamp};

@@ -1,74 +1,13 @@
 //! People who sign in: e-mail, name, roles, password, enabled or not.
 //! Every change here writes an audit entry in the same transaction.
 
-use serde::Serialize;
-use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
+pub use super::user::User;
+use super::user::{USER_COLUMNS, user_from_row};
 use super::{AuthError, Role, Roles, password, sessions};
 use crate::audit::{self, Actor, AuditEvent};
-use crate::db::{Db, Timestamp, get_bool, is_unique_violation};
-
-/// A user as everyone but the password check sees them.
-#[derive(Debug, Clone, Serialize)]
-pub struct User {
-    pub id: i64,
-    pub email: String,
-    pub name: String,
-    pub roles: Roles,
-    pub disabled: bool,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-impl User {
-    /// This person as the audit log and history name them.
-    pub fn actor(&self) -> crate::audit::Actor {
-        crate::audit::Actor::user(self.id, &self.email)
-    }
-
-    pub fn has_role(&self, role: Role) -> bool {
-        self.roles.contains(role)
-    }
-
-    pub fn display_name(&self) -> &str {
-        if self.name.is_empty() {
-            &self.email
-        } else {
-            &self.name
-        }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn for_tests(roles: Roles) -> Self {
-        let now = crate::db::Clock::system().now();
-        User {
-            id: 1,
-            email: "t@example.com".into(),
-            name: "T".into(),
-            roles,
-            disabled: false,
-            created_at: now,
-            updated_at: now,
-        }
-    }
-}
-
-pub(crate) const USER_COLUMNS: &str =
-    "u.id, u.email, u.name, u.roles, u.disabled, u.created_at, u.updated_at";
-
-pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
-    let roles: String = row.try_get("roles")?;
-    Ok(User {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        name: row.try_get("name")?,
-        roles: Roles::parse_stored(&roles).map_err(|err| sqlx::Error::Decode(err.into()))?,
-        disabled: get_bool(row, "disabled")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
+use crate::db::{Db, Timestamp, is_unique_violation};
 
 /// A validated e-mail address, trimmed and lower-cased (unique case-insensitively).
 pub fn normalize_email(email: &str) -> Result<String, AuthError> {

@@ -4,6 +4,7 @@
 pub mod completeness;
 pub mod gtin;
 pub mod html;
+pub mod plan;
 pub mod product;
 pub mod schema;
 pub mod store;

@@ -4,27 +4,27 @@
 
 use sqlx::Row;
 
-use crate::app::AppState;
 use crate::import::generate::{GenerateOptions, generate};
 use crate::import::jobs::{Job, Mode};
+use crate::services::Services;
 
 /// Rows in the demo's ERP file: enough to page and facet, quick to import.
 const DEMO_ROWS: usize = 1500;
 
 /// Imports a generated ERP file unless a demo import ran before; answers the job.
-pub async fn import_once(state: &AppState) -> anyhow::Result<Option<Job>> {
+pub async fn import_once(services: &Services) -> anyhow::Result<Option<Job>> {
     let done: i64 = sqlx::query("SELECT COUNT(*) AS n FROM import_jobs WHERE origin = 'demo'")
-        .fetch_one(state.db.pool())
+        .fetch_one(services.db.pool())
         .await?
         .try_get("n")?;
     if done > 0
-        || crate::import::profiles::get(state.db.pool(), "erp-items")
+        || crate::import::profiles::get(services.db.pool(), "erp-items")
             .await?
             .is_none()
     {
         return Ok(None);
     }
-    let path = state.config.data_dir.join("demo-erp-items.csv");
+    let path = services.config.data_dir.join("demo-erp-items.csv");
     let file = std::fs::File::create(&path)?;
     generate(
         std::io::BufWriter::new(file),
@@ -36,7 +36,7 @@ pub async fn import_once(state: &AppState) -> anyhow::Result<Option<Job>> {
         },
     )?;
     let job =
-        crate::import::cli::import_file(state, &path, "erp-items", Mode::Upsert, "demo", false)
+        crate::import::cli::import_file(services, &path, "erp-items", Mode::Upsert, "demo", false)
             .await?;
     Ok(Some(job))
 }
@@ -45,9 +45,9 @@ pub async fn import_once(state: &AppState) -> anyhow::Result<Option<Job>> {
 /// warnings, which a newcomer would read as faults: the profile's
 /// Sluice-owned columns only seed new products, and values the generated
 /// file carries on a level the catalog keeps elsewhere were not imported.
-pub async fn explain(state: &AppState, job: &Job) -> anyhow::Result<Vec<String>> {
+pub async fn explain(services: &Services, job: &Job) -> anyhow::Result<Vec<String>> {
     let mut lines = Vec::new();
-    let schema = crate::catalog::store::load_schema(state.db.pool()).await?;
+    let schema = crate::catalog::store::load_schema(services.db.pool()).await?;
     if let Ok(profile) = job.profile() {
         let mut owned: Vec<&str> = profile
             .pim_columns(&schema)

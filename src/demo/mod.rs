@@ -307,7 +307,7 @@ mod tests {
     }
 
     /// The whole `sluice demo` sequence, in the order main.rs runs it.
-    async fn run_demo(state: &crate::app::AppState) -> Option<states::Staged> {
+    async fn run_demo(state: &crate::services::Services) -> Option<states::Staged> {
         seed_users(&state.db, &state.clock, Some("demo-password-1234"))
             .await
             .expect("users");
@@ -328,7 +328,9 @@ mod tests {
             (name == "SLUICE_DATA_DIR").then(|| data_dir.clone())
         })
         .expect("config");
-        let state = crate::app::prepare(config).await.expect("prepare");
+        let state = crate::services::Services::prepare(config)
+            .await
+            .expect("prepare");
 
         let staged = run_demo(&state).await.expect("staged the first time");
         let db = &state.db;

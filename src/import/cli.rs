@@ -10,12 +10,12 @@ use tokio::io::AsyncReadExt;
 
 use super::jobs::{self, Job, Mode, NewJob, Status, Upload};
 use super::worker;
-use crate::app::AppState;
 use crate::audit::Actor;
+use crate::services::Services;
 
 /// Imports a file and waits for the job; answers the finished job.
 pub async fn import_file(
-    state: &AppState,
+    services: &Services,
     path: &Path,
     profile: &str,
     mode: Mode,
@@ -25,7 +25,7 @@ pub async fn import_file(
     let mut file = tokio::fs::File::open(path)
         .await
         .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", path.display()))?;
-    let mut upload = Upload::start(&state.config.data_dir, u64::MAX).await?;
+    let mut upload = Upload::start(&services.config.data_dir, u64::MAX).await?;
     let mut buffer = vec![0u8; 1 << 16];
     loop {
         let n = file.read(&mut buffer).await?;
@@ -44,7 +44,7 @@ pub async fn import_file(
         idempotency_key: None,
     };
     let actor = Actor::system(&format!("sluice {origin}"));
-    let (job, _) = jobs::submit(&state.db, &actor, new, upload, state.clock.now()).await?;
+    let (job, _) = jobs::submit(&services.db, &actor, new, upload, services.clock.now()).await?;
     // The demo explains its own profile once, in its summary (`demo::erp::explain`).
     if origin != "demo" {
         for warning in &job.warnings {
@@ -64,13 +64,13 @@ pub async fn import_file(
         ProgressBar::hidden()
     };
     let running = {
-        let state = state.clone();
+        let services = services.clone();
         let id = job.id;
-        tokio::spawn(async move { worker::run_job(&state, id).await })
+        tokio::spawn(async move { worker::run_job(&services, id).await })
     };
     let started = Instant::now();
     while !running.is_finished() {
-        if let Some((rows, bytes)) = state.imports.progress(job.id) {
+        if let Some((rows, bytes)) = services.imports.progress(job.id) {
             bar.set_position(bytes);
             let seconds = started.elapsed().as_secs_f64().max(0.001);
             bar.set_message(format!("{rows} rows, {:.0} rows/s", rows as f64 / seconds));
@@ -80,7 +80,7 @@ pub async fn import_file(
     running.await??;
     // Another process's worker may have taken the job: wait for it to end.
     let done = loop {
-        let current = jobs::get(state.db.pool(), job.id)
+        let current = jobs::get(services.db.pool(), job.id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("import job #{} vanished", job.id))?;
         if current.status.is_done() {
@@ -97,7 +97,7 @@ pub async fn import_file(
 }
 
 /// The summary the CLI prints after a job.
-pub async fn summary(state: &AppState, job: &Job) -> anyhow::Result<String> {
+pub async fn summary(services: &Services, job: &Job) -> anyhow::Result<String> {
     use std::fmt::Write;
     let c = &job.counts;
     let seconds = job.duration_ms.unwrap_or(0) as f64 / 1000.0;
@@ -139,7 +139,7 @@ pub async fn summary(state: &AppState, job: &Job) -> anyhow::Result<String> {
         }
     }
     if job.status != Status::Succeeded {
-        for group in jobs::error_groups(&state.db, job.id, 2).await? {
+        for group in jobs::error_groups(&services.db, job.id, 2).await? {
             writeln!(out, "  {} × {}", group.count, group.kind)?;
             for example in &group.examples {
                 writeln!(out, "      row {}: {}", example.row, example.message)?;

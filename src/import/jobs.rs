@@ -14,7 +14,6 @@ use super::profile::MappingProfile;
 use super::profiles;
 use crate::audit::Actor;
 use crate::db::{Db, Timestamp, is_unique_violation};
-use crate::error::{AppError, FieldError};
 
 /// How a job treats the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -320,30 +319,6 @@ pub enum SubmitError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
-}
-
-impl From<SubmitError> for AppError {
-    fn from(err: SubmitError) -> Self {
-        match err {
-            SubmitError::NoProfile(_) => AppError::NotFound(err.to_string()),
-            SubmitError::BadProfile { ref problems, .. } => AppError::validation(
-                problems
-                    .iter()
-                    .map(|p| FieldError::field("profile", p.clone()))
-                    .collect(),
-            ),
-            SubmitError::BadMode(_) | SubmitError::BadKey => AppError::BadRequest(err.to_string()),
-            SubmitError::Empty => {
-                AppError::validation(vec![FieldError::field("file", err.to_string())])
-            }
-            SubmitError::KeyReused(_) => {
-                AppError::validation(vec![FieldError::field("Idempotency-Key", err.to_string())])
-            }
-            SubmitError::TooLarge(_) => AppError::PayloadTooLarge(err.to_string()),
-            SubmitError::Io(io) => AppError::internal(io),
-            SubmitError::Database(db) => AppError::internal(db),
-        }
-    }
 }
 
 /// What is being submitted.

@@ -13,7 +13,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use sqlx::AnyConnection;
 
@@ -25,37 +25,12 @@ use crate::catalog::schema::{Owner, Schema};
 use crate::catalog::store::{load_schema, sku_key};
 use crate::db::{Clock, Db, Timestamp, is_unique_violation};
 use crate::error::FieldError;
+pub use crate::services::{Progress, RunOptions};
 use crate::workflow::batch::{
     self, BatchContext, BatchRow, ExecuteError, JobModels, Plan, RowOutcome,
 };
 use crate::workflow::change::{ChangeTarget, Structure};
 use crate::workflow::write::WriteError;
-
-/// How jobs run. Tests shrink batches and simulate a crash.
-#[derive(Debug, Clone, Copy)]
-pub struct RunOptions {
-    pub batch_size: usize,
-    /// Test hook: after this many committed batches, write part of the next
-    /// one and stop as if the process were killed (the transaction is
-    /// dropped, never committed; the job stays `running`).
-    pub crash_after_batches: Option<usize>,
-}
-
-impl Default for RunOptions {
-    fn default() -> Self {
-        Self {
-            batch_size: 1000,
-            crash_after_batches: None,
-        }
-    }
-}
-
-/// Live progress of a running job, for the progress bars.
-#[derive(Debug, Default)]
-pub struct Progress {
-    pub rows: AtomicU64,
-    pub bytes: AtomicU64,
-}
 
 /// Why a run stopped without finishing the job.
 #[derive(Debug, thiserror::Error)]

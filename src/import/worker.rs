@@ -2,94 +2,41 @@
 //! oldest queued job (or a job whose worker died: see [`jobs::LEASE`]) and
 //! runs it; a new upload wakes it at once.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tracing::Instrument;
 
 use super::jobs::{self, Status};
-use super::run::{self, Progress, RunError, RunOptions};
-use crate::app::AppState;
-
-/// The import side of the application state.
-#[derive(Debug, Default)]
-pub struct Imports {
-    wake: Notify,
-    live: Mutex<HashMap<i64, Arc<Progress>>>,
-    options: Mutex<RunOptions>,
-}
-
-impl Imports {
-    /// A job was queued: the worker looks now instead of at its next tick.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Rows and bytes read so far by a job running in this process.
-    pub fn progress(&self, job_id: i64) -> Option<(u64, u64)> {
-        let live = self.live.lock().ok()?;
-        live.get(&job_id).map(|p| {
-            (
-                p.rows.load(std::sync::atomic::Ordering::Relaxed),
-                p.bytes.load(std::sync::atomic::Ordering::Relaxed),
-            )
-        })
-    }
-
-    pub fn options(&self) -> RunOptions {
-        self.options.lock().map(|o| *o).unwrap_or_default()
-    }
-
-    /// Tests: smaller batches, a simulated crash.
-    pub fn set_options(&self, options: RunOptions) {
-        if let Ok(mut current) = self.options.lock() {
-            *current = options;
-        }
-    }
-
-    fn track(&self, job_id: i64) -> Arc<Progress> {
-        let progress = Arc::new(Progress::default());
-        if let Ok(mut live) = self.live.lock() {
-            live.insert(job_id, progress.clone());
-        }
-        progress
-    }
-
-    fn untrack(&self, job_id: i64) {
-        if let Ok(mut live) = self.live.lock() {
-            live.remove(&job_id);
-        }
-    }
-}
+use super::run::{self, RunError};
+pub use crate::services::Imports;
+use crate::services::Services;
 
 /// A job interrupted this often is given up rather than retried forever.
 const MAX_ATTEMPTS: i64 = 3;
 
 /// Claims one job and runs it. Answers its id, or `None` when there was none.
-pub async fn run_next(state: &AppState) -> Result<Option<i64>, sqlx::Error> {
-    run_claimed(state, None).await
+pub async fn run_next(services: &Services) -> Result<Option<i64>, sqlx::Error> {
+    run_claimed(services, None).await
 }
 
 /// Claims and runs the job `id` (unless another worker has it); a run that
 /// a transient database error interrupted is resumed at once, until the job
 /// ends or another worker has it.
-pub async fn run_job(state: &AppState, id: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn run_job(services: &Services, id: i64) -> Result<Option<i64>, sqlx::Error> {
     let mut ran = None;
-    while let Some(done) = run_claimed(state, Some(id)).await? {
+    while let Some(done) = run_claimed(services, Some(id)).await? {
         ran = Some(done);
     }
     Ok(ran)
 }
 
-async fn run_claimed(state: &AppState, only: Option<i64>) -> Result<Option<i64>, sqlx::Error> {
-    let Some(job) = jobs::claim(&state.db, state.clock.now(), only).await? else {
+async fn run_claimed(services: &Services, only: Option<i64>) -> Result<Option<i64>, sqlx::Error> {
+    let Some(job) = jobs::claim(&services.db, services.clock.now(), only).await? else {
         return Ok(None);
     };
     if job.attempts > MAX_ATTEMPTS {
         let message = format!("the job was interrupted {MAX_ATTEMPTS} times; send the file again");
-        finish_failed(state, job.id, message).await;
+        finish_failed(services, job.id, message).await;
         return Ok(Some(job.id));
     }
     // One span per run, so a job's log lines can be followed together.
@@ -101,27 +48,27 @@ async fn run_claimed(state: &AppState, only: Option<i64>) -> Result<Option<i64>,
         import.attempt = job.attempts,
     );
     let id = job.id;
-    run_import(state, job).instrument(span).await;
+    run_import(services, job).instrument(span).await;
     Ok(Some(id))
 }
 /// Runs a claimed import to its end and records how it ended.
-async fn run_import(state: &AppState, job: jobs::Job) {
+async fn run_import(services: &Services, job: jobs::Job) {
     tracing::info!(job = job.id, profile = %job.profile, mode = job.mode.as_str(), attempt = job.attempts, "import started");
-    let progress = state.imports.track(job.id);
+    let progress = services.imports.track(job.id);
     let result = run::run(
-        &state.db,
-        &state.clock,
+        &services.db,
+        &services.clock,
         &job,
-        state.imports.options(),
+        services.imports.options(),
         progress,
     )
     .await;
-    state.imports.untrack(job.id);
+    services.imports.untrack(job.id);
     // What the job applied goes out now rather than at the publisher's next tick.
-    state.publishing.wake();
+    services.publishing.wake();
     match result {
         Ok(()) => {
-            if let Ok(Some(done)) = jobs::get(state.db.pool(), job.id).await {
+            if let Ok(Some(done)) = jobs::get(services.db.pool(), job.id).await {
                 tracing::info!(
                     job = job.id,
                     status = done.status.as_str(),
@@ -132,14 +79,14 @@ async fn run_import(state: &AppState, job: jobs::Job) {
             }
         }
         Err(RunError::Crashed) => tracing::warn!(job = job.id, "import stopped (simulated crash)"),
-        Err(RunError::Fatal(message)) => finish_failed(state, job.id, message).await,
+        Err(RunError::Fatal(message)) => finish_failed(services, job.id, message).await,
         Err(RunError::Database(err)) if crate::db::is_transient(&err) => {
-            interrupted(state, &job, &err).await;
+            interrupted(services, &job, &err).await;
         }
         Err(RunError::Database(err)) => {
             tracing::error!(job = job.id, error = %err, "import failed on a database error");
             finish_failed(
-                state,
+                services,
                 job.id,
                 format!("the database failed while importing ({err}); applied batches stay applied, and sending the file again is safe"),
             )
@@ -152,13 +99,13 @@ async fn run_import(state: &AppState, job: jobs::Job) {
 /// deadlock, a busy SQLite) interrupts a job like a crash: it goes back to
 /// the queue and resumes after its last committed batch; the third
 /// interruption fails it.
-async fn interrupted(state: &AppState, job: &jobs::Job, err: &sqlx::Error) {
+async fn interrupted(services: &Services, job: &jobs::Job, err: &sqlx::Error) {
     if job.attempts >= MAX_ATTEMPTS {
         tracing::error!(job = job.id, attempt = job.attempts, error = %err, "import interrupted by a database error; giving up");
         let message = format!(
             "the job was interrupted {MAX_ATTEMPTS} times, the last time by the database ({err}); applied batches stay applied, and sending the file again is safe"
         );
-        finish_failed(state, job.id, message).await;
+        finish_failed(services, job.id, message).await;
         return;
     }
     tracing::warn!(job = job.id, attempt = job.attempts, error = %err, "import interrupted by a database error; it resumes from its last batch");
@@ -171,18 +118,18 @@ async fn interrupted(state: &AppState, job: &jobs::Job, err: &sqlx::Error) {
     .await;
     // When the database cannot take even this, the job stays `running` and
     // is resumed once its lease runs out, as after a crash.
-    if let Err(requeue) = jobs::requeue(&state.db, job.id, job.attempts).await {
+    if let Err(requeue) = jobs::requeue(&services.db, job.id, job.attempts).await {
         tracing::warn!(job = job.id, error = %requeue, "cannot requeue the interrupted import");
     }
 }
 
-async fn finish_failed(state: &AppState, job_id: i64, message: String) {
+async fn finish_failed(services: &Services, job_id: i64, message: String) {
     if let Err(err) = run::finish(
-        &state.db,
+        &services.db,
         job_id,
         Status::Failed,
         Some(message),
-        state.clock.now(),
+        services.clock.now(),
     )
     .await
     {
@@ -191,32 +138,32 @@ async fn finish_failed(state: &AppState, job_id: i64, message: String) {
 }
 
 /// Runs jobs until there are none left (the CLI and tests).
-pub async fn drain(state: &AppState) -> Result<(), sqlx::Error> {
-    while run_next(state).await?.is_some() {}
+pub async fn drain(services: &Services) -> Result<(), sqlx::Error> {
+    while run_next(services).await?.is_some() {}
     Ok(())
 }
 
 /// The worker loop: run what is queued, then wait for a wake-up or the next tick.
-pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+pub fn spawn(services: Services) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        match jobs::sweep_uploads(&state.db, &state.config.data_dir).await {
+        match jobs::sweep_uploads(&services.db, &services.config.data_dir).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(files = n, "removed abandoned import uploads"),
             Err(err) => tracing::warn!(error = %err, "cannot sweep import uploads"),
         }
-        match jobs::requeue_orphans(&state.db).await {
+        match jobs::requeue_orphans(&services.db).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "resuming imports interrupted by the last stop"),
             Err(err) => tracing::warn!(error = %err, "cannot requeue interrupted imports"),
         }
         loop {
-            match run_next(&state).await {
+            match run_next(&services).await {
                 Ok(Some(_)) => continue,
                 Ok(None) => {}
                 Err(err) => tracing::warn!(error = %err, "import worker cannot reach the database"),
             }
             tokio::select! {
-                () = state.imports.wake.notified() => {}
+                () = services.imports.woken() => {}
                 () = tokio::time::sleep(Duration::from_secs(5)) => {}
             }
         }

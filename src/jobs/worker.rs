@@ -5,21 +5,17 @@
 //! last step, in the same transaction that ends the job. A new job wakes
 //! it at once; otherwise it looks every few seconds.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracing::Instrument;
-
-use tokio::sync::Notify;
 
 use serde_json::Value;
 
 use super::{Job, JobError, Status, Task};
 use crate::catalog::schema::Schema;
-use crate::catalog::store::SchemaCache;
-use crate::db::{Clock, Db};
 use crate::publish::publisher::{self, PublishError};
-use crate::publish::worker::Publishing;
 use crate::schema_code::{self, SchemaError};
+use crate::services::Services;
+pub use crate::services::{Jobs, WorkerOptions};
 
 /// A worker that has not renewed its lease for this long is taken for dead,
 /// and its job is taken over. A step is one publisher round (about a second
@@ -32,16 +28,7 @@ const MAX_ATTEMPTS: i64 = 5;
 /// How often an idle worker looks for jobs queued by other nodes.
 const TICK: Duration = Duration::from_secs(2);
 
-/// How a worker runs its steps (tests shrink the steps and simulate a crash).
-#[derive(Debug, Clone, Copy)]
-pub struct WorkerOptions {
-    /// Products per step (a republish round, a stretch of a schema purge).
-    pub step: usize,
-    /// Stop (as if the process died) after this many steps of a job,
-    /// leaving it claimed: tests of the takeover.
-    pub crash_after_steps: Option<u32>,
-}
-
+/// One publisher round per step.
 impl Default for WorkerOptions {
     fn default() -> Self {
         Self {
@@ -49,41 +36,6 @@ impl Default for WorkerOptions {
             crash_after_steps: None,
         }
     }
-}
-
-/// The jobs side of the application state.
-#[derive(Debug, Default)]
-pub struct Jobs {
-    wake: Notify,
-    options: Mutex<WorkerOptions>,
-}
-
-impl Jobs {
-    /// A job was queued: the worker looks now instead of at its next tick.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    pub fn options(&self) -> WorkerOptions {
-        self.options.lock().map(|o| *o).unwrap_or_default()
-    }
-
-    /// Tests: smaller steps, a simulated crash.
-    pub fn set_options(&self, options: WorkerOptions) {
-        if let Ok(mut current) = self.options.lock() {
-            *current = options;
-        }
-    }
-}
-
-/// What the worker needs.
-#[derive(Debug, Clone)]
-pub struct JobServices {
-    pub db: Db,
-    pub clock: Clock,
-    pub schema: Arc<SchemaCache>,
-    pub jobs: Arc<Jobs>,
-    pub publishing: Arc<Publishing>,
 }
 
 /// How a run of a claimed job ended.
@@ -94,7 +46,7 @@ enum Ended {
 }
 
 /// Claims one job and runs it. Answers its id, or `None` when there was none.
-pub async fn run_next(services: &JobServices) -> Result<Option<i64>, JobError> {
+pub async fn run_next(services: &Services) -> Result<Option<i64>, JobError> {
     // Every claim has its own owner: a lease names one run, not a process.
     let owner = uuid::Uuid::new_v4().simple().to_string();
     let now = services.clock.now();
@@ -122,7 +74,7 @@ pub async fn run_next(services: &JobServices) -> Result<Option<i64>, JobError> {
     Ok(Some(id))
 }
 
-async fn run(services: &JobServices, mut job: Job, owner: &str) -> Result<Ended, JobError> {
+async fn run(services: &Services, mut job: Job, owner: &str) -> Result<Ended, JobError> {
     let db = &services.db;
     if job.attempts > MAX_ATTEMPTS {
         let message = format!(
@@ -246,7 +198,7 @@ impl From<sqlx::Error> for StepError {
 
 /// One round of a republish; false when every product has been judged.
 async fn republish_step(
-    services: &JobServices,
+    services: &Services,
     job: &mut Job,
     channel: &str,
     step: usize,
@@ -283,7 +235,7 @@ async fn republish_step(
 /// job in one transaction. A schema that moved on since the change was
 /// judged fails the job rather than apply a stale plan.
 async fn schema_step(
-    services: &JobServices,
+    services: &Services,
     job: &mut Job,
     owner: &str,
     base_version: i64,
@@ -364,13 +316,13 @@ fn add(job: &mut Job, name: &str, n: usize) {
 }
 
 /// Runs jobs until none is claimable (the CLI, tests, benchmarks).
-pub async fn drain(services: &JobServices) -> Result<(), JobError> {
+pub async fn drain(services: &Services) -> Result<(), JobError> {
     while run_next(services).await?.is_some() {}
     Ok(())
 }
 
 /// The worker loop: run what is claimable, then wait for a wake-up or the next tick.
-pub fn spawn(services: JobServices) -> tokio::task::JoinHandle<()> {
+pub fn spawn(services: Services) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         match super::requeue_orphans(&services.db).await {
             Ok(0) => {}
@@ -384,7 +336,7 @@ pub fn spawn(services: JobServices) -> tokio::task::JoinHandle<()> {
                 Err(err) => tracing::warn!(error = %err, "job worker cannot reach the database"),
             }
             tokio::select! {
-                () = services.jobs.wake.notified() => {}
+                () = services.jobs.woken() => {}
                 () = tokio::time::sleep(TICK) => {}
             }
         }

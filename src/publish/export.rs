@@ -102,15 +102,15 @@ pub enum ExportError {
 /// snapshot to `path` through a temporary file renamed at the end, so a
 /// failed export never leaves a truncated file under the wanted name.
 pub async fn to_file(
-    state: &crate::app::AppState,
+    services: &crate::services::Services,
     channel: &str,
     format: ExportFormat,
     path: &std::path::Path,
 ) -> Result<Written, ExportError> {
     use futures_util::StreamExt;
     use tokio::io::AsyncWriteExt;
-    super::worker::drain(state).await?;
-    let schema = state.schema.get(&state.db).await?;
+    super::worker::drain(services).await?;
+    let schema = services.schema.get(&services.db).await?;
     let found = schema
         .channel(channel)
         .cloned()
@@ -122,7 +122,7 @@ pub async fn to_file(
     let partial = path.with_extension("partial");
     let mut file = tokio::fs::File::create(&partial).await.map_err(io)?;
     let mut written = Written::default();
-    let mut chunks = Box::pin(stream(state.db.clone(), schema.clone(), found, format));
+    let mut chunks = Box::pin(stream(services.db.clone(), schema.clone(), found, format));
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(io)?;
         written.bytes += chunk.len() as u64;
@@ -131,6 +131,6 @@ pub async fn to_file(
     file.flush().await.map_err(io)?;
     drop(file);
     tokio::fs::rename(&partial, path).await.map_err(io)?;
-    written.products = feed::count_live(&state.db, channel).await?;
+    written.products = feed::count_live(&services.db, channel).await?;
     Ok(written)
 }

@@ -9,11 +9,11 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::auth::sessions::Session;
 use crate::auth::{Caller, tokens};
-use crate::error::AppError;
+use crate::web::AppState;
 use crate::web::PageError;
+use crate::web::error::AppError;
 
 /// The client's address: the connection's peer, or, with `SLUICE_TRUST_PROXY`,
 /// the last `X-Forwarded-For` entry (the one our proxy wrote). `local` when

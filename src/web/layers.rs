@@ -9,10 +9,10 @@ use axum::response::Response;
 
 use super::cookies;
 use super::extract::LoadedSession;
-use crate::app::AppState;
 use crate::auth::sessions::{self};
-use crate::error::AppError;
+use crate::web::AppState;
 use crate::web::PageError;
+use crate::web::error::AppError;
 
 pub const CSRF_FIELD: &str = "csrf_token";
 pub const CSRF_HEADER: &str = "x-csrf-token";

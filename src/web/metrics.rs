@@ -14,7 +14,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::app::AppState;
+use crate::web::AppState;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -133,7 +133,7 @@ pub async fn render(State(state): State<AppState>) -> Response {
     let mut text = String::new();
     if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &state.metrics.registry)
     {
-        return crate::error::AppError::internal(anyhow::anyhow!("metrics encoding: {err}"))
+        return crate::web::error::AppError::internal(anyhow::anyhow!("metrics encoding: {err}"))
             .into_response();
     }
     let mut response = text.into_response();

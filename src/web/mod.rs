@@ -3,15 +3,19 @@
 
 pub mod api;
 pub mod cookies;
+pub mod error;
 pub mod extract;
 pub mod layers;
 pub mod metrics;
 mod page_error;
 pub mod product_query;
+pub mod state;
 pub mod static_files;
 pub mod ui;
 
+pub use error::{ApiResult, AppError};
 pub use page_error::{PageError, PageResult};
+pub use state::AppState;
 
 use std::time::Duration;
 
@@ -27,9 +31,6 @@ use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-
-use crate::app::AppState;
-use crate::error::AppError;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \

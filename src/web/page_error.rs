@@ -3,7 +3,7 @@
 
 use axum::response::{IntoResponse, Response};
 
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 /// An [`AppError`] shown to a browser: an HTML page with the status, a plain
 /// message and a way back, and no internals.

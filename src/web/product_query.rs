@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 use crate::catalog::product::ProductKind;
 use crate::catalog::store::{PageAt, ProductCursor, ProductFilter, ProductSort};
 use crate::db::Timestamp;
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 /// Filters and paging of the product list.
 #[derive(Debug, Deserialize, IntoParams)]

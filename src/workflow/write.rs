@@ -160,25 +160,6 @@ fn first_message(errors: &[FieldError]) -> String {
     }
 }
 
-impl From<WriteError> for crate::error::AppError {
-    fn from(err: WriteError) -> Self {
-        use crate::error::AppError;
-        match err {
-            WriteError::NotFound(_) => AppError::NotFound(err.to_string()),
-            WriteError::Forbidden(details) => AppError::ForbiddenFields {
-                message: first_message(&details),
-                details,
-            },
-            WriteError::Invalid(details) => AppError::validation(details),
-            WriteError::Stale { .. } => AppError::PreconditionFailed(err.to_string()),
-            WriteError::SkuTaken(_) | WriteError::SchemaChanged => {
-                AppError::Conflict(err.to_string())
-            }
-            WriteError::Database(db) => AppError::internal(db),
-        }
-    }
-}
-
 pub(super) fn value_error(key: &ValueKey, message: String) -> FieldError {
     FieldError {
         field: Some(key.attribute.clone()),
@@ -835,7 +816,7 @@ pub struct Purged {
 /// The condition (on products `p`) and its bound text that finds the
 /// products a destructive step may affect; `None` for a kind that holds no
 /// product values. `$n` is the step's placeholder.
-fn affected_by(step: &crate::schema_code::Step, n: usize) -> Option<(String, String)> {
+fn affected_by(step: &crate::catalog::plan::Step, n: usize) -> Option<(String, String)> {
     let by_values = || format!("p.product_values LIKE ${n} ESCAPE '\\'");
     let containing = |fragment: String| store::containing(&fragment);
     Some(match step.kind {
@@ -866,7 +847,7 @@ fn affected_by(step: &crate::schema_code::Step, n: usize) -> Option<(String, Str
 /// The `WHERE` condition over products `p` after `$1` that any of `steps`
 /// may affect, with the texts to bind from `$2` on; `None` when no step
 /// holds product values.
-fn affected_condition(steps: &[&crate::schema_code::Step]) -> Option<(String, Vec<String>)> {
+fn affected_condition(steps: &[&crate::catalog::plan::Step]) -> Option<(String, Vec<String>)> {
     let mut conditions = Vec::new();
     let mut binds = Vec::new();
     for step in steps {
@@ -887,7 +868,7 @@ fn affected_condition(steps: &[&crate::schema_code::Step]) -> Option<(String, Ve
 /// stepped purge, counted before its first stretch.
 pub async fn count_for_schema_change(
     conn: &mut AnyConnection,
-    steps: &[&crate::schema_code::Step],
+    steps: &[&crate::catalog::plan::Step],
 ) -> Result<i64, WriteError> {
     let Some((condition, binds)) = affected_condition(steps) else {
         return Ok(0);
@@ -903,15 +884,15 @@ pub async fn count_for_schema_change(
 
 /// What a destructive step removes, worked out once per step.
 struct PurgeRule<'a> {
-    step: &'a crate::schema_code::Step,
+    step: &'a crate::catalog::plan::Step,
     removed_from_family: Vec<String>,
     dropped_options: Vec<String>,
     whole_attribute: bool,
 }
 
 impl<'a> PurgeRule<'a> {
-    fn new(step: &'a crate::schema_code::Step, current: &Schema, desired: &Schema) -> Self {
-        use crate::schema_code::Action;
+    fn new(step: &'a crate::catalog::plan::Step, current: &Schema, desired: &Schema) -> Self {
+        use crate::catalog::plan::Action;
         let removed_from_family: Vec<String> =
             match (current.family(&step.code), desired.family(&step.code)) {
                 (Some(old), Some(new)) if step.kind == "family" => old
@@ -1013,7 +994,7 @@ pub(crate) async fn purge_for_schema_change(
     conn: &mut AnyConnection,
     desired: &Schema,
     actor: &Actor,
-    steps: &[&crate::schema_code::Step],
+    steps: &[&crate::catalog::plan::Step],
     current: &Schema,
     after: i64,
     limit: Option<usize>,

@@ -323,7 +323,7 @@ async fn admins_publish_pending_and_republish_from_the_channel_page(app: TestApp
         "{}",
         response.location()
     );
-    sluice::jobs::worker::drain(&app.state.job_services())
+    sluice::jobs::worker::drain(&app.state)
         .await
         .expect("jobs run");
     let page = admin.get(response.location()).await;

@@ -324,9 +324,9 @@ impl TestApp {
             base_url: format!("http://{addr}"),
             tasks: vec![
                 server,
-                sluice::import::worker::spawn(self.state.clone()),
-                sluice::publish::worker::spawn(self.state.clone()),
-                sluice::jobs::worker::spawn(self.state.job_services()),
+                sluice::import::worker::spawn(self.state.services.clone()),
+                sluice::publish::worker::spawn(self.state.services.clone()),
+                sluice::jobs::worker::spawn(self.state.services.clone()),
             ],
         }
     }

@@ -631,7 +631,7 @@ async fn destructive_changes_need_the_tick(app: TestApp) {
         allowed.location()
     );
     assert!(schema(&app).await.attribute("name").unwrap().localizable);
-    sluice::jobs::worker::drain(&app.state.job_services())
+    sluice::jobs::worker::drain(&app.state)
         .await
         .expect("jobs run");
     assert!(!schema(&app).await.attribute("name").unwrap().localizable);

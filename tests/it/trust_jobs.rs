@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use sluice::app::AppState;
 use sluice::audit::Actor;
 use sluice::auth::Role;
 use sluice::catalog::product::{ProductKind, ValueKey};
 use sluice::catalog::store;
 use sluice::jobs::worker::{self as job_worker, LEASE, WorkerOptions};
+use sluice::services::Services;
 use sluice::workflow::write::{self, NewProduct, ValueChange, Writer};
 
 use crate::TestApp;
@@ -89,11 +89,11 @@ async fn catalog(app: &TestApp, products: usize) {
 fn start_publisher(app: &TestApp, tick: Duration) -> tokio::task::JoinHandle<()> {
     let mut config = (*app.state.config).clone();
     config.publish_tick = tick;
-    let state = AppState {
+    let services = Services {
         config: Arc::new(config),
-        ..app.state.clone()
+        ..app.state.services.clone()
     };
-    sluice::publish::worker::spawn(state)
+    sluice::publish::worker::spawn(services)
 }
 
 /// Every event of `channel` after `after`, through the feed API.
@@ -292,9 +292,7 @@ async fn republish_all_is_queued_as_a_job_and_answers_at_once(app: TestApp) {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
 
     // The worker runs it: every product judged, nothing new to publish.
-    job_worker::drain(&app.state.job_services())
-        .await
-        .expect("jobs run");
+    job_worker::drain(&app.state).await.expect("jobs run");
     let done = get_job(&app, &admin, id).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["progress"]["done"], 3, "{done}");
@@ -318,9 +316,7 @@ pub(crate) async fn run_queued_job(
 ) -> Value {
     assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.body);
     let id = queued.json()["id"].as_i64().expect("job id");
-    job_worker::drain(&app.state.job_services())
-        .await
-        .expect("jobs run");
+    job_worker::drain(&app.state).await.expect("jobs run");
     let job = get_job(app, token, id).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     job
@@ -390,9 +386,7 @@ async fn the_channel_page_queues_a_republish_and_shows_its_progress(app: TestApp
     assert!(!page.body.contains("<script"), "{}", page.body);
 
     // One step of two products out of five: 40 %.
-    job_worker::drain(&app.state.job_services())
-        .await
-        .expect("jobs run");
+    job_worker::drain(&app.state).await.expect("jobs run");
     // A job's page is an admin's, as in the API: a viewer may not see it.
     assert_eq!(viewer.get(&href).await.status, StatusCode::FORBIDDEN);
     let page = admin.get(&href).await;
@@ -407,9 +401,7 @@ async fn the_channel_page_queues_a_republish_and_shows_its_progress(app: TestApp
         crash_after_steps: None,
     });
     app.clock().advance(LEASE + time::Duration::seconds(1));
-    job_worker::drain(&app.state.job_services())
-        .await
-        .expect("jobs run");
+    job_worker::drain(&app.state).await.expect("jobs run");
     let page = admin.get(&href).await;
     assert!(page.body.contains("succeeded"), "{}", page.body);
     assert!(
@@ -471,7 +463,7 @@ async fn a_job_is_run_by_one_worker_and_taken_over_after_its_lease(app: TestApp)
         step: 3,
         crash_after_steps: Some(1),
     });
-    let services = app.state.job_services();
+    let services = app.state.services.clone();
     let (a, b) = tokio::join!(
         job_worker::run_next(&services),
         job_worker::run_next(&services)
@@ -555,9 +547,7 @@ async fn a_republish_whose_channel_was_removed_fails_and_says_why(app: TestApp) 
     .await
     .expect("channel removed");
 
-    job_worker::drain(&app.state.job_services())
-        .await
-        .expect("jobs run");
+    job_worker::drain(&app.state).await.expect("jobs run");
     let job = get_job(&app, &admin, id).await;
     assert_eq!(job["status"], "failed", "{job}");
     assert_eq!(

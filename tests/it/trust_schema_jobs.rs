@@ -232,9 +232,7 @@ async fn deleting_a_used_category_from_its_page_runs_as_a_job_with_progress(app:
 
     // One stretch of 1,000 of 1,500 products: 66 %, the schema unchanged,
     // so readers still find the category defined.
-    job_worker::drain(&app.state.job_services())
-        .await
-        .expect("jobs run");
+    job_worker::drain(&app.state).await.expect("jobs run");
     let running = admin.get(&href).await;
     assert!(running.body.contains("Running"), "{}", running.body);
     assert_eq!(progress_value(&running.body), Some(66), "{}", running.body);
@@ -253,9 +251,7 @@ async fn deleting_a_used_category_from_its_page_runs_as_a_job_with_progress(app:
         crash_after_steps: None,
     });
     app.clock().advance(LEASE + time::Duration::seconds(1));
-    job_worker::drain(&app.state.job_services())
-        .await
-        .expect("jobs run");
+    job_worker::drain(&app.state).await.expect("jobs run");
     let done = admin.get(&href).await;
     assert!(done.body.contains("succeeded"), "{}", done.body);
     assert!(
@@ -335,9 +331,7 @@ async fn a_destructive_api_write_answers_202_and_the_job_applies_it(app: TestApp
     let audit = schema_audit(&app).await;
     assert_eq!(audit[0].action, "schema.apply.queued", "{audit:?}");
 
-    job_worker::drain(&app.state.job_services())
-        .await
-        .expect("jobs run");
+    job_worker::drain(&app.state).await.expect("jobs run");
     let done = get_job(&app, &admin, id).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["progress"]["done"], 1_500, "{done}");
@@ -404,9 +398,7 @@ async fn a_job_whose_schema_moved_on_fails_and_applies_nothing(app: TestApp) {
     .await
     .expect("label changed");
 
-    job_worker::drain(&app.state.job_services())
-        .await
-        .expect("jobs run");
+    job_worker::drain(&app.state).await.expect("jobs run");
     let job = get_job(&app, &admin, id).await;
     assert_eq!(job["status"], "failed", "{job}");
     let message = job["message"].as_str().expect("message");
@@ -465,7 +457,7 @@ async fn a_schema_job_taken_over_mid_purge_finishes_once_per_product(app: TestAp
         step: 400,
         crash_after_steps: Some(2),
     });
-    let services = app.state.job_services();
+    let services = app.state.services.clone();
     assert_eq!(
         job_worker::run_next(&services).await.expect("worker"),
         Some(id)
@@ -541,9 +533,7 @@ async fn removing_a_used_attribute_on_the_schema_page_is_one_job_for_every_step(
     let manuals = "SELECT COUNT(*) FROM products WHERE product_values LIKE '%manual_url%'";
     assert_eq!(count(&app, manuals).await, 1_500);
 
-    job_worker::drain(&app.state.job_services())
-        .await
-        .expect("jobs run");
+    job_worker::drain(&app.state).await.expect("jobs run");
     let done = admin.get(&href).await;
     assert!(
         done.body.contains(

@@ -7,10 +7,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::me::UserView;
 use super::paging::id_cursor;
-use crate::app::AppState;
 use crate::audit::{self, AuditFilter};
 use crate::auth::{Permission, users};
-use crate::error::{ApiResult, AppError, ErrorBody};
+use crate::web::AppState;
+use crate::web::error::{ApiResult, AppError, ErrorBody};
 use crate::web::extract::ApiCaller;
 
 /// Every user, by e-mail.

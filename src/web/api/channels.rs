@@ -13,15 +13,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::auth::{Credential, Permission};
 use crate::catalog::schema::{Channel, Schema};
 use crate::catalog::store;
-use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::publish::feed::{self, MAX_PAGE};
 use crate::publish::formats::ExportFormat;
 use crate::publish::publisher::{self, PublishError, Round};
 use crate::publish::readiness::{self, Reason};
+use crate::web::AppState;
+use crate::web::error::{ApiResult, AppError, ErrorBody};
 use crate::web::extract::ApiCaller;
 
 impl From<PublishError> for AppError {

@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::paging::id_cursor;
-use crate::app::AppState;
 use crate::auth::Permission;
-use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::import::jobs::{self, Job, Mode, NewJob, SubmitError, Upload};
+use crate::web::AppState;
+use crate::web::error::{ApiResult, AppError, ErrorBody};
 use crate::web::extract::ApiCaller;
 
 /// Parameters of `POST /api/v1/imports`.

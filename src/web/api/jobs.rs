@@ -10,11 +10,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::auth::Permission;
 use crate::db::Timestamp;
-use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::jobs::{self, Job, JobError};
+use crate::web::AppState;
+use crate::web::error::{ApiResult, AppError, ErrorBody};
 use crate::web::extract::ApiCaller;
 
 impl From<JobError> for AppError {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::{Caller, Credential, User};
-use crate::error::ErrorBody;
+use crate::web::error::ErrorBody;
 use crate::web::extract::ApiCaller;
 
 /// A user as the API shows them.

@@ -16,8 +16,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
-use crate::error::{ErrorBody, ErrorDetail, FieldError};
+use crate::web::AppState;
+use crate::web::error::{ErrorBody, ErrorDetail, FieldError};
 
 #[derive(OpenApi)]
 #[openapi(

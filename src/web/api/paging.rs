@@ -5,7 +5,7 @@
 //! (Channel feeds are a log to follow, not a list: they keep `after` and
 //! `next_after` as the contract names them.)
 
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 /// The id a newest-first list continues below: `cursor` (the text of a
 /// `next_cursor`) or the older `before`; both at once is a 400 unless they

@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::auth::Permission;
 use crate::catalog::product::{Product, ProductKind, Values};
 use crate::catalog::store;
 use crate::db::Timestamp;
-use crate::error::{ApiResult, AppError, ErrorBody, FieldError};
+use crate::web::AppState;
+use crate::web::error::{ApiResult, AppError, ErrorBody, FieldError};
 use crate::web::extract::{ApiCaller, ApiJson, TagCondition};
 use crate::web::product_query::{ListQuery, parse_cursor, parse_filter};
 use crate::workflow::history;

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::paging::id_cursor;
-use crate::app::AppState;
 use crate::auth::{Caller, Permission};
 use crate::catalog::product::ValueKey;
-use crate::error::{ApiResult, AppError, ErrorBody};
+use crate::web::AppState;
+use crate::web::error::{ApiResult, AppError, ErrorBody};
 use crate::web::extract::{ApiCaller, ApiJson};
 use crate::workflow::proposals::{self, Comment, Proposal, ProposalFilter, Status};
 

@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
 use crate::auth::Permission;
 use crate::catalog::schema::{Attribute, Category, Channel, Family, Locale, Schema};
-use crate::error::{ApiResult, AppError, ErrorBody, FieldError};
 use crate::jobs::{self, SchemaChange};
 use crate::schema_code::{self, SchemaError};
+use crate::web::AppState;
+use crate::web::error::{ApiResult, AppError, ErrorBody, FieldError};
 use crate::web::extract::{ApiCaller, ApiJson};
 
 impl From<SchemaError> for AppError {

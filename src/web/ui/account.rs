@@ -7,10 +7,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{Chrome, FormErrors, render};
-use crate::app::AppState;
 use crate::auth::users;
-use crate::error::{AppError, FieldError};
+use crate::web::AppState;
 use crate::web::PageResult;
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{ClientAddr, PageForm, PageSession};
 
 #[derive(Template)]

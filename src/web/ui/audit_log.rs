@@ -7,11 +7,11 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{Chrome, render};
-use crate::app::AppState;
 use crate::audit::{self, AuditEntry, AuditFilter};
 use crate::auth::Permission;
-use crate::error::AppError;
+use crate::web::AppState;
 use crate::web::PageResult;
+use crate::web::error::AppError;
 use crate::web::extract::{PageSession, urlencode};
 
 const PAGE_SIZE: i64 = 100;

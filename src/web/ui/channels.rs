@@ -18,14 +18,14 @@ use super::charts::{Segment, StackedBar};
 use super::labels::Labels;
 use super::products::reason_link;
 use super::{Chrome, admin, count_of, render};
-use crate::app::AppState;
 use crate::auth::Permission;
 use crate::catalog::schema::{Channel, OutputFormat, PublishMode, Schema};
-use crate::error::AppError;
 use crate::jobs::Task;
 use crate::publish::feed::{self, ChannelCounts};
 use crate::publish::overview::{self, ReadinessBreakdown};
 use crate::publish::publisher::{self, Action, Round};
+use crate::web::AppState;
+use crate::web::error::AppError;
 use crate::web::extract::{ClientAddr, PageSession, urlencode};
 use crate::web::{PageError, PageResult};
 

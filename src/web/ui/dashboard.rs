@@ -13,14 +13,14 @@ use super::audit_log::AuditRow;
 use super::channels::readiness_bar;
 use super::charts::{DayBars, StackedBar, last_days};
 use super::{Chrome, NoticeQuery, count_of, render};
-use crate::app::AppState;
 use crate::audit::{self, AuditFilter};
 use crate::auth::{Permission, tokens, users};
 use crate::db::Timestamp;
-use crate::error::AppError;
 use crate::publish::feed::{self, ChannelCounts};
 use crate::publish::overview;
+use crate::web::AppState;
 use crate::web::PageResult;
+use crate::web::error::AppError;
 use crate::web::extract::{PageSession, urlencode};
 use crate::workflow::proposals::{self, Status};
 

@@ -15,13 +15,13 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::{Choice, Chrome, FormErrors, render};
-use crate::app::AppState;
 use crate::auth::sessions::Session;
 use crate::auth::{Caller, Permission};
-use crate::error::{AppError, FieldError};
 use crate::import::jobs::{self, Counts, ErrorGroup, Job, Mode, NewJob, SubmitError, Upload};
 use crate::import::profiles;
+use crate::web::AppState;
 use crate::web::api::imports::{errors_file, view};
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{ClientAddr, PageSession, urlencode};
 use crate::web::layers::CSRF_FIELD;
 use crate::web::{PageError, PageResult};

@@ -9,11 +9,11 @@ use axum::http::StatusCode;
 use axum::routing::get;
 
 use super::{Chrome, render};
-use crate::app::AppState;
 use crate::auth::Permission;
-use crate::error::AppError;
 use crate::jobs::{self, Job, Status, Task};
+use crate::web::AppState;
 use crate::web::PageResult;
+use crate::web::error::AppError;
 use crate::web::extract::{PageSession, urlencode};
 
 pub fn routes() -> Router<AppState> {

@@ -8,12 +8,12 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
 use super::{notice_text, render};
-use crate::app::AppState;
 use crate::auth::login::{self, LoginAttempt};
 use crate::auth::{AuthError, random_secret};
-use crate::error::AppError;
+use crate::web::AppState;
 use crate::web::PageResult;
 use crate::web::cookies;
+use crate::web::error::AppError;
 use crate::web::extract::{ClientAddr, LoadedSession, PageForm, PageSession};
 use crate::web::layers::no_store;
 use crate::web::static_files;

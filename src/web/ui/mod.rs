@@ -24,12 +24,12 @@ use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::app::AppState;
 use crate::auth::Permission;
 use crate::auth::sessions::Session;
 use crate::catalog::schema::Schema;
-use crate::error::{AppError, FieldError};
+use crate::web::AppState;
 use crate::web::PageError;
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::PageSession;
 use crate::web::layers::page_guard;
 use crate::web::static_files;

@@ -13,14 +13,14 @@ use serde_json::Value as Json;
 
 use super::labels::Labels;
 use super::{Choice, Chrome, category_choices, choices, count_of, render};
-use crate::app::AppState;
 use crate::auth::Permission;
 use crate::catalog::product::{ProductKind, ValueKey, Values};
 use crate::catalog::schema::Schema;
 use crate::catalog::store::{self, ProductCount, ProductCursor, ProductSort, SortColumn};
-use crate::error::AppError;
 use crate::publish::overview::{self, MissingOn};
+use crate::web::AppState;
 use crate::web::PageResult;
+use crate::web::error::AppError;
 use crate::web::extract::{PageSession, urlencode};
 use crate::web::product_query::{ListQuery, parse_cursor, parse_filter};
 

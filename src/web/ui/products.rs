@@ -21,7 +21,6 @@ use serde_json::Value as Json;
 
 use super::labels::{HtmlDiff, Labels, safe_html};
 use super::{Choice, Chrome, category_choices, choices, render};
-use crate::app::AppState;
 use crate::auth::Permission;
 use crate::auth::sessions::Session;
 use crate::catalog::product::{Product, ProductKind, ValueKey, Values};
@@ -29,11 +28,12 @@ use crate::catalog::schema::{
     Attribute, AttributeType, Channel, Lane, OutputFormat, Owner, Schema,
 };
 use crate::catalog::store::{self, StoredProduct};
-use crate::error::{AppError, FieldError};
 use crate::publish::feed::{self, Snapshot};
 use crate::publish::formats;
 use crate::publish::payload::{self, Payload};
 use crate::publish::readiness::{ChannelReadiness, Reason, assess};
+use crate::web::AppState;
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{PageSession, urlencode};
 use crate::web::{PageError, PageResult};
 use crate::workflow::history::{self, VersionEntry};

@@ -18,15 +18,15 @@ use serde::{Deserialize, Serialize};
 use super::{
     Choice, Chrome, FormErrors, NavItem, NoticeQuery, admin, choices, render, settings_nav,
 };
-use crate::app::AppState;
 use crate::auth::sessions::Session;
 use crate::catalog::schema::Schema;
 use crate::db::Timestamp;
-use crate::error::{AppError, FieldError};
 use crate::import::profile::{
     CategorySource, ColumnMapping, DecimalComma, FamilySource, MappingProfile, is_profile_code,
 };
 use crate::import::profiles::{self, Base, ProfileError, StoredProfile, to_toml};
+use crate::web::AppState;
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{ClientAddr, PageForm, PageSession};
 use crate::web::{PageError, PageResult};
 

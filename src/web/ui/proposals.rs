@@ -19,15 +19,15 @@ use serde_json::Value as Json;
 
 use super::labels::{HtmlDiff, Labels};
 use super::{Choice, Chrome, category_choices, choices, render};
-use crate::app::AppState;
 use crate::auth::sessions::Session;
 use crate::auth::{Caller, Permission};
 use crate::catalog::product::{Product, ValueKey};
 use crate::catalog::schema::Schema;
 use crate::catalog::store;
 use crate::db::Timestamp;
-use crate::error::{AppError, FieldError};
 use crate::publish::readiness::assess;
+use crate::web::AppState;
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{PageForm, PageSession, urlencode};
 use crate::web::{PageError, PageResult};
 use crate::workflow::proposals::{

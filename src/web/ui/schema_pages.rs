@@ -18,16 +18,16 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{Choice, Chrome, NavItem, NoticeQuery, admin, choices, render, settings_nav};
-use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::sessions::Session;
 use crate::catalog::schema::{
     Attribute, Category, Channel, Family, Labels, OutputFormat, PublishMode, Schema, Validation,
 };
 use crate::catalog::store;
-use crate::error::AppError;
 use crate::jobs::{self, SchemaChange};
 use crate::schema_code::{self, Action, Plan, SchemaError};
+use crate::web::AppState;
+use crate::web::error::AppError;
 use crate::web::extract::{ClientAddr, PageForm, PageSession};
 use crate::web::{PageError, PageResult};
 

@@ -7,12 +7,12 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::{Chrome, FormErrors, NavItem, NoticeQuery, admin, render, settings_nav};
-use crate::app::AppState;
 use crate::auth::sessions::Session;
 use crate::auth::tokens::{self, ApiToken, CreatedToken};
 use crate::auth::users::{self, NewUser, User};
 use crate::auth::{AuthError, Role, Roles, Scope, Scopes};
-use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::error::AppError;
 use crate::web::extract::{ClientAddr, PageForm, PageSession};
 use crate::web::layers::no_store;
 use crate::web::{PageError, PageResult};

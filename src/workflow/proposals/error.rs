@@ -1,6 +1,5 @@
 //! Why a proposal action was refused.
 
-use crate::error::FieldError;
 use crate::workflow::write::WriteError;
 
 /// Why a workflow action was refused.
@@ -20,22 +19,4 @@ pub enum WorkflowError {
     Auth(#[from] crate::auth::AuthError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
-}
-
-impl From<WorkflowError> for crate::error::AppError {
-    fn from(err: WorkflowError) -> Self {
-        use crate::error::AppError;
-        match err {
-            WorkflowError::NotFound(_) => AppError::NotFound(err.to_string()),
-            WorkflowError::Forbidden(message) => AppError::Forbidden(message),
-            WorkflowError::WrongState(message) => AppError::Conflict(message),
-            WorkflowError::Invalid(message) => AppError::validation(vec![FieldError {
-                message,
-                ..FieldError::default()
-            }]),
-            WorkflowError::Write(write) => write.into(),
-            WorkflowError::Auth(auth) => auth.into(),
-            WorkflowError::Database(db) => AppError::internal(db),
-        }
-    }
 }

@@ -15,13 +15,13 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::{ErrorLine, Submitted, category_tree};
-use crate::app::AppState;
 use crate::auth::Permission;
 use crate::auth::sessions::Session;
 use crate::catalog::product::{ProductKind, ValueKey};
 use crate::catalog::schema::{Family, Schema};
 use crate::catalog::store::{self, ProductFilter, ProductSort};
-use crate::error::{AppError, FieldError};
+use crate::web::AppState;
+use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{PageSession, urlencode};
 use crate::web::ui::labels::Labels;
 use crate::web::ui::{Choice, Chrome, choices, render};
