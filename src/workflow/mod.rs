@@ -5,4 +5,5 @@ pub mod batch;
 pub mod history;
 pub mod merge;
 pub mod proposals;
+pub mod queue;
 pub mod write;

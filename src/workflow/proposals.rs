@@ -880,7 +880,7 @@ pub async fn withdraw(
 
 /// Four eyes: nobody approves or rejects their own proposal (admins
 /// included) unless self-approval is switched on.
-fn check_reviewer(
+pub fn check_reviewer(
     caller: &Caller,
     proposal: &Proposal,
     allow_self_approval: bool,
