@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cookies;
+pub mod download;
 pub mod extract;
 pub mod layers;
 pub mod metrics;
