@@ -2,6 +2,7 @@
 //! extractors, middleware, static files and metrics.
 
 pub mod api;
+pub mod authz;
 pub mod cookies;
 pub mod download;
 pub mod extract;

@@ -11,12 +11,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
-use crate::auth::Permission;
 use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::import::jobs::{self, Job, Mode, NewJob, SubmitError, Upload};
 use crate::import::progress;
+use crate::web::authz::{Authorized, Import};
 use crate::web::download::attachment;
-use crate::web::extract::ApiCaller;
 
 /// Parameters of `POST /api/v1/imports`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -86,12 +85,11 @@ pub fn view(state: &AppState, job: Job) -> JobView {
 )]
 pub async fn create_import(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    Authorized { caller, .. }: Authorized<Import>,
     query: Result<Query<ImportParams>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    caller.require(&Permission::Import)?;
     let Query(params) = query?;
     let mode_text = params.mode.unwrap_or_else(|| "upsert".to_owned());
     let mode = Mode::parse(&mode_text).ok_or(SubmitError::BadMode(mode_text))?;
@@ -184,10 +182,9 @@ pub struct JobPage {
 )]
 pub async fn list_imports(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    _: Authorized<Import>,
     query: Result<Query<JobQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<JobPage>> {
-    caller.require(&Permission::Import)?;
     let Query(query) = query?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
@@ -232,10 +229,9 @@ async fn find(state: &AppState, id: i64) -> Result<Job, AppError> {
 )]
 pub async fn get_import(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    _: Authorized<Import>,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<JobView>> {
-    caller.require(&Permission::Import)?;
     let job = find(&state, id).await?;
     Ok(Json(view(&state, job)))
 }
@@ -256,10 +252,9 @@ pub async fn get_import(
 )]
 pub async fn import_errors(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    _: Authorized<Import>,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    caller.require(&Permission::Import)?;
     let job = find(&state, id).await?;
     Ok(errors_file(state, job))
 }

@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{Choice, Chrome, NavItem, NoticeQuery, admin, choices, render, settings_nav};
+use super::{Choice, Chrome, NavItem, NoticeQuery, choices, render, settings_nav};
 use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::sessions::Session;
@@ -28,7 +28,8 @@ use crate::catalog::store;
 use crate::error::AppError;
 use crate::jobs::{self, SchemaChange};
 use crate::schema_code::{self, Action, Plan, SchemaError};
-use crate::web::extract::{ClientAddr, PageForm, PageSession};
+use crate::web::authz::AdminPage;
+use crate::web::extract::PageForm;
 use crate::web::{PageError, PageResult};
 
 /// The locale labels are shown in on these screens.
@@ -393,11 +394,10 @@ struct AttributesPage {
 /// `GET /settings/attributes`
 async fn attributes(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Query(query): Query<NoticeQuery>,
 ) -> PageResult {
-    admin(&session, &addr)?;
+    let session = admin.session;
     let schema = current_schema(&state).await?;
     let page = AttributesPage {
         chrome: Chrome::new(&session, "/settings", query.notice.as_deref()),
@@ -430,11 +430,10 @@ struct FamiliesPage {
 /// `GET /settings/families`
 async fn families(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Query(query): Query<NoticeQuery>,
 ) -> PageResult {
-    admin(&session, &addr)?;
+    let session = admin.session;
     let schema = current_schema(&state).await?;
     let rows = schema
         .families
@@ -614,11 +613,10 @@ fn categories_page(
 /// `GET /settings/categories`
 async fn categories(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Query(query): Query<NoticeQuery>,
 ) -> PageResult {
-    admin(&session, &addr)?;
+    let session = admin.session;
     let schema = current_schema(&state).await?;
     let page = categories_page(&session, &schema, query.notice.as_deref(), None);
     Ok(render(StatusCode::OK, &page))
@@ -634,12 +632,12 @@ pub struct MoveForm {
 /// `POST /settings/categories/{code}/move`
 async fn move_category(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(code): Path<String>,
     PageForm(form): PageForm<MoveForm>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
+    let session = admin.session;
     let mut desired = store::load_schema(state.db.pool())
         .await
         .map_err(AppError::from)?;
@@ -710,11 +708,10 @@ struct ChannelsPage {
 /// `GET /settings/channels`
 async fn channels(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Query(query): Query<NoticeQuery>,
 ) -> PageResult {
-    admin(&session, &addr)?;
+    let session = admin.session;
     let schema = current_schema(&state).await?;
     let rows = schema
         .channels
@@ -815,12 +812,12 @@ impl PublishingForm {
 /// that each mapped attribute has a type the field can take).
 async fn update_channel_publishing(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(code): Path<String>,
     PageForm(form): PageForm<BTreeMap<String, String>>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
+    let session = admin.session;
     let mut desired = store::load_schema(state.db.pool())
         .await
         .map_err(AppError::from)?;
@@ -1049,10 +1046,9 @@ fn not_found<E: SchemaEntity>(code: &str) -> PageError {
 /// `GET /settings/{plural}/new`
 async fn new_entity<E: SchemaEntity>(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
 ) -> PageResult {
-    admin(&session, &addr)?;
+    let session = admin.session;
     let schema = current_schema(&state).await?;
     let page = entity_page::<E>(&session, None, E::template(&schema), None);
     Ok(render(StatusCode::OK, &page))
@@ -1061,12 +1057,11 @@ async fn new_entity<E: SchemaEntity>(
 /// `GET /settings/{plural}/{code}`
 async fn edit_entity<E: SchemaEntity>(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(code): Path<String>,
     Query(query): Query<NoticeQuery>,
 ) -> PageResult {
-    admin(&session, &addr)?;
+    let session = admin.session;
     let schema = current_schema(&state).await?;
     let entity = E::all(&schema)
         .iter()
@@ -1085,11 +1080,11 @@ async fn edit_entity<E: SchemaEntity>(
 /// `POST /settings/{plural}/new`: preview or save a new entity.
 async fn create_entity<E: SchemaEntity>(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     PageForm(form): PageForm<CodeForm>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
+    let session = admin.session;
     let intent = match Intent::parse(&form.action)? {
         Intent::Delete => {
             return Err(AppError::BadRequest("there is nothing to delete yet".to_owned()).into());
@@ -1132,12 +1127,12 @@ async fn create_entity<E: SchemaEntity>(
 /// `POST /settings/{plural}/{code}`: preview, save or delete an entity.
 async fn update_entity<E: SchemaEntity>(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(code): Path<String>,
     PageForm(form): PageForm<CodeForm>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
+    let session = admin.session;
     let intent = Intent::parse(&form.action)?;
     let mut schema = store::load_schema(state.db.pool())
         .await
@@ -1295,11 +1290,10 @@ fn whole_schema_page(session: &Session, definition: String, notice: Option<&str>
 /// `GET /settings/schema`
 async fn schema_page(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Query(query): Query<NoticeQuery>,
 ) -> PageResult {
-    admin(&session, &addr)?;
+    let session = admin.session;
     let schema = current_schema(&state).await?;
     let text = schema_code::export(&schema).map_err(AppError::from)?;
     let page = whole_schema_page(&session, text, query.notice.as_deref());
@@ -1309,11 +1303,11 @@ async fn schema_page(
 /// `POST /settings/schema`: preview or apply the whole schema.
 async fn apply_schema(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     PageForm(form): PageForm<CodeForm>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
+    let session = admin.session;
     let intent = match Intent::parse(&form.action)? {
         Intent::Delete => {
             return Err(AppError::BadRequest("unknown action \"delete\"".to_owned()).into());
@@ -1331,12 +1325,7 @@ async fn apply_schema(
 }
 
 /// `GET /settings/schema.toml`: the schema as a file, like `sluice schema export`.
-async fn download_schema(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
-) -> PageResult {
-    admin(&session, &addr)?;
+async fn download_schema(State(state): State<AppState>, _: AdminPage) -> PageResult {
     let schema = current_schema(&state).await?;
     Ok((
         [
