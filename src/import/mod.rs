@@ -5,11 +5,13 @@
 
 pub mod cli;
 pub mod errors_csv;
+pub mod errors_file;
 pub mod generate;
 pub mod jobs;
 pub mod mapping;
 pub mod profile;
 pub mod profiles;
+pub mod progress;
 pub mod reader;
 pub mod run;
 pub mod worker;

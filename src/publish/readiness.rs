@@ -405,3 +405,95 @@ pub async fn of_product(
         .map(|channel| assess(schema, channel, &stored.product, model.as_ref(), &values))
         .collect())
 }
+
+/// Which way approving a set of changes moves a channel's readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImpactVerdict {
+    BecomesReady,
+    BecomesNotReady,
+    StaysReady,
+    StaysNotReady,
+}
+
+impl ImpactVerdict {
+    /// `becomes ready`, `stays not ready`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImpactVerdict::BecomesReady => "becomes ready",
+            ImpactVerdict::BecomesNotReady => "becomes not ready",
+            ImpactVerdict::StaysReady => "stays ready",
+            ImpactVerdict::StaysNotReady => "stays not ready",
+        }
+    }
+
+    /// Ready afterwards.
+    pub fn ends_ready(self) -> bool {
+        matches!(
+            self,
+            ImpactVerdict::BecomesReady | ImpactVerdict::StaysReady
+        )
+    }
+}
+
+/// What applying a set of changes does to one channel's readiness: the
+/// reasons it resolves, the ones it adds and the ones that remain (messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelImpact {
+    pub channel: String,
+    pub verdict: ImpactVerdict,
+    pub filled: Vec<String>,
+    pub now_missing: Vec<String>,
+    pub still_missing: Vec<String>,
+}
+
+/// Per channel of the schema, what applying `changes` to `master` (a
+/// variant with its `model`) does to its readiness.
+pub fn impact(
+    schema: &Schema,
+    master: &Product,
+    model: Option<&Product>,
+    changes: &crate::workflow::write::ChangeSet,
+) -> Vec<ChannelImpact> {
+    use crate::catalog::store::resolved_values;
+
+    let mut after = master.clone();
+    for change in &changes.values {
+        after.values.set(&change.key, change.data.clone());
+    }
+    if let Some(enabled) = changes.enabled {
+        after.enabled = enabled;
+    }
+    if let Some(categories) = &changes.categories {
+        after.categories.clone_from(categories);
+    }
+    let before_values = resolved_values(master, model);
+    let after_values = resolved_values(&after, model);
+    let messages = |verdict: &ChannelReadiness| -> Vec<String> {
+        verdict
+            .reasons()
+            .into_iter()
+            .map(|r| r.message.clone())
+            .collect()
+    };
+    schema
+        .channels
+        .iter()
+        .map(|channel| {
+            let was = messages(&assess(schema, channel, master, model, &before_values));
+            let now = messages(&assess(schema, channel, &after, model, &after_values));
+            let verdict = match (was.is_empty(), now.is_empty()) {
+                (false, true) => ImpactVerdict::BecomesReady,
+                (true, false) => ImpactVerdict::BecomesNotReady,
+                (true, true) => ImpactVerdict::StaysReady,
+                (false, false) => ImpactVerdict::StaysNotReady,
+            };
+            ChannelImpact {
+                channel: channel.code.clone(),
+                verdict,
+                filled: was.iter().filter(|m| !now.contains(m)).cloned().collect(),
+                now_missing: now.iter().filter(|m| !was.contains(m)).cloned().collect(),
+                still_missing: now.iter().filter(|m| was.contains(m)).cloned().collect(),
+            }
+        })
+        .collect()
+}

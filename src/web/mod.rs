@@ -2,7 +2,9 @@
 //! extractors, middleware, static files and metrics.
 
 pub mod api;
+pub mod authz;
 pub mod cookies;
+pub mod download;
 pub mod error;
 pub mod extract;
 pub mod layers;

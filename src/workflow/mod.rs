@@ -6,4 +6,5 @@ pub mod change;
 pub mod history;
 pub mod merge;
 pub mod proposals;
+pub mod queue;
 pub mod write;

@@ -8,10 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::me::UserView;
 use super::paging::id_cursor;
 use crate::audit::{self, AuditFilter};
-use crate::auth::{Permission, users};
+use crate::auth::users;
 use crate::web::AppState;
+use crate::web::authz::AdminApi;
 use crate::web::error::{ApiResult, AppError, ErrorBody};
-use crate::web::extract::ApiCaller;
 
 /// Every user, by e-mail.
 #[utoipa::path(
@@ -26,9 +26,8 @@ use crate::web::extract::ApiCaller;
 )]
 pub async fn list_users(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    _: AdminApi,
 ) -> ApiResult<Json<Vec<UserView>>> {
-    caller.require(&Permission::Administer)?;
     let users = users::list(&state.db).await?;
     Ok(Json(users.iter().map(UserView::from).collect()))
 }
@@ -90,10 +89,9 @@ pub struct AuditPage {
 )]
 pub async fn list_audit(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    _: AdminApi,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<AuditPage>> {
-    caller.require(&Permission::Administer)?;
     let Query(query) = query?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {

@@ -21,6 +21,7 @@ use crate::publish::formats::ExportFormat;
 use crate::publish::publisher::{self, PublishError, Round};
 use crate::publish::readiness::{self, Reason};
 use crate::web::AppState;
+use crate::web::authz::{AdminApi, Authorized};
 use crate::web::error::{ApiResult, AppError, ErrorBody};
 use crate::web::extract::ApiCaller;
 
@@ -415,10 +416,9 @@ async fn publish_view(state: &AppState, code: &str, round: Round) -> ApiResult<J
 )]
 pub async fn publish_pending(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    Authorized { caller, .. }: AdminApi,
     Path(code): Path<String>,
 ) -> ApiResult<Json<PublishView>> {
-    caller.require(&Permission::Administer)?;
     let (schema, _) = channel_of(&state, &code).await?;
     let round = publisher::run_action(
         &state.db,
@@ -448,10 +448,9 @@ pub async fn publish_pending(
 )]
 pub async fn republish_all(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    Authorized { caller, .. }: AdminApi,
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
-    caller.require(&Permission::Administer)?;
     let (_, channel) = channel_of(&state, &code).await?;
     let task = crate::jobs::Task::Republish {
         channel: channel.code,

@@ -7,16 +7,16 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::paging::id_cursor;
-use crate::auth::Permission;
 use crate::import::jobs::{self, Job, Mode, NewJob, SubmitError, Upload};
+use crate::import::progress;
 use crate::web::AppState;
+use crate::web::authz::{Authorized, Import};
+use crate::web::download::attachment;
 use crate::web::error::{ApiResult, AppError, ErrorBody};
-use crate::web::extract::ApiCaller;
 
 /// Parameters of `POST /api/v1/imports`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -50,18 +50,11 @@ pub struct ProgressView {
 }
 
 pub fn view(state: &AppState, job: Job) -> JobView {
-    let progress = state
-        .imports
-        .progress(job.id)
-        .map(|(rows, bytes)| ProgressView {
-            rows,
-            bytes,
-            percent: bytes
-                .saturating_mul(100)
-                .checked_div(u64::try_from(job.file_bytes).unwrap_or(0))
-                .unwrap_or(0)
-                .min(100),
-        });
+    let progress = progress::of(&state.imports, &job).map(|p| ProgressView {
+        rows: p.rows,
+        bytes: p.bytes,
+        percent: p.percent,
+    });
     JobView {
         errors_url: format!("/api/v1/imports/{}/errors.csv", job.id),
         job,
@@ -93,12 +86,11 @@ pub fn view(state: &AppState, job: Job) -> JobView {
 )]
 pub async fn create_import(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    Authorized { caller, .. }: Authorized<Import>,
     query: Result<Query<ImportParams>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    caller.require(&Permission::Import)?;
     let Query(params) = query?;
     let mode_text = params.mode.unwrap_or_else(|| "upsert".to_owned());
     let mode = Mode::parse(&mode_text).ok_or(SubmitError::BadMode(mode_text))?;
@@ -197,10 +189,9 @@ pub struct JobPage {
 )]
 pub async fn list_imports(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    _: Authorized<Import>,
     query: Result<Query<JobQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<JobPage>> {
-    caller.require(&Permission::Import)?;
     let Query(query) = query?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
@@ -250,10 +241,9 @@ async fn find(state: &AppState, id: i64) -> Result<Job, AppError> {
 )]
 pub async fn get_import(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    _: Authorized<Import>,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<JobView>> {
-    caller.require(&Permission::Import)?;
     let job = find(&state, id).await?;
     Ok(Json(view(&state, job)))
 }
@@ -274,69 +264,15 @@ pub async fn get_import(
 )]
 pub async fn import_errors(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    _: Authorized<Import>,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    caller.require(&Permission::Import)?;
     let job = find(&state, id).await?;
     Ok(errors_file(state, job))
 }
 
 /// The failed rows as a download, streamed page by page.
-pub fn errors_file(state: AppState, job: Job) -> Response {
-    let jsonl = job
-        .profile()
-        .is_ok_and(|p| p.format == crate::import::profile::SourceFormat::Jsonl);
-    let csv = crate::import::errors_csv::ErrorsCsv::of(&job);
-    let (content_type, name) = if jsonl {
-        (
-            "application/x-ndjson",
-            format!("import-{}-errors.jsonl", job.id),
-        )
-    } else {
-        (csv.content_type(), format!("import-{}-errors.csv", job.id))
-    };
-    let stream = futures_util::stream::unfold(Some(0i64), move |after| {
-        let state = state.clone();
-        let job = job.clone();
-        let csv = csv.clone();
-        async move {
-            let after = after?;
-            let mut out = Vec::new();
-            if after == 0 && !jsonl {
-                out.extend(csv.head());
-            }
-            match jobs::failed_rows(&state.db, job.id, after, 1000).await {
-                Ok(rows) if rows.is_empty() => {
-                    (!out.is_empty()).then_some((Ok::<_, std::io::Error>(out), None))
-                }
-                Ok(rows) => {
-                    let next = rows
-                        .last()
-                        .map(|r| i64::try_from(r.row).unwrap_or(i64::MAX));
-                    for row in &rows {
-                        out.extend(if jsonl {
-                            crate::import::errors_csv::jsonl_line(row)
-                        } else {
-                            csv.row(row)
-                        });
-                    }
-                    Some((Ok(out), next))
-                }
-                Err(err) => Some((Err(std::io::Error::other(err)), None)),
-            }
-        }
-    })
-    // A compressing body polls again after the end; `Unfold` would panic there.
-    .fuse();
-    let mut response = Response::new(Body::from_stream(stream));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_DISPOSITION, disposition);
-    }
-    response
+fn errors_file(state: AppState, job: Job) -> Response {
+    let (file, stream) = crate::import::errors_file::errors_file(state.db.clone(), job);
+    attachment(file.content_type, &file.file_name, stream)
 }

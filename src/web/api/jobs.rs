@@ -10,12 +10,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::auth::Permission;
 use crate::db::Timestamp;
 use crate::jobs::{self, Job, JobError};
 use crate::web::AppState;
+use crate::web::authz::AdminApi;
 use crate::web::error::{ApiResult, AppError, ErrorBody};
-use crate::web::extract::ApiCaller;
 
 impl From<JobError> for AppError {
     fn from(err: JobError) -> Self {
@@ -111,10 +110,9 @@ pub(crate) fn accepted(job: Job) -> Response {
 )]
 pub async fn get_job(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    _: AdminApi,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<BackgroundJob>> {
-    caller.require(&Permission::Administer)?;
     let job = jobs::get(&state.db, id)
         .await?
         .ok_or(JobError::NotFound(id))?;

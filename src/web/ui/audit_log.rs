@@ -8,11 +8,11 @@ use serde::Deserialize;
 
 use super::{Chrome, render};
 use crate::audit::{self, AuditEntry, AuditFilter};
-use crate::auth::Permission;
 use crate::web::AppState;
 use crate::web::PageResult;
+use crate::web::authz::AdminPage;
 use crate::web::error::AppError;
-use crate::web::extract::{PageSession, urlencode};
+use crate::web::extract::urlencode;
 
 const PAGE_SIZE: i64 = 100;
 
@@ -78,13 +78,10 @@ pub struct AuditQuery {
 /// `GET /audit`
 pub async fn show(
     State(state): State<AppState>,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> PageResult<Response> {
-    session
-        .caller()
-        .require(&Permission::Administer)
-        .map_err(AppError::from)?;
+    let session = admin.session;
     let Query(query) = query.map_err(AppError::from)?;
     let entries = audit::list(
         &state.db,

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::charts::{Segment, StackedBar};
 use super::labels::Labels;
 use super::products::reason_link;
-use super::{Chrome, admin, count_of, render};
+use super::{Chrome, count_of, render};
 use crate::auth::Permission;
 use crate::catalog::schema::{Channel, OutputFormat, PublishMode, Schema};
 use crate::jobs::Task;
@@ -25,8 +25,9 @@ use crate::publish::feed::{self, ChannelCounts};
 use crate::publish::overview::{self, ReadinessBreakdown};
 use crate::publish::publisher::{self, Action, Round};
 use crate::web::AppState;
+use crate::web::authz::AdminPage;
 use crate::web::error::AppError;
-use crate::web::extract::{ClientAddr, PageSession, urlencode};
+use crate::web::extract::{PageSession, urlencode};
 use crate::web::{PageError, PageResult};
 
 pub fn routes() -> Router<AppState> {
@@ -383,14 +384,8 @@ fn done(action: Action) -> &'static str {
     }
 }
 
-async fn run(
-    state: &AppState,
-    session: &crate::auth::sessions::Session,
-    addr: &str,
-    code: &str,
-    action: Action,
-) -> PageResult {
-    let actor = admin(session, addr)?;
+async fn run(state: &AppState, admin: &AdminPage, code: &str, action: Action) -> PageResult {
+    let actor = admin.actor();
     let schema = state.schema.get(&state.db).await?;
     let channel = channel_of(&schema, code)?;
     let now = state.clock.now();
@@ -411,22 +406,20 @@ async fn run(
 /// `POST /channels/{code}/publish`: publishes a manual channel's pending changes.
 async fn publish(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(code): Path<String>,
 ) -> PageResult {
-    run(&state, &session, &addr, &code, Action::PublishPending).await
+    run(&state, &admin, &code, Action::PublishPending).await
 }
 
 /// `POST /channels/{code}/republish`: queues a rebuild of every payload of
 /// the channel as a background job and sends the admin to its page.
 async fn republish(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(code): Path<String>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
     let schema = state.schema.get(&state.db).await?;
     let channel = channel_of(&schema, &code)?;
     let task = Task::Republish {

@@ -19,8 +19,9 @@ use crate::auth::sessions::Session;
 use crate::auth::{Caller, Permission};
 use crate::import::jobs::{self, Counts, ErrorGroup, Job, Mode, NewJob, SubmitError, Upload};
 use crate::import::profiles;
+use crate::import::{errors_file, progress};
 use crate::web::AppState;
-use crate::web::api::imports::{errors_file, view};
+use crate::web::download::attachment;
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{ClientAddr, PageSession, urlencode};
 use crate::web::layers::CSRF_FIELD;
@@ -701,8 +702,7 @@ async fn job_page(
     } else {
         Vec::new()
     };
-    let view = view(&state, job);
-    let job = view.job;
+    let progress = progress::of(&state.imports, &job);
     let rate = match job.duration_ms {
         Some(ms) if ms > 0 && job.counts.read > 0 => {
             format!("{} rows/s", job.counts.read.saturating_mul(1000) / ms)
@@ -727,11 +727,8 @@ async fn job_page(
         in_flight: !done,
         queued: job.status == jobs::Status::Queued,
         done,
-        percent: view.progress.as_ref().map(|p| p.percent),
-        rows_read: view
-            .progress
-            .as_ref()
-            .map_or_else(|| u64::try_from(job.counts.read).unwrap_or(0), |p| p.rows),
+        percent: progress.map(|p| p.percent),
+        rows_read: progress.map_or_else(|| u64::try_from(job.counts.read).unwrap_or(0), |p| p.rows),
         counts: count_rows(&job.counts, job.mode),
         failed: job.counts.failed,
         warnings: job.warnings.clone(),
@@ -753,7 +750,8 @@ async fn errors_csv(
 ) -> PageResult<Response> {
     importer(&session)?;
     let job = find(&state, &id).await?;
-    Ok(errors_file(state, job))
+    let (file, stream) = errors_file::errors_file(state.db.clone(), job);
+    Ok(attachment(file.content_type, &file.file_name, stream))
 }
 
 #[cfg(test)]

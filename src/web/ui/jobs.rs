@@ -9,12 +9,12 @@ use axum::http::StatusCode;
 use axum::routing::get;
 
 use super::{Chrome, render};
-use crate::auth::Permission;
 use crate::jobs::{self, Job, Status, Task};
 use crate::web::AppState;
 use crate::web::PageResult;
+use crate::web::authz::AdminPage;
 use crate::web::error::AppError;
-use crate::web::extract::{PageSession, urlencode};
+use crate::web::extract::urlencode;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/jobs/{id}", get(page))
@@ -83,15 +83,12 @@ fn back(task: &Task) -> Option<(String, String)> {
 /// `GET /jobs/{id}`
 async fn page(
     State(state): State<AppState>,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(id): Path<String>,
 ) -> PageResult {
     // Jobs are admins' actions, and their pages read like the audit log
     // (who did what, when): admins only, as in the API.
-    session
-        .caller()
-        .require(&Permission::Administer)
-        .map_err(AppError::from)?;
+    let session = admin.session;
     let missing = || AppError::NotFound(format!("There is no job {id}."));
     let number: i64 = id.parse().map_err(|_| missing())?;
     let job = jobs::get(&state.db, number).await?.ok_or_else(missing)?;

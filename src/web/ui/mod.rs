@@ -177,15 +177,6 @@ pub struct NoticeQuery {
     pub notice: Option<String>,
 }
 
-/// The admin check for every settings page, and the actor for what it changes.
-pub(super) fn admin(session: &Session, addr: &str) -> Result<crate::audit::Actor, PageError> {
-    let caller = session.caller();
-    caller
-        .require(&Permission::Administer)
-        .map_err(AppError::from)?;
-    Ok(caller.actor().from_addr(addr))
-}
-
 /// An option of a select on a page.
 pub(super) struct Choice {
     pub(super) value: String,

@@ -15,9 +15,7 @@ use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Choice, Chrome, FormErrors, NavItem, NoticeQuery, admin, choices, render, settings_nav,
-};
+use super::{Choice, Chrome, FormErrors, NavItem, NoticeQuery, choices, render, settings_nav};
 use crate::auth::sessions::Session;
 use crate::catalog::schema::Schema;
 use crate::db::Timestamp;
@@ -26,8 +24,9 @@ use crate::import::profile::{
 };
 use crate::import::profiles::{self, Base, ProfileError, StoredProfile, to_toml};
 use crate::web::AppState;
+use crate::web::authz::AdminPage;
 use crate::web::error::{AppError, FieldError};
-use crate::web::extract::{ClientAddr, PageForm, PageSession};
+use crate::web::extract::PageForm;
 use crate::web::{PageError, PageResult};
 
 const LIST: &str = "/settings/profiles";
@@ -100,11 +99,10 @@ struct ListPage {
 /// `GET /settings/profiles`
 async fn list(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Query(query): Query<NoticeQuery>,
 ) -> PageResult {
-    admin(&session, &addr)?;
+    let session = admin.session;
     let schema = current_schema(&state).await?;
     let stored = profiles::list(state.db.pool())
         .await
@@ -762,12 +760,8 @@ async fn load(state: &AppState, code: &str) -> Result<Option<StoredProfile>, Pag
 }
 
 /// `GET /settings/profiles/new`
-async fn new_page(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
-) -> PageResult {
-    admin(&session, &addr)?;
+async fn new_page(State(state): State<AppState>, admin: AdminPage) -> PageResult {
+    let session = admin.session;
     let schema = current_schema(&state).await?;
     let form = ProfileForm {
         category_separator: ",".to_owned(),
@@ -788,12 +782,11 @@ async fn new_page(
 /// `GET /settings/profiles/{code}`
 async fn edit(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(code): Path<String>,
     Query(query): Query<NoticeQuery>,
 ) -> PageResult {
-    admin(&session, &addr)?;
+    let session = admin.session;
     let schema = current_schema(&state).await?;
     let stored = load(&state, &code).await?.ok_or_else(|| not_found(&code))?;
     let mut page = stored_page(&session, &schema, &stored);
@@ -804,11 +797,11 @@ async fn edit(
 /// `POST /settings/profiles/new`: create from the form or from TOML (`editor`).
 async fn create(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     PageForm(form): PageForm<ProfileForm>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
+    let session = admin.session;
     let editor = match form.editor.as_str() {
         "form" => Editor::Form,
         "toml" => Editor::Toml,
@@ -822,12 +815,12 @@ async fn create(
 /// `POST /settings/profiles/{code}`: save the form.
 async fn save_form(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(code): Path<String>,
     PageForm(mut form): PageForm<ProfileForm>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
+    let session = admin.session;
     // The code is not editable here: the path names the profile.
     form.code.clone_from(&code);
     submit(&state, &session, &actor, Some(&code), form, Editor::Form).await
@@ -836,12 +829,12 @@ async fn save_form(
 /// `POST /settings/profiles/{code}/toml`: save the TOML as written.
 async fn save_toml(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(code): Path<String>,
     PageForm(form): PageForm<ProfileForm>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
+    let session = admin.session;
     submit(&state, &session, &actor, Some(&code), form, Editor::Toml).await
 }
 
@@ -1033,12 +1026,12 @@ async fn submit(
 /// `POST /settings/profiles/{code}/delete`
 async fn delete(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(code): Path<String>,
     PageForm(form): PageForm<ProfileForm>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
+    let session = admin.session;
     let loaded = loaded_at(&form)?;
     match profiles::delete(&state.db, &actor, &code, loaded, state.clock.now()).await {
         Ok(()) => Ok(Redirect::to(&format!("{LIST}?notice=profile_deleted")).into_response()),

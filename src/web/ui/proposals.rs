@@ -7,6 +7,7 @@
 //! [`crate::workflow::proposals`], which enforces roles and four eyes.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::Router;
@@ -16,16 +17,17 @@ use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::Value as Json;
+use similar::{Algorithm, DiffOp};
 
 use super::labels::{HtmlDiff, Labels};
 use super::{Choice, Chrome, category_choices, choices, render};
 use crate::auth::sessions::Session;
 use crate::auth::{Caller, Permission};
-use crate::catalog::product::{Product, ValueKey};
+use crate::catalog::product::ValueKey;
 use crate::catalog::schema::Schema;
 use crate::catalog::store;
 use crate::db::Timestamp;
-use crate::publish::readiness::assess;
+use crate::publish::readiness::{self, ChannelImpact};
 use crate::web::AppState;
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{PageForm, PageSession, urlencode};
@@ -33,7 +35,8 @@ use crate::web::{PageError, PageResult};
 use crate::workflow::proposals::{
     self, FieldState, Proposal, ProposalFilter, ProposedChange, Resolution, Status, WorkflowError,
 };
-use crate::workflow::write::{self, ChangeSet, WriteError};
+use crate::workflow::queue::{self, QueueFilter};
+use crate::workflow::write::{self, WriteError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -49,10 +52,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 const PAGE_SIZE: usize = 50;
-/// Proposals read per query while filling a page (the channel filter runs in Rust).
-const BATCH: i64 = 200;
-/// At most this many proposals are scanned for one page; the rest is a page further.
-const MAX_SCAN: usize = 2000;
 const AGES: [(&str, &str, i64); 3] = [
     ("1", "older than 1 day", 1),
     ("3", "older than 3 days", 3),
@@ -181,56 +180,27 @@ fn segments(tokens: &[&str], changed: &[bool]) -> Vec<Segment> {
     out
 }
 
+/// How long one word diff may search for the smallest difference; past it,
+/// a huge text gets a coarser (still correct) diff instead of holding the request.
+const DIFF_BUDGET: Duration = Duration::from_millis(50);
+
 /// Word-level diff of two texts: `before` with the removed words marked,
-/// `after` with the added words marked (longest common subsequence of tokens).
+/// `after` with the added words marked (Myers' diff over the tokens).
 pub fn word_diff(before: &str, after: &str) -> (Vec<Segment>, Vec<Segment>) {
     let old = tokens(before);
     let new = tokens(after);
     let mut old_changed = vec![true; old.len()];
     let mut new_changed = vec![true; new.len()];
-    let prefix = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
-    let suffix = old[prefix..]
-        .iter()
-        .rev()
-        .zip(new[prefix..].iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    for i in 0..prefix {
-        old_changed[i] = false;
-        new_changed[i] = false;
-    }
-    for i in 0..suffix {
-        old_changed[old.len() - 1 - i] = false;
-        new_changed[new.len() - 1 - i] = false;
-    }
-    let a = &old[prefix..old.len() - suffix];
-    let b = &new[prefix..new.len() - suffix];
-    // Past this size the middle is shown as wholly replaced rather than
-    // spending quadratic memory on a huge text.
-    if !a.is_empty() && !b.is_empty() && a.len().saturating_mul(b.len()) <= 1_000_000 {
-        let width = b.len() + 1;
-        let mut table = vec![0u32; (a.len() + 1) * width];
-        for i in (0..a.len()).rev() {
-            for j in (0..b.len()).rev() {
-                table[i * width + j] = if a[i] == b[j] {
-                    table[(i + 1) * width + j + 1] + 1
-                } else {
-                    table[(i + 1) * width + j].max(table[i * width + j + 1])
-                };
-            }
-        }
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() && j < b.len() {
-            if a[i] == b[j] {
-                old_changed[prefix + i] = false;
-                new_changed[prefix + j] = false;
-                i += 1;
-                j += 1;
-            } else if table[(i + 1) * width + j] >= table[i * width + j + 1] {
-                i += 1;
-            } else {
-                j += 1;
-            }
+    let deadline = Instant::now().checked_add(DIFF_BUDGET);
+    for op in similar::capture_diff_slices_deadline(Algorithm::Myers, &old, &new, deadline) {
+        if let DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        } = op
+        {
+            old_changed[old_index..old_index + len].fill(false);
+            new_changed[new_index..new_index + len].fill(false);
         }
     }
     (segments(&old, &old_changed), segments(&new, &new_changed))
@@ -282,23 +252,10 @@ struct QueuePage {
     heading: &'static str,
 }
 
-/// True when the proposal's open changes matter to `channel`: a changed
-/// attribute the family requires there, or a value scoped to it.
-fn affects_channel(schema: &Schema, proposal: &Proposal, channel: &str) -> bool {
-    let required = schema
-        .family(&proposal.family)
-        .and_then(|f| f.requirements.get(channel));
-    proposal.open_changes().any(|change| {
-        change.channel.as_deref() == Some(channel)
-            || required.is_some_and(|r| r.contains(&change.attribute))
-    })
-}
-
-/// May this caller approve this proposal (role, state, four eyes)?
+/// May this caller approve this proposal now? The domain's review check
+/// (role, four eyes, state), as a yes or no for the page.
 fn may_review(caller: &Caller, proposal: &Proposal, allow_self_approval: bool) -> bool {
-    caller.may(&Permission::Review)
-        && proposal.status == Status::Submitted
-        && (allow_self_approval || proposal.author_user_id != Some(caller.user.id))
+    proposals::check_reviewer(caller, proposal, allow_self_approval).is_ok()
 }
 
 fn summary(schema: &Schema, proposal: &Proposal) -> String {
@@ -365,14 +322,7 @@ async fn queue(
             if schema.category(code).is_none() {
                 return Err(AppError::BadRequest(format!("There is no category {code}.")).into());
             }
-            Some(
-                schema
-                    .categories
-                    .iter()
-                    .filter(|c| schema.category_within(&c.code, code))
-                    .map(|c| c.code.clone())
-                    .collect(),
-            )
+            Some(queue::category_subtree(&schema, code))
         }
         None => None,
     };
@@ -400,47 +350,24 @@ async fn queue(
     };
     let author = non_empty(query.author.as_ref());
     let sku = non_empty(query.sku.as_ref());
-    let mut filter = ProposalFilter {
-        statuses,
-        author: author.map(str::to_owned),
-        sku: sku.map(str::to_owned),
-        family: family.map(str::to_owned),
-        categories,
-        submitted_before,
-        before_id,
-        limit: BATCH,
+    let filter = QueueFilter {
+        proposals: ProposalFilter {
+            statuses,
+            author: author.map(str::to_owned),
+            sku: sku.map(str::to_owned),
+            family: family.map(str::to_owned),
+            categories,
+            submitted_before,
+            before_id,
+            ..ProposalFilter::default()
+        },
+        channel: channel.map(str::to_owned),
     };
-
-    // Fill one page; the channel filter is applied here, so read in batches.
-    let mut found: Vec<Proposal> = Vec::new();
-    let mut next_before: Option<i64> = None;
-    let mut scanned = 0;
-    'fill: loop {
-        let batch = proposals::list(&state.db, &filter).await?;
-        let exhausted = (batch.len() as i64) < BATCH;
-        for proposal in batch {
-            let id = proposal.id;
-            if channel.is_none_or(|c| affects_channel(&schema, &proposal, c)) {
-                if found.len() == PAGE_SIZE {
-                    next_before = found.last().map(|p| p.id);
-                    break 'fill;
-                }
-                found.push(proposal);
-            }
-            scanned += 1;
-            filter.before_id = Some(id);
-        }
-        if exhausted {
-            break;
-        }
-        if scanned >= MAX_SCAN {
-            next_before = filter.before_id;
-            break;
-        }
-    }
+    let found = queue::page(&state.db, &schema, &filter, PAGE_SIZE).await?;
 
     let allow_self = state.config.allow_self_approval;
     let rows: Vec<QueueRow> = found
+        .proposals
         .iter()
         .map(|p| QueueRow {
             id: p.id,
@@ -459,7 +386,7 @@ async fn queue(
             selectable: may_review(&caller, p, allow_self),
         })
         .collect();
-    let next_page = next_before.map(|id| {
+    let next_page = found.next_before.map(|id| {
         let mut href = format!("/proposals?before_id={id}&status={}", urlencode(status));
         for (name, value) in [
             ("family", family),
@@ -762,59 +689,16 @@ struct ProposalPage {
     input: PageInput,
 }
 
-/// Per channel, what approving the open changes does to readiness: the
-/// reasons it resolves, the ones it adds and the ones that remain.
-fn readiness_impact(
-    schema: &Schema,
-    master: &Product,
-    model: Option<&Product>,
-    changes: &ChangeSet,
-) -> Vec<ReadinessRow> {
-    let mut after = master.clone();
-    for change in &changes.values {
-        after.values.set(&change.key, change.data.clone());
+/// A channel's readiness impact as the page shows it.
+fn readiness_row(impact: ChannelImpact) -> ReadinessRow {
+    ReadinessRow {
+        channel: impact.channel,
+        verdict: impact.verdict.as_str(),
+        good: impact.verdict.ends_ready(),
+        filled: impact.filled,
+        now_missing: impact.now_missing,
+        still_missing: impact.still_missing,
     }
-    if let Some(enabled) = changes.enabled {
-        after.enabled = enabled;
-    }
-    if let Some(categories) = &changes.categories {
-        after.categories.clone_from(categories);
-    }
-    let before_values = store::resolved_values(master, model);
-    let after_values = store::resolved_values(&after, model);
-    schema
-        .channels
-        .iter()
-        .map(|channel| {
-            let was = assess(schema, channel, master, model, &before_values);
-            let now = assess(schema, channel, &after, model, &after_values);
-            let messages = |verdict: &crate::publish::readiness::ChannelReadiness| -> Vec<String> {
-                verdict
-                    .reasons()
-                    .into_iter()
-                    .map(|r| r.message.clone())
-                    .collect()
-            };
-            let (was, now) = (messages(&was), messages(&now));
-            let filled = was.iter().filter(|m| !now.contains(m)).cloned().collect();
-            let now_missing = now.iter().filter(|m| !was.contains(m)).cloned().collect();
-            let still_missing = now.iter().filter(|m| was.contains(m)).cloned().collect();
-            let (verdict, good) = match (was.is_empty(), now.is_empty()) {
-                (false, true) => ("becomes ready", true),
-                (true, false) => ("becomes not ready", false),
-                (true, true) => ("stays ready", true),
-                (false, false) => ("stays not ready", false),
-            };
-            ReadinessRow {
-                channel: channel.code.clone(),
-                verdict,
-                good,
-                filled,
-                now_missing,
-                still_missing,
-            }
-        })
-        .collect()
 }
 
 async fn build_page(
@@ -932,7 +816,10 @@ async fn build_page(
             };
             (
                 Some(validation),
-                readiness_impact(&schema, master, model.as_ref(), &changes),
+                readiness::impact(&schema, master, model.as_ref(), &changes)
+                    .into_iter()
+                    .map(readiness_row)
+                    .collect(),
             )
         }
         _ => (None, Vec::new()),

@@ -6,14 +6,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::{Chrome, FormErrors, NavItem, NoticeQuery, admin, render, settings_nav};
+use super::{Chrome, FormErrors, NavItem, NoticeQuery, render, settings_nav};
 use crate::auth::sessions::Session;
 use crate::auth::tokens::{self, ApiToken, CreatedToken};
 use crate::auth::users::{self, NewUser, User};
 use crate::auth::{AuthError, Role, Roles, Scope, Scopes};
 use crate::web::AppState;
+use crate::web::authz::AdminPage;
 use crate::web::error::AppError;
-use crate::web::extract::{ClientAddr, PageForm, PageSession};
+use crate::web::extract::PageForm;
 use crate::web::layers::no_store;
 use crate::web::{PageError, PageResult};
 
@@ -82,11 +83,10 @@ async fn users_page(
 /// `GET /settings/users`
 pub async fn users(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Query(query): Query<NoticeQuery>,
 ) -> PageResult {
-    admin(&session, &addr)?;
+    let session = admin.session;
     let form = UserForm {
         roles: vec!["viewer".to_owned()],
         ..UserForm::default()
@@ -105,11 +105,11 @@ pub async fn users(
 /// `POST /settings/users`
 pub async fn create_user(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     PageForm(mut form): PageForm<UserForm>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
+    let session = admin.session;
     let outcome = match parse_roles(&form.roles) {
         Ok(roles) => {
             let new = NewUser {
@@ -178,12 +178,11 @@ async fn load_user(state: &AppState, id: i64) -> Result<User, PageError> {
 /// `GET /settings/users/{id}`
 pub async fn user(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(id): Path<i64>,
     Query(query): Query<NoticeQuery>,
 ) -> PageResult {
-    admin(&session, &addr)?;
+    let session = admin.session;
     let user = load_user(&state, id).await?;
     Ok(render(
         StatusCode::OK,
@@ -216,12 +215,12 @@ async fn user_error(
 /// `POST /settings/users/{id}`: name and roles.
 pub async fn update_user(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(id): Path<i64>,
     PageForm(form): PageForm<UserForm>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
+    let session = admin.session;
     let outcome = match parse_roles(&form.roles) {
         Ok(roles) => {
             users::update_profile(&state.db, &actor, id, &form.name, roles, state.clock.now()).await
@@ -245,12 +244,12 @@ pub struct ResetForm {
 /// `POST /settings/users/{id}/password`: ends all of the user's sessions.
 pub async fn reset_password(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(id): Path<i64>,
     PageForm(form): PageForm<ResetForm>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
+    let session = admin.session;
     // Resetting one's own password here keeps the current session, like /account.
     let keep = (id == session.user.id).then_some(session.id_hash.as_str());
     match users::set_password(
@@ -270,14 +269,9 @@ pub async fn reset_password(
     }
 }
 
-async fn set_disabled(
-    state: AppState,
-    addr: String,
-    session: Session,
-    id: i64,
-    disabled: bool,
-) -> PageResult {
-    let actor = admin(&session, &addr)?;
+async fn set_disabled(state: AppState, admin: AdminPage, id: i64, disabled: bool) -> PageResult {
+    let actor = admin.actor();
+    let session = admin.session;
     match users::set_disabled(&state.db, &actor, id, disabled, state.clock.now()).await {
         Ok(_) => {
             let notice = if disabled {
@@ -294,21 +288,19 @@ async fn set_disabled(
 /// `POST /settings/users/{id}/disable`: ends the user's sessions; their tokens stop working.
 pub async fn disable_user(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(id): Path<i64>,
 ) -> PageResult {
-    set_disabled(state, addr, session, id, true).await
+    set_disabled(state, admin, id, true).await
 }
 
 /// `POST /settings/users/{id}/enable`
 pub async fn enable_user(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(id): Path<i64>,
 ) -> PageResult {
-    set_disabled(state, addr, session, id, false).await
+    set_disabled(state, admin, id, false).await
 }
 
 // ---- tokens ----
@@ -384,11 +376,10 @@ async fn tokens_page(
 /// `GET /settings/tokens`
 pub async fn tokens(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Query(query): Query<NoticeQuery>,
 ) -> PageResult {
-    admin(&session, &addr)?;
+    let session = admin.session;
     let form = TokenForm {
         scopes: vec!["catalog:read".to_owned()],
         ..TokenForm::default()
@@ -409,11 +400,11 @@ pub async fn tokens(
 /// so the secret is never stored to be shown again).
 pub async fn create_token(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     PageForm(form): PageForm<TokenForm>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
+    let session = admin.session;
     let outcome = match form.parse_scopes() {
         Ok(scopes) => {
             tokens::create(
@@ -452,11 +443,10 @@ pub async fn create_token(
 /// `POST /settings/tokens/{id}/revoke`
 pub async fn revoke_token(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    PageSession(session): PageSession,
+    admin: AdminPage,
     Path(id): Path<i64>,
 ) -> PageResult {
-    let actor = admin(&session, &addr)?;
+    let actor = admin.actor();
     tokens::revoke(&state.db, &actor, id, state.clock.now())
         .await
         .map_err(AppError::from)?;

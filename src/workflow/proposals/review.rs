@@ -13,7 +13,7 @@ use crate::workflow::write::{self, Outcome, WriteError, Writer};
 
 /// Four eyes: nobody approves or rejects their own proposal (admins
 /// included) unless self-approval is switched on.
-pub(super) fn check_reviewer(
+pub fn check_reviewer(
     caller: &Caller,
     proposal: &Proposal,
     allow_self_approval: bool,
