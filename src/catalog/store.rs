@@ -9,8 +9,9 @@ use sqlx::{Any, AnyConnection, Executor, Row};
 
 use super::product::{Product, ProductKind, Values};
 use super::schema::Schema;
+use crate::db::builder::SqlBuilder;
 use crate::db::bulk::{self, Param};
-use crate::db::{Db, Timestamp, get_bool};
+use crate::db::{Backend, Db, Timestamp, get_bool};
 
 /// Kinds of schema entity, as stored in `catalog_schema.kind`.
 pub const KINDS: [&str; 7] = [
@@ -489,79 +490,73 @@ impl std::fmt::Display for ProductCursor {
     }
 }
 
-/// A WHERE clause being built, with its parameters numbered as they come,
-/// so a query binds only the filters it uses.
-#[derive(Default)]
+/// The WHERE clause of a product list, being built: each filter in use adds
+/// one condition and binds only its own values.
 struct Conditions {
-    sql: Vec<String>,
-    params: Vec<Param>,
+    sql: SqlBuilder,
+    any: bool,
 }
 
 impl Conditions {
-    /// Binds `param` and answers its placeholder.
-    fn bind(&mut self, param: Param) -> String {
-        self.params.push(param);
-        format!("${}", self.params.len())
-    }
-
-    fn push(&mut self, condition: String) {
-        self.sql.push(condition);
-    }
-
-    fn where_clause(&self) -> String {
-        if self.sql.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", self.sql.join(" AND "))
-        }
-    }
-
-    async fn fetch_all(self, db: &Db, sql: String) -> Result<Vec<AnyRow>, sqlx::Error> {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for param in self.params {
-            query = bulk::bind(query, param);
-        }
-        query.fetch_all(db.pool()).await
+    /// Starts a condition: ` WHERE ` for the first, ` AND ` after that.
+    fn and(&mut self) -> &mut SqlBuilder {
+        self.sql.push(if self.any { " AND " } else { " WHERE " });
+        self.any = true;
+        &mut self.sql
     }
 }
 
-fn filter_conditions(filter: &ProductFilter) -> Conditions {
-    let mut c = Conditions::default();
+/// `select` followed by the conditions of `filter` (products are `p`).
+fn filtered(backend: Backend, select: &str, filter: &ProductFilter) -> Conditions {
+    let mut c = Conditions {
+        sql: SqlBuilder::new(backend, select),
+        any: false,
+    };
     if let Some(family) = &filter.family {
-        let p = c.bind(Param::Text(family.clone()));
-        c.push(format!("p.family = {p}"));
+        c.and()
+            .push("p.family = ")
+            .push_bind(Param::Text(family.clone()));
     }
     if let Some(kind) = filter.kind {
-        let p = c.bind(Param::Text(kind.as_str().to_owned()));
-        c.push(format!("p.kind = {p}"));
+        c.and()
+            .push("p.kind = ")
+            .push_bind(Param::Text(kind.as_str().to_owned()));
     }
     if let Some(enabled) = filter.enabled {
-        let p = c.bind(Param::Bool(enabled));
-        c.push(format!("p.enabled = {p}"));
+        c.and().push("p.enabled = ").push_bind(Param::Bool(enabled));
     }
     if let Some(channel) = &filter.missing_for {
-        let p = c.bind(Param::Text(channel.clone()));
-        c.push(format!(
-            "EXISTS (SELECT 1 FROM product_readiness pr WHERE pr.product_id = p.id \
-             AND pr.channel = {p} AND pr.missing_count > 0)"
-        ));
+        // A list filter on publish's table, kept in this one query (see .ci/tables.py).
+        c.and()
+            .push(
+                "EXISTS (SELECT 1 FROM product_readiness pr WHERE pr.product_id = p.id \
+                 AND pr.channel = ",
+            )
+            .push_bind(Param::Text(channel.clone()))
+            .push(" AND pr.missing_count > 0)");
     }
     if let Some(prefix) = filter.sku_prefix.as_deref().filter(|p| !p.is_empty()) {
-        let p = c.bind(Param::Text(format!("{}%", escape_like(&sku_key(prefix)))));
-        c.push(format!("p.sku_key LIKE {p} ESCAPE '\\'"));
+        c.and()
+            .push("p.sku_key LIKE ")
+            .push_bind(Param::Text(format!("{}%", escape_like(&sku_key(prefix)))))
+            .push(" ESCAPE '\\'");
     }
     if let Some(after) = filter.updated_after {
-        let p = c.bind(Param::At(after));
-        c.push(format!("p.updated_at > {p}"));
+        c.and().push("p.updated_at > ").push_bind(Param::At(after));
     }
-    for (pair, ready) in [(&filter.ready_for, 1), (&filter.not_ready_for, 0)] {
+    for (pair, ready) in [(&filter.ready_for, "1"), (&filter.not_ready_for, "0")] {
         if let Some((channel, locale)) = pair {
-            let channel = c.bind(Param::Text(channel.clone()));
-            let locale = c.bind(Param::Text(locale.clone()));
-            c.push(format!(
-                "EXISTS (SELECT 1 FROM product_readiness pv WHERE pv.product_id = p.id \
-                 AND pv.channel = {channel} AND pv.locale = {locale} AND pv.ready = {ready})"
-            ));
+            c.and()
+                .push(
+                    "EXISTS (SELECT 1 FROM product_readiness pv WHERE pv.product_id = p.id \
+                     AND pv.channel = ",
+                )
+                .push_bind(Param::Text(channel.clone()))
+                .push(" AND pv.locale = ")
+                .push_bind(Param::Text(locale.clone()))
+                .push(" AND pv.ready = ")
+                .push(ready)
+                .push(")");
         }
     }
     if let Some(codes) = &filter.categories {
@@ -571,15 +566,13 @@ fn filter_conditions(filter: &ProductFilter) -> Conditions {
         } else {
             codes.clone()
         };
-        let placeholders: Vec<String> = codes
-            .into_iter()
-            .map(|code| c.bind(Param::Text(code)))
-            .collect();
-        c.push(format!(
-            "EXISTS (SELECT 1 FROM product_categories pcat WHERE pcat.product_id = p.id \
-             AND pcat.category IN ({}))",
-            placeholders.join(", ")
-        ));
+        c.and()
+            .push(
+                "EXISTS (SELECT 1 FROM product_categories pcat WHERE pcat.product_id = p.id \
+                 AND pcat.category IN (",
+            )
+            .push_list(codes.into_iter().map(Param::Text))
+            .push("))");
     }
     c
 }
@@ -682,41 +675,51 @@ async fn fetch(
     backward: bool,
     limit: i64,
 ) -> Result<Vec<StoredProduct>, sqlx::Error> {
-    let mut conditions = filter_conditions(filter);
+    let select = format!("SELECT {PRODUCT_COLUMNS} FROM {PRODUCT_FROM}");
+    let mut conditions = filtered(db.backend(), &select, filter);
     // Reading backward walks the sort in reverse.
     let descending = sort.descending() != backward;
     let (op, direction) = if descending {
-        ("<", "DESC")
+        (" < ", "DESC")
     } else {
-        (">", "ASC")
+        (" > ", "ASC")
     };
     let (first_column, tie_column) = sort.key_columns();
     if let Some(cursor) = cursor {
-        let first = conditions.bind(Param::Text(cursor.first.clone()));
-        let condition = match (tie_column, &cursor.then) {
+        let first = || Param::Text(cursor.first.clone());
+        let sql = conditions.and();
+        match (tie_column, &cursor.then) {
             (Some(column), Some(tie)) => {
-                let tie = conditions.bind(match tie {
+                let tie = match tie {
                     CursorTie::Id(id) => Param::Int(*id),
                     CursorTie::SkuKey(key) => Param::Text(key.clone()),
-                });
-                format!(
-                    "({first_column} {op} {first} OR ({first_column} = {first} AND {column} {op} {tie}))"
-                )
+                };
+                sql.push("(")
+                    .push(first_column)
+                    .push(op)
+                    .push_bind(first())
+                    .push(" OR (")
+                    .push(first_column)
+                    .push(" = ")
+                    .push_bind(first())
+                    .push(" AND ")
+                    .push(column)
+                    .push(op)
+                    .push_bind(tie)
+                    .push("))");
             }
-            _ => format!("{first_column} {op} {first}"),
-        };
-        conditions.push(condition);
+            _ => {
+                sql.push(first_column).push(op).push_bind(first());
+            }
+        }
     }
     let order = match tie_column {
-        Some(tie) => format!("{first_column} {direction}, {tie} {direction}"),
-        None => format!("{first_column} {direction}"),
+        Some(tie) => format!(" ORDER BY {first_column} {direction}, {tie} {direction} LIMIT "),
+        None => format!(" ORDER BY {first_column} {direction} LIMIT "),
     };
-    let limit = conditions.bind(Param::Int(limit));
-    let sql = format!(
-        "SELECT {PRODUCT_COLUMNS} FROM {PRODUCT_FROM} {} ORDER BY {order} LIMIT {limit}",
-        conditions.where_clause()
-    );
-    let rows = conditions.fetch_all(db, sql).await?;
+    let mut sql = conditions.sql;
+    sql.push(&order).push_bind(Param::Int(limit));
+    let rows = sql.fetch_all(db.pool()).await?;
     rows.iter().map(product_from_row).collect()
 }
 
@@ -733,13 +736,16 @@ pub enum ProductCount {
 /// early so a broad filter over a large catalog costs about what reading
 /// `cap` rows costs, not a walk over every product.
 pub async fn count(db: &Db, filter: &ProductFilter, cap: i64) -> Result<ProductCount, sqlx::Error> {
-    let mut conditions = filter_conditions(filter);
-    let limit = conditions.bind(Param::Int(cap + 1));
-    let sql = format!(
-        "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM products p {} LIMIT {limit}) counted",
-        conditions.where_clause()
-    );
-    let rows = conditions.fetch_all(db, sql).await?;
+    let mut sql = filtered(
+        db.backend(),
+        "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM products p",
+        filter,
+    )
+    .sql;
+    sql.push(" LIMIT ")
+        .push_bind(Param::Int(cap + 1))
+        .push(") counted");
+    let rows = sql.fetch_all(db.pool()).await?;
     let n: i64 = match rows.first() {
         Some(row) => row.try_get("n")?,
         None => 0,

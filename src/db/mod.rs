@@ -5,6 +5,7 @@
 //! which SQLite and PostgreSQL both understand, and runs through sqlx's `Any`
 //! driver. The few places where the dialects differ ask [`Backend`].
 
+pub mod builder;
 pub mod bulk;
 pub mod counters;
 mod migrations;

@@ -17,8 +17,9 @@ use crate::audit::{self, Actor, AuditEvent};
 use crate::catalog::product::{Product, ProductKind, Values};
 use crate::catalog::schema::{Channel, PublishMode, Schema};
 use crate::catalog::store::{self, PRODUCT_COLUMNS, PRODUCT_FROM, StoredProduct, resolved_values};
+use crate::db::builder::SqlBuilder;
 use crate::db::bulk::{self, Param};
-use crate::db::{Db, Timestamp};
+use crate::db::{Backend, Db, Timestamp};
 
 /// Products per round: one transaction, bounded memory.
 pub const ROUND: usize = 1000;
@@ -194,12 +195,15 @@ pub async fn publish_pending(
             return Ok(total);
         }
         let round = publish_products(&mut tx, schema, &ids, Scope::Channel(channel), now).await?;
-        bulk::in_list(
+        let mut head = SqlBuilder::new(
+            Backend::of(&tx),
+            "DELETE FROM publish_pending WHERE channel = ",
+        );
+        head.push_bind(Param::Text(channel.to_owned()))
+            .push(" AND product_id IN");
+        bulk::in_list_after(
             &mut tx,
-            &format!(
-                "DELETE FROM publish_pending WHERE channel = '{}' AND product_id IN",
-                sql_code(channel)
-            ),
+            &head,
             "",
             ids.iter().map(|id| Param::Int(*id)).collect(),
         )
@@ -334,14 +338,6 @@ async fn first_ids(
     rows.iter().map(|r| r.try_get("id")).collect()
 }
 
-/// Channel codes are checked `[a-z0-9_]` by the schema; this keeps an
-/// inlined code harmless whatever happens.
-fn sql_code(code: &str) -> String {
-    code.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect()
-}
-
 /// Judges and publishes `ids` on the channels of `scope`, inside the
 /// caller's transaction (which holds the publish lock).
 pub async fn publish_products(
@@ -420,14 +416,14 @@ pub async fn publish_products(
 
     // Readiness rows of the channels judged are replaced whole; following
     // the log judges every channel, so rows of removed channels go too.
-    let head = match scope {
-        Scope::Follow => "DELETE FROM product_readiness WHERE product_id IN".to_owned(),
-        Scope::Channel(code) => format!(
-            "DELETE FROM product_readiness WHERE channel = '{}' AND product_id IN",
-            sql_code(code)
-        ),
-    };
-    bulk::in_list(
+    let mut head = SqlBuilder::new(Backend::of(conn), "DELETE FROM product_readiness WHERE ");
+    if let Scope::Channel(code) = scope {
+        head.push("channel = ")
+            .push_bind(Param::Text(code.to_owned()))
+            .push(" AND ");
+    }
+    head.push("product_id IN");
+    bulk::in_list_after(
         conn,
         &head,
         "",
