@@ -71,17 +71,7 @@ pub async fn lock_schema_version(
     conn: &mut AnyConnection,
     exclusive: bool,
 ) -> Result<i64, sqlx::Error> {
-    let backend = crate::db::Backend::of(conn);
-    let lock = if exclusive {
-        backend.lock_rows_of("counters")
-    } else {
-        backend.share_lock().to_owned()
-    };
-    let sql = format!("SELECT value FROM counters WHERE name = 'schema'{lock}");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .fetch_one(&mut *conn)
-        .await?;
-    row.try_get("value")
+    crate::db::counters::read_locked(conn, "schema", exclusive).await
 }
 
 /// Writes (inserts or replaces) one schema entity.
@@ -826,32 +816,27 @@ pub async fn products_with_locale(
     products_like(conn, &containing(&format!("\"locale\":\"{locale}\"")), None).await
 }
 
-/// Per product, the channels where it misses required values and how many.
-pub async fn missing_counts(
-    db: &Db,
-    product_ids: &[i64],
-) -> Result<std::collections::HashMap<i64, Vec<(String, i64)>>, sqlx::Error> {
-    let mut counts: std::collections::HashMap<i64, Vec<(String, i64)>> =
-        std::collections::HashMap::new();
-    for chunk in product_ids.chunks(200) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT product_id, channel, CAST(SUM(missing_count) AS BIGINT) AS missing_count FROM product_readiness \
-             WHERE missing_count > 0 AND product_id IN ({}) GROUP BY product_id, channel ORDER BY channel",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(db.pool()).await? {
-            counts
-                .entry(row.try_get("product_id")?)
-                .or_default()
-                .push((row.try_get("channel")?, row.try_get("missing_count")?));
-        }
-    }
-    Ok(counts)
+/// How many products there are.
+pub async fn product_count<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM products")
+        .fetch_one(executor)
+        .await?
+        .try_get("n")
+}
+
+/// Up to `limit` product ids after `after`, in id order (to walk every product).
+pub async fn ids_after(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2")
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await
 }
 
 /// How many products' value documents match a LIKE pattern made by

@@ -47,6 +47,28 @@ pub async fn read<'e, E: Executor<'e, Database = Any>>(
         .transpose()
 }
 
+/// The counter's value (which must exist), locked for this transaction:
+/// `FOR UPDATE` when `exclusive`, else `FOR SHARE`, on PostgreSQL; SQLite's
+/// `BEGIN IMMEDIATE` already serializes writers.
+pub async fn read_locked(
+    conn: &mut AnyConnection,
+    name: &str,
+    exclusive: bool,
+) -> Result<i64, sqlx::Error> {
+    let backend = super::Backend::of(conn);
+    let lock = if exclusive {
+        backend.lock_rows_of("counters")
+    } else {
+        backend.share_lock().to_owned()
+    };
+    let sql = format!("SELECT value FROM counters WHERE name = $1{lock}");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("value")
+}
+
 /// The values of the counters among `names` that were started, as `(name, value)`.
 pub async fn read_many<'e, E: Executor<'e, Database = Any>>(
     executor: E,

@@ -2,8 +2,6 @@
 //! with variants, electronics, home goods) read through the `erp-items`
 //! profile, as an ERP team would send it. Runs once per data folder.
 
-use sqlx::Row;
-
 use crate::app::AppState;
 use crate::import::generate::{GenerateOptions, generate};
 use crate::import::jobs::{Job, Mode};
@@ -13,10 +11,7 @@ const DEMO_ROWS: usize = 1500;
 
 /// Imports a generated ERP file unless a demo import ran before; answers the job.
 pub async fn import_once(state: &AppState) -> anyhow::Result<Option<Job>> {
-    let done: i64 = sqlx::query("SELECT COUNT(*) AS n FROM import_jobs WHERE origin = 'demo'")
-        .fetch_one(state.db.pool())
-        .await?
-        .try_get("n")?;
+    let done = crate::import::jobs::count_from_origin(&state.db, "demo").await?;
     if done > 0
         || crate::import::profiles::get(state.db.pool(), "erp-items")
             .await?

@@ -573,6 +573,14 @@ pub async fn list(db: &Db, before: Option<i64>, limit: i64) -> Result<Vec<Job>, 
 }
 
 /// How many jobs failed in the last day (for the dashboard).
+/// How many import jobs came from `origin` (`demo`, …).
+pub async fn count_from_origin(db: &Db, origin: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) AS n FROM import_jobs WHERE origin = $1")
+        .bind(origin)
+        .fetch_one(db.pool())
+        .await
+}
+
 pub async fn failed_since(db: &Db, since: Timestamp) -> Result<i64, sqlx::Error> {
     sqlx::query(
         "SELECT COUNT(*) AS n FROM import_jobs WHERE status IN ('failed', 'partial') AND created_at >= $1",

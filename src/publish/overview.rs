@@ -294,3 +294,31 @@ pub async fn feed_events_per_day(
         })
         .collect())
 }
+
+/// Per product, the channels where it misses required values and how many.
+pub async fn missing_counts(
+    db: &Db,
+    product_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<(String, i64)>>, sqlx::Error> {
+    let mut counts: std::collections::HashMap<i64, Vec<(String, i64)>> =
+        std::collections::HashMap::new();
+    for chunk in product_ids.chunks(200) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT product_id, channel, CAST(SUM(missing_count) AS BIGINT) AS missing_count FROM product_readiness \
+             WHERE missing_count > 0 AND product_id IN ({}) GROUP BY product_id, channel ORDER BY channel",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(db.pool()).await? {
+            counts
+                .entry(row.try_get("product_id")?)
+                .or_default()
+                .push((row.try_get("channel")?, row.try_get("missing_count")?));
+        }
+    }
+    Ok(counts)
+}

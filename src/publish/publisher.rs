@@ -141,7 +141,7 @@ pub async fn follow_once(db: &Db, schema: &Schema, now: Timestamp) -> Result<Rou
     if ids.is_empty()
         && let Some(after) = rebuild_after
     {
-        ids = first_ids(&mut tx, PRODUCTS_AFTER, Param::Int(after)).await?;
+        ids = store::ids_after(&mut tx, after, round_size()).await?;
         rebuild_after = (ids.len() == ROUND).then(|| ids.last().copied()).flatten();
     }
     let round = publish_products(&mut tx, schema, &ids, Scope::Follow, now).await?;
@@ -249,15 +249,7 @@ pub async fn republish_round(
         return Err(PublishError::UnknownChannel(channel.to_owned()));
     }
     let mut tx = begin(db).await?;
-    let rows = sqlx::query(PRODUCTS_AFTER)
-        .bind(after)
-        .bind(i64::try_from(limit.max(1)).unwrap_or(1000))
-        .fetch_all(&mut *tx)
-        .await?;
-    let ids = rows
-        .iter()
-        .map(|r| r.try_get("id"))
-        .collect::<Result<Vec<i64>, _>>()?;
+    let ids = store::ids_after(&mut tx, after, i64::try_from(limit.max(1)).unwrap_or(1000)).await?;
     let Some(last) = ids.last().copied() else {
         tx.commit().await?;
         return Ok(None);
@@ -269,10 +261,7 @@ pub async fn republish_round(
 
 /// How many products a republish walks (for its progress).
 pub async fn republish_total(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) AS n FROM products")
-        .fetch_one(db.pool())
-        .await?
-        .try_get("n")
+    store::product_count(db.pool()).await
 }
 
 /// What a person can ask of a channel's publishing.
@@ -324,8 +313,9 @@ async fn begin(db: &Db) -> Result<crate::db::WriteTx, sqlx::Error> {
     Ok(tx)
 }
 
-/// The next [`ROUND`] products by id after `$1`.
-const PRODUCTS_AFTER: &str = "SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2";
+fn round_size() -> i64 {
+    i64::try_from(ROUND).unwrap_or(500)
+}
 
 /// Runs `sql` (ids as `id`, `$1` the key, `$2` the round size).
 async fn first_ids(
@@ -333,7 +323,7 @@ async fn first_ids(
     sql: &'static str,
     key: Param,
 ) -> Result<Vec<i64>, sqlx::Error> {
-    let query = bulk::bind(sqlx::query(sql), key).bind(i64::try_from(ROUND).unwrap_or(500));
+    let query = bulk::bind(sqlx::query(sql), key).bind(round_size());
     let rows = query.fetch_all(&mut *conn).await?;
     rows.iter().map(|r| r.try_get("id")).collect()
 }
