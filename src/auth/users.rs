@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor, FromRow, Row};
 
 use super::{AuthError, Role, Roles, password, sessions};
 use crate::audit::{self, Actor, AuditEvent};
-use crate::db::{Db, Timestamp, get_bool, is_unique_violation};
+use crate::db::{Db, StoredBool, Timestamp, is_unique_violation};
 
 /// A user as everyone but the password check sees them.
 #[derive(Debug, Clone, Serialize)]
@@ -57,16 +57,29 @@ impl User {
 pub(crate) const USER_COLUMNS: &str =
     "u.id, u.email, u.name, u.roles, u.disabled, u.created_at, u.updated_at";
 
+/// The [`USER_COLUMNS`] of a row as stored.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    name: String,
+    roles: String,
+    #[sqlx(try_from = "StoredBool")]
+    disabled: bool,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
-    let roles: String = row.try_get("roles")?;
+    let stored = UserRow::from_row(row)?;
     Ok(User {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        name: row.try_get("name")?,
-        roles: Roles::parse_stored(&roles).map_err(|err| sqlx::Error::Decode(err.into()))?,
-        disabled: get_bool(row, "disabled")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        id: stored.id,
+        email: stored.email,
+        name: stored.name,
+        roles: Roles::parse_stored(&stored.roles).map_err(|err| sqlx::Error::Decode(err.into()))?,
+        disabled: stored.disabled,
+        created_at: stored.created_at,
+        updated_at: stored.updated_at,
     })
 }
 
@@ -118,7 +131,7 @@ pub async fn create(
     let password_hash = password::hash(new.password).await?;
 
     let mut tx = db.begin_write().await?;
-    let inserted = sqlx::query(
+    let inserted = sqlx::query_scalar::<_, i64>(
         "INSERT INTO users (email, name, password_hash, roles, disabled, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, FALSE, $5, $5) RETURNING id",
     )
@@ -130,7 +143,7 @@ pub async fn create(
     .fetch_one(&mut *tx)
     .await;
     let id: i64 = match inserted {
-        Ok(row) => row.try_get("id")?,
+        Ok(id) => id,
         Err(err) if is_unique_violation(&err) => return Err(AuthError::EmailTaken(email)),
         Err(err) => return Err(err.into()),
     };

@@ -257,6 +257,37 @@ impl Db {
     }
 }
 
+/// A boolean column as stored: PostgreSQL `BOOLEAN`, or SQLite `INTEGER`
+/// 0/1. Row structs read one with `#[sqlx(try_from = "StoredBool")]` on a
+/// `bool` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredBool(bool);
+
+impl From<StoredBool> for bool {
+    fn from(stored: StoredBool) -> bool {
+        stored.0
+    }
+}
+
+impl sqlx::Type<Any> for StoredBool {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <bool as sqlx::Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <bool as sqlx::Type<Any>>::compatible(ty) || <i64 as sqlx::Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for StoredBool {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        match <bool as sqlx::Decode<Any>>::decode(value.clone()) {
+            Ok(flag) => Ok(StoredBool(flag)),
+            Err(_) => Ok(StoredBool(<i64 as sqlx::Decode<Any>>::decode(value)? != 0)),
+        }
+    }
+}
+
 /// Reads a boolean column: PostgreSQL `BOOLEAN`, or SQLite `INTEGER` 0/1.
 pub fn get_bool(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
     use sqlx::Row;
