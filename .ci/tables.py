@@ -67,8 +67,8 @@ EXCEPTIONS = {
         "backlog() reads the change log's counter against publish_cursor in one query"
     ),
     ("src/publish/feed.rs", "products"): (
-        "the export stream joins publications to products for the SKU order of a full file: "
-        "one query, hot path (issue 17)"
+        "snapshot() finds a SKU's publication by the product's case-insensitive SKU key "
+        "in the same query as its payload (the feed's per-SKU read, issue 17)"
     ),
     ("src/publish/overview.rs", "products"): (
         "readiness counts leave models out with a join in the one counting query"

@@ -5,13 +5,13 @@
 use std::sync::{Arc, RwLock};
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, Executor, Row};
+use sqlx::{Any, AnyConnection, Executor, FromRow, Row};
 
 use super::product::{Product, ProductKind, Values};
 use super::schema::Schema;
 use crate::db::builder::SqlBuilder;
 use crate::db::bulk::{self, Param};
-use crate::db::{Backend, Db, Timestamp, get_bool};
+use crate::db::{Backend, Db, StoredBool, Timestamp};
 
 /// Kinds of schema entity, as stored in `catalog_schema.kind`.
 pub const KINDS: [&str; 7] = [
@@ -38,7 +38,7 @@ fn decode<T: serde::de::DeserializeOwned>(
 pub async fn load_schema<'e, E: Executor<'e, Database = Any>>(
     executor: E,
 ) -> Result<Schema, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows: Vec<(String, String, i64, String)> = sqlx::query_as(
         "SELECT kind, code, position, definition FROM catalog_schema \
          UNION ALL SELECT '~version', '', value, '' FROM counters WHERE name = 'schema' \
          ORDER BY 1, 3, 2",
@@ -46,10 +46,7 @@ pub async fn load_schema<'e, E: Executor<'e, Database = Any>>(
     .fetch_all(executor)
     .await?;
     let mut schema = Schema::default();
-    for row in rows {
-        let kind: String = row.try_get("kind")?;
-        let code: String = row.try_get("code")?;
-        let text: String = row.try_get("definition")?;
+    for (kind, code, position, text) in rows {
         match kind.as_str() {
             "locale" => schema.locales.push(decode(&kind, &code, &text)?),
             "currency" => schema.currencies.push(decode(&kind, &code, &text)?),
@@ -58,7 +55,7 @@ pub async fn load_schema<'e, E: Executor<'e, Database = Any>>(
             "attribute" => schema.attributes.push(decode(&kind, &code, &text)?),
             "family" => schema.families.push(decode(&kind, &code, &text)?),
             "category" => schema.categories.push(decode(&kind, &code, &text)?),
-            "~version" => schema.version = row.try_get("position")?,
+            "~version" => schema.version = position,
             _ => {}
         }
     }
@@ -156,28 +153,45 @@ pub struct StoredProduct {
     pub parent_id: Option<i64>,
 }
 
+/// The [`PRODUCT_COLUMNS`] of a row as stored; [`product_from_row`]
+/// decodes its kind and JSON documents.
+#[derive(sqlx::FromRow)]
+struct ProductRow {
+    id: i64,
+    sku: String,
+    kind: String,
+    family: String,
+    #[sqlx(try_from = "StoredBool")]
+    enabled: bool,
+    categories: String,
+    product_values: String,
+    version: i64,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    parent_id: Option<i64>,
+    parent_sku: Option<String>,
+}
+
 pub(crate) fn product_from_row(row: &AnyRow) -> Result<StoredProduct, sqlx::Error> {
-    let kind: String = row.try_get("kind")?;
-    let categories: String = row.try_get("categories")?;
-    let values: String = row.try_get("product_values")?;
-    let sku: String = row.try_get("sku")?;
+    let row = ProductRow::from_row(row)?;
+    let (sku, kind) = (row.sku, row.kind);
     Ok(StoredProduct {
         product: Product {
-            id: row.try_get("id")?,
+            id: row.id,
             kind: ProductKind::parse(&kind).ok_or_else(|| {
                 sqlx::Error::Decode(format!("product {sku} has kind {kind}").into())
             })?,
-            family: row.try_get("family")?,
-            parent: row.try_get("parent_sku")?,
-            enabled: get_bool(row, "enabled")?,
-            categories: decode("product categories", &sku, &categories)?,
-            values: decode::<Values>("product values", &sku, &values)?,
-            version: row.try_get("version")?,
-            created: row.try_get("created_at")?,
-            updated: row.try_get("updated_at")?,
+            family: row.family,
+            parent: row.parent_sku,
+            enabled: row.enabled,
+            categories: decode("product categories", &sku, &row.categories)?,
+            values: decode::<Values>("product values", &sku, &row.product_values)?,
+            version: row.version,
+            created: row.created_at,
+            updated: row.updated_at,
             sku,
         },
-        parent_id: row.try_get("parent_id")?,
+        parent_id: row.parent_id,
     })
 }
 
@@ -790,22 +804,20 @@ pub async fn products_in_family(
     conn: &mut AnyConnection,
     family: &str,
 ) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM products WHERE family = $1")
+    sqlx::query_scalar("SELECT COUNT(*) AS n FROM products WHERE family = $1")
         .bind(family)
         .fetch_one(&mut *conn)
-        .await?;
-    row.try_get("n")
+        .await
 }
 
 pub async fn products_in_category(
     conn: &mut AnyConnection,
     category: &str,
 ) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM product_categories WHERE category = $1")
+    sqlx::query_scalar("SELECT COUNT(*) AS n FROM product_categories WHERE category = $1")
         .bind(category)
         .fetch_one(&mut *conn)
-        .await?;
-    row.try_get("n")
+        .await
 }
 
 /// Products holding values in `locale`.
@@ -820,10 +832,9 @@ pub async fn products_with_locale(
 pub async fn product_count<'e, E: Executor<'e, Database = Any>>(
     executor: E,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) AS n FROM products")
+    sqlx::query_scalar("SELECT COUNT(*) AS n FROM products")
         .fetch_one(executor)
-        .await?
-        .try_get("n")
+        .await
 }
 
 /// Up to `limit` product ids after `after`, in id order (to walk every product).
@@ -847,13 +858,12 @@ pub async fn products_like(
     pattern: &str,
     family: Option<&str>,
 ) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query(
+    sqlx::query_scalar(
         "SELECT COUNT(*) AS n FROM products WHERE product_values LIKE $1 ESCAPE '\\' \
          AND ($2 IS NULL OR family = $2)",
     )
     .bind(pattern)
     .bind(family)
     .fetch_one(&mut *conn)
-    .await?;
-    row.try_get("n")
+    .await
 }
