@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
 use crate::db::{Db, Timestamp};
 
@@ -183,7 +183,7 @@ pub async fn list(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditEntry>, sqlx
             }
         });
     let limit = filter.limit.clamp(1, 500);
-    let rows = sqlx::query(
+    let rows: Vec<EntryRow> = sqlx::query_as(
         "SELECT id, at, actor_kind, actor_label, action, target, details, client_addr \
          FROM audit_entries \
          WHERE ($1 IS NULL OR LOWER(actor_label) LIKE $1 ESCAPE '\\') \
@@ -197,21 +197,32 @@ pub async fn list(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditEntry>, sqlx
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let details: String = row.try_get("details")?;
-            Ok(AuditEntry {
-                id: row.try_get("id")?,
-                at: row.try_get("at")?,
-                actor_kind: row.try_get("actor_kind")?,
-                actor: row.try_get("actor_label")?,
-                action: row.try_get("action")?,
-                target: row.try_get("target")?,
-                details: serde_json::from_str(&details).unwrap_or(Value::Null),
-                client_addr: row.try_get("client_addr")?,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|row| AuditEntry {
+            id: row.id,
+            at: row.at,
+            actor_kind: row.actor_kind,
+            actor: row.actor_label,
+            action: row.action,
+            target: row.target,
+            details: serde_json::from_str(&row.details).unwrap_or(Value::Null),
+            client_addr: row.client_addr,
         })
-        .collect()
+        .collect())
+}
+
+/// An `audit_entries` row as listed.
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    id: i64,
+    at: Timestamp,
+    actor_kind: String,
+    actor_label: String,
+    action: String,
+    target: String,
+    details: String,
+    client_addr: String,
 }
 
 /// True when an entry with this action and target was written after `since`.
@@ -234,10 +245,9 @@ pub async fn exists_since<'e, E: Executor<'e, Database = Any>>(
 
 /// The distinct actions seen so far, for the filter menu.
 pub async fn actions(db: &Db) -> Result<Vec<String>, sqlx::Error> {
-    let rows = sqlx::query("SELECT DISTINCT action FROM audit_entries ORDER BY action")
+    sqlx::query_scalar("SELECT DISTINCT action FROM audit_entries ORDER BY action")
         .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(|row| row.try_get("action")).collect()
+        .await
 }
 
 fn escape_like(text: &str) -> String {

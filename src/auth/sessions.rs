@@ -3,7 +3,7 @@
 //! SHA-256. A session ends after an idle period, at an absolute age, at logout,
 //! and when its user is disabled or changes password.
 
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor, FromRow};
 
 use super::user::{USER_COLUMNS, user_from_row};
 use super::{AuthError, Caller, Credential, User, hash_secret, random_secret};
@@ -98,8 +98,11 @@ pub async fn resolve(
         return Ok(None);
     };
     let user = user_from_row(&row)?;
-    let last_seen: Timestamp = row.try_get("last_seen_at")?;
-    let expires: Timestamp = row.try_get("expires_at")?;
+    let SessionRow {
+        csrf_token,
+        last_seen_at: last_seen,
+        expires_at: expires,
+    } = SessionRow::from_row(&row)?;
     if user.disabled || now >= expires || now.since(last_seen) >= policy.idle {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(&id_hash)
@@ -117,8 +120,16 @@ pub async fn resolve(
     Ok(Some(Session {
         id_hash,
         user,
-        csrf_token: row.try_get("csrf_token")?,
+        csrf_token,
     }))
+}
+
+/// The session's own columns of a session-and-user row.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    csrf_token: String,
+    last_seen_at: Timestamp,
+    expires_at: Timestamp,
 }
 
 /// Ends one session (logout).

@@ -4,7 +4,7 @@
 //! burst of parallel guesses cannot slip past the limit while argon2 runs. Unknown accounts are
 //! counted like known ones, so the answer never tells whether an account exists.
 
-use sqlx::{Any, AnyConnection, Executor, Row};
+use sqlx::{Any, AnyConnection, Executor};
 
 use super::AuthError;
 use crate::db::{Db, Timestamp};
@@ -55,15 +55,15 @@ pub async fn begin_attempt(
         // Without this, concurrent PostgreSQL transactions would each count
         // before seeing the others' rows.
         db.lock_key(&mut tx, &key).await?;
-        let row = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO login_failures (throttle_key, at) VALUES ($1, $2) RETURNING id",
         )
         .bind(&key)
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        row_ids.push(row.try_get("id")?);
-        let row = sqlx::query(
+        row_ids.push(id);
+        let (attempts, oldest): (i64, Option<Timestamp>) = sqlx::query_as(
             "SELECT COUNT(*) AS attempts, MIN(at) AS oldest FROM login_failures \
              WHERE throttle_key = $1 AND at > $2",
         )
@@ -71,9 +71,7 @@ pub async fn begin_attempt(
         .bind(since)
         .fetch_one(&mut *tx)
         .await?;
-        let attempts: i64 = row.try_get("attempts")?;
         if attempts > limit {
-            let oldest: Option<Timestamp> = row.try_get("oldest")?;
             let lifts_at = oldest.unwrap_or(now).plus(WINDOW);
             let minutes = (lifts_at.since(now).whole_seconds() + 59) / 60;
             throttled_minutes = Some(minutes.max(1));

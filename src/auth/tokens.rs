@@ -2,8 +2,7 @@
 //! acts as its user, narrowed to its scopes; revoking is immediate.
 
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor, FromRow};
 
 use super::user::{USER_COLUMNS, user_from_row};
 use super::{AuthError, Caller, Credential, Scopes, hash_secret, random_secret};
@@ -81,7 +80,7 @@ pub async fn create(
     let secret = format!("{PREFIX}{}", random_secret());
     let prefix: String = secret.chars().take(PREFIX.len() + 6).collect();
     let mut tx = db.begin_write().await?;
-    let row = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO api_tokens (name, user_id, token_hash, token_prefix, scopes, created_at, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -94,7 +93,6 @@ pub async fn create(
     .bind(actor.user_id)
     .fetch_one(&mut *tx)
     .await?;
-    let id: i64 = row.try_get("id")?;
     audit::record(
         &mut *tx,
         actor,
@@ -121,44 +119,68 @@ pub async fn create(
     })
 }
 
-fn token_from_row(row: &AnyRow) -> Result<ApiToken, sqlx::Error> {
-    let scopes: String = row.try_get("scopes")?;
-    Ok(ApiToken {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        user_id: row.try_get("user_id")?,
-        user_email: row.try_get("email")?,
-        prefix: row.try_get("token_prefix")?,
-        scopes: scopes.split(' ').map(str::to_owned).collect(),
-        created_at: row.try_get("created_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-    })
+/// A listed token: its `api_tokens` columns and its user's e-mail.
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: i64,
+    name: String,
+    user_id: i64,
+    email: String,
+    token_prefix: String,
+    scopes: String,
+    created_at: Timestamp,
+    last_used_at: Option<Timestamp>,
+    revoked_at: Option<Timestamp>,
+}
+
+impl From<TokenRow> for ApiToken {
+    fn from(row: TokenRow) -> Self {
+        ApiToken {
+            id: row.id,
+            name: row.name,
+            user_id: row.user_id,
+            user_email: row.email,
+            prefix: row.token_prefix,
+            scopes: row.scopes.split(' ').map(str::to_owned).collect(),
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            revoked_at: row.revoked_at,
+        }
+    }
+}
+
+/// The token's own columns of a token-and-user row (the user's are [`USER_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct CallerTokenRow {
+    token_id: i64,
+    token_name: String,
+    scopes: String,
+    last_used_at: Option<Timestamp>,
+    revoked_at: Option<Timestamp>,
 }
 
 /// All tokens, newest first, revoked ones included (they stay for the record).
 pub async fn list(db: &Db) -> Result<Vec<ApiToken>, AuthError> {
-    let rows = sqlx::query(
+    let rows: Vec<TokenRow> = sqlx::query_as(
         "SELECT t.id, t.name, t.user_id, u.email, t.token_prefix, t.scopes, t.created_at, \
                 t.last_used_at, t.revoked_at \
          FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY t.id DESC",
     )
     .fetch_all(db.pool())
     .await?;
-    Ok(rows.iter().map(token_from_row).collect::<Result<_, _>>()?)
+    Ok(rows.into_iter().map(ApiToken::from).collect())
 }
 
 /// Revokes a token. Revoking twice is harmless and audited once.
 pub async fn revoke(db: &Db, actor: &Actor, id: i64, now: Timestamp) -> Result<(), AuthError> {
     let mut tx = db.begin_write().await?;
-    let row = sqlx::query("SELECT name, revoked_at FROM api_tokens WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| AuthError::NotFound(format!("token {id}")))?;
-    let revoked_at: Option<Timestamp> = row.try_get("revoked_at")?;
+    let (name, revoked_at): (String, Option<Timestamp>) =
+        sqlx::query_as("SELECT name, revoked_at FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| AuthError::NotFound(format!("token {id}")))?;
     if revoked_at.is_none() {
-        let name: String = row.try_get("name")?;
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id)
@@ -194,26 +216,27 @@ pub async fn authenticate(db: &Db, secret: &str, now: Timestamp) -> Result<Calle
         .fetch_optional(db.pool())
         .await?
         .ok_or(AuthError::InvalidToken("the token is unknown"))?;
-    let revoked_at: Option<Timestamp> = row.try_get("revoked_at")?;
-    if revoked_at.is_some() {
+    let token = CallerTokenRow::from_row(&row)?;
+    if token.revoked_at.is_some() {
         return Err(AuthError::InvalidToken("the token has been revoked"));
     }
     let user = user_from_row(&row)?;
     if user.disabled {
         return Err(AuthError::InvalidToken("the token's user is disabled"));
     }
-    let id: i64 = row.try_get("token_id")?;
-    let scopes: String = row.try_get("scopes")?;
-    let last_used: Option<Timestamp> = row.try_get("last_used_at")?;
-    if last_used.is_none_or(|at| now.since(at) >= TOUCH_EVERY) {
+    let id = token.token_id;
+    if token
+        .last_used_at
+        .is_none_or(|at| now.since(at) >= TOUCH_EVERY)
+    {
         touch(db.pool(), id, now).await?;
     }
     Ok(Caller {
         user,
         credential: Credential::Token {
             id,
-            name: row.try_get("token_name")?,
-            scopes: Scopes::parse_list(&scopes)?,
+            name: token.token_name,
+            scopes: Scopes::parse_list(&token.scopes)?,
         },
     })
 }

@@ -3,11 +3,11 @@
 //! caller's user in the same query), so those need not import each other.
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 
 use super::{Role, Roles};
-use crate::db::{Timestamp, get_bool};
+use crate::db::{StoredBool, Timestamp};
 
 /// A user as everyone but the password check sees them.
 #[derive(Debug, Clone, Serialize)]
@@ -57,15 +57,28 @@ impl User {
 pub(crate) const USER_COLUMNS: &str =
     "u.id, u.email, u.name, u.roles, u.disabled, u.created_at, u.updated_at";
 
+/// The [`USER_COLUMNS`] of a row as stored.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    name: String,
+    roles: String,
+    #[sqlx(try_from = "StoredBool")]
+    disabled: bool,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
-    let roles: String = row.try_get("roles")?;
+    let stored = UserRow::from_row(row)?;
     Ok(User {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        name: row.try_get("name")?,
-        roles: Roles::parse_stored(&roles).map_err(|err| sqlx::Error::Decode(err.into()))?,
-        disabled: get_bool(row, "disabled")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        id: stored.id,
+        email: stored.email,
+        name: stored.name,
+        roles: Roles::parse_stored(&stored.roles).map_err(|err| sqlx::Error::Decode(err.into()))?,
+        disabled: stored.disabled,
+        created_at: stored.created_at,
+        updated_at: stored.updated_at,
     })
 }

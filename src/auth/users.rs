@@ -57,7 +57,7 @@ pub async fn create(
     let password_hash = password::hash(new.password).await?;
 
     let mut tx = db.begin_write().await?;
-    let inserted = sqlx::query(
+    let inserted = sqlx::query_scalar::<_, i64>(
         "INSERT INTO users (email, name, password_hash, roles, disabled, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, FALSE, $5, $5) RETURNING id",
     )
@@ -69,7 +69,7 @@ pub async fn create(
     .fetch_one(&mut *tx)
     .await;
     let id: i64 = match inserted {
-        Ok(row) => row.try_get("id")?,
+        Ok(id) => id,
         Err(err) if is_unique_violation(&err) => return Err(AuthError::EmailTaken(email)),
         Err(err) => return Err(err.into()),
     };

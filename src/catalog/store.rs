@@ -5,12 +5,13 @@
 use std::sync::{Arc, RwLock};
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, Executor, Row};
+use sqlx::{Any, AnyConnection, Executor, FromRow, Row};
 
 use super::product::{Product, ProductKind, Values};
 use super::schema::Schema;
+use crate::db::builder::SqlBuilder;
 use crate::db::bulk::{self, Param};
-use crate::db::{Db, Timestamp, get_bool};
+use crate::db::{Backend, Db, StoredBool, Timestamp};
 
 /// Kinds of schema entity, as stored in `catalog_schema.kind`.
 pub const KINDS: [&str; 7] = [
@@ -37,7 +38,7 @@ fn decode<T: serde::de::DeserializeOwned>(
 pub async fn load_schema<'e, E: Executor<'e, Database = Any>>(
     executor: E,
 ) -> Result<Schema, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows: Vec<(String, String, i64, String)> = sqlx::query_as(
         "SELECT kind, code, position, definition FROM catalog_schema \
          UNION ALL SELECT '~version', '', value, '' FROM counters WHERE name = 'schema' \
          ORDER BY 1, 3, 2",
@@ -45,10 +46,7 @@ pub async fn load_schema<'e, E: Executor<'e, Database = Any>>(
     .fetch_all(executor)
     .await?;
     let mut schema = Schema::default();
-    for row in rows {
-        let kind: String = row.try_get("kind")?;
-        let code: String = row.try_get("code")?;
-        let text: String = row.try_get("definition")?;
+    for (kind, code, position, text) in rows {
         match kind.as_str() {
             "locale" => schema.locales.push(decode(&kind, &code, &text)?),
             "currency" => schema.currencies.push(decode(&kind, &code, &text)?),
@@ -57,7 +55,7 @@ pub async fn load_schema<'e, E: Executor<'e, Database = Any>>(
             "attribute" => schema.attributes.push(decode(&kind, &code, &text)?),
             "family" => schema.families.push(decode(&kind, &code, &text)?),
             "category" => schema.categories.push(decode(&kind, &code, &text)?),
-            "~version" => schema.version = row.try_get("position")?,
+            "~version" => schema.version = position,
             _ => {}
         }
     }
@@ -70,17 +68,7 @@ pub async fn lock_schema_version(
     conn: &mut AnyConnection,
     exclusive: bool,
 ) -> Result<i64, sqlx::Error> {
-    let backend = crate::db::Backend::of(conn);
-    let lock = if exclusive {
-        backend.lock_rows_of("counters")
-    } else {
-        backend.share_lock().to_owned()
-    };
-    let sql = format!("SELECT value FROM counters WHERE name = 'schema'{lock}");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .fetch_one(&mut *conn)
-        .await?;
-    row.try_get("value")
+    crate::db::counters::read_locked(conn, "schema", exclusive).await
 }
 
 /// Writes (inserts or replaces) one schema entity.
@@ -165,28 +153,45 @@ pub struct StoredProduct {
     pub parent_id: Option<i64>,
 }
 
+/// The [`PRODUCT_COLUMNS`] of a row as stored; [`product_from_row`]
+/// decodes its kind and JSON documents.
+#[derive(sqlx::FromRow)]
+struct ProductRow {
+    id: i64,
+    sku: String,
+    kind: String,
+    family: String,
+    #[sqlx(try_from = "StoredBool")]
+    enabled: bool,
+    categories: String,
+    product_values: String,
+    version: i64,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    parent_id: Option<i64>,
+    parent_sku: Option<String>,
+}
+
 pub(crate) fn product_from_row(row: &AnyRow) -> Result<StoredProduct, sqlx::Error> {
-    let kind: String = row.try_get("kind")?;
-    let categories: String = row.try_get("categories")?;
-    let values: String = row.try_get("product_values")?;
-    let sku: String = row.try_get("sku")?;
+    let row = ProductRow::from_row(row)?;
+    let (sku, kind) = (row.sku, row.kind);
     Ok(StoredProduct {
         product: Product {
-            id: row.try_get("id")?,
+            id: row.id,
             kind: ProductKind::parse(&kind).ok_or_else(|| {
                 sqlx::Error::Decode(format!("product {sku} has kind {kind}").into())
             })?,
-            family: row.try_get("family")?,
-            parent: row.try_get("parent_sku")?,
-            enabled: get_bool(row, "enabled")?,
-            categories: decode("product categories", &sku, &categories)?,
-            values: decode::<Values>("product values", &sku, &values)?,
-            version: row.try_get("version")?,
-            created: row.try_get("created_at")?,
-            updated: row.try_get("updated_at")?,
+            family: row.family,
+            parent: row.parent_sku,
+            enabled: row.enabled,
+            categories: decode("product categories", &sku, &row.categories)?,
+            values: decode::<Values>("product values", &sku, &row.product_values)?,
+            version: row.version,
+            created: row.created_at,
+            updated: row.updated_at,
             sku,
         },
-        parent_id: row.try_get("parent_id")?,
+        parent_id: row.parent_id,
     })
 }
 
@@ -489,79 +494,73 @@ impl std::fmt::Display for ProductCursor {
     }
 }
 
-/// A WHERE clause being built, with its parameters numbered as they come,
-/// so a query binds only the filters it uses.
-#[derive(Default)]
+/// The WHERE clause of a product list, being built: each filter in use adds
+/// one condition and binds only its own values.
 struct Conditions {
-    sql: Vec<String>,
-    params: Vec<Param>,
+    sql: SqlBuilder,
+    any: bool,
 }
 
 impl Conditions {
-    /// Binds `param` and answers its placeholder.
-    fn bind(&mut self, param: Param) -> String {
-        self.params.push(param);
-        format!("${}", self.params.len())
-    }
-
-    fn push(&mut self, condition: String) {
-        self.sql.push(condition);
-    }
-
-    fn where_clause(&self) -> String {
-        if self.sql.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", self.sql.join(" AND "))
-        }
-    }
-
-    async fn fetch_all(self, db: &Db, sql: String) -> Result<Vec<AnyRow>, sqlx::Error> {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for param in self.params {
-            query = bulk::bind(query, param);
-        }
-        query.fetch_all(db.pool()).await
+    /// Starts a condition: ` WHERE ` for the first, ` AND ` after that.
+    fn and(&mut self) -> &mut SqlBuilder {
+        self.sql.push(if self.any { " AND " } else { " WHERE " });
+        self.any = true;
+        &mut self.sql
     }
 }
 
-fn filter_conditions(filter: &ProductFilter) -> Conditions {
-    let mut c = Conditions::default();
+/// `select` followed by the conditions of `filter` (products are `p`).
+fn filtered(backend: Backend, select: &str, filter: &ProductFilter) -> Conditions {
+    let mut c = Conditions {
+        sql: SqlBuilder::new(backend, select),
+        any: false,
+    };
     if let Some(family) = &filter.family {
-        let p = c.bind(Param::Text(family.clone()));
-        c.push(format!("p.family = {p}"));
+        c.and()
+            .push("p.family = ")
+            .push_bind(Param::Text(family.clone()));
     }
     if let Some(kind) = filter.kind {
-        let p = c.bind(Param::Text(kind.as_str().to_owned()));
-        c.push(format!("p.kind = {p}"));
+        c.and()
+            .push("p.kind = ")
+            .push_bind(Param::Text(kind.as_str().to_owned()));
     }
     if let Some(enabled) = filter.enabled {
-        let p = c.bind(Param::Bool(enabled));
-        c.push(format!("p.enabled = {p}"));
+        c.and().push("p.enabled = ").push_bind(Param::Bool(enabled));
     }
     if let Some(channel) = &filter.missing_for {
-        let p = c.bind(Param::Text(channel.clone()));
-        c.push(format!(
-            "EXISTS (SELECT 1 FROM product_readiness pr WHERE pr.product_id = p.id \
-             AND pr.channel = {p} AND pr.missing_count > 0)"
-        ));
+        // A list filter on publish's table, kept in this one query (see .ci/tables.py).
+        c.and()
+            .push(
+                "EXISTS (SELECT 1 FROM product_readiness pr WHERE pr.product_id = p.id \
+                 AND pr.channel = ",
+            )
+            .push_bind(Param::Text(channel.clone()))
+            .push(" AND pr.missing_count > 0)");
     }
     if let Some(prefix) = filter.sku_prefix.as_deref().filter(|p| !p.is_empty()) {
-        let p = c.bind(Param::Text(format!("{}%", escape_like(&sku_key(prefix)))));
-        c.push(format!("p.sku_key LIKE {p} ESCAPE '\\'"));
+        c.and()
+            .push("p.sku_key LIKE ")
+            .push_bind(Param::Text(format!("{}%", escape_like(&sku_key(prefix)))))
+            .push(" ESCAPE '\\'");
     }
     if let Some(after) = filter.updated_after {
-        let p = c.bind(Param::At(after));
-        c.push(format!("p.updated_at > {p}"));
+        c.and().push("p.updated_at > ").push_bind(Param::At(after));
     }
-    for (pair, ready) in [(&filter.ready_for, 1), (&filter.not_ready_for, 0)] {
+    for (pair, ready) in [(&filter.ready_for, "1"), (&filter.not_ready_for, "0")] {
         if let Some((channel, locale)) = pair {
-            let channel = c.bind(Param::Text(channel.clone()));
-            let locale = c.bind(Param::Text(locale.clone()));
-            c.push(format!(
-                "EXISTS (SELECT 1 FROM product_readiness pv WHERE pv.product_id = p.id \
-                 AND pv.channel = {channel} AND pv.locale = {locale} AND pv.ready = {ready})"
-            ));
+            c.and()
+                .push(
+                    "EXISTS (SELECT 1 FROM product_readiness pv WHERE pv.product_id = p.id \
+                     AND pv.channel = ",
+                )
+                .push_bind(Param::Text(channel.clone()))
+                .push(" AND pv.locale = ")
+                .push_bind(Param::Text(locale.clone()))
+                .push(" AND pv.ready = ")
+                .push(ready)
+                .push(")");
         }
     }
     if let Some(codes) = &filter.categories {
@@ -571,15 +570,13 @@ fn filter_conditions(filter: &ProductFilter) -> Conditions {
         } else {
             codes.clone()
         };
-        let placeholders: Vec<String> = codes
-            .into_iter()
-            .map(|code| c.bind(Param::Text(code)))
-            .collect();
-        c.push(format!(
-            "EXISTS (SELECT 1 FROM product_categories pcat WHERE pcat.product_id = p.id \
-             AND pcat.category IN ({}))",
-            placeholders.join(", ")
-        ));
+        c.and()
+            .push(
+                "EXISTS (SELECT 1 FROM product_categories pcat WHERE pcat.product_id = p.id \
+                 AND pcat.category IN (",
+            )
+            .push_list(codes.into_iter().map(Param::Text))
+            .push("))");
     }
     c
 }
@@ -682,41 +679,51 @@ async fn fetch(
     backward: bool,
     limit: i64,
 ) -> Result<Vec<StoredProduct>, sqlx::Error> {
-    let mut conditions = filter_conditions(filter);
+    let select = format!("SELECT {PRODUCT_COLUMNS} FROM {PRODUCT_FROM}");
+    let mut conditions = filtered(db.backend(), &select, filter);
     // Reading backward walks the sort in reverse.
     let descending = sort.descending() != backward;
     let (op, direction) = if descending {
-        ("<", "DESC")
+        (" < ", "DESC")
     } else {
-        (">", "ASC")
+        (" > ", "ASC")
     };
     let (first_column, tie_column) = sort.key_columns();
     if let Some(cursor) = cursor {
-        let first = conditions.bind(Param::Text(cursor.first.clone()));
-        let condition = match (tie_column, &cursor.then) {
+        let first = || Param::Text(cursor.first.clone());
+        let sql = conditions.and();
+        match (tie_column, &cursor.then) {
             (Some(column), Some(tie)) => {
-                let tie = conditions.bind(match tie {
+                let tie = match tie {
                     CursorTie::Id(id) => Param::Int(*id),
                     CursorTie::SkuKey(key) => Param::Text(key.clone()),
-                });
-                format!(
-                    "({first_column} {op} {first} OR ({first_column} = {first} AND {column} {op} {tie}))"
-                )
+                };
+                sql.push("(")
+                    .push(first_column)
+                    .push(op)
+                    .push_bind(first())
+                    .push(" OR (")
+                    .push(first_column)
+                    .push(" = ")
+                    .push_bind(first())
+                    .push(" AND ")
+                    .push(column)
+                    .push(op)
+                    .push_bind(tie)
+                    .push("))");
             }
-            _ => format!("{first_column} {op} {first}"),
-        };
-        conditions.push(condition);
+            _ => {
+                sql.push(first_column).push(op).push_bind(first());
+            }
+        }
     }
     let order = match tie_column {
-        Some(tie) => format!("{first_column} {direction}, {tie} {direction}"),
-        None => format!("{first_column} {direction}"),
+        Some(tie) => format!(" ORDER BY {first_column} {direction}, {tie} {direction} LIMIT "),
+        None => format!(" ORDER BY {first_column} {direction} LIMIT "),
     };
-    let limit = conditions.bind(Param::Int(limit));
-    let sql = format!(
-        "SELECT {PRODUCT_COLUMNS} FROM {PRODUCT_FROM} {} ORDER BY {order} LIMIT {limit}",
-        conditions.where_clause()
-    );
-    let rows = conditions.fetch_all(db, sql).await?;
+    let mut sql = conditions.sql;
+    sql.push(&order).push_bind(Param::Int(limit));
+    let rows = sql.fetch_all(db.pool()).await?;
     rows.iter().map(product_from_row).collect()
 }
 
@@ -733,13 +740,16 @@ pub enum ProductCount {
 /// early so a broad filter over a large catalog costs about what reading
 /// `cap` rows costs, not a walk over every product.
 pub async fn count(db: &Db, filter: &ProductFilter, cap: i64) -> Result<ProductCount, sqlx::Error> {
-    let mut conditions = filter_conditions(filter);
-    let limit = conditions.bind(Param::Int(cap + 1));
-    let sql = format!(
-        "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM products p {} LIMIT {limit}) counted",
-        conditions.where_clause()
-    );
-    let rows = conditions.fetch_all(db, sql).await?;
+    let mut sql = filtered(
+        db.backend(),
+        "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM products p",
+        filter,
+    )
+    .sql;
+    sql.push(" LIMIT ")
+        .push_bind(Param::Int(cap + 1))
+        .push(") counted");
+    let rows = sql.fetch_all(db.pool()).await?;
     let n: i64 = match rows.first() {
         Some(row) => row.try_get("n")?,
         None => 0,
@@ -794,22 +804,20 @@ pub async fn products_in_family(
     conn: &mut AnyConnection,
     family: &str,
 ) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM products WHERE family = $1")
+    sqlx::query_scalar("SELECT COUNT(*) AS n FROM products WHERE family = $1")
         .bind(family)
         .fetch_one(&mut *conn)
-        .await?;
-    row.try_get("n")
+        .await
 }
 
 pub async fn products_in_category(
     conn: &mut AnyConnection,
     category: &str,
 ) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM product_categories WHERE category = $1")
+    sqlx::query_scalar("SELECT COUNT(*) AS n FROM product_categories WHERE category = $1")
         .bind(category)
         .fetch_one(&mut *conn)
-        .await?;
-    row.try_get("n")
+        .await
 }
 
 /// Products holding values in `locale`.
@@ -820,32 +828,26 @@ pub async fn products_with_locale(
     products_like(conn, &containing(&format!("\"locale\":\"{locale}\"")), None).await
 }
 
-/// Per product, the channels where it misses required values and how many.
-pub async fn missing_counts(
-    db: &Db,
-    product_ids: &[i64],
-) -> Result<std::collections::HashMap<i64, Vec<(String, i64)>>, sqlx::Error> {
-    let mut counts: std::collections::HashMap<i64, Vec<(String, i64)>> =
-        std::collections::HashMap::new();
-    for chunk in product_ids.chunks(200) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT product_id, channel, CAST(SUM(missing_count) AS BIGINT) AS missing_count FROM product_readiness \
-             WHERE missing_count > 0 AND product_id IN ({}) GROUP BY product_id, channel ORDER BY channel",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(db.pool()).await? {
-            counts
-                .entry(row.try_get("product_id")?)
-                .or_default()
-                .push((row.try_get("channel")?, row.try_get("missing_count")?));
-        }
-    }
-    Ok(counts)
+/// How many products there are.
+pub async fn product_count<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) AS n FROM products")
+        .fetch_one(executor)
+        .await
+}
+
+/// Up to `limit` product ids after `after`, in id order (to walk every product).
+pub async fn ids_after(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2")
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await
 }
 
 /// How many products' value documents match a LIKE pattern made by
@@ -856,13 +858,12 @@ pub async fn products_like(
     pattern: &str,
     family: Option<&str>,
 ) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query(
+    sqlx::query_scalar(
         "SELECT COUNT(*) AS n FROM products WHERE product_values LIKE $1 ESCAPE '\\' \
          AND ($2 IS NULL OR family = $2)",
     )
     .bind(pattern)
     .bind(family)
     .fetch_one(&mut *conn)
-    .await?;
-    row.try_get("n")
+    .await
 }

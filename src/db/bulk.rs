@@ -5,6 +5,7 @@
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, AnyConnection};
 
+use super::builder::SqlBuilder;
 use super::{Backend, Timestamp};
 
 /// Keeps statements under both backends' parameter limits (SQLite 32766,
@@ -120,6 +121,28 @@ pub async fn in_list(
             query = bind(query, param);
         }
         out.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// Like [`in_list`], with `head` a statement whose own values are already
+/// bound (a channel code, say): runs `head (list) tail` in chunks.
+pub async fn in_list_after(
+    conn: &mut AnyConnection,
+    head: &SqlBuilder,
+    tail: &str,
+    ids: Vec<Param>,
+) -> Result<Vec<AnyRow>, sqlx::Error> {
+    let mut out = Vec::new();
+    let mut ids = ids.into_iter().peekable();
+    while ids.peek().is_some() {
+        let chunk: Vec<Param> = ids
+            .by_ref()
+            .take(MAX_PARAMS.saturating_sub(head.bound()).max(1))
+            .collect();
+        let mut sql = head.clone();
+        sql.push(" (").push_list(chunk).push(") ").push(tail);
+        out.extend(sql.fetch_all(&mut *conn).await?);
     }
     Ok(out)
 }

@@ -5,6 +5,7 @@
 //! which SQLite and PostgreSQL both understand, and runs through sqlx's `Any`
 //! driver. The few places where the dialects differ ask [`Backend`].
 
+pub mod builder;
 pub mod bulk;
 pub mod counters;
 mod migrations;
@@ -253,6 +254,37 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A boolean column as stored: PostgreSQL `BOOLEAN`, or SQLite `INTEGER`
+/// 0/1. Row structs read one with `#[sqlx(try_from = "StoredBool")]` on a
+/// `bool` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredBool(bool);
+
+impl From<StoredBool> for bool {
+    fn from(stored: StoredBool) -> bool {
+        stored.0
+    }
+}
+
+impl sqlx::Type<Any> for StoredBool {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <bool as sqlx::Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <bool as sqlx::Type<Any>>::compatible(ty) || <i64 as sqlx::Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for StoredBool {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        match <bool as sqlx::Decode<Any>>::decode(value.clone()) {
+            Ok(flag) => Ok(StoredBool(flag)),
+            Err(_) => Ok(StoredBool(<i64 as sqlx::Decode<Any>>::decode(value)? != 0)),
+        }
     }
 }
 

@@ -2,8 +2,6 @@
 //! with variants, electronics, home goods) read through the `erp-items`
 //! profile, as an ERP team would send it. Runs once per data folder.
 
-use sqlx::Row;
-
 use crate::import::generate::{GenerateOptions, generate};
 use crate::import::jobs::{Job, Mode};
 use crate::services::Services;
@@ -13,10 +11,7 @@ const DEMO_ROWS: usize = 1500;
 
 /// Imports a generated ERP file unless a demo import ran before; answers the job.
 pub async fn import_once(services: &Services) -> anyhow::Result<Option<Job>> {
-    let done: i64 = sqlx::query("SELECT COUNT(*) AS n FROM import_jobs WHERE origin = 'demo'")
-        .fetch_one(services.db.pool())
-        .await?
-        .try_get("n")?;
+    let done = crate::import::jobs::count_from_origin(&services.db, "demo").await?;
     if done > 0
         || crate::import::profiles::get(services.db.pool(), "erp-items")
             .await?

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor, FromRow};
 use tokio::io::AsyncWriteExt;
 
 use super::profile::MappingProfile;
 use super::profiles;
 use crate::audit::Actor;
-use crate::db::{Db, Timestamp, is_unique_violation};
+use crate::db::{Db, StoredBool, Timestamp, is_unique_violation};
 
 /// How a job treats the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -236,61 +236,102 @@ const COLUMNS: &str = "id, profile, profile_definition, mode, status, origin, fi
      proposed_count, disabled_count, failed_count, warnings, message, file_delimiter, file_bom, \
      dropped_rows, dropped_values";
 
+/// An `import_jobs` row as stored; [`JobRow::into_job`] decodes its texts.
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: i64,
+    profile: String,
+    profile_definition: String,
+    mode: String,
+    status: String,
+    origin: String,
+    file_name: String,
+    file_path: String,
+    file_sha256: String,
+    file_bytes: i64,
+    idempotency_key: Option<String>,
+    user_id: Option<i64>,
+    actor_kind: String,
+    actor_label: String,
+    created_at: Timestamp,
+    started_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
+    attempts: i64,
+    resume_row: i64,
+    header: String,
+    read_count: i64,
+    created_count: i64,
+    updated_count: i64,
+    unchanged_count: i64,
+    proposed_count: i64,
+    disabled_count: i64,
+    failed_count: i64,
+    warnings: String,
+    message: Option<String>,
+    file_delimiter: String,
+    #[sqlx(try_from = "StoredBool")]
+    file_bom: bool,
+    dropped_rows: i64,
+    dropped_values: String,
+}
+
+impl JobRow {
+    fn into_job(self) -> Result<Job, sqlx::Error> {
+        let decode = |what: &str| sqlx::Error::Decode(format!("import job {what}").into());
+        let (started, finished) = (self.started_at, self.finished_at);
+        Ok(Job {
+            id: self.id,
+            status: Status::parse(&self.status).ok_or_else(|| decode("status"))?,
+            profile: self.profile,
+            mode: Mode::parse(&self.mode).ok_or_else(|| decode("mode"))?,
+            origin: self.origin,
+            file: self.file_name,
+            file_bytes: self.file_bytes,
+            file_sha256: self.file_sha256,
+            by: self.actor_label,
+            counts: Counts {
+                read: self.read_count,
+                created: self.created_count,
+                updated: self.updated_count,
+                unchanged: self.unchanged_count,
+                proposed: self.proposed_count,
+                disabled: self.disabled_count,
+                failed: self.failed_count,
+                rows_with_dropped_values: self.dropped_rows,
+            },
+            warnings: serde_json::from_str(&self.warnings).unwrap_or_default(),
+            dropped_values: {
+                let mut dropped: Vec<DroppedColumn> =
+                    serde_json::from_str(&self.dropped_values).unwrap_or_default();
+                dropped.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.first_row.cmp(&b.first_row)));
+                dropped
+            },
+            message: self.message,
+            created: self.created_at,
+            duration_ms: match (started, finished) {
+                (Some(start), Some(end)) => {
+                    i64::try_from(end.since(start).whole_milliseconds()).ok()
+                }
+                _ => None,
+            },
+            started,
+            finished,
+            user_id: self.user_id,
+            actor_kind: self.actor_kind,
+            profile_definition: self.profile_definition,
+            file_path: self.file_path,
+            idempotency_key: self.idempotency_key,
+            resume_row: self.resume_row,
+            attempts: self.attempts,
+            header: serde_json::from_str(&self.header).unwrap_or_default(),
+            file_delimiter: self.file_delimiter,
+            file_bom: self.file_bom,
+        })
+    }
+}
+
 fn from_row(row: &AnyRow) -> Result<Job, sqlx::Error> {
-    let status: String = row.try_get("status")?;
-    let mode: String = row.try_get("mode")?;
-    let warnings: String = row.try_get("warnings")?;
-    let header: String = row.try_get("header")?;
-    let dropped_values: String = row.try_get("dropped_values")?;
-    let started: Option<Timestamp> = row.try_get("started_at")?;
-    let finished: Option<Timestamp> = row.try_get("finished_at")?;
-    let decode = |what: &str| sqlx::Error::Decode(format!("import job {what}").into());
-    Ok(Job {
-        id: row.try_get("id")?,
-        status: Status::parse(&status).ok_or_else(|| decode("status"))?,
-        profile: row.try_get("profile")?,
-        mode: Mode::parse(&mode).ok_or_else(|| decode("mode"))?,
-        origin: row.try_get("origin")?,
-        file: row.try_get("file_name")?,
-        file_bytes: row.try_get("file_bytes")?,
-        file_sha256: row.try_get("file_sha256")?,
-        by: row.try_get("actor_label")?,
-        counts: Counts {
-            read: row.try_get("read_count")?,
-            created: row.try_get("created_count")?,
-            updated: row.try_get("updated_count")?,
-            unchanged: row.try_get("unchanged_count")?,
-            proposed: row.try_get("proposed_count")?,
-            disabled: row.try_get("disabled_count")?,
-            failed: row.try_get("failed_count")?,
-            rows_with_dropped_values: row.try_get("dropped_rows")?,
-        },
-        warnings: serde_json::from_str(&warnings).unwrap_or_default(),
-        dropped_values: {
-            let mut dropped: Vec<DroppedColumn> =
-                serde_json::from_str(&dropped_values).unwrap_or_default();
-            dropped.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.first_row.cmp(&b.first_row)));
-            dropped
-        },
-        message: row.try_get("message")?,
-        created: row.try_get("created_at")?,
-        duration_ms: match (started, finished) {
-            (Some(start), Some(end)) => i64::try_from(end.since(start).whole_milliseconds()).ok(),
-            _ => None,
-        },
-        started,
-        finished,
-        user_id: row.try_get("user_id")?,
-        actor_kind: row.try_get("actor_kind")?,
-        profile_definition: row.try_get("profile_definition")?,
-        file_path: row.try_get("file_path")?,
-        idempotency_key: row.try_get("idempotency_key")?,
-        resume_row: row.try_get("resume_row")?,
-        attempts: row.try_get("attempts")?,
-        header: serde_json::from_str(&header).unwrap_or_default(),
-        file_delimiter: row.try_get("file_delimiter")?,
-        file_bom: crate::db::get_bool(row, "file_bom")?,
-    })
+    JobRow::from_row(row)?.into_job()
 }
 
 /// Why a job could not be submitted.
@@ -455,7 +496,7 @@ async fn submit_stored(
         });
     }
     let warnings = stored.profile.ownership_warnings(&schema);
-    let inserted = sqlx::query(
+    let inserted = sqlx::query_scalar::<_, i64>(
         "INSERT INTO import_jobs (profile, profile_definition, mode, status, origin, file_name, file_path, \
          file_sha256, file_bytes, idempotency_key, user_id, actor_kind, actor_label, created_at, warnings) \
          VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
@@ -477,10 +518,8 @@ async fn submit_stored(
     .fetch_one(db.pool())
     .await;
     match inserted {
-        Ok(row) => {
-            let job = get(db.pool(), row.try_get("id")?)
-                .await?
-                .ok_or(sqlx::Error::RowNotFound)?;
+        Ok(id) => {
+            let job = get(db.pool(), id).await?.ok_or(sqlx::Error::RowNotFound)?;
             Ok((job, true))
         }
         // The same key sent twice at once: the other request won.
@@ -548,14 +587,21 @@ pub async fn list(db: &Db, before: Option<i64>, limit: i64) -> Result<Vec<Job>, 
 }
 
 /// How many jobs failed in the last day (for the dashboard).
+/// How many import jobs came from `origin` (`demo`, …).
+pub async fn count_from_origin(db: &Db, origin: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) AS n FROM import_jobs WHERE origin = $1")
+        .bind(origin)
+        .fetch_one(db.pool())
+        .await
+}
+
 pub async fn failed_since(db: &Db, since: Timestamp) -> Result<i64, sqlx::Error> {
-    sqlx::query(
+    sqlx::query_scalar(
         "SELECT COUNT(*) AS n FROM import_jobs WHERE status IN ('failed', 'partial') AND created_at >= $1",
     )
     .bind(since)
     .fetch_one(db.pool())
-    .await?
-    .try_get("n")
+    .await
 }
 
 /// Jobs submitted per UTC day from `since` on, as `(YYYY-MM-DD, count)`,
@@ -586,7 +632,7 @@ pub const LEASE: time::Duration = time::Duration::seconds(60);
 /// With `only`, claims that job or nothing (the CLI runs the job it queued).
 pub async fn claim(db: &Db, now: Timestamp, only: Option<i64>) -> Result<Option<Job>, sqlx::Error> {
     let stale = now.minus(LEASE);
-    let candidate = sqlx::query(
+    let candidate: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM import_jobs WHERE (status = 'queued' OR (status = 'running' AND heartbeat_at < $1)) \
          AND ($2 IS NULL OR id = $2) ORDER BY id LIMIT 1",
     )
@@ -594,10 +640,9 @@ pub async fn claim(db: &Db, now: Timestamp, only: Option<i64>) -> Result<Option<
     .bind(only)
     .fetch_optional(db.pool())
     .await?;
-    let Some(candidate) = candidate else {
+    let Some(id) = candidate else {
         return Ok(None);
     };
-    let id: i64 = candidate.try_get("id")?;
     let claimed = sqlx::query(
         "UPDATE import_jobs SET status = 'running', heartbeat_at = $1, started_at = COALESCE(started_at, $1), \
          attempts = attempts + 1 \
@@ -621,13 +666,13 @@ pub async fn sweep_uploads(db: &Db, data_dir: &Path) -> Result<u64, sqlx::Error>
     let Ok(mut entries) = tokio::fs::read_dir(upload_dir(data_dir)).await else {
         return Ok(0);
     };
-    let live: std::collections::HashSet<String> =
-        sqlx::query("SELECT file_path FROM import_jobs WHERE status IN ('queued', 'running')")
-            .fetch_all(db.pool())
-            .await?
-            .iter()
-            .filter_map(|row| row.try_get::<String, _>("file_path").ok())
-            .collect();
+    let live: std::collections::HashSet<String> = sqlx::query_scalar(
+        "SELECT file_path FROM import_jobs WHERE status IN ('queued', 'running')",
+    )
+    .fetch_all(db.pool())
+    .await?
+    .into_iter()
+    .collect();
     let mut removed = 0;
     while let Ok(Some(entry)) = entries.next_entry().await {
         let path = entry.path();
@@ -760,16 +805,15 @@ pub async fn error_groups(
     job_id: i64,
     examples: i64,
 ) -> Result<Vec<ErrorGroup>, sqlx::Error> {
-    let counts = sqlx::query(
+    let counts: Vec<KindCount> = sqlx::query_as(
         "SELECT kind, COUNT(*) AS n FROM import_errors WHERE job_id = $1 GROUP BY kind ORDER BY n DESC, kind",
     )
     .bind(job_id)
     .fetch_all(db.pool())
     .await?;
     let mut groups = Vec::new();
-    for row in counts {
-        let kind: String = row.try_get("kind")?;
-        let found = sqlx::query(
+    for KindCount { kind, n } in counts {
+        let found: Vec<ErrorRow> = sqlx::query_as(
             "SELECT row_number, kind, column_name, value, message FROM import_errors \
              WHERE job_id = $1 AND kind = $2 ORDER BY row_number, id LIMIT $3",
         )
@@ -779,22 +823,46 @@ pub async fn error_groups(
         .fetch_all(db.pool())
         .await?;
         groups.push(ErrorGroup {
-            count: row.try_get("n")?,
-            examples: found.iter().map(error_from_row).collect::<Result<_, _>>()?,
+            count: n,
+            examples: found.into_iter().map(RowError::from).collect(),
             kind,
         });
     }
     Ok(groups)
 }
 
-fn error_from_row(row: &AnyRow) -> Result<RowError, sqlx::Error> {
-    Ok(RowError {
-        row: u64::try_from(row.try_get::<i64, _>("row_number")?).unwrap_or(0),
-        kind: row.try_get("kind")?,
-        column: row.try_get("column_name")?,
-        value: row.try_get("value")?,
-        message: row.try_get("message")?,
-    })
+#[derive(sqlx::FromRow)]
+struct KindCount {
+    kind: String,
+    n: i64,
+}
+
+/// An `import_errors` row as stored.
+#[derive(sqlx::FromRow)]
+struct ErrorRow {
+    row_number: i64,
+    kind: String,
+    column_name: Option<String>,
+    value: String,
+    message: String,
+}
+
+impl From<ErrorRow> for RowError {
+    fn from(row: ErrorRow) -> Self {
+        RowError {
+            row: u64::try_from(row.row_number).unwrap_or(0),
+            kind: row.kind,
+            column: row.column_name,
+            value: row.value,
+            message: row.message,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct FailedRowRow {
+    row_number: i64,
+    cells: String,
 }
 
 /// Failed rows in file order, with their errors joined, `limit` at a time after `after_row`.
@@ -804,7 +872,7 @@ pub async fn failed_rows(
     after_row: i64,
     limit: i64,
 ) -> Result<Vec<FailedRow>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows: Vec<FailedRowRow> = sqlx::query_as(
         "SELECT row_number, cells FROM import_failed_rows WHERE job_id = $1 AND row_number > $2 \
          ORDER BY row_number LIMIT $3",
     )
@@ -816,9 +884,8 @@ pub async fn failed_rows(
     let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
         return Ok(Vec::new());
     };
-    let from: i64 = first.try_get("row_number")?;
-    let to: i64 = last.try_get("row_number")?;
-    let errors = sqlx::query(
+    let (from, to) = (first.row_number, last.row_number);
+    let errors: Vec<ErrorRow> = sqlx::query_as(
         "SELECT row_number, kind, column_name, value, message FROM import_errors \
          WHERE job_id = $1 AND row_number >= $2 AND row_number <= $3 ORDER BY row_number, id",
     )
@@ -827,20 +894,16 @@ pub async fn failed_rows(
     .bind(to)
     .fetch_all(db.pool())
     .await?;
-    let errors: Vec<RowError> = errors
-        .iter()
-        .map(error_from_row)
-        .collect::<Result<_, _>>()?;
-    rows.iter()
+    let errors: Vec<RowError> = errors.into_iter().map(RowError::from).collect();
+    Ok(rows
+        .into_iter()
         .map(|row| {
-            let number: i64 = row.try_get("row_number")?;
-            let number = u64::try_from(number).unwrap_or(0);
-            let cells: String = row.try_get("cells")?;
-            Ok(FailedRow {
+            let number = u64::try_from(row.row_number).unwrap_or(0);
+            FailedRow {
                 row: number,
-                cells: serde_json::from_str(&cells).unwrap_or_default(),
+                cells: serde_json::from_str(&row.cells).unwrap_or_default(),
                 errors: errors.iter().filter(|e| e.row == number).cloned().collect(),
-            })
+            }
         })
-        .collect()
+        .collect())
 }

@@ -3,7 +3,7 @@
 //! checked, audited writes (pages and the demo); `sluice schema apply`
 //! writes through [`put`] inside its own transaction.
 
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
 use super::profile::MappingProfile;
 use crate::audit::{self, Actor, AuditEvent};
@@ -24,18 +24,28 @@ pub fn parse(toml_text: &str) -> Result<MappingProfile, String> {
     toml::from_str(toml_text).map_err(|err| err.to_string())
 }
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<StoredProfile, sqlx::Error> {
-    let code: String = row.try_get("code")?;
-    let toml_text: String = row.try_get("definition")?;
-    let profile = parse(&toml_text).map_err(|err| {
-        sqlx::Error::Decode(format!("stored mapping profile {code} is not valid: {err}").into())
-    })?;
-    Ok(StoredProfile {
-        profile,
-        toml: toml_text,
-        updated: row.try_get("updated_at")?,
-        updated_by: row.try_get("updated_by")?,
-    })
+/// A `mapping_profiles` row as stored; [`ProfileRow::parse`] reads its TOML.
+#[derive(sqlx::FromRow)]
+struct ProfileRow {
+    code: String,
+    definition: String,
+    updated_at: Timestamp,
+    updated_by: String,
+}
+
+impl ProfileRow {
+    fn parse(self) -> Result<StoredProfile, sqlx::Error> {
+        let profile = parse(&self.definition).map_err(|err| {
+            let code = &self.code;
+            sqlx::Error::Decode(format!("stored mapping profile {code} is not valid: {err}").into())
+        })?;
+        Ok(StoredProfile {
+            profile,
+            toml: self.definition,
+            updated: self.updated_at,
+            updated_by: self.updated_by,
+        })
+    }
 }
 
 /// A profile by code.
@@ -43,25 +53,25 @@ pub async fn get<'e, E: Executor<'e, Database = Any>>(
     executor: E,
     code: &str,
 ) -> Result<Option<StoredProfile>, sqlx::Error> {
-    let row = sqlx::query(
+    let row: Option<ProfileRow> = sqlx::query_as(
         "SELECT code, definition, updated_at, updated_by FROM mapping_profiles WHERE code = $1",
     )
     .bind(code)
     .fetch_optional(executor)
     .await?;
-    row.as_ref().map(from_row).transpose()
+    row.map(ProfileRow::parse).transpose()
 }
 
 /// Every profile, by code.
 pub async fn list<'e, E: Executor<'e, Database = Any>>(
     executor: E,
 ) -> Result<Vec<StoredProfile>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows: Vec<ProfileRow> = sqlx::query_as(
         "SELECT code, definition, updated_at, updated_by FROM mapping_profiles ORDER BY code",
     )
     .fetch_all(executor)
     .await?;
-    rows.iter().map(from_row).collect()
+    rows.into_iter().map(ProfileRow::parse).collect()
 }
 
 /// Stores a profile's text (insert or replace). Callers check it first.

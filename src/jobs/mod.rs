@@ -14,8 +14,6 @@ pub mod worker;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::audit::{self, Actor, ActorKind, AuditEvent};
 use crate::catalog::schema::Schema;
@@ -230,54 +228,74 @@ const COLUMNS: &str = "id, kind, target, payload, status, done_count, total_coun
      result, message, actor_kind, actor_user_id, actor_label, client_addr, attempts, created_at, \
      started_at, finished_at";
 
-fn job_from_row(row: &AnyRow) -> Result<Job, sqlx::Error> {
-    let kind: String = row.try_get("kind")?;
-    let target: String = row.try_get("target")?;
-    let payload: Option<String> = row.try_get("payload")?;
-    let task = Task::parse(&kind, &target, payload.as_deref()).ok_or_else(|| {
-        sqlx::Error::Decode(format!("unknown job kind {kind} for {target}").into())
-    })?;
-    let result: String = row.try_get("result")?;
-    let result = match serde_json::from_str(&result) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    let actor_kind: String = row.try_get("actor_kind")?;
-    let label: String = row.try_get("actor_label")?;
-    let actor = Actor {
-        kind: match actor_kind.as_str() {
-            "user" => ActorKind::User,
-            "token" => ActorKind::Token,
-            "anonymous" => ActorKind::Anonymous,
-            _ => ActorKind::System,
-        },
-        user_id: row.try_get("actor_user_id")?,
-        label: label.clone(),
-        client_addr: row.try_get("client_addr")?,
-    };
-    Ok(Job {
-        id: row.try_get("id")?,
-        task,
-        status: Status::parse(&row.try_get::<String, _>("status")?),
-        done: row.try_get("done_count")?,
-        total: row.try_get("total_count")?,
-        resume_after: row.try_get("resume_after")?,
-        result,
-        message: row.try_get("message")?,
-        by: label,
-        attempts: row.try_get("attempts")?,
-        created: row.try_get("created_at")?,
-        started: row.try_get("started_at")?,
-        finished: row.try_get("finished_at")?,
-        actor,
-    })
+/// A `jobs` row as stored; [`JobRow::into_job`] reads its task and result.
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: i64,
+    kind: String,
+    target: String,
+    payload: Option<String>,
+    status: String,
+    done_count: i64,
+    total_count: Option<i64>,
+    resume_after: i64,
+    result: String,
+    message: Option<String>,
+    actor_kind: String,
+    actor_user_id: Option<i64>,
+    actor_label: String,
+    client_addr: String,
+    attempts: i64,
+    created_at: Timestamp,
+    started_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
+}
+
+impl JobRow {
+    fn into_job(self) -> Result<Job, sqlx::Error> {
+        let (kind, target) = (&self.kind, &self.target);
+        let task = Task::parse(kind, target, self.payload.as_deref()).ok_or_else(|| {
+            sqlx::Error::Decode(format!("unknown job kind {kind} for {target}").into())
+        })?;
+        let result = match serde_json::from_str(&self.result) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        let actor = Actor {
+            kind: match self.actor_kind.as_str() {
+                "user" => ActorKind::User,
+                "token" => ActorKind::Token,
+                "anonymous" => ActorKind::Anonymous,
+                _ => ActorKind::System,
+            },
+            user_id: self.actor_user_id,
+            label: self.actor_label.clone(),
+            client_addr: self.client_addr,
+        };
+        Ok(Job {
+            id: self.id,
+            task,
+            status: Status::parse(&self.status),
+            done: self.done_count,
+            total: self.total_count,
+            resume_after: self.resume_after,
+            result,
+            message: self.message,
+            by: self.actor_label,
+            attempts: self.attempts,
+            created: self.created_at,
+            started: self.started_at,
+            finished: self.finished_at,
+            actor,
+        })
+    }
 }
 
 /// Queues `task` for `actor` and records that in the audit log, in one
 /// transaction. The worker picks it up; the caller answers at once.
 pub async fn enqueue(db: &Db, task: &Task, actor: &Actor, now: Timestamp) -> Result<Job, JobError> {
     let mut tx = db.begin_write().await?;
-    let row = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO jobs (kind, target, payload, status, actor_kind, actor_user_id, actor_label, \
          client_addr, created_at) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8) RETURNING id",
     )
@@ -291,7 +309,6 @@ pub async fn enqueue(db: &Db, task: &Task, actor: &Actor, now: Timestamp) -> Res
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
-    let id: i64 = row.try_get("id")?;
     audit::record(
         &mut *tx,
         actor,
@@ -306,12 +323,11 @@ pub async fn enqueue(db: &Db, task: &Task, actor: &Actor, now: Timestamp) -> Res
 /// One job by id.
 pub async fn get(db: &Db, id: i64) -> Result<Option<Job>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(db.pool())
         .await?
-        .as_ref()
-        .map(job_from_row)
+        .map(JobRow::into_job)
         .transpose()
 }
 
@@ -382,7 +398,7 @@ pub async fn claim(
          WHERE id = (SELECT id FROM jobs WHERE {CLAIMABLE} ORDER BY id LIMIT 1{skip_locked}) \
          AND {CLAIMABLE} RETURNING {COLUMNS}"
     );
-    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let Some(row) = sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql))
         .bind(owner)
         .bind(lease_until)
         .bind(now)
@@ -391,12 +407,12 @@ pub async fn claim(
     else {
         return Ok(None);
     };
-    match job_from_row(&row) {
+    let id = row.id;
+    match row.into_job() {
         Ok(job) => Ok(Some(job)),
         Err(unreadable) => {
             // A job whose stored task cannot be read would otherwise be
             // claimed again after every lease, for ever.
-            let id: i64 = row.try_get("id")?;
             tracing::error!(job.id = id, error = %unreadable, "a job cannot be read; it is failed");
             sqlx::query(
                 "UPDATE jobs SET status = 'failed', message = $1, finished_at = $2, \

@@ -3,8 +3,6 @@
 //! Payloads were rendered at publish time, so a feed page is a range read
 //! plus concatenation of stored bytes.
 
-use sqlx::Row;
-
 use super::overview::ReadinessBreakdown;
 use super::readiness::Reason;
 use crate::db::{Backend, Db, Timestamp};
@@ -46,15 +44,14 @@ pub async fn page(db: &Db, channel: &str, after: i64, limit: i64) -> Result<Feed
          (SELECT seq, {event} AS event FROM feed_events WHERE channel = $1 AND seq > $2 \
           ORDER BY seq LIMIT $3) page"
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(channel)
-        .bind(after)
-        .bind(limit)
-        .fetch_one(db.pool())
-        .await?;
-    let events: i64 = row.try_get("events")?;
-    let next_after: i64 = row.try_get::<Option<i64>, _>("last")?.unwrap_or(after);
-    let body: Option<String> = row.try_get("body")?;
+    let (events, last, body): (i64, Option<i64>, Option<String>) =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(channel)
+            .bind(after)
+            .bind(limit)
+            .fetch_one(db.pool())
+            .await?;
+    let next_after = last.unwrap_or(after);
     let has_more = events > 0
         && sqlx::query("SELECT seq FROM feed_events WHERE channel = $1 AND seq > $2 LIMIT 1")
             .bind(channel)
@@ -101,7 +98,7 @@ pub struct Snapshot {
 /// The published (or held) snapshot of a SKU on a channel; `None` when the
 /// channel does not have it (never published, or deleted).
 pub async fn snapshot(db: &Db, channel: &str, sku: &str) -> Result<Option<Snapshot>, sqlx::Error> {
-    let row = sqlx::query(
+    let row: Option<SnapshotRow> = sqlx::query_as(
         "SELECT pb.sku, pb.state, fe.payload, pb.hash, pb.seq, pb.reasons FROM publications pb \
          JOIN products p ON p.id = pb.product_id \
          JOIN feed_events fe ON fe.channel = pb.channel AND fe.seq = pb.seq \
@@ -114,21 +111,31 @@ pub async fn snapshot(db: &Db, channel: &str, sku: &str) -> Result<Option<Snapsh
     let Some(row) = row else {
         return Ok(None);
     };
-    let reasons: Option<String> = row.try_get("reasons")?;
     Ok(Some(Snapshot {
-        sku: row.try_get("sku")?,
-        state: row.try_get("state")?,
-        payload: row
-            .try_get::<Option<String>, _>("payload")?
-            .unwrap_or_default(),
-        hash: row
-            .try_get::<Option<String>, _>("hash")?
-            .unwrap_or_default(),
-        seq: row.try_get("seq")?,
-        reasons: reasons
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default(),
+        sku: row.sku,
+        state: row.state,
+        payload: row.payload.unwrap_or_default(),
+        hash: row.hash.unwrap_or_default(),
+        seq: row.seq,
+        reasons: reasons_of(row.reasons),
     }))
+}
+
+/// A publication with its event's payload, as stored.
+#[derive(sqlx::FromRow)]
+struct SnapshotRow {
+    sku: String,
+    state: String,
+    payload: Option<String>,
+    hash: Option<String>,
+    seq: i64,
+    reasons: Option<String>,
+}
+
+/// Stored readiness reasons (JSON text); none when absent or unreadable.
+fn reasons_of(text: Option<String>) -> Vec<Reason> {
+    text.and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
 }
 
 /// One chunk of a channel's full snapshot (published and held products,
@@ -139,7 +146,7 @@ pub async fn export_chunk(
     after: Option<&(String, String)>,
 ) -> Result<Vec<(String, String, String)>, sqlx::Error> {
     let (group, sku) = after.cloned().unwrap_or_default();
-    let rows = sqlx::query(
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
         "SELECT pb.group_key, pb.sku, fe.payload FROM publications pb \
          JOIN feed_events fe ON fe.channel = pb.channel AND fe.seq = pb.seq \
          WHERE pb.channel = $1 AND pb.state <> 'deleted' \
@@ -152,16 +159,10 @@ pub async fn export_chunk(
     .bind(EXPORT_CHUNK)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get("group_key")?,
-                row.try_get("sku")?,
-                row.try_get::<Option<String>, _>("payload")?
-                    .unwrap_or_default(),
-            ))
-        })
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|(group, sku, payload)| (group, sku, payload.unwrap_or_default()))
+        .collect())
 }
 
 /// Records that a token pulled the feed (for the channel page).
@@ -222,8 +223,10 @@ pub struct ChannelCounts {
 pub async fn counts(db: &Db, channel: &str) -> Result<ChannelCounts, sqlx::Error> {
     let pool = db.pool();
     let count = |sql: &'static str| async move {
-        let row = sqlx::query(sql).bind(channel).fetch_one(pool).await?;
-        row.try_get::<i64, _>("n")
+        sqlx::query_scalar::<_, i64>(sql)
+            .bind(channel)
+            .fetch_one(pool)
+            .await
     };
     // Sellable units (models aside), ready when ready in every locale.
     let readiness = super::overview::breakdown(db, channel).await?;
@@ -257,54 +260,38 @@ pub async fn status(db: &Db, channel: &str) -> Result<ChannelStatus, sqlx::Error
         readiness: figures.readiness,
         ..ChannelStatus::default()
     };
-    for row in sqlx::query(
+    let held: Vec<(String, Option<String>)> = sqlx::query_as(
         "SELECT sku, reasons FROM publications WHERE channel = $1 AND state = 'held' ORDER BY sku LIMIT 50",
     )
     .bind(channel)
     .fetch_all(pool)
-    .await?
-    {
-        let text: Option<String> = row.try_get("reasons")?;
-        status.held_items.push((
-            row.try_get("sku")?,
-            text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
-        ));
-    }
-    for row in sqlx::query(
+    .await?;
+    status.held_items = held
+        .into_iter()
+        .map(|(sku, reasons)| (sku, reasons_of(reasons)))
+        .collect();
+    status.pulls = sqlx::query_as(
         "SELECT token_name, after_seq, at FROM feed_pulls WHERE channel = $1 ORDER BY at DESC LIMIT 20",
     )
     .bind(channel)
     .fetch_all(pool)
-    .await?
-    {
-        status
-            .pulls
-            .push((row.try_get("token_name")?, row.try_get("after_seq")?, row.try_get("at")?));
-    }
-    for row in sqlx::query(
+    .await?;
+    status.recent = sqlx::query_as(
         "SELECT seq, op, sku, at FROM feed_events WHERE channel = $1 ORDER BY seq DESC LIMIT 20",
     )
     .bind(channel)
     .fetch_all(pool)
-    .await?
-    {
-        status.recent.push((
-            row.try_get("seq")?,
-            row.try_get("op")?,
-            row.try_get("sku")?,
-            row.try_get("at")?,
-        ));
-    }
+    .await?;
     Ok(status)
 }
 
 /// Published and held products of a channel: what a full snapshot holds.
 pub async fn count_live(db: &Db, channel: &str) -> Result<u64, sqlx::Error> {
-    let row = sqlx::query(
+    let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) AS n FROM publications WHERE channel = $1 AND state <> 'deleted'",
     )
     .bind(channel)
     .fetch_one(db.pool())
     .await?;
-    Ok(u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0))
+    Ok(u64::try_from(n).unwrap_or(0))
 }

@@ -68,7 +68,7 @@ fn kind_pattern(kind: ReasonKind) -> String {
 /// Splits a channel's products by where they stand (see [`ReadinessBreakdown`]).
 pub async fn breakdown(db: &Db, channel: &str) -> Result<ReadinessBreakdown, sqlx::Error> {
     // Per product, the most telling reason over its locales: the lowest rank.
-    let rows = sqlx::query(
+    let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT verdict, COUNT(*) AS n FROM (\
            SELECT CASE WHEN MIN(r.ready) = 1 THEN 'ready' \
              WHEN MAX(CASE WHEN pb.state = 'held' THEN 1 ELSE 0 END) = 1 THEN 'held' \
@@ -95,9 +95,7 @@ pub async fn breakdown(db: &Db, channel: &str) -> Result<ReadinessBreakdown, sql
     .fetch_all(db.pool())
     .await?;
     let mut split = ReadinessBreakdown::default();
-    for row in rows {
-        let verdict: String = row.try_get("verdict")?;
-        let n: i64 = row.try_get("n")?;
+    for (verdict, n) in rows {
         let figure = match verdict.as_str() {
             "ready" => &mut split.ready,
             "held" => &mut split.held,
@@ -207,15 +205,13 @@ pub async fn missing_values(
              WHERE missing_count > 0 AND product_id IN ({}) ORDER BY channel, locale",
             bulk::placeholders(1, chunk.len())
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql));
         for id in chunk {
             query = query.bind(*id);
         }
-        for row in query.fetch_all(db.pool()).await? {
-            let channel: String = row.try_get("channel")?;
-            let text: String = row.try_get("reasons")?;
+        for (product_id, channel, text) in query.fetch_all(db.pool()).await? {
             let reasons: Vec<Reason> = serde_json::from_str(&text).unwrap_or_default();
-            let per_channel = found.entry(row.try_get("product_id")?).or_default();
+            let per_channel = found.entry(product_id).or_default();
             if per_channel.last().is_none_or(|m| m.channel != channel) {
                 per_channel.push(MissingOn {
                     channel,
@@ -240,10 +236,11 @@ pub async fn missing_values(
 
 /// Products held on at least one channel, each counted once.
 pub async fn held_products(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(DISTINCT product_id) AS n FROM publications WHERE state = 'held'")
-        .fetch_one(db.pool())
-        .await?
-        .try_get("n")
+    sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT product_id) AS n FROM publications WHERE state = 'held'",
+    )
+    .fetch_one(db.pool())
+    .await
 }
 
 /// The counter row of feed events written on the UTC day of `at`.
@@ -293,4 +290,32 @@ pub async fn feed_events_per_day(
             (day, value)
         })
         .collect())
+}
+
+/// Per product, the channels where it misses required values and how many.
+pub async fn missing_counts(
+    db: &Db,
+    product_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<(String, i64)>>, sqlx::Error> {
+    let mut counts: std::collections::HashMap<i64, Vec<(String, i64)>> =
+        std::collections::HashMap::new();
+    for chunk in product_ids.chunks(200) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT product_id, channel, CAST(SUM(missing_count) AS BIGINT) AS missing_count FROM product_readiness \
+             WHERE missing_count > 0 AND product_id IN ({}) GROUP BY product_id, channel ORDER BY channel",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (i64, String, i64)>(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for (product_id, channel, missing) in query.fetch_all(db.pool()).await? {
+            counts
+                .entry(product_id)
+                .or_default()
+                .push((channel, missing));
+        }
+    }
+    Ok(counts)
 }

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, FromRow};
 
 use super::payload::{self, Payload};
 use super::readiness::{self, ChannelReadiness};
@@ -17,8 +17,9 @@ use crate::audit::{self, Actor, AuditEvent};
 use crate::catalog::product::{Product, ProductKind, Values};
 use crate::catalog::schema::{Channel, PublishMode, Schema};
 use crate::catalog::store::{self, PRODUCT_COLUMNS, PRODUCT_FROM, StoredProduct, resolved_values};
+use crate::db::builder::SqlBuilder;
 use crate::db::bulk::{self, Param};
-use crate::db::{Db, Timestamp};
+use crate::db::{Backend, Db, Timestamp};
 
 /// Products per round: one transaction, bounded memory.
 pub const ROUND: usize = 1000;
@@ -102,14 +103,11 @@ struct Outcome {
 /// schema change). Returns what it did; zero products means caught up.
 pub async fn follow_once(db: &Db, schema: &Schema, now: Timestamp) -> Result<Round, PublishError> {
     let mut tx = begin(db).await?;
-    let row = sqlx::query(
+    let (last_seq, judged_by, mut rebuild_after): (i64, i64, Option<i64>) = sqlx::query_as(
         "SELECT last_seq, schema_version, rebuild_after FROM publish_cursor WHERE name = 'publisher'",
     )
     .fetch_one(&mut *tx)
     .await?;
-    let last_seq: i64 = row.try_get("last_seq")?;
-    let judged_by: i64 = row.try_get("schema_version")?;
-    let mut rebuild_after: Option<i64> = row.try_get("rebuild_after")?;
     if judged_by != schema.version {
         // Requirements, mappings or channels may have changed: judge every
         // product again (identical payloads publish nothing). A publisher
@@ -117,18 +115,18 @@ pub async fn follow_once(db: &Db, schema: &Schema, now: Timestamp) -> Result<Rou
         // log, which starts with the first product ever written.
         rebuild_after = (last_seq > 0).then_some(0);
     }
-    let entries =
-        sqlx::query("SELECT seq, product_id FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(last_seq)
-            .bind(i64::try_from(ROUND * 4).unwrap_or(2000))
-            .fetch_all(&mut *tx)
-            .await?;
+    let entries: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT seq, product_id FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(last_seq)
+    .bind(i64::try_from(ROUND * 4).unwrap_or(2000))
+    .fetch_all(&mut *tx)
+    .await?;
     let mut ids: Vec<i64> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut next_seq = last_seq;
-    for entry in &entries {
-        next_seq = entry.try_get("seq")?;
-        let id: i64 = entry.try_get("product_id")?;
+    for &(seq, id) in &entries {
+        next_seq = seq;
         if seen.insert(id) {
             ids.push(id);
         }
@@ -140,7 +138,7 @@ pub async fn follow_once(db: &Db, schema: &Schema, now: Timestamp) -> Result<Rou
     if ids.is_empty()
         && let Some(after) = rebuild_after
     {
-        ids = first_ids(&mut tx, PRODUCTS_AFTER, Param::Int(after)).await?;
+        ids = store::ids_after(&mut tx, after, round_size()).await?;
         rebuild_after = (ids.len() == ROUND).then(|| ids.last().copied()).flatten();
     }
     let round = publish_products(&mut tx, schema, &ids, Scope::Follow, now).await?;
@@ -159,14 +157,12 @@ pub async fn follow_once(db: &Db, schema: &Schema, now: Timestamp) -> Result<Rou
 
 /// How far the publisher is behind the change log (0 when caught up and not rebuilding).
 pub async fn backlog(db: &Db) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query(
+    let (behind, rebuilding): (i64, Option<i64>) = sqlx::query_as(
         "SELECT (SELECT value FROM counters WHERE name = 'change_log') - last_seq AS behind, \
          rebuild_after FROM publish_cursor WHERE name = 'publisher'",
     )
     .fetch_one(db.pool())
     .await?;
-    let behind: i64 = row.try_get("behind")?;
-    let rebuilding: Option<i64> = row.try_get("rebuild_after")?;
     Ok(behind + i64::from(rebuilding.is_some()))
 }
 
@@ -183,23 +179,21 @@ pub async fn publish_pending(
     let mut total = Round::default();
     loop {
         let mut tx = begin(db).await?;
-        let ids = first_ids(
-            &mut tx,
-            "SELECT product_id AS id FROM publish_pending WHERE channel = $1 ORDER BY product_id LIMIT $2",
-            Param::Text(channel.to_owned()),
-        )
-        .await?;
+        let ids = pending_ids(&mut tx, channel).await?;
         if ids.is_empty() {
             tx.commit().await?;
             return Ok(total);
         }
         let round = publish_products(&mut tx, schema, &ids, Scope::Channel(channel), now).await?;
-        bulk::in_list(
+        let mut head = SqlBuilder::new(
+            Backend::of(&tx),
+            "DELETE FROM publish_pending WHERE channel = ",
+        );
+        head.push_bind(Param::Text(channel.to_owned()))
+            .push(" AND product_id IN");
+        bulk::in_list_after(
             &mut tx,
-            &format!(
-                "DELETE FROM publish_pending WHERE channel = '{}' AND product_id IN",
-                sql_code(channel)
-            ),
+            &head,
             "",
             ids.iter().map(|id| Param::Int(*id)).collect(),
         )
@@ -245,15 +239,7 @@ pub async fn republish_round(
         return Err(PublishError::UnknownChannel(channel.to_owned()));
     }
     let mut tx = begin(db).await?;
-    let rows = sqlx::query(PRODUCTS_AFTER)
-        .bind(after)
-        .bind(i64::try_from(limit.max(1)).unwrap_or(1000))
-        .fetch_all(&mut *tx)
-        .await?;
-    let ids = rows
-        .iter()
-        .map(|r| r.try_get("id"))
-        .collect::<Result<Vec<i64>, _>>()?;
+    let ids = store::ids_after(&mut tx, after, i64::try_from(limit.max(1)).unwrap_or(1000)).await?;
     let Some(last) = ids.last().copied() else {
         tx.commit().await?;
         return Ok(None);
@@ -265,10 +251,7 @@ pub async fn republish_round(
 
 /// How many products a republish walks (for its progress).
 pub async fn republish_total(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) AS n FROM products")
-        .fetch_one(db.pool())
-        .await?
-        .try_get("n")
+    store::product_count(db.pool()).await
 }
 
 /// What a person can ask of a channel's publishing.
@@ -320,26 +303,19 @@ async fn begin(db: &Db) -> Result<crate::db::WriteTx, sqlx::Error> {
     Ok(tx)
 }
 
-/// The next [`ROUND`] products by id after `$1`.
-const PRODUCTS_AFTER: &str = "SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2";
-
-/// Runs `sql` (ids as `id`, `$1` the key, `$2` the round size).
-async fn first_ids(
-    conn: &mut AnyConnection,
-    sql: &'static str,
-    key: Param,
-) -> Result<Vec<i64>, sqlx::Error> {
-    let query = bulk::bind(sqlx::query(sql), key).bind(i64::try_from(ROUND).unwrap_or(500));
-    let rows = query.fetch_all(&mut *conn).await?;
-    rows.iter().map(|r| r.try_get("id")).collect()
+fn round_size() -> i64 {
+    i64::try_from(ROUND).unwrap_or(500)
 }
 
-/// Channel codes are checked `[a-z0-9_]` by the schema; this keeps an
-/// inlined code harmless whatever happens.
-fn sql_code(code: &str) -> String {
-    code.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect()
+/// The next round of products waiting to be published on `channel`.
+async fn pending_ids(conn: &mut AnyConnection, channel: &str) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT product_id AS id FROM publish_pending WHERE channel = $1 ORDER BY product_id LIMIT $2",
+    )
+    .bind(channel)
+    .bind(round_size())
+    .fetch_all(&mut *conn)
+    .await
 }
 
 /// Judges and publishes `ids` on the channels of `scope`, inside the
@@ -420,14 +396,14 @@ pub async fn publish_products(
 
     // Readiness rows of the channels judged are replaced whole; following
     // the log judges every channel, so rows of removed channels go too.
-    let head = match scope {
-        Scope::Follow => "DELETE FROM product_readiness WHERE product_id IN".to_owned(),
-        Scope::Channel(code) => format!(
-            "DELETE FROM product_readiness WHERE channel = '{}' AND product_id IN",
-            sql_code(code)
-        ),
-    };
-    bulk::in_list(
+    let mut head = SqlBuilder::new(Backend::of(conn), "DELETE FROM product_readiness WHERE ");
+    if let Scope::Channel(code) = scope {
+        head.push("channel = ")
+            .push_bind(Param::Text(code.to_owned()))
+            .push(" AND ");
+    }
+    head.push("product_id IN");
+    bulk::in_list_after(
         conn,
         &head,
         "",
@@ -652,17 +628,29 @@ async fn load_publications(
     .await?;
     let mut out = HashMap::with_capacity(rows.len());
     for row in &rows {
-        let state: String = row.try_get("state")?;
+        let row = PublicationRow::from_row(row)?;
         out.insert(
-            (row.try_get("channel")?, row.try_get("product_id")?),
+            (row.channel, row.product_id),
             Existing {
-                sku: row.try_get("sku")?,
-                state: State::parse(&state).unwrap_or(State::Deleted),
-                hash: row.try_get("hash")?,
-                payload: row.try_get("payload")?,
-                reasons: row.try_get("reasons")?,
+                sku: row.sku,
+                state: State::parse(&row.state).unwrap_or(State::Deleted),
+                hash: row.hash,
+                payload: row.payload,
+                reasons: row.reasons,
             },
         );
     }
     Ok(out)
+}
+
+/// A publication with its event's payload, as stored.
+#[derive(sqlx::FromRow)]
+struct PublicationRow {
+    channel: String,
+    product_id: i64,
+    sku: String,
+    state: String,
+    hash: Option<String>,
+    payload: Option<String>,
+    reasons: Option<String>,
 }

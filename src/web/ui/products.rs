@@ -616,7 +616,7 @@ async fn build_page(
     let variants = if product.kind == ProductKind::Model {
         let found = store::variants_of(state.db.pool(), product.id).await?;
         let ids: Vec<i64> = found.iter().map(|v| v.product.id).collect();
-        let missing = store::missing_counts(&state.db, &ids).await?;
+        let missing = crate::publish::overview::missing_counts(&state.db, &ids).await?;
         found
             .iter()
             .map(|v| VariantRow {
