@@ -17,9 +17,6 @@ use crate::web::error::AppError;
 pub const CSRF_FIELD: &str = "csrf_token";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// How long an error page waits for the session to show the navigation.
-const SESSION_LOOKUP_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// Resolves the session cookie, checks CSRF on unsafe methods, and leaves the
 /// session in the request for [`super::extract::PageSession`].
 pub async fn page_guard(
@@ -152,61 +149,6 @@ pub async fn wake_publisher(
         state.publishing.wake();
     }
     response
-}
-
-/// Error pages keep the navigation: a page that ends in an error page (a
-/// handler's 403/404/422, an unknown path, a 405 or 413 shaped below the
-/// handlers) is rendered again inside the signed-in layout when the visitor
-/// has a session. The session is looked up only on that error path, so
-/// ordinary pages pay nothing; without one, the plain page stays. Server
-/// errors keep the plain page (the database may be what failed), and the
-/// lookup gives up after [`SESSION_LOOKUP_LIMIT`].
-pub async fn error_pages_keep_navigation(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let secure = state.config.secure_cookies;
-    let cookie = cookies::read(request.headers(), cookies::SESSION, secure);
-    let is_api = request.uri().path().starts_with("/api/");
-    let response = next.run(request).await;
-    let (Some(cookie), false) = (cookie, is_api) else {
-        return response;
-    };
-    let Some(crate::web::ui::ErrorPageMessage(message)) = response
-        .extensions()
-        .get::<crate::web::ui::ErrorPageMessage>()
-        .cloned()
-    else {
-        return response;
-    };
-    let status = response.status();
-    // A server error may be the database itself: don't wait on it again.
-    if status.is_server_error() {
-        return response;
-    }
-    let lookup = sessions::resolve(
-        &state.db,
-        &cookie,
-        state.session_policy(),
-        state.clock.now(),
-    );
-    let session = match tokio::time::timeout(SESSION_LOOKUP_LIMIT, lookup).await {
-        Ok(Ok(Some(session))) => session,
-        // No session, a failed or slow lookup: the plain page already says what went wrong.
-        _ => return response,
-    };
-    let Some(mut page) = crate::web::ui::error_page_with_navigation(status, &message, &session)
-    else {
-        return response;
-    };
-    // Keep what the handler or a layer set (Allow on a 405, Retry-After …).
-    for (name, value) in response.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            page.headers_mut().append(name.clone(), value.clone());
-        }
-    }
-    page
 }
 
 #[cfg(test)]

@@ -105,7 +105,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(shape_bare_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            layers::error_pages_keep_navigation,
+            ui::error_pages_keep_navigation,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

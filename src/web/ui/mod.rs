@@ -6,6 +6,7 @@ mod audit_log;
 mod channels;
 mod charts;
 mod dashboard;
+mod error_pages;
 mod imports;
 mod jobs;
 mod labels;
@@ -33,6 +34,10 @@ use crate::web::error::{AppError, FieldError};
 use crate::web::extract::PageSession;
 use crate::web::layers::page_guard;
 use crate::web::static_files;
+
+pub use error_pages::{
+    ErrorPageMessage, error_page, error_page_with_navigation, error_pages_keep_navigation,
+};
 
 /// A link in the top navigation or the settings menu.
 #[derive(Debug, Clone)]
@@ -300,71 +305,6 @@ pub(super) fn thousands(n: i64) -> String {
 /// `1 product`, `1,234 products`.
 pub(super) fn count_of(n: i64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    status: u16,
-    title: &'a str,
-    message: &'a str,
-    css_url: String,
-    icon_url: String,
-}
-
-/// A plain error page: status, message, a way back. Never internals.
-///
-/// The message rides along in the response's extensions, so that
-/// [`crate::web::layers::error_pages_keep_navigation`] can show it again
-/// inside the signed-in layout when the visitor has a session.
-pub fn error_page(status: StatusCode, message: &str) -> Response {
-    let page = ErrorPage {
-        status: status.as_u16(),
-        title: status.canonical_reason().unwrap_or("Error"),
-        message,
-        css_url: static_files::url("app.css"),
-        icon_url: static_files::url("favicon.svg"),
-    };
-    let mut response = match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        // The error template has no fallible parts; keep a plain answer just in case.
-        Err(_) => (status, message.to_owned()).into_response(),
-    };
-    response
-        .extensions_mut()
-        .insert(ErrorPageMessage(message.to_owned()));
-    response
-}
-
-/// What an error page said, kept for re-rendering it with navigation.
-#[derive(Debug, Clone)]
-pub struct ErrorPageMessage(pub String);
-
-#[derive(Template)]
-#[template(path = "error_signed_in.html")]
-struct SignedInErrorPage<'a> {
-    chrome: Chrome,
-    status: u16,
-    title: &'a str,
-    message: &'a str,
-}
-
-/// The error page inside the signed-in layout: the navigation stays, so a
-/// 404 or 403 is a step aside, not a dead end.
-pub fn error_page_with_navigation(
-    status: StatusCode,
-    message: &str,
-    session: &Session,
-) -> Option<Response> {
-    let page = SignedInErrorPage {
-        chrome: Chrome::new(session, "", None),
-        status: status.as_u16(),
-        title: status.canonical_reason().unwrap_or("Error"),
-        message,
-    };
-    page.render()
-        .ok()
-        .map(|html| (status, Html(html)).into_response())
 }
 
 #[derive(Template)]
