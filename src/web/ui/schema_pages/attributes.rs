@@ -1,6 +1,14 @@
 //! Attributes: the list by group, and what an attribute's snippet may say.
 
-use super::*;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+
+use super::{LABEL_LOCALE, SchemaEntity, current_schema, first_locale, label_of};
+use crate::catalog::schema::{Attribute, Schema, Validation};
+use crate::web::authz::AdminPage;
+use crate::web::ui::{Chrome, NavItem, NoticeQuery, render, settings_nav};
+use crate::web::{AppState, PageResult};
 
 impl SchemaEntity for Attribute {
     const NOUN: &'static str = "attribute";

@@ -1,7 +1,24 @@
 //! Categories: the tree, moving a category under another parent, and a new
 //! category's snippet.
 
-use super::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+
+use super::{SchemaEntity, current_schema, first_locale, label_of};
+use crate::auth::sessions::Session;
+use crate::catalog::schema::{Category, Schema};
+use crate::catalog::store;
+use crate::schema_code::{self, SchemaError};
+use crate::web::authz::AdminPage;
+use crate::web::error::AppError;
+use crate::web::extract::PageForm;
+use crate::web::ui::{Chrome, NavItem, NoticeQuery, render, settings_nav};
+use crate::web::{AppState, PageResult};
 
 impl SchemaEntity for Category {
     const NOUN: &'static str = "category";

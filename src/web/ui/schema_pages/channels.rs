@@ -1,7 +1,23 @@
 //! Channels: the list, a new channel's snippet, and a channel's publishing mode
 //! and field mapping edited as fields.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+
+use super::editor::{Problems, entity_page, not_found, snippet};
+use super::{SchemaEntity, current_schema, first_locale, label_of};
+use crate::catalog::schema::{Channel, OutputFormat, PublishMode, Schema};
+use crate::catalog::store;
+use crate::schema_code::{self, SchemaError};
+use crate::web::authz::AdminPage;
+use crate::web::error::AppError;
+use crate::web::extract::PageForm;
+use crate::web::ui::{Choice, Chrome, NavItem, NoticeQuery, choices, render, settings_nav};
+use crate::web::{AppState, PageResult};
 
 impl SchemaEntity for Channel {
     const NOUN: &'static str = "channel";

@@ -1,7 +1,25 @@
 //! The generic editor: one entity of any kind as a TOML snippet, previewed as a
 //! plan and applied through `schema_code::apply`.
 
-use super::*;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+
+use super::channels::PublishingForm;
+use super::{SchemaEntity, current_schema};
+use crate::audit::Actor;
+use crate::auth::sessions::Session;
+use crate::catalog::schema::Schema;
+use crate::catalog::store;
+use crate::jobs::{self, SchemaChange};
+use crate::schema_code::{self, Action, Plan, SchemaError};
+use crate::web::authz::AdminPage;
+use crate::web::error::AppError;
+use crate::web::extract::PageForm;
+use crate::web::ui::{Chrome, NavItem, NoticeQuery, render, settings_nav};
+use crate::web::{AppState, PageError, PageResult};
 
 // ---- editing as code ----
 

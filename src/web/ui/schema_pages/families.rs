@@ -1,7 +1,15 @@
 //! Families: the list with attribute counts, variant axes and requirements, and
 //! a new family's snippet.
 
-use super::*;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+
+use super::{SchemaEntity, current_schema, first_locale, label_of};
+use crate::catalog::schema::{Family, Schema};
+use crate::web::authz::AdminPage;
+use crate::web::ui::{Chrome, NavItem, NoticeQuery, render, settings_nav};
+use crate::web::{AppState, PageResult};
 
 impl SchemaEntity for Family {
     const NOUN: &'static str = "family";

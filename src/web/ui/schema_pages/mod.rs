@@ -13,8 +13,8 @@ mod editor;
 mod families;
 mod whole_schema;
 
-// One file per kind of entity, plus the generic editor; they share the
-// helpers here and each other's page parts through `use super::*`.
+// One file per kind of entity, plus the generic editor; each names the
+// helpers here and the page parts of its siblings that it uses.
 use attributes::*;
 use categories::*;
 use channels::*;
@@ -22,31 +22,15 @@ use editor::*;
 use families::*;
 use whole_schema::*;
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
-use super::{Choice, Chrome, NavItem, NoticeQuery, choices, render, settings_nav};
-use crate::audit::Actor;
-use crate::auth::sessions::Session;
-use crate::catalog::schema::{
-    Attribute, Category, Channel, Family, Labels, OutputFormat, PublishMode, Schema, Validation,
-};
-use crate::catalog::store;
-use crate::jobs::{self, SchemaChange};
-use crate::schema_code::{self, Action, Plan, SchemaError};
+use crate::catalog::schema::{Attribute, Category, Channel, Family, Labels, Schema};
 use crate::web::AppState;
-use crate::web::authz::AdminPage;
+use crate::web::PageError;
 use crate::web::error::AppError;
-use crate::web::extract::PageForm;
-use crate::web::{PageError, PageResult};
 
 /// The locale labels are shown in on these screens.
 const LABEL_LOCALE: &str = "en_US";

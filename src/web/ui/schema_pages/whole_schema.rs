@@ -1,7 +1,19 @@
 //! The whole schema as code: the browser twin of `sluice schema export/apply`,
 //! and its download.
 
-use super::*;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+
+use super::current_schema;
+use super::editor::{CodeForm, CodePage, Intent, Problems, submit};
+use crate::auth::sessions::Session;
+use crate::schema_code::{self, SchemaError};
+use crate::web::authz::AdminPage;
+use crate::web::error::AppError;
+use crate::web::extract::PageForm;
+use crate::web::ui::{Chrome, NoticeQuery, render, settings_nav};
+use crate::web::{AppState, PageResult};
 
 // ---- the whole schema ----
 
@@ -86,7 +98,10 @@ pub(super) async fn download_schema(State(state): State<AppState>, _: AdminPage)
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::catalog::schema::{Attribute, Category, Channel, Family, Labels, Schema};
+    use crate::schema_code;
+    use crate::web::ui::schema_pages::SchemaEntity;
+    use crate::web::ui::schema_pages::categories::{category_rows, flatten_tree};
 
     fn category(code: &str, parent: Option<&str>, position: i64) -> Category {
         Category {
