@@ -1206,7 +1206,7 @@ pub async fn finish(
     message: Option<String>,
     now: Timestamp,
 ) -> Result<(), RunError> {
-    let row = sqlx::query(
+    let path: Option<String> = sqlx::query_scalar(
         "UPDATE import_jobs SET status = $1, message = $2, finished_at = $3, heartbeat_at = $3 \
          WHERE id = $4 RETURNING file_path",
     )
@@ -1216,8 +1216,7 @@ pub async fn finish(
     .bind(job_id)
     .fetch_optional(db.pool())
     .await?;
-    if let Some(row) = row {
-        let path: String = sqlx::Row::try_get(&row, "file_path")?;
+    if let Some(path) = path {
         let _ = tokio::fs::remove_file(path).await;
     }
     Ok(())

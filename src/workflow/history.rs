@@ -1,7 +1,7 @@
 //! Product history: every version, who wrote it, when, and what changed.
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::FromRow;
 
 use super::write::Change;
 use crate::catalog::product::Product;
@@ -34,14 +34,25 @@ pub async fn versions(
     rows.iter().map(entry_from_row).collect()
 }
 
+/// A `product_versions` row as the queries here select it.
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    version: i64,
+    at: Timestamp,
+    actor_kind: String,
+    actor_label: String,
+    changes: String,
+}
+
 fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<VersionEntry, sqlx::Error> {
-    let changes: String = row.try_get("changes")?;
+    let row = VersionRow::from_row(row)?;
     Ok(VersionEntry {
-        version: row.try_get("version")?,
-        at: row.try_get("at")?,
-        actor_kind: row.try_get("actor_kind")?,
-        actor: row.try_get("actor_label")?,
-        changes: serde_json::from_str(&changes).map_err(|err| sqlx::Error::Decode(err.into()))?,
+        version: row.version,
+        at: row.at,
+        actor_kind: row.actor_kind,
+        actor: row.actor_label,
+        changes: serde_json::from_str(&row.changes)
+            .map_err(|err| sqlx::Error::Decode(err.into()))?,
     })
 }
 

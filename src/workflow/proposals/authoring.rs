@@ -1,8 +1,10 @@
 //! Authoring: drafts, lanes, editing, creating, submitting and withdrawing.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use super::*;
+use super::error::WorkflowError;
+use super::model::{FieldState, Proposal, ProposedChange, Status};
+use super::storage::{COLUMNS, draft_of, from_row, get, get_locked, save, visible};
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, Permission};
 use crate::catalog::product::{Product, ValueKey};
@@ -263,7 +265,7 @@ pub(super) async fn add_to_proposal(
     let mut proposal = match existing {
         Some(draft) => draft,
         None => {
-            let inserted = sqlx::query(
+            let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO proposals (product_id, sku, family, author_user_id, author_label, source, status, \
                  note, base_version, changes, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, 'edit', 'draft', '', $6, '[]', $7, $7) \
@@ -279,7 +281,7 @@ pub(super) async fn add_to_proposal(
             .fetch_optional(&mut *conn)
             .await?;
             match inserted {
-                Some(row) => get(&mut *conn, row.try_get("id")?).await?,
+                Some(id) => get(&mut *conn, id).await?,
                 // Another save of the same author started the draft a moment ago.
                 None => find_draft_locked(conn, product.id, caller.user.id)
                     .await?

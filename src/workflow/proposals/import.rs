@@ -1,9 +1,11 @@
 //! Import proposals: the reviewed-lane values an ERP import proposes.
 
 use serde_json::Value as Json;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use super::*;
+use super::error::WorkflowError;
+use super::model::{FieldState, Proposal, ProposedChange};
+use super::storage::{COLUMNS, from_row};
 use crate::audit::Actor;
 use crate::catalog::product::Product;
 use crate::catalog::schema::Schema;
@@ -84,7 +86,7 @@ pub(crate) async fn open_import_proposal(
                 theirs: None,
             })
             .collect();
-        let row = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO proposals (product_id, sku, family, author_user_id, author_label, source, status, \
              note, base_version, changes, created_at, updated_at, submitted_at) \
              VALUES ($1, $2, $3, $9, $4, 'import', 'submitted', $5, $6, $7, $8, $8, $8) RETURNING id",
@@ -100,7 +102,7 @@ pub(crate) async fn open_import_proposal(
         .bind(author.user_id)
         .fetch_one(&mut *conn)
         .await?;
-        Some(row.try_get::<i64, _>("id")?)
+        Some(id)
     };
     if let Some(old) = supersedes {
         sqlx::query(
@@ -136,6 +138,7 @@ mod tests {
 
     use super::*;
     use crate::schema_code;
+    use crate::workflow::proposals::Status;
 
     #[test]
     fn a_pending_import_proposal_in_another_multiselect_order_is_the_same() {

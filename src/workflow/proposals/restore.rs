@@ -1,8 +1,8 @@
 //! Restoring an earlier version through a proposal.
 
-use sqlx::Row;
-
-use super::*;
+use super::error::WorkflowError;
+use super::model::{FieldState, Proposal, ProposedChange};
+use super::storage::get;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, Permission};
 use crate::catalog::schema::Schema;
@@ -77,7 +77,7 @@ pub async fn restore(
         )));
     }
     let mut tx = db.begin_write().await?;
-    let row = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO proposals (product_id, sku, family, author_user_id, author_label, source, status, \
          note, base_version, changes, created_at, updated_at, submitted_at) \
          VALUES ($1, $2, $3, $4, $5, 'restore', 'submitted', $6, $7, $8, $9, $9, $9) RETURNING id",
@@ -109,7 +109,6 @@ pub async fn restore(
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
-    let id: i64 = row.try_get("id")?;
     audit::record(
         &mut *tx,
         &caller.actor(),

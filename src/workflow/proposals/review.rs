@@ -2,7 +2,10 @@
 
 use serde_json::Value as Json;
 
-use super::*;
+use super::authoring::must_be_author;
+use super::error::WorkflowError;
+use super::model::{FieldState, Proposal, ProposedChange, Status, change_set_of};
+use super::storage::{add_comment, get, get_locked, save, visible};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::{Caller, Permission};
 use crate::catalog::product::{Product, ValueKey};

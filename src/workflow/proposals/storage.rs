@@ -1,9 +1,10 @@
 //! Reading and saving proposals and their comments.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, Executor, Row};
+use sqlx::{Any, AnyConnection, Executor, FromRow};
 
-use super::*;
+use super::error::WorkflowError;
+use super::model::{Comment, Proposal, Status};
 use crate::audit::Actor;
 use crate::auth::Caller;
 use crate::db::{Backend, Db, Timestamp};
@@ -11,28 +12,57 @@ use crate::db::{Backend, Db, Timestamp};
 pub(super) const COLUMNS: &str = "id, product_id, sku, family, author_user_id, author_label, source, status, note, \
      base_version, changes, created_at, updated_at, submitted_at, decided_by_label, decided_at";
 
+/// A `proposals` row as stored ([`COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct ProposalRow {
+    id: i64,
+    product_id: i64,
+    sku: String,
+    family: String,
+    author_user_id: Option<i64>,
+    author_label: String,
+    source: String,
+    status: String,
+    note: String,
+    base_version: i64,
+    changes: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    submitted_at: Option<Timestamp>,
+    decided_by_label: Option<String>,
+    decided_at: Option<Timestamp>,
+}
+
+impl ProposalRow {
+    fn into_proposal(self) -> Result<Proposal, sqlx::Error> {
+        let status = Status::parse(&self.status).ok_or_else(|| {
+            sqlx::Error::Decode(format!("proposal status {}", self.status).into())
+        })?;
+        Ok(Proposal {
+            id: self.id,
+            product_id: self.product_id,
+            sku: self.sku,
+            family: self.family,
+            status,
+            author: self.author_label,
+            author_user_id: self.author_user_id,
+            source: self.source,
+            note: self.note,
+            base_version: self.base_version,
+            changes: serde_json::from_str(&self.changes)
+                .map_err(|err| sqlx::Error::Decode(err.into()))?,
+            created: self.created_at,
+            updated: self.updated_at,
+            submitted: self.submitted_at,
+            decided_by: self.decided_by_label,
+            decided_at: self.decided_at,
+        })
+    }
+}
+
+/// A proposal from a row of [`COLUMNS`].
 pub(super) fn from_row(row: &AnyRow) -> Result<Proposal, sqlx::Error> {
-    let status: String = row.try_get("status")?;
-    let changes: String = row.try_get("changes")?;
-    Ok(Proposal {
-        id: row.try_get("id")?,
-        product_id: row.try_get("product_id")?,
-        sku: row.try_get("sku")?,
-        family: row.try_get("family")?,
-        status: Status::parse(&status)
-            .ok_or_else(|| sqlx::Error::Decode(format!("proposal status {status}").into()))?,
-        author: row.try_get("author_label")?,
-        author_user_id: row.try_get("author_user_id")?,
-        source: row.try_get("source")?,
-        note: row.try_get("note")?,
-        base_version: row.try_get("base_version")?,
-        changes: serde_json::from_str(&changes).map_err(|err| sqlx::Error::Decode(err.into()))?,
-        created: row.try_get("created_at")?,
-        updated: row.try_get("updated_at")?,
-        submitted: row.try_get("submitted_at")?,
-        decided_by: row.try_get("decided_by_label")?,
-        decided_at: row.try_get("decided_at")?,
-    })
+    ProposalRow::from_row(row)?.into_proposal()
 }
 
 /// One proposal.
@@ -152,10 +182,11 @@ pub async fn list(db: &Db, filter: &ProposalFilter) -> Result<Vec<Proposal>, Wor
 
 /// Submitted proposals waiting for review.
 pub async fn queue_size(db: &Db) -> Result<i64, WorkflowError> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM proposals WHERE status = 'submitted'")
-        .fetch_one(db.pool())
-        .await?;
-    Ok(row.try_get("n")?)
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) AS n FROM proposals WHERE status = 'submitted'")
+            .fetch_one(db.pool())
+            .await?,
+    )
 }
 
 /// The author's open draft for a product, if any.
@@ -176,21 +207,21 @@ pub async fn draft_of(
 }
 
 pub async fn comments(db: &Db, id: i64) -> Result<Vec<Comment>, WorkflowError> {
-    let rows = sqlx::query("SELECT author_label, at, kind, body FROM proposal_comments WHERE proposal_id = $1 ORDER BY id")
-        .bind(id)
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Comment {
-                author: row.try_get("author_label")?,
-                at: row.try_get("at")?,
-                kind: row.try_get("kind")?,
-                body: row.try_get("body")?,
-            })
+    let rows: Vec<(String, Timestamp, String, String)> = sqlx::query_as(
+        "SELECT author_label, at, kind, body FROM proposal_comments WHERE proposal_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(author, at, kind, body)| Comment {
+            author,
+            at,
+            kind,
+            body,
         })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(Into::into)
+        .collect())
 }
 
 pub(super) async fn add_comment(
