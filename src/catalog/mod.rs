@@ -6,6 +6,7 @@ pub mod gtin;
 pub mod html;
 pub mod plan;
 pub mod product;
+pub mod rows;
 pub mod schema;
 pub mod store;
 pub mod units;

@@ -146,6 +146,16 @@ pub(crate) const PRODUCT_COLUMNS: &str = "p.id, p.sku, p.kind, p.family, p.enabl
 
 pub(crate) const PRODUCT_FROM: &str = "products p LEFT JOIN products pp ON pp.id = p.parent_id";
 
+/// A condition for another module's query: the product whose id is in
+/// `product_id` (a column of that query) is in one of the categories bound
+/// at `placeholders` (`$n, $m, …`). Kept inside the caller's one query.
+pub(crate) fn in_categories(product_id: &str, placeholders: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM product_categories pc WHERE pc.product_id = {product_id} \
+         AND pc.category IN ({placeholders}))"
+    )
+}
+
 /// A product row with its storage ids.
 #[derive(Debug, Clone)]
 pub struct StoredProduct {

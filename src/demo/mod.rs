@@ -19,7 +19,6 @@ pub mod states;
 
 use rand::Rng;
 use rand::distributions::Alphanumeric;
-use sqlx::Row;
 
 use crate::audit::Actor;
 use crate::auth::users::{self, NewUser};
@@ -166,10 +165,7 @@ pub async fn seed_catalog(db: &Db, clock: &Clock) -> Result<CatalogSeed, SeedErr
         ),
         Err(err) => return Err(err.into()),
     }
-    let products: i64 = sqlx::query("SELECT COUNT(*) AS n FROM products")
-        .fetch_one(db.pool())
-        .await?
-        .try_get("n")?;
+    let products = store::product_count(db.pool()).await?;
     Ok(CatalogSeed {
         schema_steps,
         schema_drift,
@@ -184,6 +180,8 @@ pub async fn seed_catalog(db: &Db, clock: &Clock) -> Result<CatalogSeed, SeedErr
 
 #[cfg(test)]
 mod tests {
+    use sqlx::Row;
+
     use super::*;
     use crate::db::DatabaseUrl;
     use crate::workflow::proposals;

@@ -15,13 +15,13 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
-use sqlx::Row;
 
 use super::SeedError;
 use crate::audit::Actor;
 use crate::catalog::gtin;
 use crate::catalog::product::{ProductKind, ValueKey};
 use crate::catalog::schema::Schema;
+use crate::catalog::store;
 use crate::db::{Clock, Db};
 use crate::workflow::write::{self, NewProduct, ValueChange, Writer};
 
@@ -43,10 +43,7 @@ pub async fn seed_products(db: &Db, schema: &Schema, clock: &Clock) -> Result<us
     let products = demo_products(schema)?;
     let mut tx = db.begin_write().await?;
     db.lock_key(&mut tx, "demo.seed_products").await?;
-    let existing: i64 = sqlx::query("SELECT COUNT(*) AS n FROM products")
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
+    let existing = store::product_count(&mut *tx).await?;
     if existing > 0 {
         return Ok(0);
     }

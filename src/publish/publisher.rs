@@ -20,6 +20,7 @@ use crate::catalog::store::{self, PRODUCT_COLUMNS, PRODUCT_FROM, StoredProduct, 
 use crate::db::builder::SqlBuilder;
 use crate::db::bulk::{self, Param};
 use crate::db::{Backend, Db, Timestamp};
+use crate::workflow::history;
 
 /// Products per round: one transaction, bounded memory.
 pub const ROUND: usize = 1000;
@@ -115,13 +116,8 @@ pub async fn follow_once(db: &Db, schema: &Schema, now: Timestamp) -> Result<Rou
         // log, which starts with the first product ever written.
         rebuild_after = (last_seq > 0).then_some(0);
     }
-    let entries: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT seq, product_id FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2",
-    )
-    .bind(last_seq)
-    .bind(i64::try_from(ROUND * 4).unwrap_or(2000))
-    .fetch_all(&mut *tx)
-    .await?;
+    let entries =
+        history::changes_after(&mut tx, last_seq, i64::try_from(ROUND * 4).unwrap_or(2000)).await?;
     let mut ids: Vec<i64> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut next_seq = last_seq;

@@ -15,12 +15,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::proposals::{self, Proposal};
 use super::write::{self, Change, ChangeSet, NewProduct, ValueChange, WriteError, Writer};
 use crate::audit::Actor;
 use crate::catalog::product::{Product, ProductKind};
+use crate::catalog::rows::{self, NewRow, UpdatedRow};
 use crate::catalog::schema::{Lane, Schema};
 use crate::catalog::store::{self, StoredProduct, sku_key};
 use crate::db::bulk::{self, Param};
@@ -155,7 +156,7 @@ pub struct Plan {
     creates: Vec<PlannedCreate>,
     updates: Vec<PlannedUpdate>,
     proposals: Vec<PlannedProposal>,
-    digests_only: Vec<Vec<Param>>,
+    digests_only: Vec<(i64, String)>,
     /// Products the plan writes without a new version (digests, proposals)
     /// and the version it checked them at.
     verify: Vec<(i64, i64)>,
@@ -246,7 +247,7 @@ pub async fn plan_rows(
     let mut updates: Vec<PlannedUpdate> = Vec::new();
     let mut proposals_planned: Vec<PlannedProposal> = Vec::new();
     let mut axes_taken: HashSet<(String, String)> = HashSet::new();
-    let mut digests_only: Vec<Vec<Param>> = Vec::new();
+    let mut digests_only: Vec<(i64, String)> = Vec::new();
     let mut verify: Vec<(i64, i64)> = Vec::new();
     let mut created_keys: HashMap<String, usize> = HashMap::new();
     for (index, row) in rows.iter().enumerate() {
@@ -262,10 +263,7 @@ pub async fn plan_rows(
                         // proposal): the writer checks the version instead.
                         verify.push((stored.product.id, stored.product.version));
                         if let Some(digest) = &row.digest {
-                            digests_only.push(vec![
-                                Param::Int(stored.product.id),
-                                Param::Text(digest.clone()),
-                            ]);
+                            digests_only.push((stored.product.id, digest.clone()));
                         }
                     }
                     let outcome = if update.is_none() && proposal.is_none() {
@@ -425,7 +423,7 @@ async fn write_plan(
 struct Written<'a> {
     creates: &'a [PlannedCreate],
     updates: &'a [PlannedUpdate],
-    digests_only: Vec<Vec<Param>>,
+    digests_only: Vec<(i64, String)>,
     verify: &'a [(i64, i64)],
     records: Records,
     slots: &'a [Slot],
@@ -443,17 +441,8 @@ async fn persist(conn: &mut AnyConnection, written: Written<'_>) -> Result<Vec<i
         slots,
     } = written;
     if !verify.is_empty() {
-        let lock = Backend::of(conn).lock_rows_of("products");
-        let current: HashMap<i64, i64> = bulk::in_list(
-            conn,
-            "SELECT id, version FROM products WHERE id IN",
-            &format!("ORDER BY id{lock}"),
-            verify.iter().map(|(id, _)| Param::Int(*id)).collect(),
-        )
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get("id")?, row.try_get("version")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
+        let current =
+            rows::versions_locked(conn, verify.iter().map(|(id, _)| *id).collect()).await?;
         if verify
             .iter()
             .any(|(id, version)| current.get(id) != Some(version))
@@ -466,13 +455,7 @@ async fn persist(conn: &mut AnyConnection, written: Written<'_>) -> Result<Vec<i
     if changed != updates.len() {
         return Err(ExecuteError::MasterMoved);
     }
-    bulk::values(
-        conn,
-        "UPDATE products SET import_digest = v.column2 FROM (",
-        ") AS v WHERE products.id = v.column1",
-        digests_only,
-    )
-    .await?;
+    rows::set_digests(conn, digests_only).await?;
     let slot_ids = slots
         .iter()
         .map(|slot| match slot {
@@ -571,25 +554,15 @@ async fn load_products(
 
 /// Which rows carry the digest their product was last written from.
 async fn same_digest(conn: &mut AnyConnection, rows: &[BatchRow]) -> Result<Vec<bool>, WriteError> {
-    let keys: Vec<Param> = rows
+    let keys: Vec<String> = rows
         .iter()
         .filter(|r| r.digest.is_some())
-        .map(|r| Param::Text(sku_key(&r.sku)))
+        .map(|r| sku_key(&r.sku))
         .collect();
     if keys.is_empty() {
         return Ok(vec![false; rows.len()]);
     }
-    let mut stored: HashMap<String, String> = HashMap::new();
-    let found = bulk::in_list(
-        conn,
-        "SELECT sku_key, import_digest FROM products WHERE import_digest IS NOT NULL AND sku_key IN",
-        "",
-        keys,
-    )
-    .await?;
-    for row in found {
-        stored.insert(row.try_get("sku_key")?, row.try_get("import_digest")?);
-    }
+    let stored = rows::digests(conn, keys).await?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -749,19 +722,10 @@ async fn insert_products(
             elsewhere.sort();
             elsewhere.dedup();
             if !elsewhere.is_empty() {
-                for row in bulk::in_list(
-                    conn,
-                    "SELECT id, sku_key FROM products WHERE kind = 'model' AND sku_key IN",
-                    "",
-                    elsewhere.into_iter().map(Param::Text).collect(),
-                )
-                .await?
-                {
-                    parents.insert(row.try_get("sku_key")?, row.try_get("id")?);
-                }
+                parents = rows::model_ids(conn, elsewhere).await?;
             }
         }
-        let rows = creates
+        let new_rows = creates
             .iter()
             .filter(|c| (c.product.kind == ProductKind::Variant) == variants)
             .map(|create| {
@@ -775,40 +739,23 @@ async fn insert_products(
                     None => None,
                 };
                 let product = &create.product;
-                Ok(vec![
-                    Param::Text(product.sku.clone()),
-                    Param::Text(sku_key(&product.sku)),
-                    Param::Text(product.kind.as_str().to_owned()),
-                    Param::Text(product.family.clone()),
-                    Param::OptInt(parent_id),
-                    Param::OptText(create.axis.clone()),
-                    Param::Bool(product.enabled),
-                    Param::Text(match &create.stored {
+                Ok(NewRow {
+                    product,
+                    parent_id,
+                    axis_key: create.axis.clone(),
+                    categories: match &create.stored {
                         Some((_, categories)) => categories.clone(),
                         None => json_text(&product.categories, "[]"),
-                    }),
-                    Param::Text(match &create.stored {
+                    },
+                    values: match &create.stored {
                         Some((values, _)) => values.clone(),
                         None => json_text(&product.values, "{}"),
-                    }),
-                    Param::Int(product.version),
-                    Param::At(product.created),
-                    Param::At(product.updated),
-                    Param::OptText(create.digest.clone()),
-                ])
+                    },
+                    digest: create.digest.clone(),
+                })
             })
             .collect::<Result<Vec<_>, ExecuteError>>()?;
-        let returned = bulk::values(
-            conn,
-            "INSERT INTO products (sku, sku_key, kind, family, parent_id, axis_key, enabled, categories, \
-             product_values, version, created_at, updated_at, import_digest)",
-            "RETURNING id, sku_key",
-            rows,
-        )
-        .await?;
-        for row in returned {
-            ids.insert(row.try_get("sku_key")?, row.try_get("id")?);
-        }
+        ids.extend(rows::insert(conn, new_rows).await?);
     }
     Ok(ids)
 }
@@ -820,40 +767,22 @@ async fn update_products(
     conn: &mut AnyConnection,
     updates: &[PlannedUpdate],
 ) -> Result<usize, WriteError> {
-    let rows = updates
+    let updated = updates
         .iter()
-        .map(|u| {
-            vec![
-                Param::Int(u.product.id),
-                Param::Bool(u.product.enabled),
-                Param::Text(
-                    u.stored
-                        .clone()
-                        .unwrap_or_else(|| json_text(&u.product.values, "{}")),
-                ),
-                Param::OptText(u.axis.clone()),
-                Param::Int(u.product.version),
-                Param::At(u.product.updated),
-                Param::OptText(u.digest.clone()),
-                Param::Int(u.product.version - 1),
-                Param::OptText(
-                    u.categories_changed
-                        .then(|| json_text(&u.product.categories, "[]")),
-                ),
-            ]
+        .map(|u| UpdatedRow {
+            product: &u.product,
+            values: u
+                .stored
+                .clone()
+                .unwrap_or_else(|| json_text(&u.product.values, "{}")),
+            axis_key: u.axis.clone(),
+            digest: u.digest.clone(),
+            categories: u
+                .categories_changed
+                .then(|| json_text(&u.product.categories, "[]")),
         })
         .collect();
-    let written = bulk::values(
-        conn,
-        "UPDATE products SET enabled = v.column2, product_values = v.column3, \
-         axis_key = COALESCE(v.column4, products.axis_key), version = v.column5, updated_at = v.column6, \
-         import_digest = COALESCE(v.column7, products.import_digest), \
-         categories = COALESCE(v.column9, products.categories) FROM (",
-        ") AS v WHERE products.id = v.column1 AND products.version = v.column8 RETURNING products.id",
-        rows,
-    )
-    .await?;
-    Ok(written.len())
+    Ok(rows::update(conn, updated).await?)
 }
 
 fn json_text<T: serde::Serialize>(value: &T, empty: &str) -> String {
@@ -950,9 +879,10 @@ struct Records {
     versions: Vec<(usize, Vec<Param>)>,
     /// Every touched product in order: its change-log entry.
     log: Vec<(usize, Vec<Param>)>,
-    categories: Vec<(usize, Vec<Param>)>,
+    /// The category index: a category of the product in a slot.
+    categories: Vec<(usize, String)>,
     /// Existing products whose category index is replaced.
-    replaced: Vec<(usize, Vec<Param>)>,
+    replaced: Vec<usize>,
 }
 
 /// Everything but the ids: history entries, change-log rows and the
@@ -987,12 +917,10 @@ fn prepare_records(actor: &Actor, touched: &[Touched<'_>], now: Timestamp) -> Re
         ));
         if t.index_categories {
             if !t.created {
-                records.replaced.push((slot, vec![Param::Int(0)]));
+                records.replaced.push(slot);
             }
             for category in &product.categories {
-                records
-                    .categories
-                    .push((slot, vec![Param::Text(category.clone()), Param::Int(0)]));
+                records.categories.push((slot, category.clone()));
             }
         }
     }
@@ -1038,24 +966,14 @@ async fn write_records(
         log,
     )
     .await?;
-    let replaced = with_ids(records.replaced, 0, ids)
+    let id_of = |slot: usize| ids.get(slot).copied().unwrap_or(0);
+    let cleared = records.replaced.into_iter().map(id_of).collect();
+    let index = records
+        .categories
         .into_iter()
-        .flatten()
+        .map(|(slot, category)| (category, id_of(slot)))
         .collect();
-    bulk::in_list(
-        conn,
-        "DELETE FROM product_categories WHERE product_id IN",
-        "",
-        replaced,
-    )
-    .await?;
-    bulk::values(
-        conn,
-        "INSERT INTO product_categories (category, product_id)",
-        "",
-        with_ids(records.categories, 1, ids),
-    )
-    .await?;
+    rows::replace_categories(conn, cleared, index).await?;
     Ok(())
 }
 
@@ -1125,11 +1043,5 @@ pub async fn disable(
 /// The SKUs of enabled products in id order: a `full` import disables those
 /// its file did not name.
 pub async fn enabled_skus(db: &crate::db::Db) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query("SELECT sku FROM products WHERE enabled = $1 ORDER BY id")
-        .bind(true)
-        .fetch_all(db.pool())
-        .await?
-        .iter()
-        .map(|row| row.try_get("sku"))
-        .collect()
+    rows::enabled_skus(db).await
 }

@@ -88,3 +88,17 @@ pub async fn master_at(db: &Db, current: &Product, version: i64) -> Result<Produ
     past.version = version;
     Ok(past)
 }
+
+/// The change log after `cursor`, oldest first, at most `limit` entries:
+/// `(seq, product_id)` pairs, one query (the publisher's round follows it).
+pub async fn changes_after(
+    conn: &mut sqlx::AnyConnection,
+    cursor: i64,
+    limit: i64,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT seq, product_id FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+        .bind(cursor)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+}

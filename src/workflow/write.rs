@@ -14,13 +14,14 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 use serde_json::Value as Json;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::batch::{self, ExecuteError, PlannedCreate, PlannedUpdate, Single};
 use super::change::{ChangeTarget, Structure};
 use crate::audit::Actor;
 use crate::catalog::completeness::on_level;
 use crate::catalog::product::{Product, ProductKind, ValueKey, Values};
+use crate::catalog::rows;
 use crate::catalog::schema::{Family, Owner, Schema};
 use crate::catalog::store::{self, sku_key};
 use crate::catalog::values;
@@ -813,73 +814,13 @@ pub struct Purged {
     pub last: Option<i64>,
 }
 
-/// The condition (on products `p`) and its bound text that finds the
-/// products a destructive step may affect; `None` for a kind that holds no
-/// product values. `$n` is the step's placeholder.
-fn affected_by(step: &crate::catalog::plan::Step, n: usize) -> Option<(String, String)> {
-    let by_values = || format!("p.product_values LIKE ${n} ESCAPE '\\'");
-    let containing = |fragment: String| store::containing(&fragment);
-    Some(match step.kind {
-        "attribute" => (by_values(), containing(format!("\"{}\":[", step.code))),
-        "locale" => (
-            by_values(),
-            containing(format!("\"locale\":\"{}\"", step.code)),
-        ),
-        "channel" => (
-            by_values(),
-            containing(format!("\"channel\":\"{}\"", step.code)),
-        ),
-        "currency" => (
-            by_values(),
-            containing(format!("\"currency\":\"{}\"", step.code)),
-        ),
-        "category" => (
-            format!(
-                "p.id IN (SELECT pc.product_id FROM product_categories pc WHERE pc.category = ${n})"
-            ),
-            step.code.clone(),
-        ),
-        "family" => (format!("p.family = ${n}"), step.code.clone()),
-        _ => return None,
-    })
-}
-
-/// The `WHERE` condition over products `p` after `$1` that any of `steps`
-/// may affect, with the texts to bind from `$2` on; `None` when no step
-/// holds product values.
-fn affected_condition(steps: &[&crate::catalog::plan::Step]) -> Option<(String, Vec<String>)> {
-    let mut conditions = Vec::new();
-    let mut binds = Vec::new();
-    for step in steps {
-        if let Some((condition, bind)) = affected_by(step, binds.len() + 2) {
-            conditions.push(condition);
-            binds.push(bind);
-        }
-    }
-    (!conditions.is_empty()).then(|| {
-        (
-            format!("p.id > $1 AND ({})", conditions.join(" OR ")),
-            binds,
-        )
-    })
-}
-
 /// How many products the destructive `steps` may affect: the total of a
 /// stepped purge, counted before its first stretch.
 pub async fn count_for_schema_change(
     conn: &mut AnyConnection,
     steps: &[&crate::catalog::plan::Step],
 ) -> Result<i64, WriteError> {
-    let Some((condition, binds)) = affected_condition(steps) else {
-        return Ok(0);
-    };
-    let sql = format!("SELECT COUNT(*) AS n FROM products p WHERE {condition}");
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(0_i64);
-    for bind in &binds {
-        query = query.bind(bind);
-    }
-    let row = query.fetch_one(&mut *conn).await?;
-    Ok(row.try_get("n")?)
+    Ok(rows::count_affected(conn, steps).await?)
 }
 
 /// What a destructive step removes, worked out once per step.
@@ -1000,24 +941,11 @@ pub(crate) async fn purge_for_schema_change(
     limit: Option<usize>,
     now: Timestamp,
 ) -> Result<Purged, WriteError> {
-    let Some((condition, binds)) = affected_condition(steps) else {
-        return Ok(Purged::default());
-    };
     // Lock the stretch's products before the first change-log number is
     // taken, in id order, so concurrent writers queue instead of deadlocking.
-    let lock = Backend::of(conn).lock_rows_of("p");
-    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
-    let sql = format!("SELECT p.id FROM products p WHERE {condition} ORDER BY p.id{limit}{lock}");
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after);
-    for bind in &binds {
-        query = query.bind(bind);
-    }
-    let ids: Vec<i64> = query
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|row| row.try_get("id"))
-        .collect::<Result<_, _>>()?;
+    let Some(ids) = rows::affected_locked(conn, steps, after, limit).await? else {
+        return Ok(Purged::default());
+    };
     let rules: Vec<PurgeRule> = steps
         .iter()
         .map(|step| PurgeRule::new(step, current, desired))

@@ -7,6 +7,7 @@ use super::error::WorkflowError;
 use super::model::{Comment, Proposal, Status};
 use crate::audit::Actor;
 use crate::auth::Caller;
+use crate::catalog::store;
 use crate::db::{Backend, Db, Timestamp};
 
 pub(super) const COLUMNS: &str = "id, product_id, sku, family, author_user_id, author_label, source, status, note, \
@@ -143,10 +144,9 @@ pub async fn list(db: &Db, filter: &ProposalFilter) -> Result<Vec<Proposal>, Wor
     }
     let categories = filter.categories.clone();
     if let Some(codes) = &categories {
-        conditions.push(format!(
-            "EXISTS (SELECT 1 FROM product_categories pc WHERE pc.product_id = proposals.product_id \
-             AND pc.category IN ({}))",
-            placeholders(codes.len())
+        conditions.push(store::in_categories(
+            "proposals.product_id",
+            &placeholders(codes.len()),
         ));
     }
     let sql = format!(
