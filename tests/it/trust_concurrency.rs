@@ -590,6 +590,10 @@ async fn a_busy_database_interrupts_an_import_and_it_resumes_sqlite() {
     let mut other = sqlx::AnyConnection::connect(app.state.config.database_url.expose())
         .await
         .expect("another process's connection");
+    sqlx::raw_sql("PRAGMA busy_timeout = 0")
+        .execute(&mut other)
+        .await
+        .expect("no busy wait");
     let done = AtomicBool::new(false);
     let running = async {
         let result = sluice::import::worker::drain(&app.state).await;
@@ -611,10 +615,18 @@ async fn a_busy_database_interrupts_an_import_and_it_resumes_sqlite() {
             }
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
-        sqlx::raw_sql("BEGIN IMMEDIATE")
-            .execute(&mut other)
-            .await
-            .expect("write lock");
+        // Ask for the lock without waiting and ask again at once: SQLite's
+        // own busy wait backs off to 100 ms sleeps and so keeps missing the
+        // short gaps between the import's batches.
+        loop {
+            match sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut other).await {
+                Ok(_) => break,
+                Err(err) if done.load(Ordering::SeqCst) => {
+                    panic!("the import ended before the lock was taken: {err}")
+                }
+                Err(_) => tokio::task::yield_now().await,
+            }
+        }
         // … and keep it until the job's run gave up waiting for it.
         while app.state.imports.progress(id).is_some() {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
