@@ -44,6 +44,8 @@ OWNERS = {
     "publish_pending": "publish",
     "feed_pulls": "publish",
     "jobs": "jobs",
+    "assets": "media",
+    "asset_renditions": "media",
 }
 
 # (file, table): references kept on purpose, each with its reason. Only

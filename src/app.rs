@@ -39,6 +39,12 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let importer = crate::import::worker::spawn(state.services.clone());
     let publisher = crate::publish::worker::spawn(state.services.clone());
     let job_worker = crate::jobs::worker::spawn(state.services.clone());
+    let renditions = crate::media::renditions::spawn(
+        state.db.clone(),
+        state.media.clone(),
+        state.schema.clone(),
+        state.clock.clone(),
+    );
     let app = build_router(state);
     axum::serve(
         listener,
@@ -55,6 +61,8 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     // A job step in flight rolls back whole; the job is taken over after
     // its lease (by this node's next start or another node) and resumes.
     job_worker.abort();
+    // A rendition in flight is made again after its lease runs out.
+    renditions.abort();
     db.close().await;
     tracing::info!("sluice stopped");
     Ok(())

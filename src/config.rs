@@ -24,6 +24,8 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Database(#[from] crate::db::DbSetupError),
+    #[error("SLUICE_MEDIA_URL cannot be used: {0}")]
+    Media(String),
     #[error("data folder {path} is not usable: {reason}")]
     DataDir { path: PathBuf, reason: String },
 }
@@ -45,6 +47,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest import file accepted by upload or the API (streamed to disk).
     pub max_import_bytes: u64,
+    /// Largest media file accepted by upload or the API.
+    pub max_media_bytes: u64,
+    /// Most pixels (width × height, read from the file's header) an image
+    /// may have; a bigger one is refused before it is decoded.
+    pub max_media_pixels: u64,
     /// Database connections per app node.
     pub db_max_connections: u32,
     /// How often an idle publisher looks for other nodes' writes (this
@@ -72,6 +79,8 @@ struct FileConfig {
     session_max_hours: Option<i64>,
     max_body_bytes: Option<i64>,
     max_import_bytes: Option<i64>,
+    max_media_bytes: Option<i64>,
+    max_media_pixels: Option<i64>,
     db_max_connections: Option<i64>,
     publish_tick_ms: Option<i64>,
     trust_proxy: Option<bool>,
@@ -129,11 +138,14 @@ impl Config {
         let media_url = env("SLUICE_MEDIA_URL")
             .or(from_file.media_url)
             .unwrap_or_else(|| format!("file://{}", data_dir.join("media").display()));
-        if !(media_url.starts_with("file://") || media_url.starts_with("s3://")) {
+        if !(media_url.starts_with("file://")
+            || media_url.starts_with("s3://")
+            || media_url.starts_with("memory://"))
+        {
             return Err(ConfigError::BadValue {
                 name: "SLUICE_MEDIA_URL",
                 value: media_url,
-                expected: "file://PATH or s3://BUCKET/PREFIX",
+                expected: "file://PATH, s3://BUCKET/PREFIX or memory:// (tests)",
             });
         }
         let bind_text = env("SLUICE_BIND")
@@ -210,6 +222,24 @@ impl Config {
             from_file.max_import_bytes,
             1024 * 1024 * 1024,
         )?;
+        let max_media_bytes = number(
+            Bounds::new(
+                "SLUICE_MAX_MEDIA_BYTES",
+                1 << 40,
+                "a number of bytes from 1 to 1 TiB",
+            ),
+            from_file.max_media_bytes,
+            100 * 1024 * 1024,
+        )?;
+        let max_media_pixels = number(
+            Bounds::new(
+                "SLUICE_MAX_MEDIA_PIXELS",
+                1 << 40,
+                "a number of pixels from 1 to 2^40",
+            ),
+            from_file.max_media_pixels,
+            100_000_000,
+        )?;
         let db_max_connections = number(
             Bounds::new(
                 "SLUICE_DB_MAX_CONNECTIONS",
@@ -243,6 +273,8 @@ impl Config {
             session_absolute: time::Duration::hours(max_hours),
             max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
             max_import_bytes: u64::try_from(max_import_bytes).unwrap_or(u64::MAX),
+            max_media_bytes: u64::try_from(max_media_bytes).unwrap_or(u64::MAX),
+            max_media_pixels: u64::try_from(max_media_pixels).unwrap_or(u64::MAX),
             db_max_connections: u32::try_from(db_max_connections).unwrap_or(u32::MAX),
             publish_tick: std::time::Duration::from_millis(
                 u64::try_from(publish_tick_ms).unwrap_or(500),

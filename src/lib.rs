@@ -20,6 +20,8 @@ pub mod error;
 pub mod import;
 /// Background jobs (republishing a channel): queue, leases, progress, the worker.
 pub mod jobs;
+/// Media (DAM): assets in object storage, their review, renditions per preset.
+pub mod media;
 /// Readiness, the publisher, feeds and channel formats.
 pub mod publish;
 /// Schema as code: export, plan and apply a desired schema (and mapping

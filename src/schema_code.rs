@@ -18,8 +18,8 @@ use serde_json::Value as Json;
 use crate::audit::{self, Actor, AuditEvent};
 pub use crate::catalog::plan::{Action, Plan, Step};
 use crate::catalog::schema::{
-    Attribute, AttributeGroup, AttributeType, Category, Channel, Currency, Family, Locale, Schema,
-    is_code, is_currency_code, is_locale_code,
+    Attribute, AttributeGroup, AttributeType, Category, Channel, Currency, Family, Locale,
+    MediaPreset, Schema, is_code, is_currency_code, is_locale_code,
 };
 use crate::catalog::store;
 use crate::catalog::units;
@@ -108,6 +108,8 @@ struct FileText {
     #[serde(default)]
     categories: Vec<Category>,
     #[serde(default)]
+    media_presets: Vec<MediaPreset>,
+    #[serde(default)]
     profiles: Option<Vec<MappingProfile>>,
 }
 
@@ -121,6 +123,8 @@ struct FileTextRef<'a> {
     attributes: &'a [Attribute],
     families: &'a [Family],
     categories: &'a [Category],
+    #[serde(skip_serializing_if = "<[MediaPreset]>::is_empty")]
+    media_presets: &'a [MediaPreset],
     #[serde(skip_serializing_if = "Option::is_none")]
     profiles: Option<&'a [MappingProfile]>,
 }
@@ -136,6 +140,7 @@ pub fn export_file(file: &SchemaFile) -> Result<String, SchemaError> {
         attributes,
         families,
         categories,
+        media_presets,
         version: _,
         lookup: _,
     } = &file.schema;
@@ -147,6 +152,7 @@ pub fn export_file(file: &SchemaFile) -> Result<String, SchemaError> {
         attributes,
         families,
         categories,
+        media_presets,
         profiles: file.profiles.as_deref(),
     };
     let full = toml::to_string_pretty(&text).map_err(|err| SchemaError::Syntax(err.to_string()))?;
@@ -173,6 +179,7 @@ pub fn parse_file(text: &str) -> Result<SchemaFile, SchemaError> {
         attributes,
         families,
         categories,
+        media_presets,
         profiles,
     } = toml::from_str(text).map_err(|err| SchemaError::Syntax(err.to_string()))?;
     Ok(SchemaFile {
@@ -184,6 +191,7 @@ pub fn parse_file(text: &str) -> Result<SchemaFile, SchemaError> {
             attributes,
             families,
             categories,
+            media_presets,
             version: 0,
             lookup: Default::default(),
         },

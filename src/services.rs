@@ -26,11 +26,17 @@ pub struct Services {
     pub imports: Arc<Imports>,
     pub publishing: Arc<Publishing>,
     pub jobs: Arc<Jobs>,
+    /// The media store, its limits and the rendition worker's wake-up.
+    pub media: crate::media::MediaHandle,
 }
 
 impl Services {
-    pub fn new(db: Db, config: Config, clock: Clock) -> Self {
-        Self {
+    /// Fails only when the media store cannot be opened.
+    pub fn new(db: Db, config: Config, clock: Clock) -> Result<Self, ConfigError> {
+        let media = crate::media::Media::open(&config)
+            .map_err(|err| ConfigError::Media(err.to_string()))?;
+        Ok(Self {
+            media: Arc::new(media),
             db,
             config: Arc::new(config),
             clock,
@@ -38,7 +44,7 @@ impl Services {
             imports: Arc::default(),
             publishing: Arc::default(),
             jobs: Arc::default(),
-        }
+        })
     }
 
     /// Creates the data folder, opens the database and migrates it. Any
@@ -49,7 +55,7 @@ impl Services {
         config.prepare_data_dir()?;
         let db = Db::connect(&config.database_url, config.db_max_connections).await?;
         db.migrate(&config.database_url).await?;
-        Ok(Self::new(db, config, Clock::system()))
+        Self::new(db, config, Clock::system())
     }
 
     pub fn session_policy(&self) -> SessionPolicy {

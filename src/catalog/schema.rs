@@ -66,6 +66,157 @@ pub struct Channel {
     /// Which attribute fills each field of the channel's format.
     #[serde(default)]
     pub mapping: FieldMapping,
+    /// The media preset whose renditions this channel's feed links to;
+    /// `None` is the format's own (`google`, `shopify`, `web` for JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_preset: Option<String>,
+}
+
+impl Channel {
+    /// The preset code the channel's image links use.
+    pub fn image_preset_code(&self) -> &str {
+        match (&self.image_preset, self.output_format) {
+            (Some(code), _) => code,
+            (None, OutputFormat::GoogleMerchant) => "google",
+            (None, OutputFormat::ShopifyCsv) => "shopify",
+            (None, OutputFormat::Json) => "web",
+        }
+    }
+}
+
+/// How a rendition fills its preset's box.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fit {
+    /// The whole image, scaled down to fit inside the box (never up).
+    #[default]
+    Contain,
+    /// The box filled exactly, the overflow cropped from the centre.
+    Cover,
+}
+
+/// The file format of a rendition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenditionFormat {
+    Jpeg,
+    Png,
+    Webp,
+}
+
+impl RenditionFormat {
+    pub fn media_type(self) -> &'static str {
+        match self {
+            RenditionFormat::Jpeg => "image/jpeg",
+            RenditionFormat::Png => "image/png",
+            RenditionFormat::Webp => "image/webp",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            RenditionFormat::Jpeg => "jpg",
+            RenditionFormat::Png => "png",
+            RenditionFormat::Webp => "webp",
+        }
+    }
+}
+
+fn default_quality() -> u8 {
+    85
+}
+
+/// A rendition size: renditions of every image asset are made per preset
+/// and served at `/media/{asset}/{preset}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaPreset {
+    pub code: String,
+    /// The box, in pixels.
+    pub width: u32,
+    pub height: u32,
+    #[serde(default)]
+    pub fit: Fit,
+    pub format: RenditionFormat,
+    /// Encoder quality, 1–100 (JPEG and WebP).
+    #[serde(default = "default_quality")]
+    pub quality: u8,
+}
+
+impl MediaPreset {
+    fn new(code: &str, width: u32, height: u32, fit: Fit, format: RenditionFormat) -> Self {
+        Self {
+            code: code.to_owned(),
+            width,
+            height,
+            fit,
+            format,
+            quality: default_quality(),
+        }
+    }
+
+    /// A short hash of what the preset makes: part of the rendition's
+    /// object key and URL, so a changed preset makes new files under new
+    /// URLs and cached copies of the old ones are never served for it.
+    pub fn spec_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let spec = format!(
+            "{}x{}:{:?}:{:?}:{}",
+            self.width, self.height, self.fit, self.format, self.quality
+        );
+        hex::encode(&Sha256::digest(spec.as_bytes())[..4])
+    }
+
+    /// The size a rendition of a `width` × `height` image has: `contain`
+    /// scales down to fit (never up), `cover` fills the box (an image
+    /// smaller than the box is cropped to the box's shape, not enlarged).
+    pub fn target_size(&self, width: u32, height: u32) -> (u32, u32) {
+        let (w, h) = (u64::from(width.max(1)), u64::from(height.max(1)));
+        let (bw, bh) = (u64::from(self.width.max(1)), u64::from(self.height.max(1)));
+        let scaled = |num: u64, den: u64, v: u64| -> u32 {
+            u32::try_from((v * num).div_ceil(den).max(1)).unwrap_or(u32::MAX)
+        };
+        match self.fit {
+            Fit::Contain => {
+                if w <= bw && h <= bh {
+                    (width.max(1), height.max(1))
+                } else if w * bh >= h * bw {
+                    // Wider than the box: the width binds.
+                    (self.width, scaled(bw, w, h).min(self.height))
+                } else {
+                    (scaled(bh, h, w).min(self.width), self.height)
+                }
+            }
+            Fit::Cover => {
+                if w >= bw && h >= bh {
+                    (self.width, self.height)
+                } else {
+                    // Too small to fill: the largest box-shaped crop.
+                    let factor_w = w * bh;
+                    let factor_h = h * bw;
+                    if factor_w >= factor_h {
+                        (scaled(bw, bh, h).min(width.max(1)), height.max(1))
+                    } else {
+                        (width.max(1), scaled(bh, bw, w).min(height.max(1)))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The presets a schema without its own gets: the library's thumbnail and
+/// preview, and one per channel format (FORMATS.md: Google recommends
+/// 1200 × 1200 and accepts JPEG; Shopify takes up to 2048 × 2048).
+pub fn default_media_presets() -> Vec<MediaPreset> {
+    use RenditionFormat::{Jpeg, Webp};
+    vec![
+        MediaPreset::new("thumbnail", 320, 320, Fit::Cover, Webp),
+        MediaPreset::new("preview", 1200, 1200, Fit::Contain, Jpeg),
+        MediaPreset::new("google", 1200, 1200, Fit::Contain, Jpeg),
+        MediaPreset::new("shopify", 2048, 2048, Fit::Contain, Jpeg),
+        MediaPreset::new("web", 1600, 1600, Fit::Contain, Webp),
+    ]
 }
 
 /// When a channel's changes reach its feed.
@@ -431,6 +582,9 @@ pub struct Schema {
     pub families: Vec<Family>,
     #[serde(default)]
     pub categories: Vec<Category>,
+    /// Rendition sizes; empty means [`default_media_presets`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media_presets: Vec<MediaPreset>,
     /// The stored schema's version when it was loaded; 0 for a schema read
     /// from a file. Writes validated against a schema check it still holds.
     #[serde(skip)]
@@ -472,6 +626,20 @@ fn positions<'a>(codes: impl Iterator<Item = &'a str>) -> std::collections::Hash
 }
 
 impl Schema {
+    /// The schema's media presets, or the defaults when it names none.
+    pub fn presets(&self) -> std::borrow::Cow<'_, [MediaPreset]> {
+        if self.media_presets.is_empty() {
+            std::borrow::Cow::Owned(default_media_presets())
+        } else {
+            std::borrow::Cow::Borrowed(&self.media_presets)
+        }
+    }
+
+    /// One preset by code.
+    pub fn preset(&self, code: &str) -> Option<MediaPreset> {
+        self.presets().iter().find(|p| p.code == code).cloned()
+    }
+
     pub fn attribute(&self, code: &str) -> Option<&Attribute> {
         let index = self
             .lookup

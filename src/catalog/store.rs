@@ -810,6 +810,22 @@ pub async fn products_using_attribute(
     products_like(conn, &containing(&format!("\"{attribute}\":[")), None).await
 }
 
+/// Products (id and SKU, by SKU) whose values name asset `asset_id`: the
+/// asset page's "where used" and the products to judge again when an asset
+/// is approved, rejected or removed. Asset ids are 16 hex digits, quoted in
+/// the JSON text, so the match is exact.
+pub async fn products_using_asset(
+    conn: &mut AnyConnection,
+    asset_id: &str,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, sku FROM products WHERE product_values LIKE $1 ESCAPE '\\' ORDER BY sku_key",
+    )
+    .bind(containing(&format!("\"{asset_id}\"")))
+    .fetch_all(&mut *conn)
+    .await
+}
+
 pub async fn products_in_family(
     conn: &mut AnyConnection,
     family: &str,

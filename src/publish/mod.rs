@@ -2,6 +2,7 @@
 //! follows the change log and writes snapshots and gapless feed events, and
 //! the channel formats connectors and exports read.
 
+pub mod assets;
 pub mod export;
 pub mod feed;
 pub mod formats;

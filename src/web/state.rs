@@ -18,8 +18,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config, clock: Clock) -> Self {
-        Self::from(Services::new(db, config, clock))
+    /// Fails only when the media store cannot be opened.
+    pub fn new(db: Db, config: Config, clock: Clock) -> Result<Self, crate::config::ConfigError> {
+        Services::new(db, config, clock).map(Self::from)
     }
 
     /// Queues `task` for `actor` and wakes this node's job worker (the pages

@@ -163,7 +163,8 @@ impl TestApp {
             state.db.clone(),
             (*state.config).clone(),
             Clock::adjustable(),
-        );
+        )
+        .expect("state");
         let router = app::build_router(state.clone());
         TestApp {
             state,
