@@ -444,6 +444,14 @@ async fn demo(config: Config, seed_only: bool) -> anyhow::Result<()> {
         Ok(None) => {}
         Err(err) => println!("ERP import: the demo file was not imported ({err:#})"),
     }
+    match sluice::demo::media::seed_once(&state).await {
+        Ok(Some(seed)) => println!(
+            "Media: {} generated product images, approved and linked to {} products",
+            seed.assets, seed.linked
+        ),
+        Ok(None) => {}
+        Err(err) => println!("Media: the demo images were not seeded ({err:#})"),
+    }
     match sluice::demo::states::stage_once(&state.db, &state.schema, &state.clock).await {
         Ok(Some(staged)) => println!("Publishing: {}", staged.summary()),
         Ok(None) => {}

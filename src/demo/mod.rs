@@ -14,6 +14,7 @@
 //! stored only while there is none of that code.
 
 pub mod erp;
+pub mod media;
 pub mod products;
 pub mod states;
 
