@@ -826,6 +826,57 @@ pub async fn products_using_asset(
     .await
 }
 
+/// The asset ids that products' values of the `attributes` (the schema's
+/// `assets` attributes) link, for the media library's usage filter. One
+/// pass over the products holding such values, 500 rows at a time; any
+/// 16-hex-digit string in the data counts, whatever shape the links take.
+pub async fn linked_asset_ids(
+    conn: &mut AnyConnection,
+    attributes: &[String],
+) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    fn collect(data: &serde_json::Value, found: &mut std::collections::HashSet<String>) {
+        match data {
+            serde_json::Value::String(text)
+                if text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                found.insert(text.to_ascii_lowercase());
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| collect(i, found)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| collect(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = std::collections::HashSet::new();
+    for attribute in attributes {
+        let pattern = containing(&format!("\"{attribute}\":["));
+        let mut after = 0_i64;
+        loop {
+            let rows: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT id, product_values FROM products \
+                 WHERE id > $1 AND product_values LIKE $2 ESCAPE '\\' ORDER BY id LIMIT 500",
+            )
+            .bind(after)
+            .bind(&pattern)
+            .fetch_all(&mut *conn)
+            .await?;
+            let Some(&(last, _)) = rows.last() else { break };
+            after = last;
+            for (_, text) in &rows {
+                // Written by this module as JSON; an unreadable document links nothing.
+                if let Ok(values) = serde_json::from_str::<serde_json::Value>(text)
+                    && let Some(entries) = values.get(attribute.as_str())
+                {
+                    collect(entries, &mut found);
+                }
+            }
+            if rows.len() < 500 {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
 pub async fn products_in_family(
     conn: &mut AnyConnection,
     family: &str,
