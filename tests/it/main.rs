@@ -15,6 +15,7 @@ mod catalog;
 mod channel_pages;
 mod config;
 mod import_pages;
+mod media_pages;
 mod imports;
 mod overview_pages;
 mod pages;

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::audit_log::AuditRow;
-use super::{Chrome, render, thousands};
+use super::{Chrome, NoticeQuery, render, thousands};
 use crate::audit::{self, Actor};
 use crate::auth::sessions::Session;
 use crate::auth::{Caller, Permission};
@@ -1040,6 +1040,17 @@ async fn asset_view(
     input: AssetInput,
     status: StatusCode,
 ) -> PageResult {
+    asset_view_with(state, session, asset, input, status, None).await
+}
+
+async fn asset_view_with(
+    state: &AppState,
+    session: &Session,
+    asset: Asset,
+    input: AssetInput,
+    status: StatusCode,
+    notice: Option<&str>,
+) -> PageResult {
     let caller = reader(session)?;
     let schema = state.schema.get(&state.db).await?;
     let locale = ui_locale(&schema);
@@ -1123,7 +1134,7 @@ async fn asset_view(
         None => (asset.tags.join(", "), asset.version),
     };
     let page = AssetPage {
-        chrome: Chrome::new(session, "/media", None),
+        chrome: Chrome::new(session, "/media", notice),
         size: size_of(&asset),
         dims: dimensions(&asset),
         kind: kind_label(&asset.media_type),
@@ -1156,10 +1167,19 @@ async fn asset_page(
     State(state): State<AppState>,
     PageSession(session): PageSession,
     Path(id): Path<String>,
+    Query(notice): Query<NoticeQuery>,
 ) -> PageResult {
     reader(&session)?;
     let asset = load_asset(&state, &id).await?;
-    asset_view(&state, &session, asset, AssetInput::default(), StatusCode::OK).await
+    asset_view_with(
+        &state,
+        &session,
+        asset,
+        AssetInput::default(),
+        StatusCode::OK,
+        notice.notice.as_deref(),
+    )
+    .await
 }
 
 /// `POST /media/{id}/metadata`: `alt.LOCALE` fields, `tags`, `version`.
