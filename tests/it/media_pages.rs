@@ -157,7 +157,11 @@ async fn post_upload(
 ) -> TestResponse {
     let page = client.get("/media").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    let action = attribute_after(&page.body, "<form method=\"post\" action=\"/media?", "action");
+    let action = attribute_after(
+        &page.body,
+        "<form method=\"post\" action=\"/media?",
+        "action",
+    );
     send_upload(app, client, &action, body, accept_json).await
 }
 
@@ -207,7 +211,14 @@ fn cards(body: &str) -> usize {
 async fn library_lists_filters_and_pages(app: TestApp) {
     app.seed_schema().await;
     let system = Actor::system("test");
-    let shoe = stored(&app, &system, "shoe.png", png(1, 8, 8), &["summer", "shoes"]).await;
+    let shoe = stored(
+        &app,
+        &system,
+        "shoe.png",
+        png(1, 8, 8),
+        &["summer", "shoes"],
+    )
+    .await;
     let boot = stored(&app, &system, "boot.png", png(2, 8, 8), &["winter"]).await;
     stored(&app, &system, "manual.pdf", pdf(0), &["docs"]).await;
     decide(&app, &shoe.id, Decision::Approve).await;
@@ -345,7 +356,10 @@ async fn upload_without_javascript_summarises_each_file(app: TestApp) {
     .await
     .expect("list");
     assert_eq!(total, 2, "the duplicate and the SVG stored nothing");
-    let new = list.iter().find(|a| a.filename == "second.png").expect("new");
+    let new = list
+        .iter()
+        .find(|a| a.filename == "second.png")
+        .expect("new");
     assert_eq!(new.tags, vec!["sale", "summer"]);
     assert!(new.uploaded_by.starts_with("media-"), "{}", new.uploaded_by);
 
@@ -412,7 +426,11 @@ async fn oversized_files_are_refused_naming_the_limit() {
     assert!(big.len() > 2000 && big.len() < 20 * 2000);
     let page = post_upload(&app, &editor, multipart(&[], &[("big.png", &big)]), false).await;
     assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", page.body);
-    assert!(page.body.contains("SLUICE_MAX_MEDIA_BYTES"), "{}", page.body);
+    assert!(
+        page.body.contains("SLUICE_MAX_MEDIA_BYTES"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("2000 bytes"));
     let json = post_upload(&app, &editor, multipart(&[], &[("big.png", &big)]), true).await;
     assert_eq!(json.status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -449,7 +467,10 @@ async fn viewers_see_no_upload_form_and_cannot_post(app: TestApp) {
     let page = viewer.get("/media").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.body.contains("media-upload-form"));
-    assert!(!page.body.contains("media.js"), "no script for people who cannot upload");
+    assert!(
+        !page.body.contains("media.js"),
+        "no script for people who cannot upload"
+    );
     assert!(!page.body.contains("Approve selected"));
     let csrf = page.csrf();
     let posted = send_upload(
@@ -487,7 +508,14 @@ async fn bulk_approve_skips_the_approvers_own_uploads(app: TestApp) {
     app.seed_schema().await;
     let (approver, me) = login(&app, &[Role::Editor, Role::Approver]).await;
     let mine = stored(&app, &me.actor(), "mine.png", png(50, 2, 2), &[]).await;
-    let theirs = stored(&app, &Actor::system("test"), "theirs.png", png(51, 2, 2), &[]).await;
+    let theirs = stored(
+        &app,
+        &Actor::system("test"),
+        "theirs.png",
+        png(51, 2, 2),
+        &[],
+    )
+    .await;
     let other = stored(&app, &Actor::system("test"), "other.pdf", pdf(51), &[]).await;
     let page = approver.get("/media").await;
     assert!(page.body.contains("Approve selected"));
@@ -512,7 +540,12 @@ async fn bulk_approve_skips_the_approvers_own_uploads(app: TestApp) {
     assert!(report.body.contains("mine.png</a> — you uploaded it"));
     let get = |id: String| {
         let db = app.db().clone();
-        async move { sluice::media::assets::get(&db, &id).await.expect("get").expect("asset") }
+        async move {
+            sluice::media::assets::get(&db, &id)
+                .await
+                .expect("get")
+                .expect("asset")
+        }
     };
     assert_eq!(get(theirs.id.clone()).await.status.as_str(), "approved");
     assert_eq!(get(mine.id.clone()).await.status.as_str(), "pending");
@@ -531,7 +564,14 @@ async fn bulk_approve_skips_the_approvers_own_uploads(app: TestApp) {
 async fn asset_page_shows_metadata_and_renditions(app: TestApp) {
     app.seed_schema().await;
     let (editor, me) = login(&app, &[Role::Editor]).await;
-    let asset = stored(&app, &me.actor(), "Trail Shoe.png", png(60, 64, 48), &["shoes"]).await;
+    let asset = stored(
+        &app,
+        &me.actor(),
+        "Trail Shoe.png",
+        png(60, 64, 48),
+        &["shoes"],
+    )
+    .await;
     let document = stored(&app, &me.actor(), "spec.pdf", pdf(60), &[]).await;
     let before = editor.get(&format!("/media/{}", asset.id)).await;
     assert!(before.body.contains("not yet"), "renditions not made yet");
@@ -564,20 +604,31 @@ async fn asset_page_shows_metadata_and_renditions(app: TestApp) {
     assert!(body.contains("Alt text, English (US)") && body.contains("name=\"alt.de_DE\""));
 
     let pdf_page = editor.get(&format!("/media/{}", document.id)).await;
-    assert!(pdf_page
-        .body
-        .contains(&format!("href=\"/media/{}/original\" download", document.id)));
+    assert!(pdf_page.body.contains(&format!(
+        "href=\"/media/{}/original\" download",
+        document.id
+    )));
     assert!(pdf_page.body.contains("PDF document"));
     assert_eq!(
         editor.get("/media/0123456789abcdef").await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(editor.get("/media/..%2Fetc").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        editor.get("/media/..%2Fetc").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 async fn stale_alt_text_edit_is_refused_and_keeps_the_input(app: TestApp) {
     app.seed_schema().await;
-    let asset = stored(&app, &Actor::system("test"), "a.png", png(70, 2, 2), &["old"]).await;
+    let asset = stored(
+        &app,
+        &Actor::system("test"),
+        "a.png",
+        png(70, 2, 2),
+        &["old"],
+    )
+    .await;
     let (one, _) = login(&app, &[Role::Editor]).await;
     let (two, _) = login(&app, &[Role::Editor]).await;
     let path = format!("/media/{}", asset.id);
@@ -597,7 +648,10 @@ async fn stale_alt_text_edit_is_refused_and_keeps_the_input(app: TestApp) {
         )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
-    assert_eq!(saved.location(), format!("/media/{}?notice=asset_saved", asset.id));
+    assert_eq!(
+        saved.location(),
+        format!("/media/{}?notice=asset_saved", asset.id)
+    );
     let shown = one.get(saved.location()).await;
     assert!(shown.body.contains("Alt texts and tags saved."));
     assert!(shown.body.contains("value=\"Red trail shoe, side view\""));
@@ -615,7 +669,10 @@ async fn stale_alt_text_edit_is_refused_and_keeps_the_input(app: TestApp) {
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
     assert!(stale.body.contains("Someone changed this asset"));
-    assert!(stale.body.contains("value=\"Roter Laufschuh\""), "the typed text is kept");
+    assert!(
+        stale.body.contains("value=\"Roter Laufschuh\""),
+        "the typed text is kept"
+    );
     assert!(stale.body.contains("value=\"schuhe\""));
     let stored_now = sluice::media::assets::get(app.db(), &asset.id)
         .await
@@ -645,7 +702,10 @@ async fn stale_alt_text_edit_is_refused_and_keeps_the_input(app: TestApp) {
             &action,
             &[
                 ("csrf_token", &page.csrf()),
-                ("version", &attribute_after(&page.body, "name=\"version\"", "value")),
+                (
+                    "version",
+                    &attribute_after(&page.body, "name=\"version\"", "value"),
+                ),
                 ("alt.en_US", &long),
             ],
         )
@@ -671,7 +731,11 @@ async fn approve_and_reject_with_a_reason(app: TestApp) {
 
     let (approver, _) = login(&app, &[Role::Approver]).await;
     let no_reason = approver
-        .post_form(&path, &decision, &[("decision", "reject"), ("reason", "  ")])
+        .post_form(
+            &path,
+            &decision,
+            &[("decision", "reject"), ("reason", "  ")],
+        )
         .await;
     assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(no_reason.body.contains("Say why the asset is rejected"));
@@ -679,13 +743,19 @@ async fn approve_and_reject_with_a_reason(app: TestApp) {
         .post_form(
             &path,
             &decision,
-            &[("decision", "reject"), ("reason", "Watermark in the corner")],
+            &[
+                ("decision", "reject"),
+                ("reason", "Watermark in the corner"),
+            ],
         )
         .await;
     assert_eq!(rejected.status, StatusCode::SEE_OTHER, "{}", rejected.body);
     let page = approver.get(rejected.location()).await;
     assert!(page.body.contains("Asset rejected"));
-    assert!(page.body.contains("Reject reason</dt><dd>Watermark in the corner"));
+    assert!(
+        page.body
+            .contains("Reject reason</dt><dd>Watermark in the corner")
+    );
     let approved = approver
         .post_form(&path, &decision, &[("decision", "approve")])
         .await;
@@ -707,7 +777,13 @@ async fn where_used_lists_the_linking_products(app: TestApp) {
     let asset = stored(&app, &Actor::system("test"), "a.png", png(90, 2, 2), &[]).await;
     let (viewer, _) = login(&app, &[Role::Viewer]).await;
     let path = format!("/media/{}", asset.id);
-    assert!(viewer.get(&path).await.body.contains("No product links this asset."));
+    assert!(
+        viewer
+            .get(&path)
+            .await
+            .body
+            .contains("No product links this asset.")
+    );
     let schema = app.schema().await;
     for sku in ["TEE-2", "TEE-1"] {
         app.create_as_system(
@@ -719,8 +795,11 @@ async fn where_used_lists_the_linking_products(app: TestApp) {
         )
         .await;
     }
-    app.create_as_system(&schema, new_product("TEE-3", ProductKind::Simple, "apparel", None))
-        .await;
+    app.create_as_system(
+        &schema,
+        new_product("TEE-3", ProductKind::Simple, "apparel", None),
+    )
+    .await;
     let page = viewer.get(&path).await;
     let used = &page.body[page.body.find("used-heading").expect("where used")..];
     let one = used.find("href=\"/products/TEE-1\"").expect("TEE-1");

@@ -77,7 +77,10 @@ async fn every_navigation_link_answers(app: TestApp) {
     let browser = app.login_as(Role::Viewer).await;
     let media = browser.get("/media").await;
     assert_eq!(media.status, StatusCode::OK);
-    assert!(media.body.contains("Media library"), "the media library is built");
+    assert!(
+        media.body.contains("Media library"),
+        "the media library is built"
+    );
     // Every link in the navigation answers without a server error.
     let admin = app.login_as(Role::Admin).await;
     let dashboard = admin.get("/").await;

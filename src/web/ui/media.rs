@@ -48,7 +48,9 @@ pub fn routes() -> Router<AppState> {
         // general body limit (meant for forms) would refuse any real photo.
         .route(
             "/media",
-            get(library).post(upload_files).layer(DefaultBodyLimit::disable()),
+            get(library)
+                .post(upload_files)
+                .layer(DefaultBodyLimit::disable()),
         )
         .route("/media/approve", post(bulk_approve))
         .route("/media/{id}", get(asset_page))
@@ -87,7 +89,9 @@ fn editor(session: &Session) -> Result<Caller, PageError> {
 
 fn approver(session: &Session) -> Result<Caller, PageError> {
     let caller = reader(session)?;
-    caller.require(&Permission::Review).map_err(AppError::from)?;
+    caller
+        .require(&Permission::Review)
+        .map_err(AppError::from)?;
     Ok(caller)
 }
 
@@ -102,9 +106,12 @@ fn media_error(err: MediaError) -> AppError {
         | MediaError::TooManyPixels { .. }
         | MediaError::Corrupt { .. }
         | MediaError::NoPreset(_)
-        | MediaError::Invalid(_) => AppError::validation(vec![
-            crate::web::error::FieldError::field("file", err.to_string()),
-        ]),
+        | MediaError::Invalid(_) => {
+            AppError::validation(vec![crate::web::error::FieldError::field(
+                "file",
+                err.to_string(),
+            )])
+        }
         MediaError::Db(err) => AppError::from(err),
         MediaError::Storage(_) => AppError::internal(err),
     }
@@ -327,7 +334,12 @@ struct LibraryPage {
 /// The library URL for these filters (and page).
 fn library_href(q: &str, status: &str, kind: &str, usage: &str, page: i64) -> String {
     let mut parts = Vec::new();
-    for (key, value) in [("q", q), ("status", status), ("kind", kind), ("usage", usage)] {
+    for (key, value) in [
+        ("q", q),
+        ("status", status),
+        ("kind", kind),
+        ("usage", usage),
+    ] {
         if !value.is_empty() {
             parts.push(format!("{key}={}", urlencode(value)));
         }
@@ -521,7 +533,10 @@ async fn library(
     query: Result<Query<LibraryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> PageResult {
     let Query(query) = query.map_err(|rejection| {
-        AppError::BadRequest(format!("The filters cannot be read: {}", rejection.body_text()))
+        AppError::BadRequest(format!(
+            "The filters cannot be read: {}",
+            rejection.body_text()
+        ))
     })?;
     library_page(
         &state,
@@ -737,7 +752,11 @@ fn refusal_text(err: &MediaError) -> String {
             "The file is larger than the media limit of {} ({limit} bytes, set by SLUICE_MAX_MEDIA_BYTES).",
             human_bytes(*limit)
         ),
-        MediaError::TooManyPixels { width, height, limit } => format!(
+        MediaError::TooManyPixels {
+            width,
+            height,
+            limit,
+        } => format!(
             "The image is {width} × {height} pixels; at most {} pixels are accepted (SLUICE_MAX_MEDIA_PIXELS).",
             thousands(i64::try_from(*limit).unwrap_or(i64::MAX))
         ),
@@ -916,7 +935,9 @@ async fn bulk_approve(
         ])));
     }
     let mut conn = state.db.pool().acquire().await.map_err(AppError::from)?;
-    let found = assets::many(&mut conn, &ids).await.map_err(AppError::from)?;
+    let found = assets::many(&mut conn, &ids)
+        .await
+        .map_err(AppError::from)?;
     drop(conn);
     let actor = caller.actor().from_addr(&addr);
     let allow_self = state.config.allow_self_approval;
@@ -1026,7 +1047,9 @@ struct AssetInput {
 async fn load_asset(state: &AppState, id: &str) -> PageResult<Asset> {
     let id = id.to_ascii_lowercase();
     if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(PageError(AppError::NotFound(format!("There is no asset {id}."))));
+        return Err(PageError(AppError::NotFound(format!(
+            "There is no asset {id}."
+        ))));
     }
     assets::get(&state.db, &id)
         .await?
@@ -1213,9 +1236,15 @@ async fn save_metadata(
     };
     let actor = caller.actor().from_addr(&addr);
     let mut tx = state.db.begin_write().await.map_err(AppError::from)?;
-    let result =
-        assets::update_metadata(&mut tx, &asset.id, version, &edit, &actor, state.clock.now())
-            .await;
+    let result = assets::update_metadata(
+        &mut tx,
+        &asset.id,
+        version,
+        &edit,
+        &actor,
+        state.clock.now(),
+    )
+    .await;
     let (err, status) = match result {
         Ok(_) => {
             tx.commit().await.map_err(AppError::from)?;
@@ -1340,7 +1369,10 @@ mod tests {
 
     #[test]
     fn tags_are_trimmed_lowercased_and_unique() {
-        assert_eq!(parse_tags(" Summer, shoes,,summer "), vec!["summer", "shoes"]);
+        assert_eq!(
+            parse_tags(" Summer, shoes,,summer "),
+            vec!["summer", "shoes"]
+        );
         assert!(parse_tags("").is_empty());
     }
 
