@@ -829,7 +829,8 @@ pub async fn products_using_asset(
 /// The asset ids that products' values of the `attributes` (the schema's
 /// `assets` attributes) link, for the media library's usage filter. One
 /// pass over the products holding such values, 500 rows at a time; any
-/// 16-hex-digit string in the data counts, whatever shape the links take.
+/// 16-hex-digit string in the attribute's list counts, whatever shape the
+/// links take.
 pub async fn linked_asset_ids(
     conn: &mut AnyConnection,
     attributes: &[String],
@@ -848,7 +849,8 @@ pub async fn linked_asset_ids(
     }
     let mut found = std::collections::HashSet::new();
     for attribute in attributes {
-        let pattern = containing(&format!("\"{attribute}\":["));
+        let key = format!("\"{attribute}\":[");
+        let pattern = containing(&key);
         let mut after = 0_i64;
         loop {
             let rows: Vec<(i64, String)> = sqlx::query_as(
@@ -862,11 +864,17 @@ pub async fn linked_asset_ids(
             let Some(&(last, _)) = rows.last() else { break };
             after = last;
             for (_, text) in &rows {
-                // Written by this module as JSON; an unreadable document links nothing.
-                if let Ok(values) = serde_json::from_str::<serde_json::Value>(text)
-                    && let Some(entries) = values.get(attribute.as_str())
-                {
-                    collect(entries, &mut found);
+                // Only the attribute's own list is parsed, not the whole
+                // document: a string value's quotes are escaped, so the
+                // unescaped key is the attribute's. An unreadable list links nothing.
+                for (at, _) in text.match_indices(key.as_str()) {
+                    let rest = &text[at + key.len() - 1..];
+                    if let Some(Ok(entries)) = serde_json::Deserializer::from_str(rest)
+                        .into_iter::<serde_json::Value>()
+                        .next()
+                    {
+                        collect(&entries, &mut found);
+                    }
                 }
             }
             if rows.len() < 500 {

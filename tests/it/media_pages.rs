@@ -807,3 +807,64 @@ async fn where_used_lists_the_linking_products(app: TestApp) {
     assert!(one < two, "by SKU");
     assert!(!used.contains("TEE-3"));
 }
+
+/// The usage filter's cost: one pass over the products that hold asset
+/// links. Prints figures; run with
+/// `cargo test --release --test it -- --ignored --nocapture usage_filter_cost`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement: prints the usage filter's cost over 50,000 products"]
+async fn usage_filter_cost() {
+    const PRODUCTS: i64 = 50_000;
+    let app = TestApp::sqlite().await;
+    app.seed_schema().await;
+    let asset = stored(&app, &Actor::system("test"), "a.png", png(99, 2, 2), &[]).await;
+    let filler = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(15);
+    let mut tx = app.db().pool().begin().await.expect("tx");
+    for n in 0..PRODUCTS {
+        // Every product holds an image; the values are ~1 KB.
+        let image = if n == 0 {
+            asset.id.clone()
+        } else {
+            format!("{n:016x}")
+        };
+        let values = json!({
+            "description": [{"locale": "en_US", "channel": null, "data": filler}],
+            "images": [{"locale": null, "channel": null, "data": [image]}],
+            "name": [{"locale": "en_US", "channel": null, "data": format!("Product {n}")}],
+        })
+        .to_string();
+        sqlx::query(
+            "INSERT INTO products (sku, sku_key, kind, family, enabled, categories, \
+             product_values, version, created_at, updated_at) \
+             VALUES ($1, $2, 'simple', 'apparel', 1, '[]', $3, 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+        )
+        .bind(format!("SKU-{n}"))
+        .bind(format!("sku-{n}"))
+        .bind(values)
+        .execute(&mut *tx)
+        .await
+        .expect("insert");
+    }
+    tx.commit().await.expect("commit");
+    let mut conn = app.db().pool().acquire().await.expect("conn");
+    let started = std::time::Instant::now();
+    let linked = sluice::catalog::store::linked_asset_ids(&mut conn, &["images".to_owned()])
+        .await
+        .expect("scan");
+    let scan = started.elapsed();
+    drop(conn);
+    assert_eq!(linked.len(), usize::try_from(PRODUCTS).unwrap());
+    let (viewer, _) = login(&app, &[Role::Viewer]).await;
+    let started = std::time::Instant::now();
+    let page = viewer.get("/media?usage=used").await;
+    let page_time = started.elapsed();
+    assert_eq!(cards(&page.body), 1);
+    let started = std::time::Instant::now();
+    let plain = viewer.get("/media").await;
+    let plain_time = started.elapsed();
+    assert_eq!(cards(&plain.body), 1);
+    eprintln!(
+        "usage filter over {PRODUCTS} products with images: scan {scan:?}, \
+         /media?usage=used {page_time:?}, /media {plain_time:?}"
+    );
+}

@@ -66,8 +66,6 @@ const MAX_FILES: usize = 20;
 const MAX_TEXT_FIELD: usize = 2048;
 /// History entries shown on an asset page.
 const HISTORY: i64 = 50;
-/// Most linked assets the usage filter passes to the database as a list.
-const MAX_USAGE_IDS: usize = 20_000;
 /// The locale whose alt text the grid shows (as the other list pages).
 const LABEL_LOCALE: &str = "en_US";
 
@@ -354,16 +352,9 @@ fn library_href(q: &str, status: &str, kind: &str, usage: &str, page: i64) -> St
     }
 }
 
-/// The usage filter as ids for the asset query: which assets products link.
-async fn usage_filter(
-    state: &AppState,
-    schema: &Schema,
-    usage: &str,
-    filter: &mut AssetFilter,
-) -> PageResult<()> {
-    if usage != "used" && usage != "unused" {
-        return Ok(());
-    }
+/// The assets products link (the usage filter): one pass over the
+/// products that hold values of an `assets` attribute.
+async fn linked_assets(state: &AppState, schema: &Schema) -> PageResult<HashSet<String>> {
     let attributes: Vec<String> = schema
         .attributes
         .iter()
@@ -371,24 +362,45 @@ async fn usage_filter(
         .map(|a| a.code.clone())
         .collect();
     let mut conn = state.db.pool().acquire().await.map_err(AppError::from)?;
-    let linked = store::linked_asset_ids(&mut conn, &attributes)
+    Ok(store::linked_asset_ids(&mut conn, &attributes)
+        .await
+        .map_err(AppError::from)?)
+}
+
+/// A page of the library and how many match. With the usage filter, the
+/// ids matching the other filters are read (one column) and paged here
+/// against the linked set, so any number of linked assets works.
+async fn find_assets(
+    state: &AppState,
+    schema: &Schema,
+    usage: &str,
+    filter: &AssetFilter,
+) -> PageResult<(Vec<Asset>, i64)> {
+    let want_used = match usage {
+        "used" => true,
+        "unused" => false,
+        _ => return Ok(assets::list(&state.db, filter).await?),
+    };
+    let linked = linked_assets(state, schema).await?;
+    let matching: Vec<String> = assets::matching_ids(&state.db, filter)
+        .await?
+        .into_iter()
+        .filter(|id| linked.contains(id) == want_used)
+        .collect();
+    let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
+    let start = usize::try_from(filter.offset.max(0))
+        .unwrap_or(usize::MAX)
+        .min(matching.len());
+    let end = start
+        .saturating_add(usize::try_from(filter.limit).unwrap_or(0))
+        .min(matching.len());
+    let page_ids = &matching[start..end];
+    let mut conn = state.db.pool().acquire().await.map_err(AppError::from)?;
+    let mut found = assets::many(&mut conn, page_ids)
         .await
         .map_err(AppError::from)?;
-    if linked.len() > MAX_USAGE_IDS {
-        return Err(PageError(AppError::BadRequest(format!(
-            "Products link {} assets, more than the usage filter handles ({}); search by name or tag instead.",
-            thousands(i64::try_from(linked.len()).unwrap_or(i64::MAX)),
-            thousands(i64::try_from(MAX_USAGE_IDS).unwrap_or(0)),
-        ))));
-    }
-    let mut ids: Vec<String> = linked.into_iter().collect();
-    ids.sort_unstable();
-    if usage == "used" {
-        filter.ids = Some(ids);
-    } else {
-        filter.exclude_ids = Some(ids);
-    }
-    Ok(())
+    found.sort_by_key(|asset| page_ids.iter().position(|id| *id == asset.id));
+    Ok((found, total))
 }
 
 struct LibraryInput {
@@ -431,7 +443,7 @@ async fn library_page(
             })?,
     };
     let q = query.q.trim().to_owned();
-    let mut filter = AssetFilter {
+    let filter = AssetFilter {
         q: Some(q.clone()).filter(|q| !q.is_empty()),
         status,
         kind: Some(kind.clone()).filter(|k| !k.is_empty()),
@@ -439,8 +451,7 @@ async fn library_page(
         limit: PAGE_SIZE,
         ..AssetFilter::default()
     };
-    usage_filter(state, &schema, &usage, &mut filter).await?;
-    let (found, total) = assets::list(&state.db, &filter).await?;
+    let (found, total) = find_assets(state, &schema, &usage, &filter).await?;
     let counts = assets::counts(&state.db).await?;
 
     let may_approve = caller.may(&Permission::Review);
