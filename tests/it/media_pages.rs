@@ -247,6 +247,15 @@ async fn library_lists_filters_and_pages(app: TestApp) {
     assert!(all.body.contains("Pending (1)") && all.body.contains("Approved (1)"));
     assert!(all.body.contains("PNG · ") && all.body.contains("8 × 8"));
 
+    let dashboard = viewer.get("/").await;
+    assert!(
+        dashboard
+            .body
+            .contains("<p class=\"figure\" id=\"pending-assets\">1</p>"),
+        "the dashboard counts pending assets"
+    );
+    assert!(dashboard.body.contains("href=\"/media?status=pending\""));
+
     let approved = viewer.get("/media?status=approved").await;
     assert_eq!(cards(&approved.body), 1);
     assert!(approved.body.contains("shoe.png"));
@@ -866,5 +875,82 @@ async fn usage_filter_cost() {
     eprintln!(
         "usage filter over {PRODUCTS} products with images: scan {scan:?}, \
          /media?usage=used {page_time:?}, /media {plain_time:?}"
+    );
+}
+
+crate::browser_tests!(script_uploads_each_file_with_progress);
+
+/// In Chromium: files chosen in the upload form go one per request through
+/// `media.js` (JSON answers, a progress bar each), the grid reloads; a
+/// refused file stays listed with its reason and nothing reloads.
+async fn script_uploads_each_file_with_progress(test: crate::browser::BrowserTest) {
+    test.app.seed_schema().await;
+    let folder = tempfile::tempdir().expect("folder");
+    let write = |name: &str, bytes: &[u8]| {
+        let path = folder.path().join(name);
+        std::fs::write(&path, bytes).expect("write file");
+        path.display().to_string()
+    };
+    let photo = write("photo.png", &png(110, 16, 16));
+    let sheet = write("sheet.pdf", &pdf(110));
+    let evil = write("evil.svg", SVG);
+    let (browser, _) = test.signed_in(Role::Editor, "editor").await;
+    browser.goto("/media").await;
+    assert!(browser.page_text().await.contains("0 assets"));
+    assert!(
+        browser.page_text().await.contains("or drop files here"),
+        "the script shows the drop zone"
+    );
+    browser.fill("#f-tags", "Summer").await;
+    browser
+        .find("#f-file")
+        .await
+        .send_keys(&format!("{photo}\n{sheet}"))
+        .await
+        .expect("choose files");
+    browser
+        .find("#media-upload-form button[type=\"submit\"]")
+        .await
+        .click()
+        .await
+        .expect("upload");
+    browser.wait_for_text("2 assets", false).await;
+    assert!(browser.exists("img[alt=\"photo.png\"]").await);
+    assert!(
+        !browser.exists("#media-report").await,
+        "the script's requests answer JSON, not the no-JS summary"
+    );
+    let (found, _) = sluice::media::assets::list(
+        test.app.db(),
+        &sluice::media::assets::AssetFilter {
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("list");
+    assert!(found.iter().all(|a| a.tags == vec!["summer"]), "{found:?}");
+
+    browser
+        .find("#f-file")
+        .await
+        .send_keys(&evil)
+        .await
+        .expect("choose file");
+    browser
+        .find("#media-upload-form button[type=\"submit\"]")
+        .await
+        .click()
+        .await
+        .expect("upload");
+    browser
+        .wait_for_text("SVG files are not accepted", false)
+        .await;
+    assert!(browser.exists("#upload-progress progress").await);
+    assert!(
+        browser
+            .page_text()
+            .await
+            .contains("Show the library with the new files")
     );
 }

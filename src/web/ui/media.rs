@@ -683,6 +683,11 @@ async fn receive(
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "file" => {
+                if outcomes.len() >= MAX_FILES {
+                    return Err(AppError::BadRequest(format!(
+                        "Send at most {MAX_FILES} files per upload; the first {MAX_FILES} were taken."
+                    )));
+                }
                 let filename = upload::sanitize_filename(field.file_name().unwrap_or_default());
                 let body = read_file(&mut field, limit, &mut budget).await?;
                 // A form sent without a file chosen has an empty, nameless part.
@@ -732,11 +737,6 @@ async fn receive(
                         error: Some(err),
                     },
                 });
-                if outcomes.len() > MAX_FILES {
-                    return Err(AppError::BadRequest(format!(
-                        "Send at most {MAX_FILES} files per upload."
-                    )));
-                }
             }
             "tags" => {
                 *tags_text = text_field(field, "tags").await?;
