@@ -225,6 +225,32 @@ struct EntryRow {
     client_addr: String,
 }
 
+/// The newest `limit` entries about one target (`asset:…`), newest first:
+/// a thing's own history on its page.
+pub async fn for_target(db: &Db, target: &str, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    let rows: Vec<EntryRow> = sqlx::query_as(
+        "SELECT id, at, actor_kind, actor_label, action, target, details, client_addr \
+         FROM audit_entries WHERE target = $1 ORDER BY id DESC LIMIT $2",
+    )
+    .bind(target)
+    .bind(limit.clamp(1, 500))
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| AuditEntry {
+            id: row.id,
+            at: row.at,
+            actor_kind: row.actor_kind,
+            actor: row.actor_label,
+            action: row.action,
+            target: row.target,
+            details: serde_json::from_str(&row.details).unwrap_or(Value::Null),
+            client_addr: row.client_addr,
+        })
+        .collect())
+}
+
 /// True when an entry with this action and target was written after `since`.
 pub async fn exists_since<'e, E: Executor<'e, Database = Any>>(
     executor: E,

@@ -826,6 +826,65 @@ pub async fn products_using_asset(
     .await
 }
 
+/// The asset ids that products' values of the `attributes` (the schema's
+/// `assets` attributes) link, for the media library's usage filter. One
+/// pass over the products holding such values, 500 rows at a time; any
+/// 16-hex-digit string in the attribute's list counts, whatever shape the
+/// links take.
+pub async fn linked_asset_ids(
+    conn: &mut AnyConnection,
+    attributes: &[String],
+) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    fn collect(data: &serde_json::Value, found: &mut std::collections::HashSet<String>) {
+        match data {
+            serde_json::Value::String(text)
+                if text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                found.insert(text.to_ascii_lowercase());
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| collect(i, found)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| collect(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = std::collections::HashSet::new();
+    for attribute in attributes {
+        let key = format!("\"{attribute}\":[");
+        let pattern = containing(&key);
+        let mut after = 0_i64;
+        loop {
+            let rows: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT id, product_values FROM products \
+                 WHERE id > $1 AND product_values LIKE $2 ESCAPE '\\' ORDER BY id LIMIT 500",
+            )
+            .bind(after)
+            .bind(&pattern)
+            .fetch_all(&mut *conn)
+            .await?;
+            let Some(&(last, _)) = rows.last() else { break };
+            after = last;
+            for (_, text) in &rows {
+                // Only the attribute's own list is parsed, not the whole
+                // document: a string value's quotes are escaped, so the
+                // unescaped key is the attribute's. An unreadable list links nothing.
+                for (at, _) in text.match_indices(key.as_str()) {
+                    let rest = &text[at + key.len() - 1..];
+                    if let Some(Ok(entries)) = serde_json::Deserializer::from_str(rest)
+                        .into_iter::<serde_json::Value>()
+                        .next()
+                    {
+                        collect(&entries, &mut found);
+                    }
+                }
+            }
+            if rows.len() < 500 {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
 pub async fn products_in_family(
     conn: &mut AnyConnection,
     family: &str,

@@ -328,6 +328,23 @@ pub async fn list(db: &Db, filter: &AssetFilter) -> Result<(Vec<Asset>, i64), sq
     Ok((assets, total))
 }
 
+/// The ids of every asset the filter matches (its paging and id lists
+/// ignored), newest first: the library's usage filter pages them itself.
+pub async fn matching_ids(db: &Db, filter: &AssetFilter) -> Result<Vec<String>, sqlx::Error> {
+    let unpaged = AssetFilter {
+        ids: None,
+        exclude_ids: None,
+        ..filter.clone()
+    };
+    let mut conn = db.pool().acquire().await?;
+    let mut sql = filtered(db.backend(), "SELECT id FROM assets", &unpaged);
+    sql.push(" ORDER BY created_at DESC, id");
+    let rows = sql.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| sqlx::Row::try_get::<String, _>(row, "id"))
+        .collect()
+}
+
 /// Several assets by id, in no particular order; unknown ids are left out.
 pub async fn many(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Asset>, sqlx::Error> {
     if ids.is_empty() {

@@ -73,7 +73,7 @@ fn is_state_changing(method: &Method) -> bool {
 /// Reads the token from the `X-CSRF-Token` header; for URL-encoded forms,
 /// from the `csrf_token` field, buffering the body (within the body limit)
 /// and putting it back for the handler; for a `multipart/form-data` upload
-/// to `/imports`, from `?csrf_token=` in the form's action URL, leaving the
+/// to `/imports` or `/media`, from `?csrf_token=` in the form's action URL, leaving the
 /// body untouched so the handler can stream the file.
 async fn submitted_token(
     request: Request,
@@ -92,7 +92,7 @@ async fn submitted_token(
     // Only the upload form streams a file; elsewhere a token in the URL is
     // not accepted (it would end up in histories and logs for nothing).
     if content_type.starts_with("multipart/form-data") {
-        let token = (request.uri().path() == "/imports")
+        let token = matches!(request.uri().path(), "/imports" | "/media")
             .then(|| query_token(request.uri().query()))
             .flatten();
         return Ok((token, request));

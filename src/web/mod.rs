@@ -42,11 +42,11 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 /// How long a request may take, except import uploads.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Paths that receive import files: their bodies may take longer than
+/// Paths that receive import and media files: their bodies may take longer than
 /// [`REQUEST_TIMEOUT`] to arrive; instead, each chunk must arrive within
 /// [`UPLOAD_IDLE`] (see [`next_chunk`]), so a stalled client cannot hold a
 /// connection open.
-const UPLOAD_PATHS: [&str; 2] = ["/imports", "/api/v1/imports"];
+const UPLOAD_PATHS: [&str; 3] = ["/imports", "/api/v1/imports", "/media"];
 
 /// The longest pause between two chunks of an upload.
 pub const UPLOAD_IDLE: Duration = Duration::from_secs(30);

@@ -17,6 +17,7 @@ mod config;
 mod import_pages;
 mod imports;
 mod media_core;
+mod media_pages;
 mod overview_pages;
 mod pages;
 mod product_page;

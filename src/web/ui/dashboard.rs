@@ -82,6 +82,8 @@ struct DashboardPage {
     held_pairs: Option<String>,
     activity: Activity,
     queue_size: i64,
+    /// Assets waiting for review (the media library's pending filter).
+    pending_assets: i64,
     failed_imports: Option<FailedImports>,
     notices: Vec<ProposalNotice>,
     self_approval: bool,
@@ -123,6 +125,11 @@ pub async fn show(
     Query(query): Query<NoticeQuery>,
 ) -> PageResult<Response> {
     let queue_size = proposals::queue_size(&state.db).await?;
+    let pending_assets = crate::media::assets::counts(&state.db)
+        .await?
+        .get(&crate::media::AssetStatus::Pending)
+        .copied()
+        .unwrap_or(0);
     let schema = state.schema.get(&state.db).await?;
     let mut channels = Vec::with_capacity(schema.channels.len());
     for channel in &schema.channels {
@@ -211,6 +218,7 @@ pub async fn show(
             held_pairs,
             activity,
             queue_size,
+            pending_assets,
             failed_imports,
             notices,
             self_approval: state.config.allow_self_approval,

@@ -11,6 +11,7 @@ mod imports;
 mod jobs;
 mod labels;
 mod login;
+mod media;
 mod product_grid;
 mod products;
 mod profiles;
@@ -31,7 +32,6 @@ use crate::catalog::schema::Schema;
 use crate::web::AppState;
 use crate::web::PageError;
 use crate::web::error::{AppError, FieldError};
-use crate::web::extract::PageSession;
 use crate::web::layers::page_guard;
 use crate::web::static_files;
 
@@ -172,6 +172,9 @@ fn notice_text(code: &str) -> Option<&'static str> {
             "Nothing was left to propose after taking theirs: the proposal is withdrawn."
         }
         "comment_added" => "Comment added.",
+        "asset_saved" => "Alt texts and tags saved.",
+        "asset_approved" => "Asset approved: products may now publish it.",
+        "asset_rejected" => "Asset rejected; the reason is kept on the asset.",
         _ => return None,
     })
 }
@@ -307,47 +310,9 @@ pub(super) fn count_of(n: i64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
-#[derive(Template)]
-#[template(path = "placeholder.html")]
-struct PlaceholderPage {
-    chrome: Chrome,
-    title: &'static str,
-    summary: &'static str,
-    arrives: &'static str,
-}
-
-/// Areas of DESIGN.md whose issues have not landed: they say so plainly.
-const PLANNED: &[(&str, &str, &str, &str)] = &[(
-    "/media",
-    "Media",
-    "The media library: upload, approve and tag assets and see their renditions.",
-    "the media library arrives with the DAM",
-)];
-
-async fn placeholder(PageSession(session): PageSession, uri: axum::http::Uri) -> Response {
-    let path = uri.path();
-    let Some(&(href, title, summary, arrives)) = PLANNED.iter().find(|p| p.0 == path) else {
-        return error_page(StatusCode::NOT_FOUND, "Nothing lives here.");
-    };
-    if href.starts_with("/settings/")
-        && let Err(err) = session.caller().require(&Permission::Administer)
-    {
-        return PageError(AppError::from(err)).into_response();
-    }
-    render(
-        StatusCode::OK,
-        &PlaceholderPage {
-            chrome: Chrome::new(&session, section_of(href), None),
-            title,
-            summary,
-            arrives,
-        },
-    )
-}
-
 /// The page routes, behind the session and CSRF guard.
 pub fn router(state: AppState) -> Router<AppState> {
-    let mut router = Router::new()
+    let router = Router::new()
         .route("/", get(dashboard::show))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
@@ -377,11 +342,9 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(settings::tokens).post(settings::create_token),
         )
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token));
-    for (href, ..) in PLANNED {
-        router = router.route(href, get(placeholder));
-    }
     let router = router
         .merge(product_grid::routes())
+        .merge(media::routes())
         .merge(products::routes())
         .merge(channels::routes())
         .merge(imports::routes())
