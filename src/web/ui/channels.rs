@@ -390,7 +390,15 @@ async fn run(state: &AppState, admin: &AdminPage, code: &str, action: Action) ->
     let channel = channel_of(&schema, code)?;
     let now = state.clock.now();
     let round: Round =
-        publisher::run_action(&state.db, &schema, &channel.code, action, &actor, now)
+        publisher::run_action(
+            &state.db,
+            &schema,
+            &state.config.public_url,
+            &channel.code,
+            action,
+            &actor,
+            now,
+        )
             .await
             .map_err(AppError::from)?;
     Ok(Redirect::to(&format!(

@@ -76,7 +76,12 @@ async fn seed_demo(app: &TestApp) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    sluice::demo::states::stage_once(app.db(), &app.state.schema, app.clock())
+    sluice::demo::states::stage_once(
+        app.db(),
+        &app.state.schema,
+        app.clock(),
+        &app.state.config.public_url,
+    )
         .await
         .expect("demo states");
 }
