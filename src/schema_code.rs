@@ -1352,12 +1352,16 @@ pub async fn apply_in(
         &mut *tx, desired, actor, &purging, &current, 0, None, now,
     )
     .await?;
+    // Presets are stored whole once any changes: the defaults a schema
+    // without its own stands on are written out, so none goes missing.
+    let presets_changed = plan.steps.iter().any(|s| s.kind == MEDIA_PRESET);
     for (kind, want) in entities(desired) {
         for (code, (position, definition)) in &want {
-            let changed = plan
-                .steps
-                .iter()
-                .any(|s| s.kind == kind && &s.code == code && s.action != Action::Delete);
+            let changed = (kind == MEDIA_PRESET && presets_changed)
+                || plan
+                    .steps
+                    .iter()
+                    .any(|s| s.kind == kind && &s.code == code && s.action != Action::Delete);
             if changed {
                 store::put_entity(&mut *tx, kind, code, *position, definition).await?;
             }

@@ -106,7 +106,7 @@ impl Rules {
     }
 
     /// What a channel's image links need: approved images of the size asked.
-    fn for_feed(self) -> Self {
+    pub fn for_feed(self) -> Self {
         Self {
             approved_only: true,
             images_only: true,

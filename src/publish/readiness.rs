@@ -254,13 +254,26 @@ pub fn assess(
                             locale: value_locale,
                             min: 1,
                             image_field,
+                            links: image_field
+                                && channel.output_format == OutputFormat::GoogleMerchant,
                         };
                         needed.judge(data, linked, &mut reasons);
                     }
                 }
             }
             if product.kind != ProductKind::Model {
-                image_needs(schema, channel, required, values, locale, linked, &mut reasons);
+                if let Some(family) = family {
+                    image_needs(
+                        schema,
+                        channel,
+                        family,
+                        required,
+                        values,
+                        locale,
+                        linked,
+                        &mut reasons,
+                    );
+                }
                 format_needs(schema, channel, values, locale, &mut reasons);
                 reasons.extend(google_limits.iter().cloned());
             }
@@ -286,6 +299,9 @@ struct AssetNeed<'a> {
     min: u32,
     /// The attribute the channel takes its image links from.
     image_field: bool,
+    /// What counts must become an image link (Google's `image_link`), so
+    /// only approved images count whatever `approved_only` says.
+    links: bool,
 }
 
 impl AssetNeed<'_> {
@@ -297,6 +313,7 @@ impl AssetNeed<'_> {
         let validation = &self.attribute.validation;
         let min = self.min.max(validation.min_count.unwrap_or(0));
         let rules = Rules::of(validation, self.image_field);
+        let rules = if self.links { rules.for_feed() } else { rules };
         let ids = images::ids_of(data);
         let refused: Vec<String> = ids
             .iter()
@@ -338,10 +355,14 @@ impl AssetNeed<'_> {
 
 /// What a channel's format needs of images: Google refuses an item without
 /// `image_link`, so a Google channel needs at least one approved image in
-/// the attribute its mapping takes images from.
+/// the attribute its mapping takes images from, for products whose family
+/// holds that attribute (a family without it cannot carry images; adding
+/// the attribute to the family is how its products start to need them).
+#[expect(clippy::too_many_arguments, reason = "the parts of one verdict, named")]
 fn image_needs(
     schema: &Schema,
     channel: &Channel,
+    family: &crate::catalog::schema::Family,
     required: &[String],
     values: &Values,
     locale: &str,
@@ -367,8 +388,9 @@ fn image_needs(
         ));
         return;
     };
-    if required.contains(&attribute.code) {
-        // Judged with the family's requirements already.
+    if required.contains(&attribute.code) || !family.attributes.contains(&attribute.code) {
+        // Judged with the family's requirements already, or not the
+        // family's to carry.
         return;
     }
     let value_locale = attribute.localizable.then_some(locale);
@@ -402,6 +424,7 @@ fn image_needs(
         locale: value_locale,
         min: 1,
         image_field: true,
+        links: true,
     };
     needed.judge(data, linked, reasons);
 }
