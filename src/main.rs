@@ -449,7 +449,9 @@ async fn demo(config: Config, seed_only: bool) -> anyhow::Result<()> {
         &state.schema,
         &state.clock,
         &state.config.public_url,
-    ).await {
+    )
+    .await
+    {
         Ok(Some(staged)) => println!("Publishing: {}", staged.summary()),
         Ok(None) => {}
         Err(err) => println!("Publishing: the demo states were not staged ({err:#})"),

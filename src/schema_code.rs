@@ -359,7 +359,9 @@ fn check_presets(schema: &Schema, problems: &mut Vec<String>) {
                 channel.code
             ));
         } else if channel.image_preset.is_none()
-            && !presets.iter().any(|p| p.code == channel.image_preset_code())
+            && !presets
+                .iter()
+                .any(|p| p.code == channel.image_preset_code())
         {
             problems.push(format!(
                 "channel {}: no image_preset is set and there is no media preset {}, \

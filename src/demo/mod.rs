@@ -253,8 +253,8 @@ mod tests {
             &clock,
             "http://127.0.0.1:8080",
         )
-            .await
-            .expect("publisher catches up");
+        .await
+        .expect("publisher catches up");
         for channel in ["web", "google", "shopify"] {
             let row = sqlx::query(
                 "SELECT COUNT(DISTINCT product_id) AS total, \
@@ -318,9 +318,14 @@ mod tests {
             .await
             .expect("catalog");
         erp::import_once(state).await.expect("ERP import");
-        states::stage_once(&state.db, &state.schema, &state.clock, &state.config.public_url)
-            .await
-            .expect("states")
+        states::stage_once(
+            &state.db,
+            &state.schema,
+            &state.clock,
+            &state.config.public_url,
+        )
+        .await
+        .expect("states")
     }
 
     #[tokio::test]

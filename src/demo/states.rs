@@ -490,9 +490,7 @@ async fn almost_ready(db: &Db, schema: &Schema) -> Result<AlmostReady, sqlx::Err
             let verdicts: Vec<ChannelReadiness> = schema
                 .channels
                 .iter()
-                .map(|c| {
-                    readiness::assess(schema, c, &product, None, &product.values, &linked)
-                })
+                .map(|c| readiness::assess(schema, c, &product, None, &product.values, &linked))
                 .collect();
             let reasons: Vec<&readiness::Reason> = verdicts
                 .iter()

@@ -172,13 +172,8 @@ pub fn links(
                 return None;
             }
             let facts = facts?;
-            let link = renditions::link(
-                &linked.public_url,
-                id,
-                facts.width?,
-                facts.height?,
-                &preset,
-            );
+            let link =
+                renditions::link(&linked.public_url, id, facts.width?, facts.height?, &preset);
             Some(PayloadImage {
                 url: link.url,
                 width: link.width,

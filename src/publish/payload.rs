@@ -269,13 +269,13 @@ pub fn overlay_fast_lane(
     use crate::catalog::schema::Lane;
     let mut out = good.clone();
     for attribute in schema.attributes.iter().filter(|a| a.lane == Lane::Fast) {
-        if let Some(entries) =
-            resolve_attribute(schema, channel, &attribute.code, current, linked)
+        if let Some(entries) = resolve_attribute(schema, channel, &attribute.code, current, linked)
         {
             out.values.insert(attribute.code.clone(), entries);
         }
     }
-    out.images.retain(|image| still_approved(&image.asset, linked));
+    out.images
+        .retain(|image| still_approved(&image.asset, linked));
     for attribute in schema
         .attributes
         .iter()
@@ -310,14 +310,22 @@ fn still_approved(id: &str, linked: &LinkedAssets) -> bool {
 /// values), read without parsing the rest: the publisher loads their facts
 /// for held products.
 pub fn asset_ids_in(bytes: &str, schema: &Schema, out: &mut std::collections::BTreeSet<String>) {
-    if !bytes.contains("\"images\":") && !schema.attributes.iter().any(|a| a.kind == AttributeType::Assets && bytes.contains(&format!("\"{}\":[", a.code))) {
+    if !bytes.contains("\"images\":")
+        && !schema.attributes.iter().any(|a| {
+            a.kind == AttributeType::Assets && bytes.contains(&format!("\"{}\":[", a.code))
+        })
+    {
         return;
     }
     let Ok(payload) = serde_json::from_str::<Payload>(bytes) else {
         return;
     };
     out.extend(payload.images.into_iter().map(|i| i.asset));
-    for attribute in schema.attributes.iter().filter(|a| a.kind == AttributeType::Assets) {
+    for attribute in schema
+        .attributes
+        .iter()
+        .filter(|a| a.kind == AttributeType::Assets)
+    {
         for entry in payload.values.get(&attribute.code).into_iter().flatten() {
             out.extend(images::ids_of(&entry.data).into_iter().map(str::to_owned));
         }

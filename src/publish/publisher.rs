@@ -260,8 +260,15 @@ pub async fn republish_round(
         tx.commit().await?;
         return Ok(None);
     };
-    let round =
-        publish_products(&mut tx, schema, public_url, &ids, Scope::Channel(channel), now).await?;
+    let round = publish_products(
+        &mut tx,
+        schema,
+        public_url,
+        &ids,
+        Scope::Channel(channel),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some((last, round)))
 }

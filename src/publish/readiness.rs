@@ -695,7 +695,14 @@ pub fn impact(
                 &before_values,
                 linked,
             ));
-            let now = messages(&assess(schema, channel, &after, model, &after_values, linked));
+            let now = messages(&assess(
+                schema,
+                channel,
+                &after,
+                model,
+                &after_values,
+                linked,
+            ));
             let verdict = match (was.is_empty(), now.is_empty()) {
                 (false, true) => ImpactVerdict::BecomesReady,
                 (true, false) => ImpactVerdict::BecomesNotReady,

@@ -42,7 +42,9 @@ async fn setup(app: &TestApp, edit: impl FnOnce(&mut Schema)) -> Schema {
             gadgets.attributes.push("images".to_owned());
         }
         if let Some(images) = schema.attributes.iter_mut().find(|a| a.code == "images") {
-            images.labels.insert("en_US".to_owned(), "Images".to_owned());
+            images
+                .labels
+                .insert("en_US".to_owned(), "Images".to_owned());
         }
         let mut shopify = schema.channels[1].clone();
         shopify.code = "shopify".to_owned();
@@ -65,7 +67,13 @@ fn jpeg(width: u32, height: u32, shade: u8) -> Bytes {
 }
 
 /// Uploads a JPEG as `uploader` and answers its asset id (pending).
-async fn upload_jpeg(app: &TestApp, uploader: &Actor, width: u32, height: u32, shade: u8) -> String {
+async fn upload_jpeg(
+    app: &TestApp,
+    uploader: &Actor,
+    width: u32,
+    height: u32,
+    shade: u8,
+) -> String {
     let uploaded = upload::upload(
         app.db(),
         &app.state.media,
@@ -94,8 +102,18 @@ fn gadget(name: &str, images: &[&str]) -> Vec<Val<'static>> {
     let mut values = vec![
         ("name", Some("en_US"), None, json!(name)),
         ("name", Some("de_DE"), None, json!(format!("{name} DE"))),
-        ("description", Some("en_US"), None, json!("<p>A fine gadget.</p>")),
-        ("description", Some("de_DE"), None, json!("<p>Ein feines Gerät.</p>")),
+        (
+            "description",
+            Some("en_US"),
+            None,
+            json!("<p>A fine gadget.</p>"),
+        ),
+        (
+            "description",
+            Some("de_DE"),
+            None,
+            json!("<p>Ein feines Gerät.</p>"),
+        ),
         (
             "base_price",
             None,
@@ -194,7 +212,12 @@ async fn everything_exported(app: &TestApp, token: &str) -> String {
         ("web", &["export.jsonl", "feed?after=0&limit=1000"][..]),
         (
             "google",
-            &["export.xml", "export.tsv", "export.jsonl", "feed?after=0&limit=1000"][..],
+            &[
+                "export.xml",
+                "export.tsv",
+                "export.jsonl",
+                "feed?after=0&limit=1000",
+            ][..],
         ),
         ("shopify", &["shopify.csv", "feed?after=0&limit=1000"][..]),
     ] {
@@ -234,7 +257,10 @@ fn google_values(xml: &str, sku: &str, name: &str) -> Vec<String> {
 async fn only_approved_images_count_and_reach_the_feeds(app: TestApp) {
     let schema = setup(&app, |_| {}).await;
     let editor = app.user("editor@test.local", &[Role::Editor]).await.actor();
-    let approver = app.user("approver@test.local", &[Role::Approver]).await.actor();
+    let approver = app
+        .user("approver@test.local", &[Role::Approver])
+        .await
+        .actor();
     let token = app.user_token(&[Role::Viewer], "feed:* catalog:read").await;
     let main = upload_jpeg(&app, &editor, 1600, 1200, 10).await;
     let second = upload_jpeg(&app, &editor, 640, 480, 20).await;
@@ -262,7 +288,10 @@ async fn only_approved_images_count_and_reach_the_feeds(app: TestApp) {
     let all = everything_exported(&app, &token).await;
     assert!(all.contains("G-1"), "published on web and shopify");
     for pending in [&main, &second] {
-        assert!(!all.contains(pending.as_str()), "pending {pending} in {all}");
+        assert!(
+            !all.contains(pending.as_str()),
+            "pending {pending} in {all}"
+        );
     }
 
     // Approving the main image (another user) re-judges the product at once:
@@ -289,7 +318,9 @@ async fn only_approved_images_count_and_reach_the_feeds(app: TestApp) {
         json!([{"url": url(&app, &main, "web", &schema), "width": 1600, "height": 1200, "asset": main}])
     );
     assert_eq!(web["values"]["images"][0]["data"], json!([main]), "{web}");
-    let google = snapshot(&app, &token, "google", "G-1").await.expect("on google");
+    let google = snapshot(&app, &token, "google", "G-1")
+        .await
+        .expect("on google");
     assert_eq!(
         google["images"],
         json!([{"url": url(&app, &main, "google", &schema), "width": 1200, "height": 900, "asset": main}])
@@ -324,7 +355,10 @@ async fn only_approved_images_count_and_reach_the_feeds(app: TestApp) {
         &get(&app, &token, "/api/v1/channels/web/feed?after=0&limit=1000").await,
     )
     .expect("feed");
-    let last = feed["events"].as_array().and_then(|e| e.last()).expect("event");
+    let last = feed["events"]
+        .as_array()
+        .and_then(|e| e.last())
+        .expect("event");
     assert_eq!(last["product"]["images"], web["images"]);
 
     let xml = get(&app, &token, "/api/v1/channels/google/export.xml").await;
@@ -347,10 +381,16 @@ async fn only_approved_images_count_and_reach_the_feeds(app: TestApp) {
     let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("rows");
     assert_eq!(rows.len(), 2, "{csv_text}");
     assert_eq!(&rows[0][column("Variant SKU")], "G-1");
-    assert_eq!(&rows[0][column("Image Src")], url(&app, &main, "shopify", &schema));
+    assert_eq!(
+        &rows[0][column("Image Src")],
+        url(&app, &main, "shopify", &schema)
+    );
     assert_eq!(&rows[0][column("Image Position")], "1");
     assert_eq!(&rows[1][column("Handle")], &rows[0][column("Handle")]);
-    assert_eq!(&rows[1][column("Image Src")], url(&app, &second, "shopify", &schema));
+    assert_eq!(
+        &rows[1][column("Image Src")],
+        url(&app, &second, "shopify", &schema)
+    );
     assert_eq!(&rows[1][column("Image Position")], "2");
     let filled: Vec<&str> = headers
         .iter()
@@ -386,7 +426,10 @@ async fn image_size_rules_and_approved_only(app: TestApp) {
     })
     .await;
     let editor = app.user("editor@test.local", &[Role::Editor]).await.actor();
-    let approver = app.user("approver@test.local", &[Role::Approver]).await.actor();
+    let approver = app
+        .user("approver@test.local", &[Role::Approver])
+        .await
+        .actor();
     let token = app.user_token(&[Role::Viewer], "feed:* catalog:read").await;
     let small = upload_jpeg(&app, &editor, 800, 600, 30).await;
     let large = upload_jpeg(&app, &editor, 1200, 1000, 40).await;
@@ -403,7 +446,9 @@ async fn image_size_rules_and_approved_only(app: TestApp) {
     }
     assert_eq!(on(&verdict, "shopify")["ready"], true, "{verdict}");
     // Too small never reaches a channel's image links.
-    let shopify = snapshot(&app, &token, "shopify", "G-2").await.expect("shopify");
+    let shopify = snapshot(&app, &token, "shopify", "G-2")
+        .await
+        .expect("shopify");
     assert!(shopify.get("images").is_none(), "{shopify}");
 
     // A large pending image: counts on web (approved_only = false), not on
@@ -414,7 +459,10 @@ async fn image_size_rules_and_approved_only(app: TestApp) {
     assert_eq!(on(&verdict, "web")["ready"], true, "{verdict}");
     assert_eq!(
         messages(on(&verdict, "google")),
-        vec![size.clone(), format!("Images: asset {large} is pending review")]
+        vec![
+            size.clone(),
+            format!("Images: asset {large} is pending review")
+        ]
     );
     let all = everything_exported(&app, &token).await;
     assert!(!all.contains(large.as_str()), "pending {large} in {all}");
@@ -422,7 +470,9 @@ async fn image_size_rules_and_approved_only(app: TestApp) {
     app.settle().await;
     let verdict = readiness(&app, &token, "G-2").await;
     assert_eq!(on(&verdict, "google")["ready"], true, "{verdict}");
-    let google = snapshot(&app, &token, "google", "G-2").await.expect("google");
+    let google = snapshot(&app, &token, "google", "G-2")
+        .await
+        .expect("google");
     let linked: Vec<&Value> = google["images"]
         .as_array()
         .expect("images")
@@ -444,7 +494,10 @@ async fn image_size_rules_and_approved_only(app: TestApp) {
 async fn a_removed_or_rejected_image_holds_the_product(app: TestApp) {
     let schema = setup(&app, |_| {}).await;
     let editor = app.user("editor@test.local", &[Role::Editor]).await.actor();
-    let approver = app.user("approver@test.local", &[Role::Approver]).await.actor();
+    let approver = app
+        .user("approver@test.local", &[Role::Approver])
+        .await
+        .actor();
     let token = app.user_token(&[Role::Viewer], "feed:* catalog:read").await;
     let first = upload_jpeg(&app, &editor, 1200, 1200, 50).await;
     let second = upload_jpeg(&app, &editor, 1200, 1200, 60).await;
@@ -455,7 +508,11 @@ async fn a_removed_or_rejected_image_holds_the_product(app: TestApp) {
     app.settle().await;
     for sku in ["G-3", "G-4"] {
         let verdict = readiness(&app, &token, sku).await;
-        assert_eq!(on(&verdict, "google")["publication"], "published", "{verdict}");
+        assert_eq!(
+            on(&verdict, "google")["publication"],
+            "published",
+            "{verdict}"
+        );
     }
 
     // The image removed: held at the last good snapshot, image and all.
@@ -501,14 +558,21 @@ async fn a_removed_or_rejected_image_holds_the_product(app: TestApp) {
     assert!(!xml.contains(second.as_str()), "{xml}");
     for channel in ["web", "shopify"] {
         let payload = snapshot(&app, &token, channel, "G-4").await.expect("there");
-        assert!(!payload.to_string().contains(second.as_str()), "{channel}: {payload}");
+        assert!(
+            !payload.to_string().contains(second.as_str()),
+            "{channel}: {payload}"
+        );
     }
 
     // Approved again later (a person changes their mind): ready again.
     decide(&app, &approver, &second, Decision::Approve).await;
     app.settle().await;
     let verdict = readiness(&app, &token, "G-4").await;
-    assert_eq!(on(&verdict, "google")["publication"], "published", "{verdict}");
+    assert_eq!(
+        on(&verdict, "google")["publication"],
+        "published",
+        "{verdict}"
+    );
 }
 
 async fn presets_round_trip_as_schema_code(app: TestApp) {
@@ -555,7 +619,10 @@ async fn presets_round_trip_as_schema_code(app: TestApp) {
     // its spec hash, and so the feed's URLs, change by themselves; every
     // asset's renditions are queued again.
     let editor = app.user("editor@test.local", &[Role::Editor]).await.actor();
-    let approver = app.user("approver@test.local", &[Role::Approver]).await.actor();
+    let approver = app
+        .user("approver@test.local", &[Role::Approver])
+        .await
+        .actor();
     let token = app.user_token(&[Role::Viewer], "feed:* catalog:read").await;
     let photo = upload_jpeg(&app, &editor, 2000, 1000, 70).await;
     decide(&app, &approver, &photo, Decision::Approve).await;
@@ -564,8 +631,13 @@ async fn presets_round_trip_as_schema_code(app: TestApp) {
     sluice::media::renditions::drain(app.db(), &app.state.media, &app.state.schema, app.clock())
         .await
         .expect("renditions");
-    let before = snapshot(&app, &token, "google", "G-5").await.expect("google");
-    assert_eq!(before["images"][0]["url"], url(&app, &photo, "google", &schema));
+    let before = snapshot(&app, &token, "google", "G-5")
+        .await
+        .expect("google");
+    assert_eq!(
+        before["images"][0]["url"],
+        url(&app, &photo, "google", &schema)
+    );
 
     let mut smaller = again.clone();
     let google = smaller
@@ -581,24 +653,34 @@ async fn presets_round_trip_as_schema_code(app: TestApp) {
         .expect("apply");
     let steps: Vec<String> = applied.plan.steps.iter().map(ToString::to_string).collect();
     assert!(
-        steps.iter().any(|s| s.contains("media_preset") && s.contains("google")),
+        steps
+            .iter()
+            .any(|s| s.contains("media_preset") && s.contains("google")),
         "{steps:?}"
     );
     let stored = app.schema().await;
     assert_eq!(stored.preset("google").map(|p| p.width), Some(800));
     assert_eq!(stored.channels[0].image_preset.as_deref(), Some("preview"));
-    let asset = assets::get(app.db(), &photo).await.expect("get").expect("asset");
+    let asset = assets::get(app.db(), &photo)
+        .await
+        .expect("get")
+        .expect("asset");
     assert_eq!(asset.renditions, "queued", "renditions made again");
 
     app.settle().await;
-    let after = snapshot(&app, &token, "google", "G-5").await.expect("google");
+    let after = snapshot(&app, &token, "google", "G-5")
+        .await
+        .expect("google");
     assert_eq!(
         after["images"],
         json!([{"url": url(&app, &photo, "google", &stored), "width": 800, "height": 400, "asset": photo}])
     );
     assert_ne!(after["images"][0]["url"], before["images"][0]["url"]);
     let web = snapshot(&app, &token, "web", "G-5").await.expect("web");
-    assert_eq!(web["images"][0]["url"], url(&app, &photo, "preview", &stored));
+    assert_eq!(
+        web["images"][0]["url"],
+        url(&app, &photo, "preview", &stored)
+    );
 
     // Round trip of the changed presets: export, apply, nothing to do.
     let text = schema_code::export(&stored).expect("export");

@@ -122,7 +122,11 @@ pub(super) fn product_ld(view: &ChannelView<'_>, payload: &Payload) -> Map<Strin
 /// `image`: the payload's image URLs, when it has any.
 fn put_images(map: &mut Map<String, Json>, payload: &Payload) {
     if !payload.images.is_empty() {
-        let urls = payload.images.iter().map(|image| json!(image.url)).collect();
+        let urls = payload
+            .images
+            .iter()
+            .map(|image| json!(image.url))
+            .collect();
         map.insert("image".into(), Json::Array(urls));
     }
 }

@@ -381,7 +381,12 @@ fn tsv_rows_stay_on_one_line() {
         )
     );
     let plain: Vec<&str> = lines[2].split('\t').collect();
-    let at = |name: &str| GOOGLE_FIELDS.iter().position(|f| *f == name).expect("field");
+    let at = |name: &str| {
+        GOOGLE_FIELDS
+            .iter()
+            .position(|f| *f == name)
+            .expect("field")
+    };
     assert_eq!(plain[at("image_link")], "");
     assert_eq!(plain[at("additional_image_link")], "");
 }

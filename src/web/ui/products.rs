@@ -31,7 +31,7 @@ use crate::catalog::store::{self, StoredProduct};
 use crate::publish::feed::{self, Snapshot};
 use crate::publish::formats;
 use crate::publish::payload::{self, Payload};
-use crate::publish::readiness::{self, ChannelReadiness, LinkedAssets, Reason, assess};
+use crate::publish::readiness::{self, ChannelReadiness, Reason, assess};
 use crate::web::AppState;
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{PageSession, urlencode};
@@ -610,7 +610,6 @@ async fn build_page(
                 stored,
                 model,
                 &values,
-                &linked,
                 selected_snapshot.as_ref(),
             )
             .await?,
@@ -770,10 +769,12 @@ async fn preview_view(
     stored: &StoredProduct,
     model: Option<&Product>,
     values: &Values,
-    linked: &LinkedAssets,
     snapshot: Option<&Snapshot>,
 ) -> Result<PreviewView, PageError> {
     let product = &stored.product;
+    let linked = &readiness::linked_assets(&state.db, schema, [values])
+        .await?
+        .at(&state.media.public_url);
     let verdict = assess(schema, channel, product, model, values, linked);
     let (preview_state, payload) = match (product.kind, snapshot) {
         (ProductKind::Model, _) => ("model", None),
@@ -843,10 +844,11 @@ async fn group_payloads(
         .at(&state.media.public_url);
     Ok(resolved
         .iter()
-        .filter_map(|(variant, values)| {
-            assess(schema, channel, variant, Some(model), values, &linked)
-                .assigned()
-                .then(|| payload::build(schema, channel, variant, Some(model), values, &linked))
+        .filter(|(variant, values)| {
+            assess(schema, channel, variant, Some(model), values, &linked).assigned()
+        })
+        .map(|(variant, values)| {
+            payload::build(schema, channel, variant, Some(model), values, &linked)
         })
         .collect())
 }

@@ -82,8 +82,8 @@ async fn seed_demo(app: &TestApp) {
         app.clock(),
         &app.state.config.public_url,
     )
-        .await
-        .expect("demo states");
+    .await
+    .expect("demo states");
 }
 
 /// The first column of the first row of `sql`, as text.
