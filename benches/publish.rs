@@ -239,6 +239,7 @@ async fn main() {
     let again = sluice::publish::publisher::republish_all(
         &state.db,
         &state.schema.get(&state.db).await.unwrap(),
+        &state.config.public_url,
         CHANNEL,
         state.clock.now(),
     )

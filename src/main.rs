@@ -452,7 +452,14 @@ async fn demo(config: Config, seed_only: bool) -> anyhow::Result<()> {
         Ok(None) => {}
         Err(err) => println!("Media: the demo images were not seeded ({err:#})"),
     }
-    match sluice::demo::states::stage_once(&state.db, &state.schema, &state.clock).await {
+    match sluice::demo::states::stage_once(
+        &state.db,
+        &state.schema,
+        &state.clock,
+        &state.config.public_url,
+    )
+    .await
+    {
         Ok(Some(staged)) => println!("Publishing: {}", staged.summary()),
         Ok(None) => {}
         Err(err) => println!("Publishing: the demo states were not staged ({err:#})"),

@@ -70,7 +70,21 @@ pub enum SchemaError {
 
 /// Exports the schema as TOML.
 pub fn export(schema: &Schema) -> Result<String, SchemaError> {
-    toml::to_string_pretty(schema).map_err(|err| SchemaError::Syntax(err.to_string()))
+    toml::to_string_pretty(&with_presets(schema))
+        .map_err(|err| SchemaError::Syntax(err.to_string()))
+}
+
+/// The schema with its media presets spelled out (the defaults when it
+/// names none), so an exported file shows what is in force and applying it
+/// changes nothing.
+fn with_presets(schema: &Schema) -> std::borrow::Cow<'_, Schema> {
+    if schema.media_presets.is_empty() {
+        let mut full = schema.clone();
+        full.media_presets = schema.presets().into_owned();
+        std::borrow::Cow::Owned(full)
+    } else {
+        std::borrow::Cow::Borrowed(schema)
+    }
 }
 
 /// Reads a schema from TOML.
@@ -132,6 +146,7 @@ struct FileTextRef<'a> {
 /// Exports a schema file: the schema, then the profiles as `[[profiles]]`
 /// (`profiles = []` when there are none, so applying the file keeps it so).
 pub fn export_file(file: &SchemaFile) -> Result<String, SchemaError> {
+    let spelled = with_presets(&file.schema);
     let Schema {
         locales,
         currencies,
@@ -143,7 +158,7 @@ pub fn export_file(file: &SchemaFile) -> Result<String, SchemaError> {
         media_presets,
         version: _,
         lookup: _,
-    } = &file.schema;
+    } = spelled.as_ref();
     let text = FileTextRef {
         locales,
         currencies,
@@ -164,7 +179,7 @@ pub fn export_file(file: &SchemaFile) -> Result<String, SchemaError> {
     let tidy = format!("{}{}", &full[..start], profiles::tidy_toml(&full[start..]));
     let reads_back = parse_file(&tidy).is_ok_and(|mut read| {
         read.schema.version = file.schema.version;
-        &read == file
+        read.schema == *spelled && read.profiles == file.profiles
     });
     Ok(if reads_back { tidy } else { full })
 }
@@ -259,6 +274,100 @@ fn check_mapping(schema: &Schema, channel: &Channel, at: &str, problems: &mut Ve
             problems.push(format!(
                 "{at}: mapping.{field} cannot be filled from {code}, a {} attribute",
                 attribute.kind.as_str()
+            ));
+        }
+    }
+}
+
+/// The rules only an `assets` attribute has: image size and approval.
+fn check_asset_rules(attribute: &Attribute, at: &str, problems: &mut Vec<String>) {
+    let validation = &attribute.validation;
+    let rules = [
+        ("min_width", validation.min_width.is_some()),
+        ("min_height", validation.min_height.is_some()),
+        ("approved_only", validation.approved_only.is_some()),
+    ];
+    if attribute.kind != AttributeType::Assets {
+        for (rule, _) in rules.iter().filter(|(_, set)| *set) {
+            problems.push(format!("{at}: {rule} applies to assets attributes only"));
+        }
+        return;
+    }
+    for (rule, value) in [
+        ("min_width", validation.min_width),
+        ("min_height", validation.min_height),
+    ] {
+        if let Some(pixels) = value
+            && !(1..=MAX_PRESET_SIDE).contains(&pixels)
+        {
+            problems.push(format!(
+                "{at}: {rule} must be 1 to {MAX_PRESET_SIDE} pixels; {pixels} given"
+            ));
+        }
+    }
+}
+
+/// The largest preset box and image size rule, in pixels per side.
+pub const MAX_PRESET_SIDE: u32 = 10_000;
+
+/// Presets the media library itself shows (its grid and asset page).
+pub const LIBRARY_PRESETS: [&str; 2] = ["thumbnail", "preview"];
+
+/// Media presets: unique codes, sane boxes and quality, the library's own
+/// presets kept, and every channel's `image_preset` defined.
+fn check_presets(schema: &Schema, problems: &mut Vec<String>) {
+    let presets = schema.presets();
+    duplicates(
+        presets.iter().map(|p| p.code.as_str()),
+        "media preset",
+        problems,
+    );
+    for preset in presets.iter() {
+        let at = format!("media preset {}", preset.code);
+        if !is_code(&preset.code) {
+            problems.push(format!(
+                "{at}: the code must be lower-case letters, digits and _, starting with a letter"
+            ));
+        }
+        for (side, pixels) in [("width", preset.width), ("height", preset.height)] {
+            if !(1..=MAX_PRESET_SIDE).contains(&pixels) {
+                problems.push(format!(
+                    "{at}: {side} must be 1 to {MAX_PRESET_SIDE} pixels; {pixels} given"
+                ));
+            }
+        }
+        if !(1..=100).contains(&preset.quality) {
+            problems.push(format!(
+                "{at}: quality must be 1 to 100; {} given",
+                preset.quality
+            ));
+        }
+    }
+    for code in LIBRARY_PRESETS {
+        if !presets.iter().any(|p| p.code == code) {
+            problems.push(format!(
+                "media preset {code} is missing; the media library shows it, so keep it"
+            ));
+        }
+    }
+    for channel in &schema.channels {
+        if let Some(code) = &channel.image_preset
+            && !presets.iter().any(|p| &p.code == code)
+        {
+            problems.push(format!(
+                "channel {}: image_preset names unknown media preset {code}",
+                channel.code
+            ));
+        } else if channel.image_preset.is_none()
+            && !presets
+                .iter()
+                .any(|p| p.code == channel.image_preset_code())
+        {
+            problems.push(format!(
+                "channel {}: no image_preset is set and there is no media preset {}, \
+                 the format's own; set image_preset or define that preset",
+                channel.code,
+                channel.image_preset_code()
             ));
         }
     }
@@ -460,7 +569,9 @@ pub fn check(schema: &Schema) -> Vec<String> {
         {
             problems.push(format!("{at}: min_count {min} is above max_count {max}"));
         }
+        check_asset_rules(attribute, &at, &mut problems);
     }
+    check_presets(schema, &mut problems);
     for family in &schema.families {
         let at = format!("family {}", family.code);
         if !is_code(&family.code) {
@@ -575,6 +686,7 @@ fn entities(schema: &Schema) -> Vec<(&'static str, Indexed)> {
         ("category", index(&schema.categories, |c| &c.code)),
         ("attribute", index(&schema.attributes, |a| &a.code)),
         ("family", index(&schema.families, |f| &f.code)),
+        (MEDIA_PRESET, index(&schema.presets(), |p| &p.code)),
         ("channel", index(&schema.channels, |c| &c.code)),
     ]
 }
@@ -649,6 +761,9 @@ pub fn plan(current: &Schema, desired: &Schema) -> Plan {
     }
     Plan { steps }
 }
+
+/// The kind of plan step that writes a media preset.
+pub const MEDIA_PRESET: &str = "media_preset";
 
 /// The kind of plan step that writes a mapping profile.
 pub const PROFILE: &str = "profile";
@@ -1239,12 +1354,16 @@ pub async fn apply_in(
         &mut *tx, desired, actor, &purging, &current, 0, None, now,
     )
     .await?;
+    // Presets are stored whole once any changes: the defaults a schema
+    // without its own stands on are written out, so none goes missing.
+    let presets_changed = plan.steps.iter().any(|s| s.kind == MEDIA_PRESET);
     for (kind, want) in entities(desired) {
         for (code, (position, definition)) in &want {
-            let changed = plan
-                .steps
-                .iter()
-                .any(|s| s.kind == kind && &s.code == code && s.action != Action::Delete);
+            let changed = (kind == MEDIA_PRESET && presets_changed)
+                || plan
+                    .steps
+                    .iter()
+                    .any(|s| s.kind == kind && &s.code == code && s.action != Action::Delete);
             if changed {
                 store::put_entity(&mut *tx, kind, code, *position, definition).await?;
             }
@@ -1256,6 +1375,15 @@ pub async fn apply_in(
         .filter(|s| s.action == Action::Delete && s.kind != PROFILE)
     {
         store::delete_entity(&mut *tx, step.kind, &step.code).await?;
+    }
+    // New or changed presets have new spec hashes: every asset gets its
+    // renditions made again in the background (those that exist are kept).
+    if plan
+        .steps
+        .iter()
+        .any(|s| s.kind == MEDIA_PRESET && s.action != Action::Delete)
+    {
+        crate::media::assets::requeue_all_renditions(&mut *tx).await?;
     }
     // A change to profiles alone leaves the catalog (and its version) as it is.
     if plan.steps.iter().any(|s| s.kind != PROFILE) {

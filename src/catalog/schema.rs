@@ -486,6 +486,30 @@ pub struct Validation {
     pub min_count: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_count: Option<u32>,
+    /// assets: the smallest image width and height (pixels) that counts
+    /// for readiness and reaches a channel's image links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_height: Option<u32>,
+    /// assets: only approved assets count for readiness (the default,
+    /// `None`, is true). `false` lets pending ones count too; feeds carry
+    /// approved assets only either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_only: Option<bool>,
+}
+
+impl Validation {
+    /// Whether only approved assets count for readiness (default true).
+    pub fn approved_only(&self) -> bool {
+        self.approved_only.unwrap_or(true)
+    }
+
+    /// An asset's rule about size: (min width, min height), when set.
+    pub fn min_size(&self) -> Option<(u32, u32)> {
+        (self.min_width.is_some() || self.min_height.is_some())
+            .then(|| (self.min_width.unwrap_or(0), self.min_height.unwrap_or(0)))
+    }
 }
 
 /// An option of a select or multiselect attribute.

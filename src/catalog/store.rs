@@ -14,7 +14,7 @@ use crate::db::bulk::{self, Param};
 use crate::db::{Backend, Db, StoredBool, Timestamp};
 
 /// Kinds of schema entity, as stored in `catalog_schema.kind`.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 8] = [
     "locale",
     "currency",
     "channel",
@@ -22,6 +22,7 @@ pub const KINDS: [&str; 7] = [
     "attribute",
     "family",
     "category",
+    "media_preset",
 ];
 
 fn decode<T: serde::de::DeserializeOwned>(
@@ -55,6 +56,7 @@ pub async fn load_schema<'e, E: Executor<'e, Database = Any>>(
             "attribute" => schema.attributes.push(decode(&kind, &code, &text)?),
             "family" => schema.families.push(decode(&kind, &code, &text)?),
             "category" => schema.categories.push(decode(&kind, &code, &text)?),
+            "media_preset" => schema.media_presets.push(decode(&kind, &code, &text)?),
             "~version" => schema.version = position,
             _ => {}
         }

@@ -248,9 +248,14 @@ mod tests {
         assert!(again.plan.is_empty(), "{}", again.plan);
 
         // Mixed on purpose: most products are ready on each channel, some are not.
-        crate::publish::worker::catch_up(&db, &store::SchemaCache::default(), &clock)
-            .await
-            .expect("publisher catches up");
+        crate::publish::worker::catch_up(
+            &db,
+            &store::SchemaCache::default(),
+            &clock,
+            "http://127.0.0.1:8080",
+        )
+        .await
+        .expect("publisher catches up");
         for channel in ["web", "google", "shopify"] {
             let row = sqlx::query(
                 "SELECT COUNT(DISTINCT product_id) AS total, \
@@ -314,9 +319,14 @@ mod tests {
             .await
             .expect("catalog");
         erp::import_once(state).await.expect("ERP import");
-        states::stage_once(&state.db, &state.schema, &state.clock)
-            .await
-            .expect("states")
+        states::stage_once(
+            &state.db,
+            &state.schema,
+            &state.clock,
+            &state.config.public_url,
+        )
+        .await
+        .expect("states")
     }
 
     #[tokio::test]

@@ -151,6 +151,7 @@ pub async fn stage_once(
     db: &Db,
     schema_cache: &SchemaCache,
     clock: &Clock,
+    public_url: &str,
 ) -> Result<Option<Staged>, StageError> {
     let actor = Actor::system("sluice demo");
     let editor = users::find_by_email(db, EDITOR_EMAIL)
@@ -175,7 +176,7 @@ pub async fn stage_once(
     tx.commit().await?;
 
     // 1. Everything ready is published.
-    worker::catch_up(db, schema_cache, clock).await?;
+    worker::catch_up(db, schema_cache, clock, public_url).await?;
     let schema = schema_cache.get(db).await?;
     let candidates = published_everywhere(db, &schema).await?;
 
@@ -239,7 +240,7 @@ pub async fn stage_once(
             );
         }
     }
-    worker::catch_up(db, schema_cache, clock).await?;
+    worker::catch_up(db, schema_cache, clock, public_url).await?;
 
     // 3. Proposals waiting for an approver, made by the demo editor.
     let caller = Caller {
@@ -314,7 +315,16 @@ fn unready_channels<'s>(schema: &'s Schema, product: &Product) -> Vec<&'s str> {
         .channels
         .iter()
         .filter(|channel| {
-            !readiness::assess(schema, channel, product, None, &product.values).ready()
+            // The demo's products link no assets while it is seeded.
+            !readiness::assess(
+                schema,
+                channel,
+                product,
+                None,
+                &product.values,
+                &readiness::LinkedAssets::default(),
+            )
+            .ready()
         })
         .map(|channel| channel.code.as_str())
         .collect();
@@ -476,10 +486,11 @@ async fn almost_ready(db: &Db, schema: &Schema) -> Result<AlmostReady, sqlx::Err
     loop {
         let page = store::list(db, &filter, ProductSort::SkuAsc, cursor.as_ref(), 200).await?;
         for StoredProduct { product, .. } in page.products {
+            let linked = readiness::linked_assets(db, schema, [&product.values]).await?;
             let verdicts: Vec<ChannelReadiness> = schema
                 .channels
                 .iter()
-                .map(|c| readiness::assess(schema, c, &product, None, &product.values))
+                .map(|c| readiness::assess(schema, c, &product, None, &product.values, &linked))
                 .collect();
             let reasons: Vec<&readiness::Reason> = verdicts
                 .iter()

@@ -210,7 +210,17 @@ async fn republish_step(
     // The schema as it is now: a change since the job was queued counts.
     let schema = services.schema.get(db).await?;
     let now = services.clock.now();
-    match publisher::republish_round(db, &schema, channel, job.resume_after, step, now).await {
+    match publisher::republish_round(
+        db,
+        &schema,
+        &services.config.public_url,
+        channel,
+        job.resume_after,
+        step,
+        now,
+    )
+    .await
+    {
         Ok(Some((last, round))) => {
             job.resume_after = last;
             job.done += i64::try_from(round.products).unwrap_or(i64::MAX);

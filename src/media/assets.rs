@@ -667,6 +667,19 @@ pub async fn requeue_renditions(db: &Db, id: &str) -> Result<bool, sqlx::Error> 
     Ok(result.rows_affected() > 0)
 }
 
+/// Queues every asset's renditions again (the presets changed): the worker
+/// makes what a preset's new spec hash lacks and skips what exists. One
+/// statement, so it fits in the transaction that changes the presets.
+pub async fn requeue_all_renditions(conn: &mut AnyConnection) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE assets SET renditions = 'queued', renditions_error = NULL, renditions_lease = NULL \
+         WHERE renditions <> 'queued' OR renditions_lease IS NOT NULL",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
 /// How many assets there are per status (the library's filter counts and
 /// the dashboard).
 pub async fn counts(db: &Db) -> Result<HashMap<AssetStatus, i64>, sqlx::Error> {

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod export;
 pub mod feed;
 pub mod formats;
+pub mod images;
 pub mod on_channel;
 pub mod overview;
 pub mod payload;

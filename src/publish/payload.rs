@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
+use super::images::{self, LinkedAssets, PayloadImage};
 use super::on_channel::{channel_link, resolve};
 use crate::catalog::product::{Product, Values};
 use crate::catalog::schema::{AttributeType, Channel, Schema};
@@ -45,6 +46,11 @@ pub struct Payload {
     pub links: BTreeMap<String, String>,
     /// `in_stock` or `out_of_stock`, from the mapped stock attribute.
     pub availability: String,
+    /// The channel's image links: the mapped images attribute's approved
+    /// images, in order, as absolute URLs of the channel's rendition preset.
+    /// Left out when there are none (payloads without images keep their bytes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<PayloadImage>,
     pub values: BTreeMap<String, Vec<PayloadValue>>,
 }
 
@@ -71,13 +77,14 @@ pub fn hash(bytes: &str) -> String {
 }
 
 /// Builds the payload of a simple product or variant from `values` (a
-/// variant's merged with its model's).
+/// variant's merged with its model's); `linked` knows the assets they link.
 pub fn build(
     schema: &Schema,
     channel: &Channel,
     product: &Product,
     model: Option<&Product>,
     values: &Values,
+    linked: &LinkedAssets,
 ) -> Payload {
     let family = schema.family(&product.family);
     let axes = family
@@ -107,11 +114,12 @@ pub fn build(
         .collect();
     let mut resolved: BTreeMap<String, Vec<PayloadValue>> = BTreeMap::new();
     for code in values.0.keys() {
-        if let Some(entries) = resolve_attribute(schema, channel, code, values) {
+        if let Some(entries) = resolve_attribute(schema, channel, code, values, linked) {
             resolved.insert(code.clone(), entries);
         }
     }
     let availability = availability(channel, &resolved);
+    let images = channel_images(schema, channel, values, linked);
     Payload {
         sku: product.sku.clone(),
         kind: product.kind.as_str().to_owned(),
@@ -121,8 +129,34 @@ pub fn build(
         categories,
         links,
         availability,
+        images,
         values: resolved,
     }
+}
+
+/// The channel's image links from its mapped images attribute, in the
+/// channel's first locale when the attribute is localizable.
+fn channel_images(
+    schema: &Schema,
+    channel: &Channel,
+    values: &Values,
+    linked: &LinkedAssets,
+) -> Vec<PayloadImage> {
+    let Some(attribute) = channel
+        .mapping
+        .attribute("images")
+        .and_then(|code| schema.attribute(code))
+        .filter(|a| a.kind == AttributeType::Assets)
+    else {
+        return Vec::new();
+    };
+    let locale = attribute
+        .localizable
+        .then(|| channel.locales.first().map(String::as_str))
+        .flatten();
+    resolve(values, &attribute.code, locale, &channel.code)
+        .map(|data| images::links(schema, channel, &attribute.validation, data, linked))
+        .unwrap_or_default()
 }
 
 /// One attribute's values as the channel gets them: its locales only,
@@ -132,6 +166,7 @@ fn resolve_attribute(
     channel: &Channel,
     code: &str,
     values: &Values,
+    linked: &LinkedAssets,
 ) -> Option<Vec<PayloadValue>> {
     let attribute = schema.attribute(code)?;
     let entries = values.0.get(code)?;
@@ -148,7 +183,7 @@ fn resolve_attribute(
         let Some(data) = resolve(values, code, locale, &channel.code) else {
             continue;
         };
-        if let Some(data) = for_channel(attribute.kind, channel, data) {
+        if let Some(data) = for_channel(attribute.kind, channel, data, linked) {
             out.push(PayloadValue {
                 locale: locale.map(str::to_owned),
                 data,
@@ -179,9 +214,16 @@ fn decimal_of(data: &Json) -> Option<Decimal> {
 }
 
 /// A value as the channel wants it: prices in its currencies, measurements
-/// in its units. `None` drops it (a price with none of the channel's currencies).
-fn for_channel(kind: AttributeType, channel: &Channel, data: &Json) -> Option<Json> {
+/// in its units, assets only approved ones. `None` drops it (a price with
+/// none of the channel's currencies, assets none of which is approved).
+fn for_channel(
+    kind: AttributeType,
+    channel: &Channel,
+    data: &Json,
+    linked: &LinkedAssets,
+) -> Option<Json> {
     match kind {
+        AttributeType::Assets => images::approved_only(data, linked),
         AttributeType::Price => {
             let kept: Vec<Json> = data
                 .as_array()?
@@ -214,20 +256,78 @@ fn for_channel(kind: AttributeType, channel: &Channel, data: &Json) -> Option<Js
 /// A held product's payload: its last good payload with the current
 /// fast-lane values laid over it, so price and stock keep flowing while
 /// content waits (DESIGN rule 5). A fast-lane value removed from master
-/// keeps its last good value: a feed never loses its price this way.
+/// keeps its last good value: a feed never loses its price this way. An
+/// asset of the snapshot that is no longer approved (rejected since) leaves
+/// it: a rejected image never stays in a feed.
 pub fn overlay_fast_lane(
     schema: &Schema,
     channel: &Channel,
     good: &Payload,
     current: &Values,
+    linked: &LinkedAssets,
 ) -> Payload {
     use crate::catalog::schema::Lane;
     let mut out = good.clone();
     for attribute in schema.attributes.iter().filter(|a| a.lane == Lane::Fast) {
-        if let Some(entries) = resolve_attribute(schema, channel, &attribute.code, current) {
+        if let Some(entries) = resolve_attribute(schema, channel, &attribute.code, current, linked)
+        {
             out.values.insert(attribute.code.clone(), entries);
+        }
+    }
+    out.images
+        .retain(|image| still_approved(&image.asset, linked));
+    for attribute in schema
+        .attributes
+        .iter()
+        .filter(|a| a.kind == AttributeType::Assets)
+    {
+        if let Some(entries) = out.values.get_mut(&attribute.code) {
+            for entry in entries.iter_mut() {
+                if let Json::Array(ids) = &mut entry.data {
+                    ids.retain(|id| id.as_str().is_some_and(|id| still_approved(id, linked)));
+                }
+            }
+            entries.retain(|e| e.data.as_array().is_none_or(|ids| !ids.is_empty()));
+            if entries.is_empty() {
+                out.values.remove(&attribute.code);
+            }
         }
     }
     out.availability = availability(channel, &out.values);
     out
+}
+
+/// An asset of a held snapshot stays while it is approved; one whose facts
+/// were not loaded is kept (the publisher loads the facts of every asset a
+/// held snapshot names, so this is only a caller that did not).
+fn still_approved(id: &str, linked: &LinkedAssets) -> bool {
+    linked
+        .get(id)
+        .is_some_and(|f| f.status == crate::media::assets::AssetStatus::Approved)
+}
+
+/// The asset ids a stored payload names (its image links and assets
+/// values), read without parsing the rest: the publisher loads their facts
+/// for held products.
+pub fn asset_ids_in(bytes: &str, schema: &Schema, out: &mut std::collections::BTreeSet<String>) {
+    if !bytes.contains("\"images\":")
+        && !schema.attributes.iter().any(|a| {
+            a.kind == AttributeType::Assets && bytes.contains(&format!("\"{}\":[", a.code))
+        })
+    {
+        return;
+    }
+    let Ok(payload) = serde_json::from_str::<Payload>(bytes) else {
+        return;
+    };
+    out.extend(payload.images.into_iter().map(|i| i.asset));
+    for attribute in schema
+        .attributes
+        .iter()
+        .filter(|a| a.kind == AttributeType::Assets)
+    {
+        for entry in payload.values.get(&attribute.code).into_iter().flatten() {
+            out.extend(images::ids_of(&entry.data).into_iter().map(str::to_owned));
+        }
+    }
 }

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use sqlx::{AnyConnection, FromRow};
 
+use super::images::{self, LinkedAssets};
 use super::payload::{self, Payload};
 use super::readiness::{self, ChannelReadiness};
 use crate::audit::{self, Actor, AuditEvent};
@@ -102,7 +103,13 @@ struct Outcome {
 
 /// Follows the change log for one round (or one chunk of a rebuild after a
 /// schema change). Returns what it did; zero products means caught up.
-pub async fn follow_once(db: &Db, schema: &Schema, now: Timestamp) -> Result<Round, PublishError> {
+/// `public_url` (`SLUICE_PUBLIC_URL`) starts the payloads' image links.
+pub async fn follow_once(
+    db: &Db,
+    schema: &Schema,
+    public_url: &str,
+    now: Timestamp,
+) -> Result<Round, PublishError> {
     let mut tx = begin(db).await?;
     let (last_seq, judged_by, mut rebuild_after): (i64, i64, Option<i64>) = sqlx::query_as(
         "SELECT last_seq, schema_version, rebuild_after FROM publish_cursor WHERE name = 'publisher'",
@@ -137,7 +144,7 @@ pub async fn follow_once(db: &Db, schema: &Schema, now: Timestamp) -> Result<Rou
         ids = store::ids_after(&mut tx, after, round_size()).await?;
         rebuild_after = (ids.len() == ROUND).then(|| ids.last().copied()).flatten();
     }
-    let round = publish_products(&mut tx, schema, &ids, Scope::Follow, now).await?;
+    let round = publish_products(&mut tx, schema, public_url, &ids, Scope::Follow, now).await?;
     sqlx::query(
         "UPDATE publish_cursor SET last_seq = $1, schema_version = $2, rebuild_after = $3 \
          WHERE name = 'publisher'",
@@ -166,6 +173,7 @@ pub async fn backlog(db: &Db) -> Result<i64, sqlx::Error> {
 pub async fn publish_pending(
     db: &Db,
     schema: &Schema,
+    public_url: &str,
     channel: &str,
     now: Timestamp,
 ) -> Result<Round, PublishError> {
@@ -180,7 +188,15 @@ pub async fn publish_pending(
             tx.commit().await?;
             return Ok(total);
         }
-        let round = publish_products(&mut tx, schema, &ids, Scope::Channel(channel), now).await?;
+        let round = publish_products(
+            &mut tx,
+            schema,
+            public_url,
+            &ids,
+            Scope::Channel(channel),
+            now,
+        )
+        .await?;
         let mut head = SqlBuilder::new(
             Backend::of(&tx),
             "DELETE FROM publish_pending WHERE channel = ",
@@ -205,12 +221,15 @@ pub async fn publish_pending(
 pub async fn republish_all(
     db: &Db,
     schema: &Schema,
+    public_url: &str,
     channel: &str,
     now: Timestamp,
 ) -> Result<Round, PublishError> {
     let mut total = Round::default();
     let mut after = 0_i64;
-    while let Some((last, round)) = republish_round(db, schema, channel, after, ROUND, now).await? {
+    while let Some((last, round)) =
+        republish_round(db, schema, public_url, channel, after, ROUND, now).await?
+    {
         total.products += round.products;
         total.events += round.events;
         after = last;
@@ -226,6 +245,7 @@ pub async fn republish_all(
 pub async fn republish_round(
     db: &Db,
     schema: &Schema,
+    public_url: &str,
     channel: &str,
     after: i64,
     limit: usize,
@@ -240,7 +260,15 @@ pub async fn republish_round(
         tx.commit().await?;
         return Ok(None);
     };
-    let round = publish_products(&mut tx, schema, &ids, Scope::Channel(channel), now).await?;
+    let round = publish_products(
+        &mut tx,
+        schema,
+        public_url,
+        &ids,
+        Scope::Channel(channel),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some((last, round)))
 }
@@ -271,14 +299,15 @@ impl Action {
 pub async fn run_action(
     db: &Db,
     schema: &Schema,
+    public_url: &str,
     channel: &str,
     action: Action,
     actor: &Actor,
     now: Timestamp,
 ) -> Result<Round, PublishError> {
     let round = match action {
-        Action::PublishPending => publish_pending(db, schema, channel, now).await?,
-        Action::RepublishAll => republish_all(db, schema, channel, now).await?,
+        Action::PublishPending => publish_pending(db, schema, public_url, channel, now).await?,
+        Action::RepublishAll => republish_all(db, schema, public_url, channel, now).await?,
     };
     audit::record(
         db.pool(),
@@ -319,6 +348,7 @@ async fn pending_ids(conn: &mut AnyConnection, channel: &str) -> Result<Vec<i64>
 pub async fn publish_products(
     conn: &mut AnyConnection,
     schema: &Schema,
+    public_url: &str,
     ids: &[i64],
     scope: Scope<'_>,
     now: Timestamp,
@@ -334,6 +364,23 @@ pub async fn publish_products(
         .collect();
     let models = load_products(conn, &model_ids).await?;
     let existing = load_publications(conn, ids).await?;
+    // The facts of every asset the round's products link, and of those a
+    // published snapshot names (a held product keeps only approved ones):
+    // one query for the round.
+    let mut asset_ids = std::collections::BTreeSet::new();
+    for stored in products.values().chain(models.values()) {
+        images::asset_ids(schema, &stored.product.values, &mut asset_ids);
+    }
+    for found in existing.values() {
+        if let Some(bytes) = &found.payload {
+            payload::asset_ids_in(bytes, schema, &mut asset_ids);
+        }
+    }
+    let asset_ids: Vec<String> = asset_ids.into_iter().collect();
+    let linked = LinkedAssets {
+        facts: crate::media::assets::facts(conn, &asset_ids).await?,
+        public_url: public_url.to_owned(),
+    };
 
     let channels: Vec<&Channel> = match scope {
         Scope::Follow => schema.channels.iter().collect(),
@@ -362,7 +409,7 @@ pub async fn publish_products(
             .map(|m| &m.product);
         let values = resolved_values(product, model);
         for channel in &channels {
-            let verdict = readiness::assess(schema, channel, product, model, &values);
+            let verdict = readiness::assess(schema, channel, product, model, &values, &linked);
             for locale in &verdict.locales {
                 readiness_rows.push(vec![
                     Param::Text(channel.code.clone()),
@@ -383,8 +430,14 @@ pub async fn publish_products(
                 continue;
             }
             let found = existing.get(&(channel.code.clone(), *id));
-            if let Some(outcome) = decide(schema, channel, product, model, &values, &verdict, found)
-            {
+            let judged = Judged {
+                product,
+                model,
+                values: &values,
+                linked: &linked,
+                verdict: &verdict,
+            };
+            if let Some(outcome) = decide(schema, channel, &judged, found) {
                 outcomes.push(outcome);
             }
         }
@@ -427,23 +480,36 @@ pub async fn publish_products(
     })
 }
 
+/// A product as judged for one channel: what [`decide`] acts on.
+struct Judged<'a> {
+    product: &'a Product,
+    model: Option<&'a Product>,
+    values: &'a Values,
+    linked: &'a LinkedAssets,
+    verdict: &'a ChannelReadiness,
+}
+
 /// The publication rules (DESIGN rules 4 and 5) for one product on one channel.
 fn decide(
     schema: &Schema,
     channel: &Channel,
-    product: &Product,
-    model: Option<&Product>,
-    values: &Values,
-    verdict: &ChannelReadiness,
+    judged: &Judged<'_>,
     found: Option<&Existing>,
 ) -> Option<Outcome> {
+    let Judged {
+        product,
+        model,
+        values,
+        linked,
+        verdict,
+    } = *judged;
     let live = found.filter(|f| f.state != State::Deleted);
     let group_key = model.map_or_else(|| product.sku.clone(), |m| m.sku.clone());
     if !verdict.assigned() {
         return live.map(|_| deleted(&channel.code, product.id, &product.sku));
     }
     if verdict.ready() {
-        let built = payload::build(schema, channel, product, model, values);
+        let built = payload::build(schema, channel, product, model, values, linked);
         let bytes = built.to_bytes();
         let hash = payload::hash(&bytes);
         let same = live.is_some_and(|f| f.hash.as_deref() == Some(hash.as_str()));
@@ -469,7 +535,7 @@ fn decide(
         .payload
         .as_deref()
         .and_then(|text| serde_json::from_str(text).ok())?;
-    let bytes = payload::overlay_fast_lane(schema, channel, &good, values).to_bytes();
+    let bytes = payload::overlay_fast_lane(schema, channel, &good, values, linked).to_bytes();
     let hash = payload::hash(&bytes);
     let reasons: Vec<_> = verdict.reasons().into_iter().cloned().collect();
     let reasons = serde_json::to_string(&reasons).unwrap_or_else(|_| "[]".into());

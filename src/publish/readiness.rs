@@ -11,12 +11,16 @@
 //!   its last good snapshot.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+pub use super::images::LinkedAssets;
+use super::images::{self, Rules};
 
 // Re-exported: callers that read a value as readiness judges it keep this path.
 pub use super::on_channel::resolve;
 use crate::catalog::completeness::{has_value, on_level};
 use crate::catalog::product::{Product, ProductKind, Values};
-use crate::catalog::schema::{AttributeType, Channel, OutputFormat, Schema};
+use crate::catalog::schema::{Attribute, AttributeType, Channel, OutputFormat, Schema};
 use crate::catalog::values;
 
 /// Why a product is not ready.
@@ -127,11 +131,13 @@ impl ChannelReadiness {
 /// Google Merchant's length limits (FORMATS.md), checked at readiness time
 /// on the very text the Google export writes, so a product that breaks one is
 /// not ready rather than rejected by Google.
-const GOOGLE_LIMITS: [(&str, usize); 10] = [
+const GOOGLE_LIMITS: [(&str, usize); 12] = [
     ("id", 50),
     ("title", 150),
     ("description", 5_000),
     ("link", 2_000),
+    ("image_link", 2_000),
+    ("additional_image_link", 2_000),
     ("brand", 70),
     ("mpn", 70),
     ("item_group_id", 50),
@@ -145,13 +151,16 @@ const GOOGLE_LIMITS: [(&str, usize); 10] = [
 const MESSAGE_LOCALE: &str = "en_US";
 
 /// What a channel needs from a product. `model` is a variant's parent (its
-/// values, enablement and categories count for the variant).
+/// values, enablement and categories count for the variant); `linked`
+/// knows the assets the values link (only approved images of the size
+/// asked count for an `assets` attribute the channel needs).
 pub fn assess(
     schema: &Schema,
     channel: &Channel,
     product: &Product,
     model: Option<&Product>,
     values: &Values,
+    linked: &LinkedAssets,
 ) -> ChannelReadiness {
     let mut shared = Vec::new();
     if !product.enabled {
@@ -193,7 +202,7 @@ pub fn assess(
     let google_limits = if channel.output_format == OutputFormat::GoogleMerchant
         && product.kind != ProductKind::Model
     {
-        google_limits(schema, channel, product, model, values)
+        google_limits(schema, channel, product, model, values, linked)
     } else {
         Vec::new()
     };
@@ -230,18 +239,41 @@ pub fn assess(
                     ));
                     continue;
                 }
-                if let Some(data) = resolve(values, code, value_locale, &channel.code)
-                    && let Err(message) = values::normalize(attribute, schema, data)
-                {
-                    reasons.push(Reason::new(
-                        ReasonKind::Invalid,
-                        Some(code),
-                        value_locale,
-                        format!("{}: {message}", attribute.label(MESSAGE_LOCALE)),
-                    ));
+                if let Some(data) = resolve(values, code, value_locale, &channel.code) {
+                    if let Err(message) = values::normalize(attribute, schema, data) {
+                        reasons.push(Reason::new(
+                            ReasonKind::Invalid,
+                            Some(code),
+                            value_locale,
+                            format!("{}: {message}", attribute.label(MESSAGE_LOCALE)),
+                        ));
+                    } else if attribute.kind == AttributeType::Assets {
+                        let image_field = channel.mapping.attribute("images") == Some(code);
+                        let needed = AssetNeed {
+                            attribute,
+                            locale: value_locale,
+                            min: 1,
+                            image_field,
+                            links: image_field
+                                && channel.output_format == OutputFormat::GoogleMerchant,
+                        };
+                        needed.judge(data, linked, &mut reasons);
+                    }
                 }
             }
             if product.kind != ProductKind::Model {
+                if let Some(family) = family {
+                    image_needs(
+                        schema,
+                        channel,
+                        family,
+                        required,
+                        values,
+                        locale,
+                        linked,
+                        &mut reasons,
+                    );
+                }
                 format_needs(schema, channel, values, locale, &mut reasons);
                 reasons.extend(google_limits.iter().cloned());
             }
@@ -256,6 +288,145 @@ pub fn assess(
         channel: channel.code.clone(),
         locales,
     }
+}
+
+/// An `assets` value the channel needs: at least `min` of its assets must
+/// count (approved unless the attribute says otherwise, images of the size
+/// asked; documents do not count where images are needed).
+struct AssetNeed<'a> {
+    attribute: &'a Attribute,
+    locale: Option<&'a str>,
+    min: u32,
+    /// The attribute the channel takes its image links from.
+    image_field: bool,
+    /// What counts must become an image link (Google's `image_link`), so
+    /// only approved images count whatever `approved_only` says.
+    links: bool,
+}
+
+impl AssetNeed<'_> {
+    /// Adds the reasons when too few assets count: why each one that does
+    /// not count does not, and the shortfall when even all would not do.
+    /// Assets beyond what is needed that do not count are simply left out
+    /// of the channel.
+    fn judge(&self, data: &Json, linked: &LinkedAssets, reasons: &mut Vec<Reason>) {
+        let validation = &self.attribute.validation;
+        let min = self.min.max(validation.min_count.unwrap_or(0));
+        let rules = Rules::of(validation, self.image_field);
+        let rules = if self.links { rules.for_feed() } else { rules };
+        let ids = images::ids_of(data);
+        let refused: Vec<String> = ids
+            .iter()
+            .filter_map(|id| images::disqualified(id, linked.get(id), rules))
+            .collect();
+        let counted = ids.len() - refused.len();
+        if counted >= min as usize {
+            return;
+        }
+        let label = self.attribute.label(MESSAGE_LOCALE);
+        for why in refused {
+            reasons.push(Reason::new(
+                ReasonKind::Invalid,
+                Some(&self.attribute.code),
+                self.locale,
+                format!("{label}: {why}"),
+            ));
+        }
+        if ids.len() < min as usize {
+            let noun = match (self.image_field || rules.images_only, min) {
+                (true, 1) => "image",
+                (true, _) => "images",
+                (false, 1) => "asset",
+                (false, _) => "assets",
+            };
+            let approved = if rules.approved_only { "approved " } else { "" };
+            reasons.push(Reason::new(
+                ReasonKind::Missing,
+                Some(&self.attribute.code),
+                self.locale,
+                format!(
+                    "{label} needs at least {min} {approved}{noun}; {} linked",
+                    ids.len()
+                ),
+            ));
+        }
+    }
+}
+
+/// What a channel's format needs of images: Google refuses an item without
+/// `image_link`, so a Google channel needs at least one approved image in
+/// the attribute its mapping takes images from, for products whose family
+/// holds that attribute (a family without it cannot carry images; adding
+/// the attribute to the family is how its products start to need them).
+#[expect(clippy::too_many_arguments, reason = "the parts of one verdict, named")]
+fn image_needs(
+    schema: &Schema,
+    channel: &Channel,
+    family: &crate::catalog::schema::Family,
+    required: &[String],
+    values: &Values,
+    locale: &str,
+    linked: &LinkedAssets,
+    reasons: &mut Vec<Reason>,
+) {
+    if channel.output_format != OutputFormat::GoogleMerchant {
+        return;
+    }
+    let attribute = channel
+        .mapping
+        .attribute("images")
+        .and_then(|code| schema.attribute(code))
+        .filter(|a| a.kind == AttributeType::Assets);
+    let Some(attribute) = attribute else {
+        reasons.push(Reason::new(
+            ReasonKind::Missing,
+            None,
+            None,
+            "Google needs an image (image_link) and the channel maps no assets attribute to \
+             images; set it in the channel settings"
+                .into(),
+        ));
+        return;
+    };
+    if required.contains(&attribute.code) || !family.attributes.contains(&attribute.code) {
+        // Judged with the family's requirements already, or not the
+        // family's to carry.
+        return;
+    }
+    let value_locale = attribute.localizable.then_some(locale);
+    let Some(data) = resolve(values, &attribute.code, value_locale, &channel.code) else {
+        reasons.push(Reason::new(
+            ReasonKind::Missing,
+            Some(&attribute.code),
+            value_locale,
+            format!(
+                "{} is missing; Google needs at least one image (image_link)",
+                attribute.label(MESSAGE_LOCALE)
+            ),
+        ));
+        return;
+    };
+    if values::normalize(attribute, schema, data).is_err() {
+        // Reported as invalid where the value is required; here it cannot count.
+        reasons.push(Reason::new(
+            ReasonKind::Invalid,
+            Some(&attribute.code),
+            value_locale,
+            format!(
+                "{} is not a valid list of assets; Google needs at least one image (image_link)",
+                attribute.label(MESSAGE_LOCALE)
+            ),
+        ));
+        return;
+    }
+    let needed = AssetNeed {
+        attribute,
+        locale: value_locale,
+        min: 1,
+        image_field: true,
+        links: true,
+    };
+    needed.judge(data, linked, reasons);
 }
 
 fn dedup(reasons: &mut Vec<Reason>) {
@@ -336,8 +507,9 @@ fn google_limits(
     product: &Product,
     model: Option<&Product>,
     values: &Values,
+    linked: &LinkedAssets,
 ) -> Vec<Reason> {
-    let payload = super::payload::build(schema, channel, product, model, values);
+    let payload = super::payload::build(schema, channel, product, model, values, linked);
     let rendered = super::formats::google_fields(schema, channel, &payload);
     let mut reasons = Vec::new();
     for (field, text) in rendered {
@@ -399,11 +571,33 @@ pub async fn of_product(
         None => None,
     };
     let values = crate::catalog::store::resolved_values(&stored.product, model.as_ref());
+    let linked = linked_assets(db, schema, [&values]).await?;
     Ok(schema
         .channels
         .iter()
-        .map(|channel| assess(schema, channel, &stored.product, model.as_ref(), &values))
+        .map(|channel| {
+            assess(
+                schema,
+                channel,
+                &stored.product,
+                model.as_ref(),
+                &values,
+                &linked,
+            )
+        })
         .collect())
+}
+
+/// The facts of the assets these values link, for judging them live (the
+/// product page, the readiness API, the review page's impact preview).
+/// Image URLs are not built from it.
+pub async fn linked_assets<'v>(
+    db: &crate::db::Db,
+    schema: &Schema,
+    values: impl IntoIterator<Item = &'v Values>,
+) -> Result<LinkedAssets, sqlx::Error> {
+    let mut conn = db.pool().acquire().await?;
+    images::load(&mut conn, schema, values, "").await
 }
 
 /// Which way approving a set of changes moves a channel's readiness.
@@ -446,14 +640,14 @@ pub struct ChannelImpact {
     pub still_missing: Vec<String>,
 }
 
-/// Per channel of the schema, what applying `changes` to `master` (a
-/// variant with its `model`) does to its readiness.
-pub fn impact(
-    schema: &Schema,
+/// The values before and after applying `changes` to `master`, and the
+/// product after: what [`impact`] compares (load the assets both link with
+/// [`linked_assets`]).
+pub fn impact_values(
     master: &Product,
     model: Option<&Product>,
     changes: &crate::workflow::write::ChangeSet,
-) -> Vec<ChannelImpact> {
+) -> (Values, Product, Values) {
     use crate::catalog::store::resolved_values;
 
     let mut after = master.clone();
@@ -468,6 +662,20 @@ pub fn impact(
     }
     let before_values = resolved_values(master, model);
     let after_values = resolved_values(&after, model);
+    (before_values, after, after_values)
+}
+
+/// Per channel of the schema, what applying `changes` to `master` (a
+/// variant with its `model`) does to its readiness. `linked` knows the
+/// assets linked before and after (see [`impact_values`]).
+pub fn impact(
+    schema: &Schema,
+    master: &Product,
+    model: Option<&Product>,
+    changes: &crate::workflow::write::ChangeSet,
+    linked: &LinkedAssets,
+) -> Vec<ChannelImpact> {
+    let (before_values, after, after_values) = impact_values(master, model, changes);
     let messages = |verdict: &ChannelReadiness| -> Vec<String> {
         verdict
             .reasons()
@@ -479,8 +687,22 @@ pub fn impact(
         .channels
         .iter()
         .map(|channel| {
-            let was = messages(&assess(schema, channel, master, model, &before_values));
-            let now = messages(&assess(schema, channel, &after, model, &after_values));
+            let was = messages(&assess(
+                schema,
+                channel,
+                master,
+                model,
+                &before_values,
+                linked,
+            ));
+            let now = messages(&assess(
+                schema,
+                channel,
+                &after,
+                model,
+                &after_values,
+                linked,
+            ));
             let verdict = match (was.is_empty(), now.is_empty()) {
                 (false, true) => ImpactVerdict::BecomesReady,
                 (true, false) => ImpactVerdict::BecomesNotReady,

@@ -12,16 +12,27 @@ use crate::services::Services;
 
 /// Follows the change log until it is caught up (the CLI, tests, benchmarks).
 pub async fn drain(services: &Services) -> Result<Round, PublishError> {
-    catch_up(&services.db, &services.schema, &services.clock).await
+    catch_up(
+        &services.db,
+        &services.schema,
+        &services.clock,
+        &services.config.public_url,
+    )
+    .await
 }
 
-/// [`drain`] from the parts it needs.
-pub async fn catch_up(db: &Db, schema: &SchemaCache, clock: &Clock) -> Result<Round, PublishError> {
+/// [`drain`] from the parts it needs; `public_url` starts image links.
+pub async fn catch_up(
+    db: &Db,
+    schema: &SchemaCache,
+    clock: &Clock,
+    public_url: &str,
+) -> Result<Round, PublishError> {
     let mut total = Round::default();
     let mut idle_rounds = 0;
     loop {
         let current = schema.get(db).await?;
-        let round = publisher::follow_once(db, &current, clock.now())
+        let round = publisher::follow_once(db, &current, public_url, clock.now())
             .instrument(tracing::info_span!(
                 "publish_round",
                 publish.schema = current.version

@@ -102,3 +102,42 @@ pub async fn changes_after(
         .fetch_all(conn)
         .await
 }
+
+/// Logs products whose values did not change but whose published form may
+/// have (an asset they link was approved or rejected): change-log entries at
+/// their current `(id, sku, version)`, numbered from the locked counter like
+/// every write's, so the publisher judges them again in its next round. No
+/// history entry: nothing of the product changed.
+pub async fn log_for_publishing(
+    conn: &mut sqlx::AnyConnection,
+    products: &[(i64, String, i64)],
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    use crate::db::bulk::{self, Param};
+    if products.is_empty() {
+        return Ok(());
+    }
+    let count = i64::try_from(products.len()).unwrap_or(i64::MAX);
+    let last = crate::db::counters::bump(&mut *conn, "change_log", count).await?;
+    let rows = products
+        .iter()
+        .enumerate()
+        .map(|(i, (id, sku, version))| {
+            vec![
+                Param::Int(last - count + 1 + i64::try_from(i).unwrap_or(0)),
+                Param::Int(*id),
+                Param::Text(sku.clone()),
+                Param::Int(*version),
+                Param::At(now),
+            ]
+        })
+        .collect();
+    bulk::values(
+        conn,
+        "INSERT INTO change_log (seq, product_id, sku, version, at)",
+        "",
+        rows,
+    )
+    .await?;
+    Ok(())
+}

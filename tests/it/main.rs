@@ -18,6 +18,7 @@ mod import_pages;
 mod imports;
 mod media_core;
 mod media_pages;
+mod media_feeds;
 mod overview_pages;
 mod pages;
 mod product_page;

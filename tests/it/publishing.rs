@@ -1316,7 +1316,7 @@ async fn feeds_stay_gapless_under_concurrent_publishers(app: TestApp) {
         publishers.push(tokio::spawn(async move {
             let mut rounds = 0_usize;
             loop {
-                let round = publisher::follow_once(&db, &schema, now)
+                let round = publisher::follow_once(&db, &schema, "http://127.0.0.1:8080", now)
                     .await
                     .expect("follow_once");
                 rounds += 1;
@@ -1340,10 +1340,16 @@ async fn feeds_stay_gapless_under_concurrent_publishers(app: TestApp) {
             let mut events = 0;
             for _ in 0..3 {
                 for channel in ["web", "google"] {
-                    events += publisher::republish_all(&db, &schema, channel, now)
-                        .await
-                        .expect("republish_all")
-                        .events;
+                    events += publisher::republish_all(
+                        &db,
+                        &schema,
+                        "http://127.0.0.1:8080",
+                        channel,
+                        now,
+                    )
+                    .await
+                    .expect("republish_all")
+                    .events;
                 }
             }
             db.close().await;
@@ -1553,9 +1559,15 @@ async fn feeds_stay_gapless_under_concurrent_publishers(app: TestApp) {
     .get("n");
     assert_eq!(published, enabled);
     for channel in ["web", "google"] {
-        let round = publisher::republish_all(app.db(), &schema, channel, now)
-            .await
-            .expect("republish");
+        let round = publisher::republish_all(
+            app.db(),
+            &schema,
+            &app.state.config.public_url,
+            channel,
+            now,
+        )
+        .await
+        .expect("republish");
         assert_eq!(round.events, 0, "{channel}: publications match master");
     }
 

@@ -8,6 +8,9 @@ use crate::catalog::schema::{Channel, Schema};
 use crate::catalog::units;
 use crate::publish::payload::Payload;
 
+/// Google's limit on `additional_image_link` values (FORMATS.md).
+pub const MAX_ADDITIONAL_IMAGES: usize = 10;
+
 /// Google's attributes in feed order: the TSV header and the XML element order.
 pub const GOOGLE_FIELDS: [&str; 21] = [
     "id",
@@ -59,8 +62,12 @@ pub(super) fn google_item(
     push("title", view.text(payload, "title"));
     push("description", view.plain_description(payload));
     push("link", view.link(payload));
-    // image_link and additional_image_link wait for media: payloads hold
-    // asset ids, and Google needs absolute URLs.
+    // The first image is the main one; Google takes up to 10 more.
+    let mut images = payload.images.iter().map(|image| image.url.clone());
+    push("image_link", images.next());
+    for url in images.take(MAX_ADDITIONAL_IMAGES) {
+        push("additional_image_link", Some(url));
+    }
     push("availability", Some(payload.availability.clone()));
     let (price, sale) = view.prices(payload);
     let google_money = |money: &Money| format!("{} {}", view.amount(money), money.currency);

@@ -38,6 +38,7 @@ pub fn json_ld(schema: &Schema, channel: &Channel, payloads: &[Payload]) -> Json
     // The model's name, description and brand reach every variant's payload.
     put(&mut out, "name", view.text(first, "title"));
     put(&mut out, "description", view.plain_description(first));
+    put_images(&mut out, first);
     if let Some(brand) = view.text(first, "brand") {
         out.insert("brand".into(), json!({"@type": "Brand", "name": brand}));
     }
@@ -65,6 +66,7 @@ pub(super) fn product_ld(view: &ChannelView<'_>, payload: &Payload) -> Map<Strin
     out.insert("@type".into(), json!("Product"));
     put(&mut out, "name", view.text(payload, "title"));
     put(&mut out, "description", view.plain_description(payload));
+    put_images(&mut out, payload);
     out.insert("sku".into(), json!(payload.sku));
     if let Some(gtin) = view.text(payload, "gtin") {
         let key = match gtin.len() {
@@ -115,6 +117,18 @@ pub(super) fn product_ld(view: &ChannelView<'_>, payload: &Payload) -> Map<Strin
         out.insert("offers".into(), Json::Object(offer));
     }
     out
+}
+
+/// `image`: the payload's image URLs, when it has any.
+fn put_images(map: &mut Map<String, Json>, payload: &Payload) {
+    if !payload.images.is_empty() {
+        let urls = payload
+            .images
+            .iter()
+            .map(|image| json!(image.url))
+            .collect();
+        map.insert("image".into(), Json::Array(urls));
+    }
 }
 
 pub(super) fn put(map: &mut Map<String, Json>, key: &str, value: Option<String>) {

@@ -5,8 +5,9 @@
 //! of stored payloads is written without building the whole document.
 //!
 //! A feed file is in one language and one currency: the channel's first
-//! locale and first currency. Image fields stay empty until media (asset
-//! URLs) exist; payloads only carry asset ids so far.
+//! locale and first currency. Image fields come from the payload's
+//! `images`: absolute rendition URLs of approved images, made when it was
+//! published.
 //!
 //! A file per format ([`google`], [`shopify`], [`json_ld`]) over [`view`],
 //! which reads a payload the way channels want it (the channel's locale,
@@ -154,9 +155,15 @@ impl<'a> Exporter<'a> {
         }
     }
 
-    pub fn footer(&self) -> Vec<u8> {
+    pub fn footer(&mut self) -> Vec<u8> {
         match self.format {
             ExportFormat::GoogleXml => google_xml_footer().as_bytes().to_vec(),
+            ExportFormat::ShopifyCsv => {
+                let mut out = Vec::new();
+                // Writing to a Vec cannot fail.
+                let _ = self.shopify.finish(&mut out);
+                out
+            }
             _ => Vec::new(),
         }
     }

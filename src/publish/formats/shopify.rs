@@ -66,10 +66,16 @@ pub(super) const SHOPIFY_PRODUCT_COLUMNS: [&str; 16] = [
 
 /// Writes Shopify CSV rows, one per sellable unit. Remembers the last
 /// handle so product columns are filled only on a handle's first row; the
-/// rows must therefore arrive grouped by model.
+/// rows must therefore arrive grouped by model. A product's first image
+/// goes on its first row; each further image gets a row of its own (only
+/// Handle, Image Src and Image Position), written after the handle's
+/// variant rows as Shopify's own exports do: when the next handle starts,
+/// or at [`ShopifyWriter::finish`].
 #[derive(Debug, Default)]
 pub struct ShopifyWriter {
     last_handle: Option<String>,
+    /// The last handle's images after the first: (position, URL).
+    more_images: Vec<(usize, String)>,
 }
 
 impl ShopifyWriter {
@@ -91,8 +97,19 @@ impl ShopifyWriter {
         let view = ChannelView::new(schema, channel);
         let handle = shopify_handle(payload.group_id.as_deref().unwrap_or(&payload.sku));
         let first_of_handle = self.last_handle.as_deref() != Some(handle.as_str());
+        if first_of_handle {
+            self.finish(out)?;
+        }
         let mut record = shopify_record(&view, payload, &handle);
-        if !first_of_handle {
+        if first_of_handle {
+            self.more_images = payload
+                .images
+                .iter()
+                .enumerate()
+                .skip(1)
+                .map(|(i, image)| (i + 1, image.url.clone()))
+                .collect();
+        } else {
             for (column, cell) in SHOPIFY_COLUMNS.iter().zip(record.iter_mut()) {
                 if SHOPIFY_PRODUCT_COLUMNS.contains(column) {
                     cell.clear();
@@ -101,6 +118,27 @@ impl ShopifyWriter {
         }
         self.last_handle = Some(handle);
         write_csv_record(out, &record)
+    }
+
+    /// Writes the image rows still owed to the last handle (the end of the
+    /// file, or the start of the next handle).
+    pub fn finish(&mut self, out: &mut impl Write) -> io::Result<()> {
+        let Some(handle) = self.last_handle.as_deref() else {
+            return Ok(());
+        };
+        for (position, url) in std::mem::take(&mut self.more_images) {
+            let record: Vec<String> = SHOPIFY_COLUMNS
+                .iter()
+                .map(|column| match *column {
+                    "Handle" => handle.to_owned(),
+                    "Image Src" => url.clone(),
+                    "Image Position" => position.to_string(),
+                    _ => String::new(),
+                })
+                .collect();
+            write_csv_record(out, &record)?;
+        }
+        Ok(())
     }
 }
 
@@ -182,8 +220,10 @@ pub(super) fn shopify_record(
                 "Variant Barcode" => view.text(payload, "gtin"),
                 "Variant Weight Unit" => Some("g".to_owned()),
                 "Status" => Some("active".to_owned()),
-                // Image columns wait for media (asset URLs); empty SEO columns
-                // make Shopify use the title and description.
+                "Image Src" => payload.images.first().map(|image| image.url.clone()),
+                "Image Position" => payload.images.first().map(|_| "1".to_owned()),
+                // No alt text yet (assets' alt texts are not in the payload);
+                // empty SEO columns make Shopify use the title and description.
                 _ => None,
             };
             cell.unwrap_or_default()

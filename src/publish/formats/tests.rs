@@ -13,6 +13,7 @@ use super::google::{google_item, google_weight};
 use super::shopify::{SHOPIFY_PRODUCT_COLUMNS, shopify_handle, shopify_record};
 use super::view::{ChannelView, fixed, grams};
 use super::*;
+use crate::publish::images::PayloadImage;
 use crate::publish::payload::PayloadValue;
 
 const SCHEMA: &str = r#"
@@ -110,8 +111,21 @@ fn payload(sku: &str, group: Option<&str>, values: &[(&str, Json)]) -> Payload {
             format!("https://shop.example.com/en_US/p/{sku}"),
         )]),
         availability: "in_stock".to_owned(),
+        images: Vec::new(),
         values,
     }
+}
+
+/// `n` image links, as the publisher builds them from approved images.
+fn images(n: usize) -> Vec<PayloadImage> {
+    (1..=n)
+        .map(|i| PayloadImage {
+            url: format!("https://pim.example.com/media/{i:016x}/google?v=ab,cd"),
+            width: 1200,
+            height: 800,
+            asset: format!("{i:016x}"),
+        })
+        .collect()
 }
 
 fn shoe(sku: &str) -> Payload {
@@ -222,7 +236,9 @@ fn google_xml_parses_and_round_trips_special_characters() {
             data: json!("a\u{1}b"),
         }],
     );
-    let xml = export(ExportFormat::GoogleXml, &[shoe("SHOE<&>"), second]);
+    let mut first = shoe("SHOE<&>");
+    first.images = images(13);
+    let xml = export(ExportFormat::GoogleXml, &[first, second]);
     assert!(xml.contains("<title>Google &amp; Co</title>"), "{xml}");
     assert!(
         xml.contains("<link>https://shop.example.com</link>"),
@@ -259,6 +275,17 @@ fn google_xml_parses_and_round_trips_special_characters() {
     );
     assert_eq!(field(simple, "item_group_id"), None);
     assert_eq!(field(simple, "sale_price"), None);
+    // The first image is image_link; Google takes 10 more, in order.
+    assert_eq!(field(simple, "image_link"), Some(images(1)[0].url.as_str()));
+    let more: Vec<&str> = simple
+        .iter()
+        .filter(|(name, _)| name == "additional_image_link")
+        .map(|(_, url)| url.as_str())
+        .collect();
+    let expected = images(11);
+    let expected: Vec<&str> = expected[1..].iter().map(|i| i.url.as_str()).collect();
+    assert_eq!(more, expected);
+    assert_eq!(field(&items[1], "image_link"), None, "no images, no link");
     let variant = &items[1];
     assert_eq!(field(variant, "item_group_id"), Some("SHOE-1"));
     assert_eq!(field(variant, "color"), Some("Red"));
@@ -325,9 +352,11 @@ fn tsv_rows_stay_on_one_line() {
             data: json!("tab\there\r\nnew\nline"),
         }],
     );
-    let tsv = export(ExportFormat::GoogleTsv, &[shoe]);
+    let plain = shoe.clone();
+    shoe.images = images(3);
+    let tsv = export(ExportFormat::GoogleTsv, &[shoe, plain]);
     let lines: Vec<&str> = tsv.lines().collect();
-    assert_eq!(lines.len(), 2, "{tsv}");
+    assert_eq!(lines.len(), 3, "{tsv}");
     assert_eq!(lines[0].split('\t').count(), GOOGLE_FIELDS.len());
     let cells: Vec<&str> = lines[1].split('\t').collect();
     assert_eq!(cells.len(), GOOGLE_FIELDS.len());
@@ -340,7 +369,26 @@ fn tsv_rows_stay_on_one_line() {
     assert_eq!(cell("mpn"), "tab here new line");
     assert_eq!(cell("description"), "Light & fast. Second para");
     assert_eq!(cell("price"), "15.00 USD");
-    assert_eq!(cell("image_link"), "");
+    assert_eq!(cell("image_link"), images(1)[0].url);
+    // Commas join additional links; a comma inside a URL is %2C.
+    let more = images(3);
+    assert_eq!(
+        cell("additional_image_link"),
+        format!(
+            "{},{}",
+            more[1].url.replace(',', "%2C"),
+            more[2].url.replace(',', "%2C")
+        )
+    );
+    let plain: Vec<&str> = lines[2].split('\t').collect();
+    let at = |name: &str| {
+        GOOGLE_FIELDS
+            .iter()
+            .position(|f| *f == name)
+            .expect("field")
+    };
+    assert_eq!(plain[at("image_link")], "");
+    assert_eq!(plain[at("additional_image_link")], "");
 }
 
 #[test]
@@ -353,13 +401,21 @@ fn shopify_csv_quotes_and_fills_product_columns_once() {
             data: json!("Runner, \"Pro\"\nEdition"),
         }],
     );
-    let second = variant("SHOE-1-BLUE", "blue");
-    let csv_text = export(ExportFormat::ShopifyCsv, &[first, second, shoe("Simple-1")]);
+    first.images = images(3);
+    let mut second = variant("SHOE-1-BLUE", "blue");
+    second.images = images(3);
+    let mut simple = shoe("Simple-1");
+    simple.images = images(2);
+    let csv_text = export(
+        ExportFormat::ShopifyCsv,
+        &[first, second, simple, shoe("Plain-1")],
+    );
     let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
     let headers = reader.headers().expect("headers").clone();
     assert_eq!(headers.iter().collect::<Vec<_>>(), SHOPIFY_COLUMNS.to_vec());
     let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("rows");
-    assert_eq!(rows.len(), 3);
+    // shoe-1: 2 variants + 2 image rows; simple-1: 1 + 1; plain-1: 1.
+    assert_eq!(rows.len(), 7);
     let cell = |row: usize, column: &str| {
         let at = SHOPIFY_COLUMNS
             .iter()
@@ -383,6 +439,8 @@ fn shopify_csv_quotes_and_fills_product_columns_once() {
     assert_eq!(cell(0, "Variant Price"), "15.00");
     assert_eq!(cell(0, "Variant Barcode"), "4006381333931");
     assert_eq!(cell(0, "Status"), "active");
+    assert_eq!(cell(0, "Image Src"), images(1)[0].url);
+    assert_eq!(cell(0, "Image Position"), "1");
     // The second variant of the same handle: variant columns only.
     assert_eq!(cell(1, "Handle"), "shoe-1");
     for column in SHOPIFY_PRODUCT_COLUMNS {
@@ -391,12 +449,33 @@ fn shopify_csv_quotes_and_fills_product_columns_once() {
     assert_eq!(cell(1, "Option1 Value"), "Blue");
     assert_eq!(cell(1, "Variant SKU"), "SHOE-1-BLUE");
     assert_eq!(cell(1, "Variant Price"), "15.00");
+    // Further images after the handle's variants: Handle, Image Src and
+    // Image Position only.
+    let urls = images(3);
+    for (row, position) in [(2, 2), (3, 3)] {
+        for (at, column) in SHOPIFY_COLUMNS.iter().enumerate() {
+            let expected = match *column {
+                "Handle" => "shoe-1".to_owned(),
+                "Image Src" => urls[position - 1].url.clone(),
+                "Image Position" => position.to_string(),
+                _ => String::new(),
+            };
+            assert_eq!(rows[row].get(at).unwrap_or_default(), expected, "{column}");
+        }
+    }
     // A simple product starts a new handle with the default option.
-    assert_eq!(cell(2, "Handle"), "simple-1");
-    assert_eq!(cell(2, "Title"), "Runner <Pro> & \"Co\" 'x'");
-    assert_eq!(cell(2, "Option1 Name"), "Title");
-    assert_eq!(cell(2, "Option1 Value"), "Default Title");
-    assert_eq!(cell(2, "Option2 Name"), "");
+    assert_eq!(cell(4, "Handle"), "simple-1");
+    assert_eq!(cell(4, "Title"), "Runner <Pro> & \"Co\" 'x'");
+    assert_eq!(cell(4, "Option1 Name"), "Title");
+    assert_eq!(cell(4, "Option1 Value"), "Default Title");
+    assert_eq!(cell(4, "Option2 Name"), "");
+    assert_eq!(cell(5, "Handle"), "simple-1");
+    assert_eq!(cell(5, "Image Position"), "2");
+    assert_eq!(cell(5, "Variant SKU"), "");
+    // No images: no image cells, no image rows.
+    assert_eq!(cell(6, "Handle"), "plain-1");
+    assert_eq!(cell(6, "Image Src"), "");
+    assert_eq!(cell(6, "Image Position"), "");
 }
 
 #[test]
@@ -434,7 +513,9 @@ fn shopify_sale_price_and_handles() {
 fn json_ld_product_and_product_group() {
     let schema = schema();
     let channel = &schema.channels[0];
-    let product = json_ld(&schema, channel, &[shoe("S1")]);
+    let mut pictured = shoe("S1");
+    pictured.images = images(2);
+    let product = json_ld(&schema, channel, &[pictured]);
     assert_eq!(
         product,
         json!({
@@ -442,6 +523,7 @@ fn json_ld_product_and_product_group() {
             "@type": "Product",
             "name": "Runner <Pro> & \"Co\" 'x'",
             "description": "Light & fast.\n\nSecond para",
+            "image": [images(2)[0].url, images(2)[1].url],
             "sku": "S1",
             "gtin13": "4006381333931",
             "brand": {"@type": "Brand", "name": "Acme, Inc."},
@@ -477,6 +559,7 @@ fn json_ld_product_and_product_group() {
         "https://schema.org/OutOfStock"
     );
     assert!(variants[0].get("@context").is_none());
+    assert!(variants[0].get("image").is_none(), "no images, no image");
     assert_eq!(json_ld(&schema, channel, &[]), Json::Null);
 }
 
@@ -493,10 +576,20 @@ fn export_formats_and_json_lines() {
         ExportFormat::for_channel(&schema.channels[0]),
         ExportFormat::GoogleXml
     );
-    let jsonl = export(ExportFormat::Jsonl, &[shoe("A"), shoe("B")]);
+    let mut pictured = shoe("A");
+    pictured.images = images(1);
+    let jsonl = export(ExportFormat::Jsonl, &[pictured.clone(), shoe("B")]);
     let lines: Vec<Payload> = jsonl
         .lines()
         .map(|line| serde_json::from_str(line).expect("payload line"))
         .collect();
-    assert_eq!(lines, vec![shoe("A"), shoe("B")]);
+    assert_eq!(lines, vec![pictured, shoe("B")]);
+    // JSON images carry url, width, height and asset; none, no key.
+    let first: Json = serde_json::from_str(jsonl.lines().next().expect("line")).expect("json");
+    assert_eq!(
+        first["images"],
+        json!([{"url": images(1)[0].url, "width": 1200, "height": 800, "asset": images(1)[0].asset}])
+    );
+    let second: Json = serde_json::from_str(jsonl.lines().nth(1).expect("line")).expect("json");
+    assert!(second.get("images").is_none());
 }

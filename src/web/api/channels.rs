@@ -423,6 +423,7 @@ pub async fn publish_pending(
     let round = publisher::run_action(
         &state.db,
         &schema,
+        &state.config.public_url,
         &code,
         publisher::Action::PublishPending,
         &caller.actor(),

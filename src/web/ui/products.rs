@@ -31,7 +31,7 @@ use crate::catalog::store::{self, StoredProduct};
 use crate::publish::feed::{self, Snapshot};
 use crate::publish::formats;
 use crate::publish::payload::{self, Payload};
-use crate::publish::readiness::{ChannelReadiness, Reason, assess};
+use crate::publish::readiness::{self, ChannelReadiness, Reason, assess};
 use crate::web::AppState;
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{PageSession, urlencode};
@@ -582,10 +582,13 @@ async fn build_page(
     // Readiness of master (not of the viewer's draft), judged now, beside
     // what each channel has (its published or held snapshot).
     let values = store::resolved_values(&stored.product, model);
+    let linked = readiness::linked_assets(&state.db, schema, [&values])
+        .await?
+        .at(&state.media.public_url);
     let mut readiness = Vec::with_capacity(schema.channels.len());
     let mut selected_snapshot = None;
     for c in &schema.channels {
-        let verdict = assess(schema, c, &stored.product, model, &values);
+        let verdict = assess(schema, c, &stored.product, model, &values, &linked);
         // Models are not published themselves: their variants are.
         let snapshot = if stored.product.kind == ProductKind::Model {
             None
@@ -769,7 +772,10 @@ async fn preview_view(
     snapshot: Option<&Snapshot>,
 ) -> Result<PreviewView, PageError> {
     let product = &stored.product;
-    let verdict = assess(schema, channel, product, model, values);
+    let linked = &readiness::linked_assets(&state.db, schema, [values])
+        .await?
+        .at(&state.media.public_url);
+    let verdict = assess(schema, channel, product, model, values, linked);
     let (preview_state, payload) = match (product.kind, snapshot) {
         (ProductKind::Model, _) => ("model", None),
         (_, Some(snapshot)) => {
@@ -780,7 +786,7 @@ async fn preview_view(
             )
         }
         (_, None) => {
-            let built = payload::build(schema, channel, product, model, values);
+            let built = payload::build(schema, channel, product, model, values, linked);
             let shown = serde_json::to_value(&built)
                 .map_or_else(|_| built.to_bytes(), |json| pretty(&json));
             ("none", Some((shown, Some(built))))
@@ -829,14 +835,20 @@ async fn group_payloads(
     model: &Product,
 ) -> Result<Vec<Payload>, PageError> {
     let variants = store::variants_of(state.db.pool(), model.id).await?;
-    Ok(variants
+    let resolved: Vec<(&Product, Values)> = variants
         .iter()
-        .filter_map(|variant| {
-            let variant = &variant.product;
-            let values = store::resolved_values(variant, Some(model));
-            assess(schema, channel, variant, Some(model), &values)
-                .assigned()
-                .then(|| payload::build(schema, channel, variant, Some(model), &values))
+        .map(|v| (&v.product, store::resolved_values(&v.product, Some(model))))
+        .collect();
+    let linked = readiness::linked_assets(&state.db, schema, resolved.iter().map(|(_, v)| v))
+        .await?
+        .at(&state.media.public_url);
+    Ok(resolved
+        .iter()
+        .filter(|(variant, values)| {
+            assess(schema, channel, variant, Some(model), values, &linked).assigned()
+        })
+        .map(|(variant, values)| {
+            payload::build(schema, channel, variant, Some(model), values, &linked)
         })
         .collect())
 }

@@ -814,9 +814,11 @@ async fn build_page(
                 }
                 Err(other) => vec![error_text(&AppError::from(other))],
             };
+            let (before, _, after) = readiness::impact_values(master, model.as_ref(), &changes);
+            let linked = readiness::linked_assets(&state.db, &schema, [&before, &after]).await?;
             (
                 Some(validation),
-                readiness::impact(&schema, master, model.as_ref(), &changes)
+                readiness::impact(&schema, master, model.as_ref(), &changes, &linked)
                     .into_iter()
                     .map(readiness_row)
                     .collect(),

@@ -76,9 +76,14 @@ async fn seed_demo(app: &TestApp) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    sluice::demo::states::stage_once(app.db(), &app.state.schema, app.clock())
-        .await
-        .expect("demo states");
+    sluice::demo::states::stage_once(
+        app.db(),
+        &app.state.schema,
+        app.clock(),
+        &app.state.config.public_url,
+    )
+    .await
+    .expect("demo states");
 }
 
 /// The first column of the first row of `sql`, as text.

@@ -17,7 +17,7 @@ impl SchemaEntity for Attribute {
     const HINT: &'static str = "type: text, textarea, number, boolean, date, select, multiselect, \
         measurement, price, gtin, url or assets · owner: pim or erp · lane: fast or reviewed · \
         validation: max_length, pattern, min, max, decimals, unit_family, default_unit, \
-        min_count, max_count · options: [[options]] with code and labels (select and multiselect).";
+        min_count, max_count, min_width, min_height, approved_only (assets) · options: [[options]] with code and labels (select and multiselect).";
 
     fn code(&self) -> &str {
         &self.code
@@ -108,6 +108,12 @@ pub(super) fn validation_summary(validation: &Validation) -> String {
         (Some(min), None) => parts.push(format!("≥ {min} entries")),
         (None, Some(max)) => parts.push(format!("≤ {max} entries")),
         (None, None) => {}
+    }
+    if let Some((width, height)) = validation.min_size() {
+        parts.push(format!("images ≥ {width} × {height} px"));
+    }
+    if validation.approved_only == Some(false) {
+        parts.push("pending assets count".to_owned());
     }
     parts.join(" · ")
 }

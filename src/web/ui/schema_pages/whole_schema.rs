@@ -19,7 +19,8 @@ use crate::web::{AppState, PageResult};
 
 pub(super) const SCHEMA_HINT: &str = "The same format as `sluice schema export` and `sluice schema apply`: \
     [[locales]], [[currencies]], [[channels]], [[groups]], [[attributes]], [[families]] and \
-    [[categories]]. Entities left out are deleted; order is position.";
+    [[categories]] and [[media_presets]] (rendition sizes; all five defaults are listed when \
+    none are set). Entities left out are deleted; order is position.";
 
 pub(super) fn whole_schema_page(
     session: &Session,
