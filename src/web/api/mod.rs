@@ -58,14 +58,11 @@ impl Modify for BearerToken {
 /// The API routes with their OpenAPI document.
 pub fn router(config: &Config) -> OpenApiRouter<AppState> {
     // Media uploads may be as large as the largest file accepted, not the
-    // global request limit.
-    let media_upload = OpenApiRouter::new()
-        .routes(routes!(media::upload_media, media::list_media))
-        .layer(DefaultBodyLimit::max(crate::web::upload::body_limit(
-            config.max_media_bytes,
-        )));
+    // global request limit: the route gets its own body limit.
+    let (schemas, paths, media_routes) = routes!(media::upload_media, media::list_media);
+    let media_limit = DefaultBodyLimit::max(crate::web::upload::body_limit(config.max_media_bytes));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(media_upload)
+        .routes((schemas, paths, media_routes.layer(media_limit)))
         .routes(routes!(media::get_media, media::patch_media))
         .routes(routes!(media::approve_media))
         .routes(routes!(media::reject_media))
