@@ -72,6 +72,7 @@ media_tests!(
     approval_needs_four_eyes_and_rejection_a_reason,
     metadata_changes_need_the_current_version,
     the_list_filters_and_pages,
+    the_openapi_document_describes_the_media_api,
 );
 
 // ---------------------------------------------------------------------------
@@ -1468,5 +1469,35 @@ async fn the_list_filters_and_pages(app: TestApp) {
             response.json()["error"]["details"][0]["field"].is_string(),
             "{bad}"
         );
+    }
+}
+
+async fn the_openapi_document_describes_the_media_api(app: TestApp) {
+    let doc = app.api(Method::GET, "/api/openapi.json", None).await.json();
+    let upload = &doc["paths"]["/api/v1/media"]["post"];
+    let form = &upload["requestBody"]["content"]["multipart/form-data"]["schema"];
+    assert!(form.is_object(), "{upload}");
+    for status in ["200", "201", "403", "413", "422"] {
+        assert!(
+            upload["responses"][status].is_object(),
+            "{status}: {upload}"
+        );
+    }
+    let schemas = &doc["components"]["schemas"];
+    assert!(
+        schemas["MediaUploadForm"]["properties"]["file"].is_object(),
+        "{}",
+        schemas["MediaUploadForm"]
+    );
+    assert!(schemas["UploadBatchView"]["properties"]["errors"].is_object());
+    assert!(schemas["AssetView"]["properties"]["renditions"].is_object());
+    for (path, method) in [
+        ("/api/v1/media", "get"),
+        ("/api/v1/media/{id}", "get"),
+        ("/api/v1/media/{id}", "patch"),
+        ("/api/v1/media/{id}/approve", "post"),
+        ("/api/v1/media/{id}/reject", "post"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
     }
 }
