@@ -28,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::auth::{Permission, sessions, tokens};
+use crate::catalog::schema::MediaPreset;
 use crate::media::assets::{self, Asset, AssetStatus};
 use crate::media::{MediaError, renditions};
 use crate::web::AppState;
@@ -168,6 +169,36 @@ fn not_modified(headers: &HeaderMap, opaque: &str) -> bool {
         .is_some_and(|sent| sent.matches_weakly(|tag| tag == opaque))
 }
 
+/// Renditions made on request at once, at most: decoding an original takes
+/// memory in proportion to its pixels (a 12-megapixel photo, ~50 MB), so a
+/// burst of requests for renditions not made yet (a new preset that a
+/// channel starts fetching) must not decode hundreds of originals together.
+static MAKING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// The stored rendition, or one made now, behind [`MAKING`]. Whoever waited
+/// for a permit finds a rendition made meanwhile by the one before (the
+/// domain looks again), so a missing one is usually made once.
+async fn rendition_of(
+    state: &AppState,
+    asset: &Asset,
+    preset: &MediaPreset,
+) -> Result<(assets::Rendition, axum::body::Bytes), MediaError> {
+    let stored = assets::rendition(&state.db, &asset.id, &preset.code, &preset.spec_hash())
+        .await?
+        .is_some();
+    let _permit = if stored {
+        None
+    } else {
+        Some(
+            MAKING
+                .acquire()
+                .await
+                .map_err(|err| MediaError::Storage(err.to_string()))?,
+        )
+    };
+    renditions::get_or_make(&state.db, &state.media, asset, preset, state.clock.now()).await
+}
+
 /// `GET /media/{id}/{preset}`: the rendition.
 async fn rendition(
     State(state): State<AppState>,
@@ -187,10 +218,7 @@ async fn rendition(
     let mut response = if not_modified(&headers, &opaque) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let made =
-            renditions::get_or_make(&state.db, &state.media, &asset, &preset, state.clock.now())
-                .await;
-        let (made, bytes) = match made {
+        let (made, bytes) = match rendition_of(&state, &asset, &preset).await {
             Ok(made) => made,
             Err(err @ (MediaError::Storage(_) | MediaError::Db(_))) => return Err(err.into()),
             // The original cannot be rendered (it was stored before a

@@ -766,6 +766,19 @@ async fn renditions_have_each_presets_size_and_format(app: TestApp) {
         );
     }
 
+    // Many requests at once for a rendition not made yet: each gets it.
+    let fresh = upload_one(&app, &token, "burst.png", &png(300, 200, 20)).await;
+    let fresh_id = fresh["id"].as_str().unwrap().to_owned();
+    approve(&app, &fresh_id).await;
+    let path = format!("/media/{fresh_id}/preview");
+    let burst = futures_util::future::join_all((0..6).map(|_| get_raw(&app, &path, &[]))).await;
+    for response in &burst {
+        assert_eq!(response.status, StatusCode::OK);
+        assert_eq!(response.body, burst[0].body);
+    }
+    let made = assets::renditions_of(app.db(), &fresh_id).await.unwrap();
+    assert_eq!(made.len(), 1, "{made:?}");
+
     // Once made, the stored one is served (the same bytes).
     let first = get_raw(&app, &format!("/media/{id}/thumbnail"), &[]).await;
     let second = get_raw(&app, &format!("/media/{id}/thumbnail"), &[]).await;
