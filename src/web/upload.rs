@@ -1,5 +1,6 @@
 //! Reading a `multipart/form-data` upload of one or more files: every part
-//! with a file name is a file, every other part a form field. Files are
+//! with a file name (or named `file`) is a file, every other part a form
+//! field. Files are
 //! held in memory, each within the media size limit, and the whole body
 //! within [`body_limit`], so one request never holds more than about one
 //! largest file. The media API, the media library page and the product
@@ -18,6 +19,9 @@ pub const MULTIPART_OVERHEAD: u64 = 1024 * 1024;
 
 /// Most files one request may carry.
 pub const MAX_FILES: usize = 100;
+
+/// The usual name of a file part.
+pub const FILE_FIELD: &str = "file";
 
 /// Longest form field (text) accepted, in bytes.
 const MAX_FIELD_BYTES: usize = 64 * 1024;
@@ -70,7 +74,14 @@ pub async fn read(
                 .await?;
         let Some(field) = next else { break };
         let name = field.name().unwrap_or_default().to_owned();
-        match field.file_name().map(str::to_owned) {
+        // A part named `file` is a file even without a file name (as some
+        // HTTP clients send one); the domain names it `upload`.
+        let file_name = match field.file_name() {
+            Some(file_name) => Some(file_name.to_owned()),
+            None if name == FILE_FIELD => Some(String::new()),
+            None => None,
+        };
+        match file_name {
             Some(file_name) => {
                 let bytes =
                     read_part(field, max_file_bytes, &format!("the file {file_name:?}")).await?;

@@ -428,6 +428,13 @@ async fn the_type_comes_from_the_bytes_and_names_lose_their_folders(app: TestApp
     let windows = upload_one(&app, &token, "..\\..\\boot.ini.png", &png(20, 20, 4)).await;
     assert_eq!(windows["filename"], "boot.ini.png");
 
+    // A file part without a file name (as some clients send it).
+    let nameless = upload_one(&app, &token, "", &png(20, 20, 5)).await;
+    assert_eq!(nameless["filename"], "upload");
+    let response = post_media(&app, &token, &[("file", None, &png(20, 20, 6))]).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    assert_eq!(response.json()["filename"], "upload");
+
     let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
     let document = upload_one(&app, &token, "sheet.pdf", pdf).await;
     assert_eq!(document["media_type"], "application/pdf");
