@@ -120,8 +120,9 @@ fn not_found(id: &str) -> AppError {
     AppError::NotFound(MediaError::NotFound(id.to_owned()).to_string())
 }
 
-/// The asset `id`, if the caller may see it: approved ones when `public`
-/// is enough, any one for those who may see unapproved media; else 404.
+/// The asset `id`, if the caller may see it: an approved one when
+/// `public_if_approved`, any one for those who may see unapproved media;
+/// else 404.
 async fn visible(
     state: &AppState,
     id: &str,
@@ -169,7 +170,7 @@ fn not_modified(headers: &HeaderMap, opaque: &str) -> bool {
         .is_some_and(|sent| sent.matches_weakly(|tag| tag == opaque))
 }
 
-/// Renditions made on request at once, at most: decoding an original takes
+/// How many renditions requests may make at once: decoding an original takes
 /// memory in proportion to its pixels (a 12-megapixel photo, ~50 MB), so a
 /// burst of requests for renditions not made yet (a new preset that a
 /// channel starts fetching) must not decode hundreds of originals together.
