@@ -412,7 +412,7 @@ pub async fn decide(
         && asset.uploaded_by_user.is_some()
         && asset.uploaded_by_user == actor.user_id
     {
-        return Err(MediaError::Invalid(
+        return Err(MediaError::Forbidden(
             "you uploaded this asset; another approver must review it".into(),
         ));
     }
@@ -453,6 +453,19 @@ pub async fn decide(
     }
     audit::record(&mut **tx, actor, event, now).await?;
     Ok(true)
+}
+
+/// Tags as kept: trimmed, lower-case, without empty ones or repeats, in
+/// the order given.
+pub fn clean_tags(given: &[String]) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in given {
+        let tag = tag.trim().to_lowercase();
+        if !tag.is_empty() && !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    tags
 }
 
 /// Alt texts and tags as a person edits them.
@@ -496,13 +509,7 @@ pub async fn update_metadata(
             "the alt text in {locale} is longer than {MAX_ALT} characters"
         )));
     }
-    let mut tags: Vec<String> = Vec::new();
-    for tag in &edit.tags {
-        let tag = tag.trim().to_lowercase();
-        if !tag.is_empty() && !tags.contains(&tag) {
-            tags.push(tag);
-        }
-    }
+    let tags = clean_tags(&edit.tags);
     let sql = format!(
         "UPDATE assets SET alt_text = $1, tags = $2, version = version + 1, updated_at = $3 \
          WHERE id = $4 AND version = $5 RETURNING {COLUMNS}"

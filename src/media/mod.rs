@@ -48,6 +48,9 @@ pub enum MediaError {
     NoPreset(String),
     #[error("{0}")]
     Invalid(String),
+    /// Not this actor: the uploader deciding on their own upload (four eyes).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("asset {id} changed since version {expected}; reload it")]
     Stale { id: String, expected: i64 },
     #[error("media storage failed: {0}")]

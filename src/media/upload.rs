@@ -97,7 +97,7 @@ pub async fn upload(
         width: probe.width,
         height: probe.height,
         orientation: probe.orientation,
-        tags: tags.to_vec(),
+        tags: assets::clean_tags(tags),
     };
     let mut tx = db.begin_write().await?;
     match assets::insert(&mut tx, &new, actor, now).await {

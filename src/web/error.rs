@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use crate::auth::AuthError;
 pub use crate::error::FieldError;
 use crate::import::jobs::SubmitError;
+use crate::media::MediaError;
 use crate::workflow::proposals::WorkflowError;
 use crate::workflow::write::WriteError;
 
@@ -265,6 +266,31 @@ impl From<SubmitError> for AppError {
             SubmitError::TooLarge(_) => AppError::PayloadTooLarge(err.to_string()),
             SubmitError::Io(io) => AppError::internal(io),
             SubmitError::Database(db) => AppError::internal(db),
+        }
+    }
+}
+
+impl From<MediaError> for AppError {
+    fn from(err: MediaError) -> Self {
+        let message = err.to_string();
+        match err {
+            MediaError::TooLarge { .. } => AppError::PayloadTooLarge(message),
+            // What the file is: the part of the form at fault is the file.
+            MediaError::Empty
+            | MediaError::Unsupported { .. }
+            | MediaError::TooManyPixels { .. }
+            | MediaError::Corrupt { .. } => {
+                AppError::validation(vec![FieldError::field("file", message)])
+            }
+            MediaError::NotFound(_) | MediaError::NoPreset(_) => AppError::NotFound(message),
+            MediaError::Invalid(_) => AppError::validation(vec![FieldError {
+                message,
+                ..FieldError::default()
+            }]),
+            MediaError::Forbidden(_) => AppError::Forbidden(message),
+            MediaError::Stale { .. } => AppError::PreconditionFailed(message),
+            MediaError::Storage(_) => AppError::internal(anyhow::anyhow!(message)),
+            MediaError::Db(db) => AppError::internal(db),
         }
     }
 }

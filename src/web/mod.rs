@@ -8,12 +8,14 @@ pub mod download;
 pub mod error;
 pub mod extract;
 pub mod layers;
+pub mod media_files;
 pub mod metrics;
 mod page_error;
 pub mod product_query;
 pub mod state;
 pub mod static_files;
 pub mod ui;
+pub mod upload;
 
 pub use error::{ApiResult, AppError};
 pub use page_error::{PageError, PageResult};
@@ -46,7 +48,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// [`REQUEST_TIMEOUT`] to arrive; instead, each chunk must arrive within
 /// [`UPLOAD_IDLE`] (see [`next_chunk`]), so a stalled client cannot hold a
 /// connection open.
-const UPLOAD_PATHS: [&str; 3] = ["/imports", "/api/v1/imports", "/media"];
+const UPLOAD_PATHS: [&str; 4] = ["/imports", "/api/v1/imports", "/media", "/api/v1/media"];
 
 /// The longest pause between two chunks of an upload.
 pub const UPLOAD_IDLE: Duration = Duration::from_secs(30);
@@ -81,12 +83,13 @@ pub async fn next_chunk<T>(
 /// The whole application: pages, API, health, metrics and static files, with
 /// the middleware every request passes through.
 pub fn router(state: AppState) -> Router {
-    let (api_router, openapi) = api::router().split_for_parts();
+    let (api_router, openapi) = api::router(&state.config).split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
 
     let app = Router::new()
         .merge(ui::router(state.clone()))
         .merge(api_router)
+        .merge(media_files::routes())
         .route(
             "/api/openapi.json",
             get(move || {
@@ -115,34 +118,39 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             layers::wake_publisher,
         ));
-    let app =
-        with_security_headers(app, state.config.secure_cookies)
-            // Pages are not compressed: they carry CSRF tokens (and new token
-            // secrets) beside reflected input, the BREACH recipe.
-            .layer(CompressionLayer::new().compress_when(
-                DefaultPredicate::new().and(NotForContentType::const_new("text/html")),
-            ))
-            .layer(
-                TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                    let route = request
-                        .extensions()
-                        .get::<MatchedPath>()
-                        .map_or("unmatched", MatchedPath::as_str);
-                    let request_id = request
-                        .headers()
-                        .get(&REQUEST_ID)
-                        .and_then(|value| value.to_str().ok())
-                        .unwrap_or("");
-                    tracing::info_span!(
-                        "request",
-                        http.method = %request.method(),
-                        http.route = route,
-                        request.id = request_id,
-                    )
-                }),
-            )
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    let app = with_security_headers(app, state.config.secure_cookies)
+        // Pages are not compressed: they carry CSRF tokens (and new token
+        // secrets) beside reflected input, the BREACH recipe. Images
+        // (skipped by the default predicate) and PDFs are compressed
+        // already, and their strong ETags name the bytes as stored.
+        .layer(
+            CompressionLayer::new().compress_when(
+                DefaultPredicate::new()
+                    .and(NotForContentType::const_new("text/html"))
+                    .and(NotForContentType::const_new("application/pdf")),
+            ),
+        )
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                let request_id = request
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!(
+                    "request",
+                    http.method = %request.method(),
+                    http.route = route,
+                    request.id = request_id,
+                )
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
     app.with_state(state)
 }
 

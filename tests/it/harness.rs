@@ -106,6 +106,11 @@ impl TestApp {
     /// not set, because a PostgreSQL test that was asked for must not pass
     /// without running.
     pub async fn postgres() -> TestApp {
+        Self::postgres_with(&[]).await
+    }
+
+    /// PostgreSQL with extra `SLUICE_*` settings.
+    pub async fn postgres_with(settings: &[(&'static str, &str)]) -> TestApp {
         let base = std::env::var(PG_ENV).unwrap_or_else(|_| {
             panic!("{PG_ENV} is not set: PostgreSQL tests need a server (postgres://USER@HOST/DB)")
         });
@@ -139,7 +144,7 @@ impl TestApp {
                 schema,
                 data_dir: dir,
             },
-            &[],
+            settings,
         )
         .await
     }

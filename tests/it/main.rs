@@ -19,6 +19,7 @@ mod imports;
 mod media_core;
 mod media_pages;
 mod media_feeds;
+mod media_api;
 mod overview_pages;
 mod pages;
 mod product_page;

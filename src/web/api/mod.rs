@@ -6,6 +6,7 @@ mod channels;
 pub(crate) mod imports;
 pub(crate) mod jobs;
 mod me;
+pub(crate) mod media;
 mod paging;
 pub(crate) mod products;
 mod proposals;
@@ -16,6 +17,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use axum::extract::DefaultBodyLimit;
+
+use crate::config::Config;
 use crate::web::AppState;
 use crate::web::error::{ErrorBody, ErrorDetail, FieldError};
 
@@ -52,8 +56,16 @@ impl Modify for BearerToken {
 }
 
 /// The API routes with their OpenAPI document.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router(config: &Config) -> OpenApiRouter<AppState> {
+    // Media uploads may be as large as the largest file accepted, not the
+    // global request limit: the route gets its own body limit.
+    let (schemas, paths, media_routes) = routes!(media::upload_media, media::list_media);
+    let media_limit = DefaultBodyLimit::max(crate::web::upload::body_limit(config.max_media_bytes));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes((schemas, paths, media_routes.layer(media_limit)))
+        .routes(routes!(media::get_media, media::patch_media))
+        .routes(routes!(media::approve_media))
+        .routes(routes!(media::reject_media))
         .routes(routes!(me::get_me))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::list_audit))

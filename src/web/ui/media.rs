@@ -93,25 +93,13 @@ fn approver(session: &Session) -> Result<Caller, PageError> {
     Ok(caller)
 }
 
-/// A media refusal as the pages and the JSON answer say it.
+/// A media refusal as the pages say it: as the API does (`web::error`),
+/// except that a form saved over a newer version is a conflict (409, the
+/// page shows the newer data), not a failed precondition.
 fn media_error(err: MediaError) -> AppError {
     match err {
-        MediaError::TooLarge { .. } => AppError::PayloadTooLarge(err.to_string()),
-        MediaError::NotFound(_) => AppError::NotFound(err.to_string()),
         MediaError::Stale { .. } => AppError::Conflict(err.to_string()),
-        MediaError::Empty
-        | MediaError::Unsupported { .. }
-        | MediaError::TooManyPixels { .. }
-        | MediaError::Corrupt { .. }
-        | MediaError::NoPreset(_)
-        | MediaError::Invalid(_) => {
-            AppError::validation(vec![crate::web::error::FieldError::field(
-                "file",
-                err.to_string(),
-            )])
-        }
-        MediaError::Db(err) => AppError::from(err),
-        MediaError::Storage(_) => AppError::internal(err),
+        other => AppError::from(other),
     }
 }
 
