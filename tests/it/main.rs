@@ -16,6 +16,7 @@ mod channel_pages;
 mod config;
 mod import_pages;
 mod imports;
+mod media_product;
 mod overview_pages;
 mod pages;
 mod product_page;

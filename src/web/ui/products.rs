@@ -54,7 +54,10 @@ pub fn routes() -> Router<AppState> {
             "/products/{sku}/media",
             axum::routing::post(media::upload_and_link).layer(DefaultBodyLimit::disable()),
         )
-        .route("/products/{sku}/media/links", axum::routing::post(media::arrange))
+        .route(
+            "/products/{sku}/media/links",
+            axum::routing::post(media::arrange),
+        )
 }
 
 /// One input on the product page.

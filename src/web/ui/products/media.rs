@@ -11,6 +11,7 @@
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use bytes::{Bytes, BytesMut};
 
 use super::{Submitted, refused, save_form};
@@ -111,7 +112,8 @@ pub(in crate::web::ui) async fn fields(
         .iter()
         .filter(|a| a.kind == AttributeType::Assets && family.attributes.contains(&a.code))
     {
-        let on_level = crate::catalog::completeness::on_level(family, product.kind, &attribute.code);
+        let on_level =
+            crate::catalog::completeness::on_level(family, product.kind, &attribute.code);
         if !on_level && product.kind == crate::catalog::product::ProductKind::Model {
             continue;
         }
@@ -123,7 +125,10 @@ pub(in crate::web::ui) async fn fields(
         let ids = ids_of(values.get(&key));
         shown.push((attribute, key, ids, inherited));
     }
-    let all: Vec<String> = shown.iter().flat_map(|(_, _, ids, _)| ids.clone()).collect();
+    let all: Vec<String> = shown
+        .iter()
+        .flat_map(|(_, _, ids, _)| ids.clone())
+        .collect();
     let found = if all.is_empty() {
         Vec::new()
     } else {
@@ -278,6 +283,29 @@ fn back_to(attribute: &str, uploaded: bool) -> impl Fn(&str, &'static str) -> St
     }
 }
 
+/// The answer to a media change that changes nothing: back to the strip,
+/// saving nothing (the product's version does not matter then).
+fn unchanged(
+    sku: &str,
+    locale: &str,
+    channel: &str,
+    attribute: &str,
+    uploaded: bool,
+) -> PageResult {
+    let notice = if uploaded {
+        "media_uploaded_known"
+    } else {
+        "media_unchanged"
+    };
+    Ok(axum::response::Redirect::to(&format!(
+        "/products/{}?locale={}&channel={}&notice={notice}#media-{attribute}",
+        urlencode(sku),
+        urlencode(locale),
+        urlencode(channel),
+    ))
+    .into_response())
+}
+
 /// The form of the strip's buttons and of "link by id".
 #[derive(Debug, serde::Deserialize)]
 pub(in crate::web::ui) struct ArrangeForm {
@@ -389,6 +417,9 @@ pub(in crate::web::ui) async fn arrange(
     } else {
         arranged(&seen, &form.op)?
     };
+    if ids == seen {
+        return unchanged(&sku, &form.locale, &form.channel, &attribute.code, false);
+    }
     let submitted = media_form(
         &form.version,
         &form.locale,
@@ -609,6 +640,15 @@ pub(in crate::web::ui) async fn upload_and_link(
     if let Some((status, problem)) = problem {
         let errors = [FieldError::field(&attribute.code, problem)];
         return refused(&state, &session, &sku, &submitted, &errors, status).await;
+    }
+    if ids == seen {
+        return unchanged(
+            &sku,
+            &received.locale,
+            &received.channel,
+            &attribute.code,
+            true,
+        );
     }
     let submitted = media_form(
         &received.version,
