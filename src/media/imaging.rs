@@ -108,7 +108,7 @@ pub fn probe(bytes: &[u8], limits: &MediaLimits) -> Result<Probe, MediaError> {
         .map_err(|err| header_error(media_type, err, limits))?;
     let (width, height) = decoder.dimensions();
     check_pixels(width, height, limits)?;
-    let orientation = decoder.orientation().map_or(1, |o| orientation_number(o));
+    let orientation = decoder.orientation().map_or(1, orientation_number);
     let (width, height) = if orientation >= 5 {
         (height, width)
     } else {

@@ -1198,7 +1198,7 @@ async fn save_form(
             .unwrap_or_default()
     };
     let schema = state.schema.get(&state.db).await?;
-    let (stored, model) = load(&state, &sku).await?;
+    let (stored, model) = load(state, sku).await?;
     let locale = pick(
         Some(&single("locale")),
         schema.locales.iter().map(|l| l.code.as_str()),
@@ -1221,8 +1221,8 @@ async fn save_form(
     // stays based on it: saving it again merges like the first save.
     let rerender = async |errors: &[FieldError]| {
         let mut page = build_page(
-            &state,
-            &session,
+            state,
+            session,
             &schema,
             &stored,
             model.as_ref(),
@@ -1238,7 +1238,7 @@ async fn save_form(
         }
         Ok::<_, PageError>(page)
     };
-    let changes = match changes_from_form(&schema, &stored.product, &form, &locale, &channel) {
+    let changes = match changes_from_form(&schema, &stored.product, form, &locale, &channel) {
         Ok(changes) => changes,
         Err(errors) => {
             return Ok(render(
@@ -1301,10 +1301,10 @@ async fn save_form(
         let moved_on = merged.version != base && !merged.changes.is_empty();
         if moved_on || !merged.clashes.is_empty() {
             let page = conflict_page(
-                &state,
-                &session,
+                state,
+                session,
                 &stored.product.sku,
-                &form,
+                form,
                 base,
                 &merged,
                 &locale,
@@ -1344,10 +1344,10 @@ async fn save_form(
         }
         Err(WriteError::Stale { .. }) => {
             let page = conflict_page(
-                &state,
-                &session,
+                state,
+                session,
                 &stored.product.sku,
-                &form,
+                form,
                 base,
                 &merged,
                 &locale,
