@@ -24,6 +24,7 @@ db_tests!(
     stale_page_and_bad_links_are_refused,
     viewer_sees_thumbnails_and_may_not_post,
     review_page_shows_before_and_after_strips,
+    variant_shows_its_models_images_without_controls,
 );
 
 const SKU: &str = "TEE-1";
@@ -152,9 +153,17 @@ async fn upload(client: &Client, files: &[(&str, &[u8])]) -> TestResponse {
         ("seen", seen.as_str()),
     ];
     let (content_type, body) = multipart(&fields, files);
-    let path = format!(
-        "/products/TEE-1/media?csrf_token={}",
-        urlencoding(&page.csrf())
+    // The form's own action: the CSRF token rides in its address.
+    let at = page
+        .body
+        .find(&format!("action=\"{action}"))
+        .expect("upload form")
+        + 8;
+    let path = page.body[at..at + page.body[at..].find('"').expect("end")].to_owned();
+    assert_eq!(
+        path,
+        format!("{action}{}", urlencoding(&page.csrf())),
+        "the token, encoded"
     );
     client
         .request_bytes(Method::POST, &path, Some(&content_type), body)
@@ -691,4 +700,79 @@ async fn review_page_shows_before_and_after_strips(app: TestApp) {
     let strip = section(&page.body, "media-images");
     order(strip, &[&b, &a, &new_id]);
     assert!(!strip.contains("pending review"));
+}
+
+async fn variant_shows_its_models_images_without_controls(app: TestApp) {
+    let a = stored_asset(&app, "a.png", png(51)).await;
+    app.seed_schema().await;
+    let schema = app.schema().await;
+    let model = NewProduct {
+        values: set_values([("images", None, json!([a]))]),
+        ..new_product("HOOD-1", ProductKind::Model, "apparel", None)
+    };
+    app.create_as_system(&schema, model).await;
+    let variant = NewProduct {
+        values: set_values([("color", None, json!("red")), ("size", None, json!("m"))]),
+        ..new_product(
+            "HOOD-1-RED-M",
+            ProductKind::Variant,
+            "apparel",
+            Some("HOOD-1"),
+        )
+    };
+    app.create_as_system(&schema, variant).await;
+    let editor = app.login_as(Role::Editor).await;
+
+    let page = editor.get("/products/HOOD-1-RED-M").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let strip = section(&page.body, "media-images");
+    assert!(strip.contains(&format!("/media/{a}/thumbnail")), "{strip}");
+    assert!(strip.contains("inherited from HOOD-1"), "{strip}");
+    assert!(
+        !strip.contains("<form"),
+        "changed on the model's page: {strip}"
+    );
+
+    // On the model the editor has the controls.
+    let page = editor.get("/products/HOOD-1").await;
+    let strip = section(&page.body, "media-images");
+    assert!(strip.contains("/products/HOOD-1/media/links"), "{strip}");
+    // A posted change to the variant's (inherited) images is refused by the
+    // write path as on the form: nothing lands in a draft.
+    let page = editor.get("/products/HOOD-1-RED-M").await;
+    let response = editor
+        .post_raw(
+            "/products/HOOD-1-RED-M/media/links",
+            &[
+                ("csrf_token", &page.csrf()),
+                ("version", "1"),
+                ("attribute", "images"),
+                ("seen", ""),
+                ("op", "link"),
+                ("asset", &a),
+            ],
+        )
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        response.body
+    );
+    assert!(response.body.contains("change it on the model"));
+    assert!(drafts_of(&app, "HOOD-1-RED-M").await.is_empty());
+}
+
+async fn drafts_of(app: &TestApp, sku: &str) -> Vec<Proposal> {
+    proposals::list(
+        app.db(),
+        &ProposalFilter {
+            statuses: vec![Status::Draft],
+            sku: Some(sku.to_owned()),
+            limit: 10,
+            ..ProposalFilter::default()
+        },
+    )
+    .await
+    .expect("proposals")
 }

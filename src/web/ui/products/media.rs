@@ -243,25 +243,34 @@ fn split_ids(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The `assets` attribute a media form names, when the product's family has it.
+/// The `assets` attribute a media form names, when the product's family has
+/// it on the product's level (a variant's model holds what it inherits).
 fn assets_attribute<'a>(
     schema: &'a Schema,
     product: &Product,
     code: &str,
 ) -> Result<&'a Attribute, AppError> {
-    schema
+    let family = schema.family(&product.family);
+    let attribute = schema
         .attribute(code)
         .filter(|a| a.kind == AttributeType::Assets)
-        .filter(|a| {
-            schema
-                .family(&product.family)
-                .is_some_and(|f| f.attributes.contains(&a.code))
-        })
+        .filter(|a| family.is_some_and(|f| f.attributes.contains(&a.code)))
         .ok_or_else(|| {
             AppError::BadRequest(format!(
                 "The product has no images field {code:?}; reload the page."
             ))
-        })
+        })?;
+    let on_level = family
+        .is_some_and(|f| crate::catalog::completeness::on_level(f, product.kind, &attribute.code));
+    if !on_level {
+        return Err(AppError::BadRequest(format!(
+            "{} of {} is set on its model {}; change it on the model's page.",
+            attribute.code,
+            product.sku,
+            product.parent.as_deref().unwrap_or("")
+        )));
+    }
+    Ok(attribute)
 }
 
 fn editor(session: &Session) -> Result<(), PageError> {
