@@ -73,7 +73,8 @@ fn is_state_changing(method: &Method) -> bool {
 /// Reads the token from the `X-CSRF-Token` header; for URL-encoded forms,
 /// from the `csrf_token` field, buffering the body (within the body limit)
 /// and putting it back for the handler; for a `multipart/form-data` upload
-/// to `/imports` or `/media`, from `?csrf_token=` in the form's action URL, leaving the
+/// to `/imports`, `/media` or `/products/{sku}/media`, from `?csrf_token=`
+/// in the form's action URL, leaving the
 /// body untouched so the handler can stream the file.
 async fn submitted_token(
     request: Request,
@@ -92,7 +93,7 @@ async fn submitted_token(
     // Only the upload form streams a file; elsewhere a token in the URL is
     // not accepted (it would end up in histories and logs for nothing).
     if content_type.starts_with("multipart/form-data") {
-        let token = matches!(request.uri().path(), "/imports" | "/media")
+        let token = streams_upload(request.uri().path())
             .then(|| query_token(request.uri().query()))
             .flatten();
         return Ok((token, request));
@@ -110,6 +111,17 @@ async fn submitted_token(
         .find(|(key, _)| key == CSRF_FIELD)
         .map(|(_, value)| value.into_owned());
     Ok((token, Request::from_parts(parts, Body::from(bytes))))
+}
+
+/// The forms that stream files: an import, the media library's upload and
+/// a product's media upload (`/products/{sku}/media`).
+fn streams_upload(path: &str) -> bool {
+    path == "/imports"
+        || path == "/media"
+        || path
+            .strip_prefix("/products/")
+            .and_then(|rest| rest.strip_suffix("/media"))
+            .is_some_and(|sku| !sku.is_empty() && !sku.contains('/'))
 }
 
 /// The `csrf_token` of a query string (the first one, as for form fields).

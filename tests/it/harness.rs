@@ -606,6 +606,18 @@ impl Client {
         content_type: Option<&str>,
         body: String,
     ) -> TestResponse {
+        self.request_bytes(method, path, content_type, body.into_bytes())
+            .await
+    }
+
+    /// A request with a body of any bytes (a multipart upload of a file).
+    pub async fn request_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> TestResponse {
         let mut request = Request::builder()
             .method(method)
             .uri(path)

@@ -20,6 +20,7 @@ mod media_core;
 mod media_pages;
 mod media_feeds;
 mod media_api;
+mod media_product;
 mod overview_pages;
 mod pages;
 mod product_page;

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, RawForm, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, RawForm, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
@@ -41,6 +41,7 @@ use crate::workflow::merge::{self, Merged};
 use crate::workflow::proposals::{self, Status, WorkflowError};
 use crate::workflow::write::{ChangeSet, ValueChange, WriteError};
 
+mod media;
 mod new;
 
 pub fn routes() -> Router<AppState> {
@@ -48,6 +49,15 @@ pub fn routes() -> Router<AppState> {
         .route("/products/new", get(new::form).post(new::create))
         .route("/products/{sku}", get(page).post(save))
         .route("/products/{sku}/restore", axum::routing::post(restore))
+        // Files are stored as they arrive, each within the media size limit.
+        .route(
+            "/products/{sku}/media",
+            axum::routing::post(media::upload_and_link).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/products/{sku}/media/links",
+            axum::routing::post(media::arrange),
+        )
 }
 
 /// One input on the product page.
@@ -159,6 +169,8 @@ struct ProductPage {
     /// Every error of a refused save: the field's label, the message and
     /// the anchor of its input (none for an error of no field on the page).
     error_summary: Vec<ErrorLine>,
+    /// The `assets` attributes as thumbnail strips.
+    media: Vec<media::MediaField>,
 }
 
 /// One line of a form's error summary, linking to its field.
@@ -641,8 +653,14 @@ async fn build_page(
         .map(|entry| version_row(entry, labels))
         .collect();
     let error_summary = error_summary(&groups, errors, labels);
+    let media = media::fields(
+        state, schema, product, model, locale, channel, may_edit, &drafted, errors,
+    )
+    .await?;
     let mut chrome = Chrome::new(session, "/products", notice);
-    chrome.notice = chrome.notice.or_else(|| notice.and_then(new::notice_text));
+    chrome.notice = chrome.notice.or_else(|| {
+        notice.and_then(|code| new::notice_text(code).or_else(|| media::notice_text(code)))
+    });
     Ok(ProductPage {
         chrome,
         href: format!("/products/{}", urlencode(&product.sku)),
@@ -690,6 +708,7 @@ async fn build_page(
         clashes: Vec::new(),
         seen,
         error_summary,
+        media,
     })
 }
 
@@ -1149,8 +1168,8 @@ async fn save(
     Path(sku): Path<String>,
     RawForm(body): RawForm,
 ) -> PageResult {
-    let caller = session.caller();
-    caller
+    session
+        .caller()
         .require(&Permission::EditCatalog)
         .map_err(AppError::from)?;
     let mut form: Submitted = HashMap::new();
@@ -1159,6 +1178,31 @@ async fn save(
             .or_default()
             .push(value.into_owned());
     }
+    save_form(&state, &session, &sku, &form, true, &|back, notice| {
+        format!("{back}&notice={notice}")
+    })
+    .await
+}
+
+/// Where a saved form goes: from the page's address (with its locale and
+/// channel) and the notice code of what the save did.
+type AfterSave<'a> = &'a (dyn Fn(&str, &'static str) -> String + Sync);
+
+/// Saves a product form (the page's own, or one the media section builds:
+/// an `assets` field and what it showed) through the merge and the write
+/// path, based on the form's `version`: a refused form is shown again
+/// (422/403) — with the input kept when `keep_input` (the page's own form;
+/// the media section's forms are not the page's, so the page shows master
+/// and the errors) — and a form saved over newer data gets the 409 page.
+async fn save_form(
+    state: &AppState,
+    session: &Session,
+    sku: &str,
+    form: &Submitted,
+    keep_input: bool,
+    after: AfterSave<'_>,
+) -> PageResult {
+    let caller = session.caller();
     let single = |name: &str| {
         form.get(name)
             .and_then(|v| v.first())
@@ -1166,7 +1210,7 @@ async fn save(
             .unwrap_or_default()
     };
     let schema = state.schema.get(&state.db).await?;
-    let (stored, model) = load(&state, &sku).await?;
+    let (stored, model) = load(state, sku).await?;
     let locale = pick(
         Some(&single("locale")),
         schema.locales.iter().map(|l| l.code.as_str()),
@@ -1189,22 +1233,24 @@ async fn save(
     // stays based on it: saving it again merges like the first save.
     let rerender = async |errors: &[FieldError]| {
         let mut page = build_page(
-            &state,
-            &session,
+            state,
+            session,
             &schema,
             &stored,
             model.as_ref(),
             &locale,
             &channel,
-            Some(&form),
+            keep_input.then_some(form),
             errors,
             None,
         )
         .await?;
-        page.form_version = base;
+        if keep_input {
+            page.form_version = base;
+        }
         Ok::<_, PageError>(page)
     };
-    let changes = match changes_from_form(&schema, &stored.product, &form, &locale, &channel) {
+    let changes = match changes_from_form(&schema, &stored.product, form, &locale, &channel) {
         Ok(changes) => changes,
         Err(errors) => {
             return Ok(render(
@@ -1267,10 +1313,10 @@ async fn save(
         let moved_on = merged.version != base && !merged.changes.is_empty();
         if moved_on || !merged.clashes.is_empty() {
             let page = conflict_page(
-                &state,
-                &session,
+                state,
+                session,
                 &stored.product.sku,
-                &form,
+                form,
                 base,
                 &merged,
                 &locale,
@@ -1306,14 +1352,14 @@ async fn save(
                 (true, false) => "product_saved",
                 (false, false) => "product_unchanged",
             };
-            Ok(Redirect::to(&format!("{back}&notice={notice}")).into_response())
+            Ok(Redirect::to(&after(&back, notice)).into_response())
         }
         Err(WriteError::Stale { .. }) => {
             let page = conflict_page(
-                &state,
-                &session,
+                state,
+                session,
                 &stored.product.sku,
-                &form,
+                form,
                 base,
                 &merged,
                 &locale,
@@ -1331,6 +1377,44 @@ async fn save(
         }
         Err(other) => Err(AppError::from(other).into()),
     }
+}
+
+/// A form of the media section refused before anything was saved: the
+/// page as it is, at `status`, with `errors` at the top and beside their
+/// fields.
+async fn refused(
+    state: &AppState,
+    session: &Session,
+    sku: &str,
+    form: &Submitted,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> PageResult {
+    let schema = state.schema.get(&state.db).await?;
+    let (stored, model) = load(state, sku).await?;
+    let single = |name: &str| form.get(name).and_then(|v| v.first()).cloned();
+    let locale = pick(
+        single("locale").as_deref(),
+        schema.locales.iter().map(|l| l.code.as_str()),
+    );
+    let channel = pick(
+        single("channel").as_deref(),
+        schema.channels.iter().map(|c| c.code.as_str()),
+    );
+    let page = build_page(
+        state,
+        session,
+        &schema,
+        &stored,
+        model.as_ref(),
+        &locale,
+        &channel,
+        None,
+        errors,
+        None,
+    )
+    .await?;
+    Ok(render(status, &page))
 }
 
 /// The submitted form cut down to the fields the person changed: every

@@ -591,12 +591,128 @@ fn detail_text(detail: &FieldError) -> String {
 
 // ---- the proposal page ----
 
+/// One image of a before or after strip.
+struct MediaThumb {
+    id: String,
+    href: String,
+    thumb: String,
+    alt: String,
+    /// `main` (position 1) or `gallery`.
+    role: &'static str,
+    /// `pending`, `approved`, `rejected` or `missing`.
+    status: &'static str,
+    /// `added` (after only), `removed` (before only), `moved` (in both,
+    /// out of order), or empty.
+    mark: &'static str,
+}
+
+/// An `assets` change as two thumbnail strips.
+struct MediaDiff {
+    before: Vec<MediaThumb>,
+    after: Vec<MediaThumb>,
+}
+
+fn is_assets(schema: &Schema, attribute: &str) -> bool {
+    schema
+        .attribute(attribute)
+        .is_some_and(|a| a.kind == crate::catalog::schema::AttributeType::Assets)
+}
+
+fn asset_ids(data: Option<&Json>) -> Vec<String> {
+    data.and_then(Json::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The assets the proposal's `assets` changes name, by id.
+async fn linked_assets(
+    state: &AppState,
+    schema: &Schema,
+    proposal: &Proposal,
+) -> Result<HashMap<String, crate::media::Asset>, PageError> {
+    let ids: Vec<String> = proposal
+        .changes
+        .iter()
+        .filter(|c| is_assets(schema, &c.attribute))
+        .flat_map(|c| {
+            let mut ids = asset_ids(c.before.as_ref());
+            ids.extend(asset_ids(c.after.as_ref()));
+            ids
+        })
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut conn = state.db.pool().acquire().await.map_err(AppError::from)?;
+    Ok(crate::media::assets::many(&mut conn, &ids)
+        .await
+        .map_err(AppError::from)?
+        .into_iter()
+        .map(|a| (a.id.clone(), a))
+        .collect())
+}
+
+/// Before and after as strips: what the longest common order keeps is
+/// unmarked; the rest is added, removed, or (in both lists) moved.
+fn media_diff(
+    assets: &HashMap<String, crate::media::Asset>,
+    before: &[String],
+    after: &[String],
+) -> MediaDiff {
+    let mut kept_before = vec![false; before.len()];
+    let mut kept_after = vec![false; after.len()];
+    for op in similar::capture_diff_slices(Algorithm::Myers, before, after) {
+        if let DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        } = op
+        {
+            kept_before[old_index..old_index + len].fill(true);
+            kept_after[new_index..new_index + len].fill(true);
+        }
+    }
+    let strip = |ids: &[String], kept: &[bool], other: &[String], gone: &'static str| {
+        ids.iter()
+            .zip(kept)
+            .enumerate()
+            .map(|(index, (id, kept))| {
+                let asset = assets.get(id);
+                MediaThumb {
+                    href: format!("/media/{}", urlencode(id)),
+                    thumb: format!("/media/{}/thumbnail", urlencode(id)),
+                    alt: asset.map(|a| a.filename.clone()).unwrap_or_default(),
+                    role: if index == 0 { "main" } else { "gallery" },
+                    status: asset.map_or("missing", |a| a.status.as_str()),
+                    mark: match (kept, other.contains(id)) {
+                        (true, _) => "",
+                        (false, true) => "moved",
+                        (false, false) => gone,
+                    },
+                    id: id.clone(),
+                }
+            })
+            .collect()
+    };
+    MediaDiff {
+        before: strip(before, &kept_before, after, "removed"),
+        after: strip(after, &kept_after, before, "added"),
+    }
+}
+
 struct DiffRow {
     key: String,
     label: String,
     scope: String,
     before: Vec<Segment>,
     after: Vec<Segment>,
+    /// For an `assets` attribute: both lists as thumbnail strips.
+    media: Option<MediaDiff>,
     /// For rich text: the diff of the raw HTML, shown on demand.
     html_diff: Option<HtmlDiff>,
     state: &'static str,
@@ -727,6 +843,7 @@ async fn build_page(
     let can_review = may_review(&caller, &proposal, allow_self);
 
     let labels = Labels::new(&schema, "en_US");
+    let linked = linked_assets(state, &schema, &proposal).await?;
     let rows = proposal
         .changes
         .iter()
@@ -750,6 +867,13 @@ async fn build_page(
             };
             let key = encode_key(change);
             DiffRow {
+                media: is_assets(&schema, &change.attribute).then(|| {
+                    media_diff(
+                        &linked,
+                        &asset_ids(change.before.as_ref()),
+                        &asset_ids(change.after.as_ref()),
+                    )
+                }),
                 label: labels.field(&change.attribute),
                 scope: scope_text(change.locale.as_deref(), change.channel.as_deref()),
                 html_diff: labels.html_diff(

@@ -13,6 +13,7 @@
 
 mod driver;
 mod journeys;
+mod media;
 mod narrow;
 
 pub use driver::{Browser, BrowserTest, run};
