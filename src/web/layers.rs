@@ -116,12 +116,7 @@ async fn submitted_token(
 /// The forms that stream files: an import, the media library's upload and
 /// a product's media upload (`/products/{sku}/media`).
 fn streams_upload(path: &str) -> bool {
-    path == "/imports"
-        || path == "/media"
-        || path
-            .strip_prefix("/products/")
-            .and_then(|rest| rest.strip_suffix("/media"))
-            .is_some_and(|sku| !sku.is_empty() && !sku.contains('/'))
+    path == "/imports" || path == "/media" || super::is_product_media_upload(path)
 }
 
 /// The `csrf_token` of a query string (the first one, as for form fields).

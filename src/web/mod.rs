@@ -50,13 +50,21 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// connection open.
 const UPLOAD_PATHS: [&str; 4] = ["/imports", "/api/v1/imports", "/media", "/api/v1/media"];
 
+/// `/products/{sku}/media`: a product page's upload-and-link.
+pub(crate) fn is_product_media_upload(path: &str) -> bool {
+    path.strip_prefix("/products/")
+        .and_then(|rest| rest.strip_suffix("/media"))
+        .is_some_and(|sku| !sku.is_empty() && !sku.contains('/'))
+}
+
 /// The longest pause between two chunks of an upload.
 pub const UPLOAD_IDLE: Duration = Duration::from_secs(30);
 
 /// 408 for requests that take longer than [`REQUEST_TIMEOUT`], uploads aside.
 async fn request_timeout(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
     let upload = request.method() == axum::http::Method::POST
-        && UPLOAD_PATHS.contains(&request.uri().path());
+        && (UPLOAD_PATHS.contains(&path) || is_product_media_upload(path));
     if upload {
         return next.run(request).await;
     }
