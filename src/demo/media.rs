@@ -11,8 +11,9 @@ use sha2::{Digest, Sha256};
 use crate::audit::Actor;
 use crate::catalog::product::{ProductKind, ValueKey};
 use crate::catalog::store;
+use crate::db::{Clock, Db};
 use crate::media::assets::{self, Decision};
-use crate::media::upload;
+use crate::media::{Media, upload};
 use crate::services::Services;
 use crate::workflow::write::{self, ChangeSet, ValueChange, Writer};
 
@@ -33,11 +34,26 @@ pub struct MediaSeed {
 
 /// Seeds the demo images unless the library holds assets already.
 pub async fn seed_once(services: &Services) -> anyhow::Result<Option<MediaSeed>> {
-    let db = &services.db;
+    let seeded = seed_images(&services.db, &services.media, &services.clock, SIDE).await?;
+    if seeded.is_some() {
+        services.media.wake();
+        services.publishing.wake();
+    }
+    Ok(seeded)
+}
+
+/// [`seed_once`] from its parts, with pictures `side` pixels square (the
+/// tests make small ones).
+pub async fn seed_images(
+    db: &Db,
+    media: &Media,
+    clock: &Clock,
+    side: u32,
+) -> anyhow::Result<Option<MediaSeed>> {
     if assets::counts(db).await?.values().sum::<i64>() > 0 {
         return Ok(None);
     }
-    let schema = services.schema.get(db).await?;
+    let schema = store::load_schema(db.pool()).await?;
     if schema.attribute(IMAGES).is_none() {
         return Ok(None);
     }
@@ -64,15 +80,15 @@ pub async fn seed_once(services: &Services) -> anyhow::Result<Option<MediaSeed>>
             if index % WITHOUT_IMAGE_EVERY == 0 {
                 continue;
             }
-            let picture = picture(&product.sku)?;
+            let picture = picture(&product.sku, side)?;
             let uploaded = upload::upload(
                 db,
-                &services.media,
+                media,
                 &actor,
                 &format!("{}.jpg", product.sku.to_lowercase()),
                 picture.into(),
                 &["demo".to_owned()],
-                services.clock.now(),
+                clock.now(),
             )
             .await?;
             let mut tx = db.begin_write().await?;
@@ -82,7 +98,7 @@ pub async fn seed_once(services: &Services) -> anyhow::Result<Option<MediaSeed>>
                 &Decision::Approve,
                 &actor,
                 true,
-                services.clock.now(),
+                clock.now(),
             )
             .await?;
             tx.commit().await?;
@@ -101,30 +117,28 @@ pub async fn seed_once(services: &Services) -> anyhow::Result<Option<MediaSeed>>
                 &product.sku,
                 None,
                 &changes,
-                services.clock.now(),
+                clock.now(),
             )
             .await?;
             seed.linked += 1;
         }
     }
-    services.media.wake();
-    services.publishing.wake();
     Ok(Some(seed))
 }
 
 /// A product shot stand-in: a soft backdrop, a floor shadow and a rounded
 /// shape in a colour drawn from the SKU, so every product looks different
 /// and the same SKU always gives the same bytes (and the same asset id).
-fn picture(sku: &str) -> anyhow::Result<Vec<u8>> {
+fn picture(sku: &str, side: u32) -> anyhow::Result<Vec<u8>> {
     let hash = Sha256::digest(sku.as_bytes());
     let hue = f64::from(u16::from_be_bytes([hash[0], hash[1]])) / 65_536.0;
     let colour = hsl(hue, 0.55, 0.5);
-    let centre = f64::from(SIDE) / 2.0;
-    let radius = f64::from(SIDE) * (0.22 + f64::from(hash[2]) / 2_550.0);
-    let mut canvas = RgbImage::new(SIDE, SIDE);
+    let centre = f64::from(side) / 2.0;
+    let radius = f64::from(side) * (0.22 + f64::from(hash[2]) / 2_550.0);
+    let mut canvas = RgbImage::new(side, side);
     for (x, y, pixel) in canvas.enumerate_pixels_mut() {
         let (fx, fy) = (f64::from(x), f64::from(y));
-        let backdrop = 250.0 - 18.0 * fy / f64::from(SIDE);
+        let backdrop = 250.0 - 18.0 * fy / f64::from(side);
         let mut rgb = [backdrop; 3];
         // The shadow under the shape.
         let shadow = ((fx - centre) / (radius * 1.1)).powi(2)
@@ -140,7 +154,7 @@ fn picture(sku: &str) -> anyhow::Result<Vec<u8>> {
                 || dy < radius - corner
                 || (dx - (radius - corner)).hypot(dy - (radius - corner)) < corner);
         if inside {
-            let light = 1.15 - 0.3 * ((fx + fy) / (2.0 * f64::from(SIDE)));
+            let light = 1.15 - 0.3 * ((fx + fy) / (2.0 * f64::from(side)));
             rgb = colour.map(|c| (c * light).min(255.0));
         }
         *pixel = Rgb(rgb.map(|c| c.clamp(0.0, 255.0) as u8));
@@ -173,10 +187,10 @@ mod tests {
 
     #[test]
     fn the_same_sku_gives_the_same_picture() {
-        let first = picture("TS-001").expect("encodes");
-        assert_eq!(first, picture("TS-001").expect("encodes"));
-        assert_ne!(first, picture("TS-002").expect("encodes"));
+        let first = picture("TS-001", 300).expect("encodes");
+        assert_eq!(first, picture("TS-001", 300).expect("encodes"));
+        assert_ne!(first, picture("TS-002", 300).expect("encodes"));
         let decoded = image::load_from_memory(&first).expect("decodes");
-        assert_eq!((decoded.width(), decoded.height()), (SIDE, SIDE));
+        assert_eq!((decoded.width(), decoded.height()), (300, 300));
     }
 }

@@ -200,6 +200,9 @@ mod tests {
         );
     }
 
+    /// Small demo pictures: the unoptimized test build draws them pixel by pixel.
+    const TEST_PICTURE_SIDE: u32 = 256;
+
     #[tokio::test]
     async fn seeding_twice_adds_nothing_the_second_time() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -246,6 +249,26 @@ mod tests {
         .await
         .expect("plan");
         assert!(again.plan.is_empty(), "{}", again.plan);
+
+        let media = crate::media::Media::new(
+            crate::media::MediaStore::open("memory://").expect("memory store"),
+            crate::media::MediaLimits {
+                max_bytes: 1 << 20,
+                max_pixels: 1 << 22,
+            },
+            "http://127.0.0.1:8080",
+        );
+        let images = media::seed_images(&db, &media, &clock, TEST_PICTURE_SIDE)
+            .await
+            .expect("images")
+            .expect("seeded once");
+        assert!(images.linked > 100, "{images:?}");
+        assert!(
+            media::seed_images(&db, &media, &clock, TEST_PICTURE_SIDE)
+                .await
+                .expect("again")
+                .is_none()
+        );
 
         // Mixed on purpose: most products are ready on each channel, some are not.
         crate::publish::worker::catch_up(
@@ -319,6 +342,9 @@ mod tests {
             .await
             .expect("catalog");
         erp::import_once(state).await.expect("ERP import");
+        media::seed_images(&state.db, &state.media, &state.clock, TEST_PICTURE_SIDE)
+            .await
+            .expect("images");
         states::stage_once(
             &state.db,
             &state.schema,

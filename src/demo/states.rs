@@ -22,6 +22,7 @@ use crate::catalog::product::{Product, ProductKind, ValueKey};
 use crate::catalog::schema::Schema;
 use crate::catalog::store::{self, ProductFilter, ProductSort, SchemaCache, StoredProduct};
 use crate::db::{Clock, Db, Timestamp};
+use crate::publish::images::{self, LinkedAssets};
 use crate::publish::publisher::{PublishError, State};
 use crate::publish::readiness::{self, ChannelReadiness};
 use crate::publish::{feed, worker};
@@ -178,7 +179,7 @@ pub async fn stage_once(
     // 1. Everything ready is published.
     worker::catch_up(db, schema_cache, clock, public_url).await?;
     let schema = schema_cache.get(db).await?;
-    let candidates = published_everywhere(db, &schema).await?;
+    let (candidates, linked) = published_everywhere(db, &schema).await?;
 
     // 2. A few published products stop being ready: held, with the reason.
     let writer = Writer::System(actor);
@@ -207,7 +208,7 @@ pub async fn stage_once(
             let Ok((after, _)) = write::preview(&schema, &writer, product, &changes) else {
                 continue;
             };
-            if unready_channels(&schema, &after) != hold.channels {
+            if unready_channels(&schema, &after, &linked) != hold.channels {
                 continue;
             }
             write::update(
@@ -277,19 +278,35 @@ async fn editor_has_proposals(db: &Db) -> Result<bool, WorkflowError> {
     Ok(!proposals::list(db, &filter).await?.is_empty())
 }
 
-/// Enabled simple products ready and published on every channel, by SKU.
-async fn published_everywhere(db: &Db, schema: &Schema) -> Result<Vec<Product>, sqlx::Error> {
+/// Enabled simple products ready and published on every channel, by SKU,
+/// and the facts of the assets they link.
+async fn published_everywhere(
+    db: &Db,
+    schema: &Schema,
+) -> Result<(Vec<Product>, LinkedAssets), sqlx::Error> {
     let filter = ProductFilter {
         kind: Some(ProductKind::Simple),
         enabled: Some(true),
         ..ProductFilter::default()
     };
     let mut found = Vec::new();
+    let mut linked = LinkedAssets::default();
     let mut cursor: Option<store::ProductCursor> = None;
     loop {
         let page = store::list(db, &filter, ProductSort::SkuAsc, cursor.as_ref(), 200).await?;
+        let page_assets = {
+            let mut conn = db.pool().acquire().await?;
+            images::load(
+                &mut conn,
+                schema,
+                page.products.iter().map(|stored| &stored.product.values),
+                "",
+            )
+            .await?
+        };
+        linked.facts.extend(page_assets.facts);
         for StoredProduct { product, .. } in page.products {
-            if !unready_channels(schema, &product).is_empty() {
+            if !unready_channels(schema, &product, &linked).is_empty() {
                 continue;
             }
             let mut everywhere = true;
@@ -304,27 +321,22 @@ async fn published_everywhere(db: &Db, schema: &Schema) -> Result<Vec<Product>, 
         }
         match page.next_cursor {
             Some(next) => cursor = Some(next),
-            None => return Ok(found),
+            None => return Ok((found, linked)),
         }
     }
 }
 
 /// The channels a simple product is not ready on, by code.
-fn unready_channels<'s>(schema: &'s Schema, product: &Product) -> Vec<&'s str> {
+fn unready_channels<'s>(
+    schema: &'s Schema,
+    product: &Product,
+    linked: &LinkedAssets,
+) -> Vec<&'s str> {
     let mut codes: Vec<&str> = schema
         .channels
         .iter()
         .filter(|channel| {
-            // The demo's products link no assets while it is seeded.
-            !readiness::assess(
-                schema,
-                channel,
-                product,
-                None,
-                &product.values,
-                &readiness::LinkedAssets::default(),
-            )
-            .ready()
+            !readiness::assess(schema, channel, product, None, &product.values, linked).ready()
         })
         .map(|channel| channel.code.as_str())
         .collect();

@@ -88,12 +88,21 @@ pub struct Media {
 
 impl Media {
     pub fn open(config: &Config) -> Result<Self, MediaError> {
-        Ok(Self {
-            store: MediaStore::open(&config.media_url)?,
-            limits: MediaLimits::from_config(config),
-            public_url: config.public_url.clone(),
+        Ok(Self::new(
+            MediaStore::open(&config.media_url)?,
+            MediaLimits::from_config(config),
+            &config.public_url,
+        ))
+    }
+
+    /// From its parts (tests and benchmarks).
+    pub fn new(store: MediaStore, limits: MediaLimits, public_url: &str) -> Self {
+        Self {
+            store,
+            limits,
+            public_url: public_url.to_owned(),
             wake: Notify::new(),
-        })
+        }
     }
 
     /// A new asset waits for renditions: the worker looks now.
