@@ -16,6 +16,8 @@ mod channel_pages;
 mod config;
 mod import_pages;
 mod imports;
+mod media_ingest;
+mod media_storage;
 mod overview_pages;
 mod pages;
 mod product_page;
