@@ -122,7 +122,11 @@ struct MediaImportArgs {
     folder: std::path::PathBuf,
     /// File-name pattern: {sku} the product's SKU, {n} the image's position,
     /// {ext} any extension, * anything.
-    #[arg(long = "match", default_value = "{sku}_{n}.jpg", conflicts_with = "file")]
+    #[arg(
+        long = "match",
+        default_value = "{sku}_{n}.jpg",
+        conflicts_with = "file"
+    )]
     pattern: String,
     /// A CSV file whose rows name each product's image files (relative to the folder).
     #[arg(long, requires = "column")]

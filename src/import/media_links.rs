@@ -514,7 +514,11 @@ pub fn summary(report: &MediaImportReport) -> String {
         count(|o| matches!(o, LinkOutcome::AlreadyLinked)),
         count(|o| matches!(o, LinkOutcome::AlreadyProposed(_))),
         count(|o| matches!(o, LinkOutcome::Rejected(_))),
-        report.products.iter().filter(|p| p.outcome.is_err()).count()
+        report
+            .products
+            .iter()
+            .filter(|p| p.outcome.is_err())
+            .count()
     );
     for product in &report.products {
         match &product.outcome {
@@ -566,7 +570,10 @@ mod tests {
 
     #[test]
     fn export_file_names_become_folder_paths() {
-        assert_eq!(folder_path_of("/b/t/bt01-black_main.jpg"), "b/t/bt01-black_main.jpg");
+        assert_eq!(
+            folder_path_of("/b/t/bt01-black_main.jpg"),
+            "b/t/bt01-black_main.jpg"
+        );
         assert_eq!(folder_path_of("a.jpg"), "a.jpg");
         assert_eq!(
             folder_path_of("https://shop.example/media/catalog/a.jpg?v=2"),

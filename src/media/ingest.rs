@@ -83,9 +83,9 @@ pub fn scan(root: &Path) -> Result<Folder, MediaError> {
                 continue;
             }
             let relative = format!("{prefix}{name}");
-            let kind = entry.file_type().map_err(|err| {
-                MediaError::Invalid(format!("cannot read {relative}: {err}"))
-            })?;
+            let kind = entry
+                .file_type()
+                .map_err(|err| MediaError::Invalid(format!("cannot read {relative}: {err}")))?;
             let path = entry.path();
             if kind.is_dir() {
                 pending.push((path, format!("{relative}/")));

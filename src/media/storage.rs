@@ -80,11 +80,14 @@ fn s3_store(
         }
     }
     for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        let config = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>().map_err(|_| {
-            MediaError::Storage(format!(
-                "{key} is not an S3 option (see README, Media storage on S3)"
-            ))
-        })?;
+        let config = key
+            .to_ascii_lowercase()
+            .parse::<AmazonS3ConfigKey>()
+            .map_err(|_| {
+                MediaError::Storage(format!(
+                    "{key} is not an S3 option (see README, Media storage on S3)"
+                ))
+            })?;
         builder = builder.with_config(config, value.into_owned());
     }
     let store = builder
@@ -194,10 +197,7 @@ impl MediaStore {
 
     /// Temporary keys (`tmp/…`) last written before `older_than`: a write
     /// in flight is younger, so these are what a crash left behind.
-    pub async fn stale_temporary(
-        &self,
-        older_than: Timestamp,
-    ) -> Result<Vec<String>, MediaError> {
+    pub async fn stale_temporary(&self, older_than: Timestamp) -> Result<Vec<String>, MediaError> {
         let cutoff = older_than.unix_seconds();
         let found: Vec<object_store::ObjectMeta> = self
             .inner
@@ -214,10 +214,7 @@ impl MediaStore {
 
     /// Deletes the temporary keys last written before `older_than`;
     /// answers how many it deleted.
-    pub async fn sweep_temporary(
-        &self,
-        older_than: Timestamp,
-    ) -> Result<usize, MediaError> {
+    pub async fn sweep_temporary(&self, older_than: Timestamp) -> Result<usize, MediaError> {
         let stale = self.stale_temporary(older_than).await?;
         for key in &stale {
             self.delete(key).await?;

@@ -95,7 +95,9 @@ async fn images_of(app: &TestApp, sku: &str) -> Value {
     let product = app.stored(sku).await.expect("product");
     product
         .values
-        .get(&sluice::catalog::product::ValueKey::new("images", None, None))
+        .get(&sluice::catalog::product::ValueKey::new(
+            "images", None, None,
+        ))
         .cloned()
         .unwrap_or(Value::Null)
 }
@@ -168,11 +170,17 @@ async fn a_folder_goes_in_once_and_its_links_become_proposals(app: TestApp) {
     assert!(first.refused[1].1.contains("SVG"), "{first:#?}");
     assert_eq!(first.proposals_opened(), 2);
     assert_eq!(first.renditions, Some(4));
-    let nope = outcome(&first, "NOPE").outcome.clone().expect_err("no product");
+    let nope = outcome(&first, "NOPE")
+        .outcome
+        .clone()
+        .expect_err("no product");
     assert!(nope.contains("no product with the SKU NOPE"), "{nope}");
     assert!(!first.is_clean());
     let summary = media_links::summary(&first);
-    assert!(summary.contains("7 files — 4 new assets, 1 already stored, 2 refused"), "{summary}");
+    assert!(
+        summary.contains("7 files — 4 new assets, 1 already stored, 2 refused"),
+        "{summary}"
+    );
     assert!(summary.contains("refused logo_1.svg: SVG"), "{summary}");
 
     // G-1's images in position order; the proposal waits for review.
@@ -184,7 +192,11 @@ async fn a_folder_goes_in_once_and_its_links_become_proposals(app: TestApp) {
     assert_eq!(pending[0].author, "media-import");
     assert_eq!(pending[0].source, "media");
     assert_eq!(pending[0].author_user_id, None);
-    assert_eq!(images_of(&app, "G-1").await, Value::Null, "master holds only approved values");
+    assert_eq!(
+        images_of(&app, "G-1").await,
+        Value::Null,
+        "master holds only approved values"
+    );
     let first_asset = sluice::media::assets::get(app.db(), g1[0].as_str().expect("id"))
         .await
         .expect("asset")
@@ -194,7 +206,11 @@ async fn a_folder_goes_in_once_and_its_links_become_proposals(app: TestApp) {
 
     // Again: nothing new, no new proposal.
     let second = run(&app, root, pattern()).await;
-    assert_eq!((second.new_assets, second.duplicates), (0, 5), "{second:#?}");
+    assert_eq!(
+        (second.new_assets, second.duplicates),
+        (0, 5),
+        "{second:#?}"
+    );
     assert_eq!(second.proposals_opened(), 0);
     assert_eq!(
         outcome(&second, "G-1").outcome,
@@ -232,8 +248,14 @@ async fn a_folder_goes_in_once_and_its_links_become_proposals(app: TestApp) {
         .await;
     assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
     let third = run(&app, root, pattern()).await;
-    assert_eq!(outcome(&third, "G-1").outcome, Ok(LinkOutcome::AlreadyLinked));
-    assert_eq!(outcome(&third, "G-2").outcome, Ok(LinkOutcome::Rejected(g2)));
+    assert_eq!(
+        outcome(&third, "G-1").outcome,
+        Ok(LinkOutcome::AlreadyLinked)
+    );
+    assert_eq!(
+        outcome(&third, "G-2").outcome,
+        Ok(LinkOutcome::Rejected(g2))
+    );
     assert_eq!(third.proposals_opened(), 0);
 
     // A new image is appended after the approved ones.
@@ -259,7 +281,11 @@ async fn links_follow_a_commerce_export(app: TestApp) {
     let dir = tempfile::tempdir().expect("dir");
     let root = dir.path();
     let photos = root.join("photos");
-    write(&photos, "b/t/bt01-black_main.jpg", &jpeg(64, 64, [20, 20, 20]));
+    write(
+        &photos,
+        "b/t/bt01-black_main.jpg",
+        &jpeg(64, 64, [20, 20, 20]),
+    );
     write(&photos, "a.jpg", &jpeg(32, 32, [200, 100, 0]));
     write(&photos, "gallery/b.jpg", &jpeg(32, 32, [0, 100, 200]));
     write(&photos, "x/dup.jpg", &jpeg(8, 8, [1, 1, 1]));
@@ -339,7 +365,10 @@ async fn links_follow_a_commerce_export(app: TestApp) {
     let err = media_links::run(&app.state, &import, false)
         .await
         .expect_err("not assets");
-    assert!(err.to_string().contains("name is not an assets attribute"), "{err}");
+    assert!(
+        err.to_string().contains("name is not an assets attribute"),
+        "{err}"
+    );
 }
 
 db_tests!(

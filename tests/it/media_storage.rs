@@ -114,7 +114,10 @@ async fn a_failed_rename_leaves_no_temporary_file() {
         .put_atomic("blocker/inside", Bytes::from_static(b"x"))
         .await
         .expect_err("the rename fails");
-    assert!(refused.to_string().contains("media storage failed"), "{refused}");
+    assert!(
+        refused.to_string().contains("media storage failed"),
+        "{refused}"
+    );
     assert_eq!(store.keys("").await.expect("keys"), vec!["blocker"]);
     assert!(!dir.path().join("tmp").exists() || is_empty(&dir.path().join("tmp")));
 }
@@ -144,13 +147,7 @@ async fn temporary_files_a_crash_left_are_swept_after_an_hour() {
             .expect("list")
             .is_empty()
     );
-    assert_eq!(
-        store
-            .sweep_temporary(an_hour_ago)
-            .await
-            .expect("sweep"),
-        0
-    );
+    assert_eq!(store.sweep_temporary(an_hour_ago).await.expect("sweep"), 0);
     // An hour and more later it is stale.
     let later = Timestamp::from_offset(now + time::Duration::minutes(61));
     assert_eq!(
@@ -164,7 +161,10 @@ async fn temporary_files_a_crash_left_are_swept_after_an_hour() {
 #[test]
 fn bad_media_urls_are_refused_with_a_reason() {
     let no_bucket = MediaStore::open("s3:///prefix").expect_err("no bucket");
-    assert!(no_bucket.to_string().contains("names no bucket"), "{no_bucket}");
+    assert!(
+        no_bucket.to_string().contains("names no bucket"),
+        "{no_bucket}"
+    );
     let option = MediaStore::open_with_env("s3://b/p?colour=blue", &mut std::iter::empty())
         .expect_err("unknown option");
     assert!(
@@ -172,7 +172,10 @@ fn bad_media_urls_are_refused_with_a_reason() {
         "{option}"
     );
     let scheme = MediaStore::open("ftp://host/media").expect_err("scheme");
-    assert!(scheme.to_string().contains("is not a media URL"), "{scheme}");
+    assert!(
+        scheme.to_string().contains("is not a media URL"),
+        "{scheme}"
+    );
 }
 
 #[test]
@@ -181,7 +184,10 @@ fn s3_settings_come_from_the_environment_and_the_url_hides_secrets() {
         ("AWS_REGION".to_owned(), "eu-west-1".to_owned()),
         ("AWS_ACCESS_KEY_ID".to_owned(), "from-env".to_owned()),
         ("AWS_SECRET_ACCESS_KEY".to_owned(), "env-secret".to_owned()),
-        ("AWS_ENDPOINT_URL".to_owned(), "http://s3.local:9000".to_owned()),
+        (
+            "AWS_ENDPOINT_URL".to_owned(),
+            "http://s3.local:9000".to_owned(),
+        ),
         ("AWS_ALLOW_HTTP".to_owned(), "true".to_owned()),
         // Not an S3 setting: left alone.
         ("AWS_PAGER".to_owned(), String::new()),
@@ -241,7 +247,11 @@ impl TestBucket {
             store.delete(&key).await.expect("delete");
         }
         let status = s3_request("DELETE", &format!("{}/{}", self.base, self.name)).await;
-        assert!(status.is_success(), "deleting bucket {}: {status}", self.name);
+        assert!(
+            status.is_success(),
+            "deleting bucket {}: {status}",
+            self.name
+        );
     }
 }
 
@@ -266,7 +276,11 @@ async fn s3_store_keeps_the_contract() {
     let bucket = TestBucket::create().await;
     let store = MediaStore::open_with_env(&bucket.url("shop/media"), &mut std::iter::empty())
         .expect("s3 store");
-    assert!(!store.describe().contains("sluice-test&"), "{}", store.describe());
+    assert!(
+        !store.describe().contains("sluice-test&"),
+        "{}",
+        store.describe()
+    );
     contract(&store).await;
 
     // A prefix is a store of its own: neighbours in the bucket do not mix.
@@ -288,8 +302,8 @@ async fn s3_store_keeps_the_contract() {
         other.get("originals/aa/one").await.expect("get"),
         Some(Bytes::from_static(b"other"))
     );
-    let whole = MediaStore::open_with_env(&bucket.url(""), &mut std::iter::empty())
-        .expect("whole bucket");
+    let whole =
+        MediaStore::open_with_env(&bucket.url(""), &mut std::iter::empty()).expect("whole bucket");
     assert_eq!(
         whole.keys("").await.expect("keys"),
         vec!["other/originals/aa/one", "shop/media/originals/aa/one"]
@@ -307,7 +321,11 @@ async fn s3_round_trip_through_the_app() {
     let url = bucket.url("sluice/media");
     let app = crate::TestApp::sqlite_with(&[("SLUICE_MEDIA_URL", &url)]).await;
     let media = &app.state.media;
-    assert!(media.store.describe().starts_with("s3://"), "{:?}", media.store);
+    assert!(
+        media.store.describe().starts_with("s3://"),
+        "{:?}",
+        media.store
+    );
     let actor = sluice::audit::Actor::system("test");
     let photo = crate::media_ingest::jpeg(640, 480, [180, 40, 40]);
     let uploaded = sluice::media::upload::upload(
@@ -334,15 +352,10 @@ async fn s3_round_trip_through_the_app() {
     assert_eq!(made, 1);
     let schema = app.state.schema.get(app.db()).await.expect("schema");
     let preset = schema.preset("thumbnail").expect("thumbnail preset");
-    let (rendition, bytes) = sluice::media::renditions::get_or_make(
-        app.db(),
-        media,
-        &asset,
-        &preset,
-        app.clock().now(),
-    )
-    .await
-    .expect("rendition");
+    let (rendition, bytes) =
+        sluice::media::renditions::get_or_make(app.db(), media, &asset, &preset, app.clock().now())
+            .await
+            .expect("rendition");
     let decoded = image::load_from_memory(&bytes).expect("the rendition is an image");
     assert_eq!(
         (i64::from(decoded.width()), i64::from(decoded.height())),
@@ -351,10 +364,13 @@ async fn s3_round_trip_through_the_app() {
     assert!(decoded.width() < 640);
 
     // Everything under the prefix, nothing left under tmp/.
-    let whole = MediaStore::open_with_env(&bucket.url(""), &mut std::iter::empty())
-        .expect("whole bucket");
+    let whole =
+        MediaStore::open_with_env(&bucket.url(""), &mut std::iter::empty()).expect("whole bucket");
     let keys = whole.keys("").await.expect("keys");
-    assert!(keys.iter().all(|k| k.starts_with("sluice/media/")), "{keys:?}");
+    assert!(
+        keys.iter().all(|k| k.starts_with("sluice/media/")),
+        "{keys:?}"
+    );
     assert!(!keys.iter().any(|k| k.contains("/tmp/")), "{keys:?}");
     assert!(keys.contains(&format!("sluice/media/{}", asset.original_key())));
     assert!(keys.contains(&format!("sluice/media/{}", rendition.object_key)));

@@ -40,7 +40,10 @@ pub struct AssetLinks<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkOutcome {
     /// A submitted proposal was opened (superseding an older media one).
-    Proposed { proposal: i64, supersedes: Option<i64> },
+    Proposed {
+        proposal: i64,
+        supersedes: Option<i64>,
+    },
     /// Master already links every asset.
     AlreadyLinked,
     /// A pending proposal already adds every asset.
@@ -59,9 +62,9 @@ pub async fn propose_asset_links(
     links: AssetLinks<'_>,
     now: Timestamp,
 ) -> Result<LinkOutcome, WorkflowError> {
-    let attribute = schema
-        .attribute(links.attribute)
-        .ok_or_else(|| WorkflowError::Invalid(format!("there is no attribute {}", links.attribute)))?;
+    let attribute = schema.attribute(links.attribute).ok_or_else(|| {
+        WorkflowError::Invalid(format!("there is no attribute {}", links.attribute))
+    })?;
     if attribute.kind != AttributeType::Assets {
         return Err(WorkflowError::Invalid(format!(
             "{} is not an assets attribute",
@@ -105,9 +108,7 @@ pub async fn propose_asset_links(
         let Some(proposed) = proposed else { continue };
         match proposal.status {
             // Someone (this import or a person) already asks for all of them.
-            Status::Submitted | Status::Conflict
-                if appended(&proposed, links.assets).is_none() =>
-            {
+            Status::Submitted | Status::Conflict if appended(&proposed, links.assets).is_none() => {
                 return Ok(LinkOutcome::AlreadyProposed(proposal.id));
             }
             // The latest rejected media proposal said no to exactly this.
