@@ -109,7 +109,7 @@ pub fn probe(bytes: &[u8], limits: &MediaLimits) -> Result<Probe, MediaError> {
     let (width, height) = decoder.dimensions();
     check_pixels(width, height, limits)?;
     check_complete(media_type, bytes)?;
-    let orientation = decoder.orientation().map_or(1, |o| orientation_number(o));
+    let orientation = decoder.orientation().map_or(1, orientation_number);
     let (width, height) = if orientation >= 5 {
         (height, width)
     } else {
