@@ -129,7 +129,7 @@ struct MediaImportArgs {
     )]
     pattern: String,
     /// A CSV file whose rows name each product's image files (relative to the folder).
-    #[arg(long, requires = "column")]
+    #[arg(long, requires = "columns")]
     file: Option<std::path::PathBuf>,
     /// A column of file names in the CSV file, in image order; repeat for several.
     #[arg(long = "column", requires = "file")]
@@ -592,4 +592,18 @@ async fn token_create(config: Config, create: TokenCreate) -> anyhow::Result<()>
     state.db.close().await;
     println!("{}", created.secret);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// clap checks the arguments' relations (requires, conflicts) only when
+    /// a command is parsed: check them all here, not at a user's first run.
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

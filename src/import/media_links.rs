@@ -137,8 +137,8 @@ pub async fn run(
     let actor = Actor::system(ACTOR);
     let bar = progress_bar(show_progress, folder.files.len());
     let mut tick = |file: &IngestedFile| {
-        bar.inc(1);
         bar.set_message(file.relative.clone());
+        bar.inc(1);
     };
     let ingested = ingest::ingest(
         &services.db,
@@ -170,15 +170,20 @@ pub async fn run(
         (None, Some(rows)) => by_rows(&folder, &ingested, rows, &mut report),
         (None, None) => BTreeMap::new(),
     };
+    let shown = |path: &std::path::Path| {
+        std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.to_owned())
+            .display()
+            .to_string()
+    };
     let note = match &import.links {
-        LinkSpec::Pattern(text) => format!(
-            "Images from {} (file names {text})",
-            import.folder.display()
-        ),
+        LinkSpec::Pattern(text) => {
+            format!("Images from {} (file names {text})", shown(&import.folder))
+        }
         LinkSpec::Csv(csv) => format!(
             "Images from {} named in {}",
-            import.folder.display(),
-            csv.file.display()
+            shown(&import.folder),
+            shown(&csv.file)
         ),
     };
     for (sku, assets) in wanted.into_values() {
@@ -216,6 +221,7 @@ pub async fn run(
     if import.make_renditions {
         let spinner = progress_bar(show_progress, 0);
         spinner.set_message("making renditions");
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
         let made = renditions::drain(
             &services.db,
             &services.media,
@@ -239,7 +245,7 @@ fn progress_bar(show: bool, files: usize) -> ProgressBar {
     let bar = ProgressBar::new(u64::try_from(files).unwrap_or(u64::MAX));
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} files ({per_sec}, ETA {eta}) {wide_msg}",
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} files ({per_sec}, ETA {eta}) {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
@@ -470,9 +476,9 @@ pub fn summary(report: &MediaImportReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "media import: {} files — {} new assets, {} already stored, {} refused",
-        report.files,
-        report.new_assets,
+        "media import: {} — {}, {} already stored, {} refused",
+        counted(report.files, "file", "files"),
+        counted(report.new_assets, "new asset", "new assets"),
         report.duplicates,
         report.refused.len()
     );
@@ -482,16 +488,20 @@ pub fn summary(report: &MediaImportReport) -> String {
     if !report.skipped.is_empty() {
         let _ = writeln!(
             out,
-            "  {} other files skipped (not media by name), e.g. {}",
-            report.skipped.len(),
+            "  {} skipped (not media by name), e.g. {}",
+            counted(report.skipped.len(), "other file", "other files"),
             report.skipped[0]
         );
     }
     if !report.unlinked.is_empty() {
         let _ = writeln!(
             out,
-            "  {} stored files name no product (kept in the media library), e.g. {}",
-            report.unlinked.len(),
+            "  {} no product (kept in the media library), e.g. {}",
+            counted(
+                report.unlinked.len(),
+                "stored file names",
+                "stored files name"
+            ),
             report.unlinked[0]
         );
     }
@@ -507,10 +517,10 @@ pub fn summary(report: &MediaImportReport) -> String {
     };
     let _ = writeln!(
         out,
-        "links to {}: {} products — {} proposals opened, {} already linked, {} already proposed, {} rejected before, {} refused",
+        "links to {}: {} — {} opened, {} already linked, {} already proposed, {} rejected before, {} refused",
         report.attribute,
-        report.products.len(),
-        report.proposals_opened(),
+        counted(report.products.len(), "product", "products"),
+        counted(report.proposals_opened(), "proposal", "proposals"),
         count(|o| matches!(o, LinkOutcome::AlreadyLinked)),
         count(|o| matches!(o, LinkOutcome::AlreadyProposed(_))),
         count(|o| matches!(o, LinkOutcome::Rejected(_))),
@@ -528,8 +538,9 @@ pub fn summary(report: &MediaImportReport) -> String {
             }) => {
                 let _ = write!(
                     out,
-                    "  {}: proposal #{proposal} links {} assets",
-                    product.sku, product.assets
+                    "  {}: proposal #{proposal} links {}",
+                    product.sku,
+                    counted(product.assets, "asset", "assets")
                 );
                 match supersedes {
                     Some(old) => {
@@ -555,13 +566,22 @@ pub fn summary(report: &MediaImportReport) -> String {
     }
     match report.renditions {
         Some(made) => {
-            let _ = writeln!(out, "renditions: made for {made} assets");
+            let _ = writeln!(
+                out,
+                "renditions: made for {}",
+                counted(made, "asset", "assets")
+            );
         }
         None => {
             let _ = writeln!(out, "renditions: left to the server's rendition worker");
         }
     }
     out
+}
+
+/// `1 file`, `2 files`.
+fn counted(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 #[cfg(test)]
