@@ -68,7 +68,8 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every ten minutes: forget expired sessions and old login attempts.
+/// Every ten minutes: forget expired sessions and old login attempts, and
+/// remove temporary media files older than an hour.
 async fn housekeeping(services: Services) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
@@ -87,6 +88,18 @@ async fn housekeeping(services: Services) {
                 );
             }
             (Err(err), _) | (_, Err(err)) => tracing::warn!(error = %err, "housekeeping failed"),
+        }
+        // Temporary media keys a crashed write left behind (any node's:
+        // a write in flight is younger than an hour).
+        match services
+            .media
+            .store
+            .sweep_temporary(now.minus(time::Duration::hours(1)))
+            .await
+        {
+            Ok(0) => {}
+            Ok(swept) => tracing::info!(media.swept = swept, "stale temporary media files removed"),
+            Err(err) => tracing::warn!(error = %err, "sweeping temporary media files failed"),
         }
     }
 }

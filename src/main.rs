@@ -99,6 +99,54 @@ enum Command {
         #[command(subcommand)]
         command: SchemaCommand,
     },
+    /// Media (DAM) from the command line.
+    Media {
+        #[command(subcommand)]
+        command: MediaCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MediaCommand {
+    /// Store every media file of a folder as an asset (deduplicated, with a
+    /// progress bar) and propose linking them to products, by file name
+    /// (`{sku}_{n}.jpg`) or through a CSV file's columns of file names.
+    /// Running it again changes nothing. Exit status 2 when some files or
+    /// links were refused (the rest went in).
+    Import(MediaImportArgs),
+}
+
+#[derive(Debug, Args)]
+struct MediaImportArgs {
+    /// The folder (read recursively; hidden files are left out).
+    folder: std::path::PathBuf,
+    /// File-name pattern: {sku} the product's SKU, {n} the image's position,
+    /// {ext} any extension, * anything.
+    #[arg(
+        long = "match",
+        default_value = "{sku}_{n}.jpg",
+        conflicts_with = "file"
+    )]
+    pattern: String,
+    /// A CSV file whose rows name each product's image files (relative to the folder).
+    #[arg(long, requires = "columns")]
+    file: Option<std::path::PathBuf>,
+    /// A column of file names in the CSV file, in image order; repeat for several.
+    #[arg(long = "column", requires = "file")]
+    columns: Vec<String>,
+    /// The mapping profile whose identifier column holds the SKU (and whose
+    /// delimiter and encoding the CSV file has).
+    #[arg(long, requires = "file")]
+    profile: Option<String>,
+    /// The CSV column with the SKU (instead of the profile's identifier).
+    #[arg(long, requires = "file")]
+    sku_column: Option<String>,
+    /// The assets attribute to link to (default: the channels' images attribute, else images).
+    #[arg(long)]
+    attribute: Option<String>,
+    /// Leave the renditions to the server's rendition worker instead of making them now.
+    #[arg(long)]
+    no_renditions: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -270,6 +318,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             command: TokenCommand::Create(create),
         } => token_create(config, create).await,
         Command::Schema { command } => schema(config, command).await,
+        Command::Media {
+            command: MediaCommand::Import(args),
+        } => media_import(config, args).await,
         Command::Export {
             channel,
             format,
@@ -338,6 +389,36 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+async fn media_import(config: Config, args: MediaImportArgs) -> anyhow::Result<()> {
+    use sluice::import::media_links::{self, CsvLinks, LinkSpec, MediaImport};
+    let links = match args.file {
+        Some(file) => LinkSpec::Csv(CsvLinks {
+            file,
+            profile: args.profile,
+            sku_column: args.sku_column,
+            columns: args.columns,
+        }),
+        None => LinkSpec::Pattern(args.pattern),
+    };
+    let import = MediaImport {
+        folder: args.folder,
+        links,
+        attribute: args.attribute,
+        make_renditions: !args.no_renditions,
+    };
+    let state = app::prepare(config).await?;
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let report = media_links::run(&state, &import, tty).await;
+    state.db.close().await;
+    let report = report?;
+    print!("{}", media_links::summary(&report));
+    if report.is_clean() {
+        Ok(())
+    } else {
+        Err(anyhow::Error::new(PartialImport))
     }
 }
 
@@ -526,4 +607,18 @@ async fn token_create(config: Config, create: TokenCreate) -> anyhow::Result<()>
     state.db.close().await;
     println!("{}", created.secret);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// clap checks the arguments' relations (requires, conflicts) only when
+    /// a command is parsed: check them all here, not at a user's first run.
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

@@ -1,7 +1,8 @@
 //! ERP import: mapping profiles, streaming readers, the pure row mapper,
 //! import jobs run by background workers through the batched write path,
-//! and the synthetic ERP export (`generate-erp`) that demos, tests and
-//! benchmarks read.
+//! the synthetic ERP export (`generate-erp`) that demos, tests and
+//! benchmarks read, and bulk media import (`media import`: files to assets,
+//! assets linked to products through proposals).
 
 pub mod cli;
 pub mod errors_csv;
@@ -9,6 +10,7 @@ pub mod errors_file;
 pub mod generate;
 pub mod jobs;
 pub mod mapping;
+pub mod media_links;
 pub mod profile;
 pub mod profiles;
 pub mod progress;

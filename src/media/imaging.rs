@@ -108,6 +108,7 @@ pub fn probe(bytes: &[u8], limits: &MediaLimits) -> Result<Probe, MediaError> {
         .map_err(|err| header_error(media_type, err, limits))?;
     let (width, height) = decoder.dimensions();
     check_pixels(width, height, limits)?;
+    check_complete(media_type, bytes)?;
     let orientation = decoder.orientation().map_or(1, orientation_number);
     let (width, height) = if orientation >= 5 {
         (height, width)
@@ -130,6 +131,31 @@ fn header_error(media_type: &str, err: image::ImageError, limits: &MediaLimits) 
             limit: limits.max_pixels,
         },
         other => corrupt(media_type, other),
+    }
+}
+
+/// A JPEG or PNG cut short (an interrupted copy) passes a header read and
+/// decoders fill the missing part grey: refused here by its missing end
+/// (JPEG: the end-of-image marker after the last scan; PNG: the `IEND`
+/// chunk), which costs a scan of the bytes, not a decode.
+fn check_complete(media_type: &str, bytes: &[u8]) -> Result<(), MediaError> {
+    let complete = match media_type {
+        "image/jpeg" => {
+            // Inside entropy-coded data 0xFF is always followed by 0x00 or a
+            // restart marker, so the last start-of-scan marker is real.
+            let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+            last_scan.is_some_and(|at| bytes[at..].windows(2).any(|w| w == [0xFF, 0xD9]))
+        }
+        "image/png" => bytes.windows(4).rev().take(1 << 16).any(|w| w == b"IEND"),
+        _ => true,
+    };
+    if complete {
+        Ok(())
+    } else {
+        Err(corrupt(
+            media_type,
+            "the file ends early (truncated: an interrupted copy or download?)",
+        ))
     }
 }
 

@@ -10,12 +10,15 @@
 //! - [`assets`]: the `assets` and `asset_renditions` tables.
 //! - [`upload`]: one file in: limits, dedupe, store, record, audit.
 //! - [`renditions`]: making renditions in the background and on demand.
+//! - [`ingest`]: a folder of files in (`sluice media import`), and the
+//!   file-name patterns that say which product a file belongs to.
 //!
 //! Media sits below the workflow: linking assets to products is a product
 //! change (a proposal), made by the layers above.
 
 pub mod assets;
 pub mod imaging;
+pub mod ingest;
 pub mod renditions;
 pub mod storage;
 pub mod upload;

@@ -21,6 +21,8 @@ mod media_core;
 mod media_feeds;
 mod media_pages;
 mod media_product;
+mod media_ingest;
+mod media_storage;
 mod overview_pages;
 mod pages;
 mod product_page;

@@ -12,6 +12,7 @@
 mod authoring;
 mod error;
 mod import;
+mod media;
 mod model;
 mod restore;
 mod review;
@@ -20,6 +21,7 @@ mod storage;
 pub use authoring::*;
 pub use error::*;
 pub(crate) use import::*;
+pub use media::*;
 pub use model::*;
 pub use restore::*;
 pub use review::*;
