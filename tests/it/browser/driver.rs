@@ -414,7 +414,20 @@ impl Browser {
     }
 
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.expect("text")
+        // A script that replaces the page between finding the element and
+        // reading it leaves a stale element: find it again.
+        for _ in 0..20 {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(fantoccini::error::CmdError::Standard(err))
+                    if err.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(err) => panic!("{}: text of {css}: {err}", self.label),
+            }
+        }
+        panic!("{}: {css} kept going stale", self.label)
     }
 
     /// The text a person reads on the page.
