@@ -58,6 +58,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0008_job_payload.sql"),
         include_str!("../../migrations/postgres/0008_job_payload.sql"),
     ),
+    (
+        9,
+        "media",
+        include_str!("../../migrations/sqlite/0009_media.sql"),
+        include_str!("../../migrations/postgres/0009_media.sql"),
+    ),
 ];
 
 pub(super) fn migrator(backend: Backend) -> Migrator {
