@@ -319,11 +319,220 @@ pub async fn read(
 
 #[cfg(test)]
 mod tests {
-    use super::body_limit;
+    use axum::body::Body;
+    use axum::extract::FromRequest;
+    use axum::http::{Request, header};
+
+    use super::*;
+
+    const BOUNDARY: &str = "XyZ";
+
+    /// `(part name, file name, bytes)` as one multipart body.
+    fn body(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (name, filename, bytes) in parts {
+            body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+            let disposition = match filename {
+                Some(filename) => {
+                    format!("form-data; name=\"{name}\"; filename=\"{filename}\"")
+                }
+                None => format!("form-data; name=\"{name}\""),
+            };
+            body.extend_from_slice(
+                format!("Content-Disposition: {disposition}\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        body
+    }
+
+    async fn form(parts: &[(&str, Option<&str>, &[u8])]) -> Result<Multipart, MultipartRejection> {
+        let request = Request::post("/")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(Body::from(body(parts)))
+            .unwrap();
+        Multipart::from_request(request, &()).await
+    }
+
+    async fn all(mut parts: Parts) -> Result<Vec<Part>, AppError> {
+        let mut all = Vec::new();
+        while let Some(part) = parts.next().await? {
+            all.push(part);
+        }
+        Ok(all)
+    }
+
+    fn describe(part: &Part) -> String {
+        match part {
+            Part::File {
+                field,
+                filename,
+                body: FileBody::Bytes(bytes),
+            } => format!("file {field} {filename:?} {}", bytes.len()),
+            Part::File {
+                field,
+                filename,
+                body: FileBody::TooLarge(size),
+            } => format!("file {field} {filename:?} too large {size}"),
+            Part::Field { name, value } => format!("field {name} {value:?}"),
+        }
+    }
 
     #[test]
     fn the_body_limit_leaves_room_for_the_form() {
         assert_eq!(body_limit(100), 100 + 1024 * 1024);
         assert_eq!(body_limit(u64::MAX), usize::MAX);
+    }
+
+    #[tokio::test]
+    async fn parts_come_in_order_and_empty_file_inputs_are_skipped() {
+        let multipart = form(&[
+            ("tags", None, b" a, b "),
+            ("file", Some("one.png"), b"12345"),
+            ("file", Some(""), b""),
+            ("file", None, b"xyz"),
+            ("photo", Some("two.png"), b"1"),
+        ])
+        .await;
+        let parts = all(Parts::new(multipart, 10).unwrap()).await.unwrap();
+        let seen: Vec<String> = parts.iter().map(describe).collect();
+        assert_eq!(
+            seen,
+            [
+                "field tags \" a, b \"",
+                "file file \"one.png\" 5",
+                "file file \"\" 3",
+                "file photo \"two.png\" 1",
+            ]
+        );
+        // Another file input: a nameless `file` part is text then.
+        let multipart = form(&[("file", None, b"x".as_slice()), ("files", None, b"")]).await;
+        let parts = all(Parts::new(multipart, 10).unwrap().file_field("files"))
+            .await
+            .unwrap();
+        let seen: Vec<String> = parts.iter().map(describe).collect();
+        assert_eq!(seen, ["field file \"x\""]);
+    }
+
+    #[tokio::test]
+    async fn a_file_past_the_limit_is_drained_and_reading_goes_on() {
+        let big = [7_u8; 25];
+        let multipart = form(&[
+            ("file", Some("big.png"), &big),
+            ("file", Some("exact.png"), &big[..10]),
+            ("tags", None, b"after"),
+        ])
+        .await;
+        let parts = all(Parts::new(multipart, 10).unwrap()).await.unwrap();
+        let seen: Vec<String> = parts.iter().map(describe).collect();
+        assert_eq!(
+            seen,
+            [
+                "file file \"big.png\" too large 25",
+                "file file \"exact.png\" 10",
+                "field tags \"after\"",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_files_budget_counts_drained_bytes() {
+        // Two files of at most 10 bytes: 20 bytes in all, drained ones too.
+        let multipart = form(&[
+            ("file", Some("a.png"), &[1_u8; 15]),
+            ("file", Some("b.png"), &[2_u8; 6]),
+        ])
+        .await;
+        let err = all(Parts::new(multipart, 10).unwrap().at_most(2, 1))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), StatusCode::PAYLOAD_TOO_LARGE, "{err}");
+        assert!(err.to_string().contains("20 bytes in all"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn too_many_files_or_parts_are_refused() {
+        let multipart = form(&[
+            ("file", Some("a.png"), b"1"),
+            ("file", Some("b.png"), b"2"),
+            ("file", Some("c.png"), b"3"),
+        ])
+        .await;
+        let err = all(Parts::new(multipart, 10).unwrap().at_most(2, 5))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), StatusCode::PAYLOAD_TOO_LARGE, "{err}");
+        assert!(err.to_string().contains("at most 2 files"), "{err}");
+
+        let multipart = form(&[("a", None, b"1"), ("b", None, b"2"), ("c", None, b"3")]).await;
+        let err = all(Parts::new(multipart, 10).unwrap().at_most(1, 1))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{err}");
+    }
+
+    #[tokio::test]
+    async fn text_fields_are_bounded_and_utf8() {
+        let multipart = form(&[("tags", None, b"abcdef")]).await;
+        let err = all(Parts::new(multipart, 10).unwrap().field_bytes(5))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), StatusCode::PAYLOAD_TOO_LARGE, "{err}");
+        assert!(err.to_string().contains("\"tags\""), "{err}");
+
+        let multipart = form(&[("tags", None, b"\xff\xfe")]).await;
+        let err = all(Parts::new(multipart, 10).unwrap()).await.unwrap_err();
+        assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+        assert_eq!(err.details()[0].field.as_deref(), Some("tags"));
+    }
+
+    #[tokio::test]
+    async fn a_broken_or_foreign_body_is_a_bad_request() {
+        let request = Request::post("/")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        let err = Parts::new(Multipart::from_request(request, &()).await, 10)
+            .err()
+            .unwrap();
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{err}");
+
+        // Cut off inside a part.
+        let mut cut = body(&[("file", Some("a.png"), b"12345")]);
+        cut.truncate(cut.len() - 12);
+        let request = Request::post("/")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(Body::from(cut))
+            .unwrap();
+        let parts = Parts::new(Multipart::from_request(request, &()).await, 10).unwrap();
+        let err = all(parts).await.unwrap_err();
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{err}");
+    }
+
+    #[tokio::test]
+    async fn read_refuses_a_file_past_the_limit_naming_it() {
+        let multipart = form(&[
+            ("tags", None, b"x"),
+            ("file", Some("small.png"), b"1"),
+            ("file", Some("huge.png"), &[0_u8; 11]),
+        ])
+        .await;
+        let err = read(multipart, 10).await.unwrap_err();
+        assert_eq!(err.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(err.to_string().contains("\"huge.png\""), "{err}");
+        assert!(err.to_string().contains("10 bytes"), "{err}");
+
+        let multipart = form(&[("tags", None, b"x"), ("file", Some("a.png"), b"1")]).await;
+        let form = read(multipart, 10).await.unwrap();
+        assert_eq!(form.field("tags"), Some("x"));
+        assert_eq!(form.files.len(), 1);
     }
 }
