@@ -6,8 +6,8 @@
 //! texts and tags, review, where it is used, its history).
 //!
 //! The upload reads the multipart body with [`crate::web::upload::Parts`],
-//! one file at a time, each under `SLUICE_MAX_MEDIA_BYTES`; each file goes through
-//! [`crate::media::upload::upload`]. After the no-JS upload and the bulk
+//! one file at a time, each under `SLUICE_MAX_MEDIA_BYTES`; each file goes
+//! through [`crate::media::upload::upload`]. After the no-JS upload and the bulk
 //! approve, the summary travels in the redirect's query, signed with the
 //! session's CSRF secret so that nobody can put words on another person's
 //! page through a link.
