@@ -5,9 +5,9 @@
 //! and the asset page (`/media/{id}`: preview, metadata, renditions, alt
 //! texts and tags, review, where it is used, its history).
 //!
-//! The upload reads the multipart body itself, one file at a time, each
-//! under `SLUICE_MAX_MEDIA_BYTES`; each file goes through
-//! [`crate::media::upload::upload`]. After the no-JS upload and the bulk
+//! The upload reads the multipart body with [`crate::web::upload::Parts`],
+//! one file at a time, each under `SLUICE_MAX_MEDIA_BYTES`; each file goes
+//! through [`crate::media::upload::upload`]. After the no-JS upload and the bulk
 //! approve, the summary travels in the redirect's query, signed with the
 //! session's CSRF secret so that nobody can put words on another person's
 //! page through a link.
@@ -17,12 +17,11 @@ use std::collections::{BTreeMap, HashSet};
 use askama::Template;
 use axum::Json;
 use axum::Router;
-use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -40,11 +39,12 @@ use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::{ClientAddr, PageForm, PageSession, urlencode};
 use crate::web::layers::CSRF_FIELD;
+use crate::web::upload::{FileBody, Part, Parts};
 use crate::web::{PageError, PageResult};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        // Each file is held to the media limit by `read_upload` itself; the
+        // Each file is held to the media limit by the upload reader; the
         // general body limit (meant for forms) would refuse any real photo.
         .route(
             "/media",
@@ -552,29 +552,6 @@ async fn library(
 
 // ---- upload ----
 
-fn multipart_error(err: &MultipartError) -> AppError {
-    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::PayloadTooLarge("The upload is larger than the request size limit.".to_owned())
-    } else {
-        AppError::BadRequest(format!("The upload could not be read: {}", err.body_text()))
-    }
-}
-
-async fn text_field(mut field: Field<'_>, name: &str) -> Result<String, AppError> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e))? {
-        if bytes.len() + chunk.len() > MAX_TEXT_FIELD {
-            return Err(AppError::BadRequest(format!(
-                "The form field {name} is longer than {MAX_TEXT_FIELD} bytes."
-            )));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    String::from_utf8(bytes)
-        .map(|text| text.trim().to_owned())
-        .map_err(|_| AppError::BadRequest(format!("The form field {name} is not UTF-8 text.")))
-}
-
 /// `summer, Shoes ,sale` → `["summer", "shoes", "sale"]`.
 fn parse_tags(text: &str) -> Vec<String> {
     let mut tags: Vec<String> = Vec::new();
@@ -603,87 +580,26 @@ struct FileOutcome {
     error: Option<MediaError>,
 }
 
-/// A file's bytes, or how large it turned out when it passed the limit
-/// (the rest was read and thrown away).
-enum FileBody {
-    Bytes(Bytes),
-    TooLarge(u64),
-}
-
-async fn read_file(
-    field: &mut Field<'_>,
-    limit: u64,
-    budget: &mut u64,
-) -> Result<FileBody, AppError> {
-    let mut buffer = BytesMut::new();
-    let mut size: u64 = 0;
-    while let Some(chunk) =
-        crate::web::next_chunk(async { field.chunk().await.map_err(|e| multipart_error(&e)) })
-            .await?
-    {
-        let len = chunk.len() as u64;
-        size += len;
-        *budget = budget.checked_sub(len).ok_or_else(|| {
-            AppError::PayloadTooLarge(format!(
-                "The upload is larger than {} in all; send at most {MAX_FILES} files of at most {} each.",
-                human_bytes(limit.saturating_mul(MAX_FILES as u64)),
-                human_bytes(limit)
-            ))
-        })?;
-        if size <= limit {
-            buffer.extend_from_slice(&chunk);
-        } else if !buffer.is_empty() {
-            buffer = BytesMut::new();
-        }
-    }
-    Ok(if size > limit {
-        FileBody::TooLarge(size)
-    } else {
-        FileBody::Bytes(buffer.freeze())
-    })
-}
-
 /// Reads the form part by part and stores each file as it arrives, so one
 /// file at a time is held in memory. Tags apply to the files after them
 /// (the form and the script send them first).
 async fn receive(
     state: &AppState,
     actor: &Actor,
-    multipart: &mut Multipart,
+    parts: &mut Parts,
     tags_text: &mut String,
 ) -> Result<Vec<FileOutcome>, AppError> {
     let limit = state.media.limits.max_bytes;
-    let mut budget = limit.saturating_mul(MAX_FILES as u64);
     let mut tags: Vec<String> = Vec::new();
     let mut outcomes = Vec::new();
-    let mut parts = 0;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| multipart_error(&e))?
-    {
-        parts += 1;
-        if parts > MAX_FILES + 4 {
-            return Err(AppError::BadRequest(format!(
-                "Send at most {MAX_FILES} files per upload."
-            )));
-        }
-        let name = field.name().unwrap_or_default().to_owned();
-        match name.as_str() {
-            "file" => {
-                if outcomes.len() >= MAX_FILES {
-                    return Err(AppError::BadRequest(format!(
-                        "Send at most {MAX_FILES} files per upload; the first {MAX_FILES} were taken."
-                    )));
-                }
-                let filename = upload::sanitize_filename(field.file_name().unwrap_or_default());
-                let body = read_file(&mut field, limit, &mut budget).await?;
-                // A form sent without a file chosen has an empty, nameless part.
-                if field.file_name().unwrap_or_default().is_empty()
-                    && matches!(&body, FileBody::Bytes(b) if b.is_empty())
-                {
-                    continue;
-                }
+    while let Some(part) = parts.next().await? {
+        match part {
+            Part::File {
+                field,
+                filename,
+                body,
+            } if field == "file" => {
+                let filename = upload::sanitize_filename(&filename);
                 let result = match body {
                     FileBody::TooLarge(size) => Err(MediaError::TooLarge { size, limit }),
                     FileBody::Bytes(bytes) => {
@@ -726,17 +642,15 @@ async fn receive(
                     },
                 });
             }
-            "tags" => {
-                *tags_text = text_field(field, "tags").await?;
+            Part::Field { name, value } if name == "tags" => {
+                *tags_text = value.trim().to_owned();
                 tags = parse_tags(tags_text);
             }
             // A token in the body as well as in the URL does no harm.
-            CSRF_FIELD => {
-                text_field(field, CSRF_FIELD).await?;
-            }
-            other => {
+            Part::Field { name, .. } if name == CSRF_FIELD => {}
+            Part::File { field: name, .. } | Part::Field { name, .. } => {
                 return Err(AppError::BadRequest(format!(
-                    "The upload has a field {other:?} that the media form does not send."
+                    "The upload has a field {name:?} that the media form does not send."
                 )));
             }
         }
@@ -821,15 +735,12 @@ async fn upload_inner(
 ) -> Result<Response, AppError> {
     let caller = editor(session).map_err(|PageError(err)| err)?;
     check_length(state, headers)?;
-    let mut multipart = multipart.map_err(|rejection| {
-        AppError::BadRequest(format!(
-            "Send the upload form as multipart/form-data: {}",
-            rejection.body_text()
-        ))
-    })?;
+    let mut parts = Parts::new(multipart, state.media.limits.max_bytes)?
+        .at_most(MAX_FILES, 4)
+        .field_bytes(MAX_TEXT_FIELD);
     let actor = caller.actor().from_addr(addr);
     let mut tags = String::new();
-    let mut outcomes = receive(state, &actor, &mut multipart, &mut tags).await?;
+    let mut outcomes = receive(state, &actor, &mut parts, &mut tags).await?;
     if outcomes.is_empty() {
         if json {
             return Err(AppError::validation(vec![

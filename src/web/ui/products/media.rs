@@ -8,11 +8,10 @@
 //! checks, the reviewed lane (asset links are always reviewed) into the
 //! editor's draft, the 409 page for a form over newer data.
 
-use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use bytes::{Bytes, BytesMut};
 
 use super::{Submitted, refused, save_form};
 use crate::auth::Permission;
@@ -24,12 +23,11 @@ use crate::media::{AssetStatus, MediaError, upload};
 use crate::web::error::{AppError, FieldError};
 use crate::web::extract::{PageForm, PageSession, urlencode};
 use crate::web::layers::CSRF_FIELD;
+use crate::web::upload::{FileBody, Part, Parts};
 use crate::web::{AppState, PageError, PageResult};
 
 /// At most this many files per upload.
 const MAX_FILES: usize = 20;
-/// Longest small text field of the upload form (the strip's ids, a version).
-const MAX_TEXT_FIELD: usize = 64 * 1024;
 
 /// One linked asset in a strip.
 pub(in crate::web::ui) struct MediaItem {
@@ -448,45 +446,6 @@ pub(in crate::web::ui) async fn arrange(
     .await
 }
 
-fn multipart_error(err: &MultipartError) -> AppError {
-    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::PayloadTooLarge("The upload is larger than the request size limit.".to_owned())
-    } else {
-        AppError::BadRequest(format!("The upload could not be read: {}", err.body_text()))
-    }
-}
-
-/// A part read whole, refused past `limit` bytes (said with `too_large`).
-async fn read_part(
-    field: &mut Field<'_>,
-    limit: u64,
-    too_large: impl Fn() -> AppError,
-) -> Result<Bytes, AppError> {
-    let mut bytes = BytesMut::new();
-    while let Some(chunk) =
-        crate::web::next_chunk(async { field.chunk().await.map_err(|e| multipart_error(&e)) })
-            .await?
-    {
-        if (bytes.len() + chunk.len()) as u64 > limit {
-            return Err(too_large());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes.freeze())
-}
-
-async fn text_part(field: &mut Field<'_>, name: &str) -> Result<String, AppError> {
-    let bytes = read_part(field, MAX_TEXT_FIELD as u64, || {
-        AppError::BadRequest(format!(
-            "The form field {name} is longer than {MAX_TEXT_FIELD} bytes."
-        ))
-    })
-    .await?;
-    String::from_utf8(bytes.to_vec())
-        .map(|text| text.trim().to_owned())
-        .map_err(|_| AppError::BadRequest(format!("The form field {name} is not UTF-8 text.")))
-}
-
 /// What the upload form carried.
 #[derive(Default)]
 struct UploadForm {
@@ -507,45 +466,28 @@ struct UploadForm {
 async fn read_upload(
     state: &AppState,
     session: &Session,
-    multipart: &mut Multipart,
+    parts: &mut Parts,
     received: &mut UploadForm,
 ) -> Result<(), AppError> {
     let limits = state.media.limits;
     let actor = session.caller().actor();
-    let mut files = 0;
-    let mut parts = 0;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| multipart_error(&e))?
-    {
-        parts += 1;
-        if parts > MAX_FILES + 8 {
-            return Err(AppError::BadRequest(format!(
-                "Send at most {MAX_FILES} files at once."
-            )));
-        }
-        let name = field.name().unwrap_or_default().to_owned();
-        match name.as_str() {
-            "files" => {
-                let filename = upload::sanitize_filename(field.file_name().unwrap_or_default());
-                let bytes = read_part(&mut field, limits.max_bytes, || {
-                    AppError::PayloadTooLarge(format!(
-                        "{filename} is larger than the limit of {} bytes (SLUICE_MAX_MEDIA_BYTES); nothing was linked.",
-                        limits.max_bytes
-                    ))
-                })
-                .await?;
-                // A form sent without a file chosen has one empty, nameless part.
-                if bytes.is_empty() && field.file_name().unwrap_or_default().is_empty() {
-                    continue;
-                }
-                files += 1;
-                if files > MAX_FILES {
-                    return Err(AppError::BadRequest(format!(
-                        "Send at most {MAX_FILES} files at once."
-                    )));
-                }
+    while let Some(part) = parts.next().await? {
+        match part {
+            Part::File {
+                field,
+                filename,
+                body,
+            } if field == "files" => {
+                let filename = upload::sanitize_filename(&filename);
+                let bytes = match body {
+                    FileBody::Bytes(bytes) => bytes,
+                    FileBody::TooLarge(_) => {
+                        return Err(AppError::PayloadTooLarge(format!(
+                            "{filename} is larger than the limit of {} bytes (SLUICE_MAX_MEDIA_BYTES); nothing was linked.",
+                            limits.max_bytes
+                        )));
+                    }
+                };
                 if received.refused.is_some() {
                     continue;
                 }
@@ -572,22 +514,28 @@ async fn read_upload(
                     Err(err) => received.refused = Some((filename, err)),
                 }
             }
-            "version" => received.version = text_part(&mut field, "version").await?,
-            "locale" => received.locale = text_part(&mut field, "locale").await?,
-            "channel" => received.channel = text_part(&mut field, "channel").await?,
-            "attribute" => received.attribute = text_part(&mut field, "attribute").await?,
-            "seen" => received.seen = text_part(&mut field, "seen").await?,
-            CSRF_FIELD => {
-                text_part(&mut field, CSRF_FIELD).await?;
+            Part::Field { name, value } => {
+                let value = value.trim().to_owned();
+                match name.as_str() {
+                    "version" => received.version = value,
+                    "locale" => received.locale = value,
+                    "channel" => received.channel = value,
+                    "attribute" => received.attribute = value,
+                    "seen" => received.seen = value,
+                    CSRF_FIELD => {}
+                    other => return Err(unexpected(other)),
+                }
             }
-            other => {
-                return Err(AppError::BadRequest(format!(
-                    "The upload has a field {other:?} that the media form does not send."
-                )));
-            }
+            Part::File { field, .. } => return Err(unexpected(&field)),
         }
     }
     Ok(())
+}
+
+fn unexpected(field: &str) -> AppError {
+    AppError::BadRequest(format!(
+        "The upload has a field {field:?} that the media form does not send."
+    ))
 }
 
 /// `POST /products/{sku}/media?csrf_token=…` (multipart: the strip's
@@ -600,16 +548,13 @@ pub(in crate::web::ui) async fn upload_and_link(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> PageResult {
     editor(&session)?;
-    let mut multipart = multipart.map_err(|rejection| {
-        AppError::BadRequest(format!(
-            "Send the upload form as multipart/form-data: {}",
-            rejection.body_text()
-        ))
-    })?;
+    let mut parts = Parts::new(multipart, state.media.limits.max_bytes)?
+        .file_field("files")
+        .at_most(MAX_FILES, 8);
     let schema = state.schema.get(&state.db).await?;
     let (stored, _) = super::load(&state, &sku).await?;
     let mut received = UploadForm::default();
-    read_upload(&state, &session, &mut multipart, &mut received).await?;
+    read_upload(&state, &session, &mut parts, &mut received).await?;
     let attribute = assets_attribute(&schema, &stored.product, &received.attribute)?;
     let seen = split_ids(&received.seen);
     let mut ids = seen.clone();
