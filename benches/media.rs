@@ -180,6 +180,9 @@ fn resize_fir(rgb: &[u8], from: (u32, u32), to: (u32, u32)) -> Vec<u8> {
     dst.into_vec()
 }
 
+/// One encoder under test.
+type Encode<'a> = Box<dyn Fn() -> Vec<u8> + 'a>;
+
 fn imagemagick() -> Option<String> {
     let out = Command::new("convert").arg("-version").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -282,7 +285,7 @@ fn one_photo(dir: &Path, runs: usize) {
     );
 
     println!("  encoders (1200 × 900, quality 85):");
-    let encoders: [(&str, Box<dyn Fn() -> Vec<u8>>); 3] = [
+    let encoders: [(&str, Encode<'_>); 3] = [
         (
             "image JpegEncoder                   ",
             Box::new(|| image_jpeg_q(&small, 1200, 900, 85)),

@@ -616,7 +616,9 @@ fn encode_jpeg(image: &Pixels, quality: u8) -> Result<Vec<u8>, MediaError> {
     Ok(out)
 }
 
-/// Lossy WebP through libwebp (its default method 4), alpha kept.
+/// Lossy WebP through libwebp, alpha kept. Method 2 instead of libwebp's
+/// default 4: 2.5× faster for a 1600 × 1200 photo, 4 % larger
+/// (benches/media.rs).
 fn encode_webp(image: &Pixels, quality: u8) -> Result<Vec<u8>, MediaError> {
     // libwebp's limit; checked here so its error reads plainly.
     if image.width > 16_383 || image.height > 16_383 {
@@ -630,6 +632,7 @@ fn encode_webp(image: &Pixels, quality: u8) -> Result<Vec<u8>, MediaError> {
     let mut config =
         webp::WebPConfig::new().map_err(|()| encode_failed("libwebp refused its configuration"))?;
     config.quality = f32::from(quality);
+    config.method = 2;
     let encoded = webp::Encoder::new(&image.data, layout, image.width, image.height)
         .encode_advanced(&config)
         .map_err(|err| encode_failed(format!("{err:?}")))?;
