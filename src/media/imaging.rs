@@ -372,6 +372,46 @@ pub fn render(
     encode(&upright, preset)
 }
 
+/// Makes the renditions of one image for several presets from one decode
+/// (at the scale the largest of them needs): what the rendition worker does
+/// for a new asset, where decoding is most of the work.
+pub fn render_all(
+    bytes: &[u8],
+    presets: &[MediaPreset],
+    limits: &MediaLimits,
+) -> Result<Vec<Rendered>, MediaError> {
+    let media_type = sniff(bytes)?;
+    let format = format_of(media_type).ok_or_else(|| MediaError::Unsupported {
+        what: media_type.to_owned(),
+    })?;
+    let header = Header::read(bytes, media_type, format, limits)?;
+    let (upright_width, upright_height) = header.upright();
+    // Each preset's size before the image is turned upright.
+    let stored: Vec<(u32, u32)> = presets
+        .iter()
+        .map(|preset| {
+            let (width, height) = preset.target_size(upright_width, upright_height);
+            if turns(header.orientation) {
+                (height, width)
+            } else {
+                (width, height)
+            }
+        })
+        .collect();
+    let largest = stored
+        .iter()
+        .fold((1, 1), |(w, h), &(sw, sh)| (w.max(sw), h.max(sh)));
+    let source = load(bytes, &header, largest.0, largest.1, limits)?;
+    presets
+        .iter()
+        .zip(stored)
+        .map(|(preset, (width, height))| {
+            let resized = resize(&source, preset.fit, width, height)?;
+            encode(&resized.oriented(header.orientation)?, preset)
+        })
+        .collect()
+}
+
 /// Decoded pixels, 8 bits per channel, RGB or RGBA, rows packed.
 #[derive(Debug)]
 struct Pixels {
@@ -1031,8 +1071,18 @@ mod tests {
         for (name, bytes) in &sources {
             let probe = probe(bytes, &LIMITS).unwrap();
             let (width, height) = (probe.width.unwrap(), probe.height.unwrap());
-            for preset in default_media_presets() {
+            // One decode for every preset makes what one render each does.
+            let presets = default_media_presets();
+            let all = render_all(bytes, &presets, &LIMITS).unwrap();
+            assert_eq!(all.len(), presets.len());
+            for (preset, together) in presets.into_iter().zip(all) {
                 let rendered = render(bytes, &preset, &LIMITS).unwrap();
+                assert_eq!(
+                    (together.width, together.height, together.media_type),
+                    (rendered.width, rendered.height, rendered.media_type),
+                    "{name} → {} from one decode",
+                    preset.code
+                );
                 let expected = preset.target_size(width, height);
                 assert_eq!(
                     (rendered.width, rendered.height),

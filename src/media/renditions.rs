@@ -36,38 +36,60 @@ pub async fn make(
     preset: &MediaPreset,
     now: Timestamp,
 ) -> Result<(Rendition, Bytes), MediaError> {
+    make_many(db, media, asset, std::slice::from_ref(preset), now)
+        .await?
+        .pop()
+        .ok_or_else(|| MediaError::Invalid("no rendition was made".into()))
+}
+
+/// Makes and stores the renditions of one asset for several presets, from
+/// one read of the original and one decode.
+pub async fn make_many(
+    db: &Db,
+    media: &Media,
+    asset: &Asset,
+    presets: &[MediaPreset],
+    now: Timestamp,
+) -> Result<Vec<(Rendition, Bytes)>, MediaError> {
+    if presets.is_empty() {
+        return Ok(Vec::new());
+    }
     let original = media
         .store
         .get(&asset.original_key())
         .await?
         .ok_or_else(|| MediaError::Storage(format!("the original of {} is missing", asset.id)))?;
     let limits = media.limits;
-    let wanted = preset.clone();
+    let wanted = presets.to_vec();
     let is_image = asset.is_image();
     let rendered = tokio::task::spawn_blocking(move || {
         if is_image {
-            imaging::render(&original, &wanted, &limits)
+            imaging::render_all(&original, &wanted, &limits)
         } else {
-            imaging::document_icon(&wanted)
+            wanted.iter().map(imaging::document_icon).collect()
         }
     })
     .await
     .map_err(|err| MediaError::Storage(format!("the rendition stopped: {err}")))??;
-    let key = rendition_key(&asset.sha256, preset);
-    let bytes = Bytes::from(rendered.bytes);
-    media.store.put_atomic(&key, bytes.clone()).await?;
-    let rendition = Rendition {
-        asset_id: asset.id.clone(),
-        preset: preset.code.clone(),
-        spec_hash: preset.spec_hash(),
-        object_key: key,
-        media_type: rendered.media_type.to_owned(),
-        width: i64::from(rendered.width),
-        height: i64::from(rendered.height),
-        size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-    };
-    assets::record_rendition(db, &rendition, now).await?;
-    Ok((rendition, bytes))
+    let mut made = Vec::with_capacity(presets.len());
+    for (preset, rendered) in presets.iter().zip(rendered) {
+        let key = rendition_key(&asset.sha256, preset);
+        let bytes = Bytes::from(rendered.bytes);
+        media.store.put_atomic(&key, bytes.clone()).await?;
+        let rendition = Rendition {
+            asset_id: asset.id.clone(),
+            preset: preset.code.clone(),
+            spec_hash: preset.spec_hash(),
+            object_key: key,
+            media_type: rendered.media_type.to_owned(),
+            width: i64::from(rendered.width),
+            height: i64::from(rendered.height),
+            size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+        };
+        assets::record_rendition(db, &rendition, now).await?;
+        made.push((rendition, bytes));
+    }
+    Ok(made)
 }
 
 /// The rendition's bytes: the stored file, or made now when it is missing.
@@ -95,18 +117,16 @@ pub async fn make_all(
     asset: &Asset,
     now: Timestamp,
 ) -> Result<usize, MediaError> {
-    let mut made = 0;
+    let mut missing = Vec::new();
     for preset in schema.presets().iter() {
         if assets::rendition(db, &asset.id, &preset.code, &preset.spec_hash())
             .await?
-            .is_some()
+            .is_none()
         {
-            continue;
+            missing.push(preset.clone());
         }
-        make(db, media, asset, preset, now).await?;
-        made += 1;
     }
-    Ok(made)
+    Ok(make_many(db, media, asset, &missing, now).await?.len())
 }
 
 /// Works through queued assets until none is left; returns how many it did.
