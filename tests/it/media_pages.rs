@@ -878,79 +878,85 @@ async fn usage_filter_cost() {
     );
 }
 
-crate::browser_tests!(script_uploads_each_file_with_progress);
+/// The journey in Chromium, under `browser` so that `--skip browser::`
+/// leaves it out like the other journeys.
+mod browser {
+    use super::*;
 
-/// In Chromium: files chosen in the upload form go one per request through
-/// `media.js` (JSON answers, a progress bar each), the grid reloads; a
-/// refused file stays listed with its reason and nothing reloads.
-async fn script_uploads_each_file_with_progress(test: crate::browser::BrowserTest) {
-    test.app.seed_schema().await;
-    let folder = tempfile::tempdir().expect("folder");
-    let write = |name: &str, bytes: &[u8]| {
-        let path = folder.path().join(name);
-        std::fs::write(&path, bytes).expect("write file");
-        path.display().to_string()
-    };
-    let photo = write("photo.png", &png(110, 16, 16));
-    let sheet = write("sheet.pdf", &pdf(110));
-    let evil = write("evil.svg", SVG);
-    let (browser, _) = test.signed_in(Role::Editor, "editor").await;
-    browser.goto("/media").await;
-    assert!(browser.page_text().await.contains("0 assets"));
-    assert!(
-        browser.page_text().await.contains("or drop files here"),
-        "the script shows the drop zone"
-    );
-    browser.fill("#f-tags", "Summer").await;
-    browser
-        .find("#f-file")
-        .await
-        .send_keys(&format!("{photo}\n{sheet}"))
-        .await
-        .expect("choose files");
-    browser
-        .find("#media-upload-form button[type=\"submit\"]")
-        .await
-        .click()
-        .await
-        .expect("upload");
-    browser.wait_for_text("2 assets", false).await;
-    assert!(browser.exists("img[alt=\"photo.png\"]").await);
-    assert!(
-        !browser.exists("#media-report").await,
-        "the script's requests answer JSON, not the no-JS summary"
-    );
-    let (found, _) = sluice::media::assets::list(
-        test.app.db(),
-        &sluice::media::assets::AssetFilter {
-            limit: 10,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("list");
-    assert!(found.iter().all(|a| a.tags == vec!["summer"]), "{found:?}");
+    crate::browser_tests!(script_uploads_each_file_with_progress);
 
-    browser
-        .find("#f-file")
-        .await
-        .send_keys(&evil)
-        .await
-        .expect("choose file");
-    browser
-        .find("#media-upload-form button[type=\"submit\"]")
-        .await
-        .click()
-        .await
-        .expect("upload");
-    browser
-        .wait_for_text("SVG files are not accepted", false)
-        .await;
-    assert!(browser.exists("#upload-progress progress").await);
-    assert!(
+    /// In Chromium: files chosen in the upload form go one per request through
+    /// `media.js` (JSON answers, a progress bar each), the grid reloads; a
+    /// refused file stays listed with its reason and nothing reloads.
+    async fn script_uploads_each_file_with_progress(test: crate::browser::BrowserTest) {
+        test.app.seed_schema().await;
+        let folder = tempfile::tempdir().expect("folder");
+        let write = |name: &str, bytes: &[u8]| {
+            let path = folder.path().join(name);
+            std::fs::write(&path, bytes).expect("write file");
+            path.display().to_string()
+        };
+        let photo = write("photo.png", &png(110, 16, 16));
+        let sheet = write("sheet.pdf", &pdf(110));
+        let evil = write("evil.svg", SVG);
+        let (browser, _) = test.signed_in(Role::Editor, "editor").await;
+        browser.goto("/media").await;
+        assert!(browser.page_text().await.contains("0 assets"));
+        assert!(
+            browser.page_text().await.contains("or drop files here"),
+            "the script shows the drop zone"
+        );
+        browser.fill("#f-tags", "Summer").await;
         browser
-            .page_text()
+            .find("#f-file")
             .await
-            .contains("Show the library with the new files")
-    );
+            .send_keys(&format!("{photo}\n{sheet}"))
+            .await
+            .expect("choose files");
+        browser
+            .find("#media-upload-form button[type=\"submit\"]")
+            .await
+            .click()
+            .await
+            .expect("upload");
+        browser.wait_for_text("2 assets", false).await;
+        assert!(browser.exists("img[alt=\"photo.png\"]").await);
+        assert!(
+            !browser.exists("#media-report").await,
+            "the script's requests answer JSON, not the no-JS summary"
+        );
+        let (found, _) = sluice::media::assets::list(
+            test.app.db(),
+            &sluice::media::assets::AssetFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("list");
+        assert!(found.iter().all(|a| a.tags == vec!["summer"]), "{found:?}");
+
+        browser
+            .find("#f-file")
+            .await
+            .send_keys(&evil)
+            .await
+            .expect("choose file");
+        browser
+            .find("#media-upload-form button[type=\"submit\"]")
+            .await
+            .click()
+            .await
+            .expect("upload");
+        browser
+            .wait_for_text("SVG files are not accepted", false)
+            .await;
+        assert!(browser.exists("#upload-progress progress").await);
+        assert!(
+            browser
+                .page_text()
+                .await
+                .contains("Show the library with the new files")
+        );
+    }
 }
