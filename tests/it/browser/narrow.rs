@@ -76,6 +76,10 @@ async fn seed_demo(app: &TestApp) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // Small pictures: the test build draws them pixel by pixel.
+    sluice::demo::media::seed_images(app.db(), &app.state.media, app.clock(), 256)
+        .await
+        .expect("demo images");
     sluice::demo::states::stage_once(
         app.db(),
         &app.state.schema,
@@ -123,6 +127,7 @@ async fn pages(app: &TestApp) -> Vec<String> {
     let proposal = must(app, "SELECT id FROM proposals ORDER BY id LIMIT 1").await;
     let import = must(app, "SELECT id FROM import_jobs ORDER BY id LIMIT 1").await;
     let user = must(app, "SELECT id FROM users ORDER BY id LIMIT 1").await;
+    let asset = must(app, "SELECT id FROM assets ORDER BY id LIMIT 1").await;
     let job = app
         .state
         .queue_job(
@@ -183,6 +188,7 @@ async fn pages(app: &TestApp) -> Vec<String> {
         format!("/imports/{import}"),
         format!("/channels/{channel}"),
         format!("/jobs/{job}"),
+        format!("/media/{asset}"),
         format!("/settings/users/{user}"),
         format!("/settings/attributes/{attribute}"),
         format!("/settings/families/{family}"),
